@@ -1,0 +1,66 @@
+# ember build. `make` builds build/ember; `make check` runs every test tier.
+# Sub-makefiles (*.mk) add guest artifacts, test guests, the lab and benchmarks.
+
+CC      ?= cc
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -Isrc -MMD -MP
+LDFLAGS ?=
+LDLIBS  += -lpthread
+B       := build
+
+.DEFAULT_GOAL := all
+
+# The monitor's library sources (everything but the CLI).
+LIB_SRCS :=
+LIB_SRCS += src/util.c
+LIB_SRCS += src/guest_mem.c
+LIB_SRCS += src/bus.c
+LIB_SRCS += src/cpuid.c
+LIB_SRCS += src/vm.c
+LIB_SRCS += src/vcpu.c
+LIB_SRCS += src/console.c
+LIB_SRCS += src/config.c
+LIB_SRCS += src/trace.c
+LIB_SRCS += src/probe.c
+LIB_SRCS += src/boot/loader.c
+LIB_SRCS += src/boot/elf.c
+LIB_SRCS += src/boot/pvh.c
+LIB_SRCS += src/boot/mptable.c
+LIB_SRCS += src/dev/uart.c
+LIB_SRCS += src/dev/i8042.c
+LIB_SRCS += src/dev/boot_marker.c
+
+SRCS := $(LIB_SRCS) src/main.c
+OBJS := $(SRCS:%.c=$(B)/%.o)
+LIB_OBJS := $(LIB_SRCS:%.c=$(B)/%.o)
+
+all: $(B)/ember
+
+$(B)/ember: $(OBJS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+-include $(OBJS:.o=.d)
+
+-include tests/unit/unit.mk
+-include tests/guest/guest.mk
+-include guest/guest.mk
+-include tests/lab/lab.mk
+-include bench/bench.mk
+
+deps:
+	scripts/deps.sh
+
+check: all
+	scripts/check.sh
+
+format:
+	clang-format -i $(shell find src tests/unit tests/guest bench -name '*.[ch]' 2>/dev/null)
+
+clean:
+	rm -rf $(B)
+
+.PHONY: all check deps format clean

@@ -1,0 +1,201 @@
+// SPDX-License-Identifier: MIT
+#include "console.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "util.h"
+#include "vm.h"
+
+/*
+ * The saved terminal state is the one piece of global state in ember: the
+ * signal handlers that restore the terminal must reach it.
+ */
+static struct termios saved_termios;
+static volatile sig_atomic_t termios_saved;
+
+static void restore_tty(void)
+{
+	if (termios_saved) {
+		tcsetattr(STDIN_FILENO, TCSANOW, &saved_termios);
+		termios_saved = 0;
+	}
+}
+
+static void fatal_signal(int sig)
+{
+	restore_tty(); /* tcsetattr is async-signal-safe */
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static void set_raw_mode(void)
+{
+	struct termios raw;
+	static const int sigs[] = { SIGTERM, SIGHUP, SIGQUIT, SIGINT };
+
+	if (tcgetattr(STDIN_FILENO, &saved_termios) < 0)
+		return;
+	raw = saved_termios;
+	cfmakeraw(&raw);
+	termios_saved = 1;
+	atexit(restore_tty);
+	for (unsigned i = 0; i < ARRAY_SIZE(sigs); i++)
+		signal(sigs[i], fatal_signal);
+	if (tcsetattr(STDIN_FILENO, TCSANOW, &raw) < 0)
+		restore_tty();
+}
+
+void console_output(int fd, const uint8_t *buf, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, buf, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN) {
+			struct pollfd p = { .fd = fd, .events = POLLOUT };
+
+			poll(&p, 1, -1);
+			continue;
+		}
+		if (n <= 0)
+			return; /* stdout closed: the guest keeps running */
+		buf += n;
+		len -= (size_t)n;
+	}
+}
+
+size_t console_filter(struct console *c, uint8_t *buf, size_t len, bool *quit)
+{
+	size_t out = 0;
+
+	*quit = false;
+	if (!c->tty)
+		return len;
+	for (size_t i = 0; i < len; i++) {
+		uint8_t b = buf[i];
+
+		if (c->escape) {
+			c->escape = false;
+			if (b == 'x' || b == 'X') {
+				*quit = true;
+				return out;
+			}
+			if (b == CONSOLE_ESCAPE)
+				buf[out++] = b;
+			/* Any other key after Ctrl-A is swallowed, as in QEMU. */
+			continue;
+		}
+		if (b == CONSOLE_ESCAPE) {
+			c->escape = true;
+			continue;
+		}
+		buf[out++] = b;
+	}
+	return out;
+}
+
+/* Deliver buf to the guest, waiting for room; false once the VM stops. */
+static bool feed(struct console *c, const uint8_t *buf, size_t len)
+{
+	while (len) {
+		int n = uart_input(&c->vm->uart, buf, len, true);
+
+		if (n < 0)
+			return false;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return true;
+}
+
+static void *input_thread(void *arg)
+{
+	struct console *c = arg;
+	uint8_t buf[256];
+
+	for (;;) {
+		struct pollfd p[2] = {
+			{ .fd = STDIN_FILENO, .events = POLLIN },
+			{ .fd = c->stop_fd, .events = POLLIN },
+		};
+		ssize_t n;
+		bool quit;
+		size_t keep;
+
+		if (poll(p, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (p[1].revents)
+			break;
+		n = read(STDIN_FILENO, buf, sizeof(buf));
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (n <= 0) {
+			/* End of input: tell a guest shell, then stop reading. */
+			if (!c->tty) {
+				uint8_t eot = CONSOLE_EOT;
+
+				feed(c, &eot, 1);
+			}
+			break;
+		}
+		keep = console_filter(c, buf, (size_t)n, &quit);
+		if (!feed(c, buf, keep))
+			break;
+		if (quit) {
+			vm_stop(c->vm, EMBER_EXIT_OK, "quit from the console (Ctrl-A x)");
+			break;
+		}
+	}
+	return NULL;
+}
+
+void console_start(struct console *c, struct vm *vm)
+{
+	int err;
+
+	memset(c, 0, sizeof(*c));
+	c->vm = vm;
+	c->tty = isatty(STDIN_FILENO);
+	c->stop_fd = eventfd(0, EFD_CLOEXEC);
+	if (c->stop_fd < 0) {
+		fprintf(stderr, "ember: console: eventfd: %s (no console input)\n",
+			strerror(errno));
+		return;
+	}
+	if (c->tty)
+		set_raw_mode();
+	err = pthread_create(&c->thread, NULL, input_thread, c);
+	if (err) {
+		fprintf(stderr, "ember: console: thread: %s (no console input)\n", strerror(err));
+		return;
+	}
+	c->thread_started = true;
+}
+
+void console_stop(struct console *c)
+{
+	uint64_t one = 1;
+
+	if (c->thread_started) {
+		if (write(c->stop_fd, &one, sizeof(one)) < 0)
+			perror("ember: console: eventfd");
+		pthread_join(c->thread, NULL);
+		c->thread_started = false;
+	}
+	if (c->stop_fd >= 0)
+		close(c->stop_fd);
+	c->stop_fd = -1;
+	restore_tty();
+}

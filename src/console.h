@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The terminal side of the guest console. Guest output goes to stdout; stdin
+ * feeds the guest UART from a thread of its own. When stdin is a terminal it
+ * is put in raw mode (restored on every exit path, signals included) and
+ * Ctrl-A x quits, Ctrl-A Ctrl-A sends a Ctrl-A, as in QEMU. When stdin is not
+ * a terminal and reaches end of file, the guest gets one Ctrl-D (EOT), so a
+ * shell reading its console sees the end of its input.
+ */
+#ifndef EMBER_CONSOLE_H
+#define EMBER_CONSOLE_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct vm;
+
+#define CONSOLE_ESCAPE 0x01 /* Ctrl-A */
+#define CONSOLE_EOT    0x04 /* Ctrl-D */
+
+struct console {
+	struct vm *vm;
+	int stop_fd; /* eventfd: wakes the input thread's poll at shutdown */
+	bool tty;
+	bool escape; /* the previous byte was Ctrl-A */
+	pthread_t thread;
+	bool thread_started;
+};
+
+/* Start forwarding stdin to the guest UART. Failures degrade to no input
+ * with a warning: the guest still runs and prints. */
+void console_start(struct console *c, struct vm *vm);
+/* Stop the input thread and restore the terminal. */
+void console_stop(struct console *c);
+
+/* Write all of buf to fd, retrying short writes; drops output if fd fails. */
+void console_output(int fd, const uint8_t *buf, size_t len);
+
+/*
+ * Escape handling, pure for tests: filters `len` input bytes in place and
+ * returns how many remain for the guest; sets *quit on Ctrl-A x.
+ */
+size_t console_filter(struct console *c, uint8_t *buf, size_t len, bool *quit);
+
+#endif

@@ -1,0 +1,202 @@
+// SPDX-License-Identifier: MIT
+/*
+ * 16550A model, enough for Linux's 8250 driver: autodetection (scratch, IER
+ * and loopback tests, FIFO bits in IIR), polled console output (LSR always
+ * reports THRE|TEMT: transmission is instant, so the guest never spins), and
+ * interrupt-driven tty input/output.
+ */
+#include "dev/uart.h"
+
+#include <errno.h>
+#include <string.h>
+
+/* Interrupt identification by priority: received data, then THR empty. */
+static uint8_t uart_iir(const struct uart *u)
+{
+	uint8_t fifo = (u->fcr & UART_FCR_ENABLE) ? UART_IIR_FIFO : 0;
+
+	if ((u->ier & UART_IER_RDI) && u->rx_count)
+		return fifo | UART_IIR_RDI;
+	if ((u->ier & UART_IER_THRI) && u->thri_pending)
+		return fifo | UART_IIR_THRI;
+	return fifo | UART_IIR_NONE;
+}
+
+static void uart_update_irq(struct uart *u)
+{
+	int level = (uart_iir(u) & UART_IIR_NONE) ? 0 : 1;
+
+	if (level != u->irq_level) {
+		u->irq_level = level;
+		if (u->cb.irq)
+			u->cb.irq(u->cb.ctx, level);
+	}
+}
+
+static void rx_push(struct uart *u, uint8_t byte)
+{
+	if (u->rx_count < UART_RX_SIZE) {
+		u->rx[(u->rx_head + u->rx_count) % UART_RX_SIZE] = byte;
+		u->rx_count++;
+	}
+}
+
+void uart_init(struct uart *u, const struct uart_callbacks *cb)
+{
+	memset(u, 0, sizeof(*u));
+	pthread_mutex_init(&u->lock, NULL);
+	pthread_cond_init(&u->space, NULL);
+	u->cb = *cb;
+	u->mcr = UART_MCR_OUT2;
+	u->dll = 12; /* 9600 baud, the reset value firmware leaves */
+}
+
+void uart_destroy(struct uart *u)
+{
+	pthread_cond_destroy(&u->space);
+	pthread_mutex_destroy(&u->lock);
+}
+
+static uint8_t uart_read_reg(struct uart *u, uint64_t off)
+{
+	uint8_t v = 0;
+
+	switch (off) {
+	case UART_RBR:
+		if (u->lcr & UART_LCR_DLAB)
+			return u->dll;
+		if (u->rx_count) {
+			v = u->rx[u->rx_head];
+			u->rx_head = (u->rx_head + 1) % UART_RX_SIZE;
+			u->rx_count--;
+			pthread_cond_broadcast(&u->space);
+		}
+		return v;
+	case UART_IER:
+		return (u->lcr & UART_LCR_DLAB) ? u->dlm : u->ier;
+	case UART_IIR:
+		v = uart_iir(u);
+		/* Reading IIR acknowledges a THR-empty interrupt. */
+		if ((v & 0x0f) == UART_IIR_THRI)
+			u->thri_pending = false;
+		return v;
+	case UART_LCR:
+		return u->lcr;
+	case UART_MCR:
+		return u->mcr;
+	case UART_LSR:
+		return UART_LSR_THRE | UART_LSR_TEMT | (u->rx_count ? UART_LSR_DR : 0);
+	case UART_MSR:
+		if (u->mcr & UART_MCR_LOOP) {
+			/* Loopback: DCD=OUT2, RI=OUT1, DSR=DTR, CTS=RTS. */
+			return (uint8_t)(((u->mcr & 0x08) << 4) | ((u->mcr & 0x04) << 4) |
+					 ((u->mcr & 0x01) << 5) | ((u->mcr & 0x02) << 3));
+		}
+		return 0xb0; /* DCD, DSR, CTS: a modem that is always there */
+	case UART_SCR:
+		return u->scr;
+	}
+	return 0;
+}
+
+static void uart_write_reg(struct uart *u, uint64_t off, uint8_t v)
+{
+	switch (off) {
+	case UART_RBR:
+		if (u->lcr & UART_LCR_DLAB) {
+			u->dll = v;
+			break;
+		}
+		if (u->mcr & UART_MCR_LOOP)
+			rx_push(u, v);
+		else if (u->cb.tx)
+			u->cb.tx(u->cb.ctx, v);
+		/* Sent at once: the THR is empty again. */
+		u->thri_pending = true;
+		break;
+	case UART_IER:
+		if (u->lcr & UART_LCR_DLAB) {
+			u->dlm = v;
+			break;
+		}
+		/* Enabling THRI with an empty THR raises it right away. */
+		if ((v & UART_IER_THRI) && !(u->ier & UART_IER_THRI))
+			u->thri_pending = true;
+		u->ier = v & UART_IER_MASK;
+		if (u->ier & UART_IER_RDI)
+			pthread_cond_broadcast(&u->space);
+		break;
+	case UART_IIR: /* FCR */
+		u->fcr = v & UART_FCR_ENABLE;
+		if (v & UART_FCR_CLEAR_RX)
+			u->rx_head = u->rx_count = 0;
+		break;
+	case UART_LCR:
+		u->lcr = v;
+		break;
+	case UART_MCR:
+		u->mcr = v & 0x1f;
+		break;
+	case UART_SCR:
+		u->scr = v;
+		break;
+	}
+}
+
+static void uart_bus_read(void *opaque, uint64_t off, uint8_t *data, uint32_t len)
+{
+	struct uart *u = opaque;
+
+	memset(data, 0, len);
+	pthread_mutex_lock(&u->lock);
+	data[0] = uart_read_reg(u, off);
+	uart_update_irq(u);
+	pthread_mutex_unlock(&u->lock);
+}
+
+static void uart_bus_write(void *opaque, uint64_t off, const uint8_t *data, uint32_t len)
+{
+	struct uart *u = opaque;
+
+	(void)len; /* wider accesses: the low byte goes to the addressed register */
+	pthread_mutex_lock(&u->lock);
+	uart_write_reg(u, off, data[0]);
+	uart_update_irq(u);
+	pthread_mutex_unlock(&u->lock);
+}
+
+const struct bus_ops uart_bus_ops = {
+	.name = "uart",
+	.read = uart_bus_read,
+	.write = uart_bus_write,
+};
+
+int uart_input(struct uart *u, const uint8_t *buf, size_t len, bool wait)
+{
+	size_t n = 0;
+
+	pthread_mutex_lock(&u->lock);
+	for (;;) {
+		if (u->closed) {
+			pthread_mutex_unlock(&u->lock);
+			return -EPIPE;
+		}
+		if ((u->ier & UART_IER_RDI) && !(u->mcr & UART_MCR_LOOP))
+			while (n < len && u->rx_count < UART_RX_SIZE)
+				rx_push(u, buf[n++]);
+		if (n || !wait || len == 0)
+			break;
+		pthread_cond_wait(&u->space, &u->lock);
+	}
+	uart_update_irq(u);
+	pthread_mutex_unlock(&u->lock);
+	return (int)n;
+}
+
+void uart_close(struct uart *u)
+{
+	pthread_mutex_lock(&u->lock);
+	u->closed = true;
+	pthread_cond_broadcast(&u->space);
+	pthread_mutex_unlock(&u->lock);
+}

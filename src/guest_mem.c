@@ -1,0 +1,110 @@
+// SPDX-License-Identifier: MIT
+#include "guest_mem.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "boot/layout.h"
+#include "util.h"
+
+void guest_mem_layout(struct guest_mem *gm, uint8_t *base, uint64_t size)
+{
+	uint64_t low = size < LAYOUT_MMIO_START ? size : LAYOUT_MMIO_START;
+
+	memset(gm, 0, sizeof(*gm));
+	gm->base = base;
+	gm->size = size;
+	gm->regions[0] = (struct guest_region){ .gpa = 0, .size = low, .host = base };
+	gm->nregions = 1;
+	if (size > low) {
+		gm->regions[1] = (struct guest_region){
+			.gpa = LAYOUT_HIGH_RAM, .size = size - low, .host = base + low
+		};
+		gm->nregions = 2;
+	}
+}
+
+int guest_mem_map(struct guest_mem *gm, uint64_t size)
+{
+	void *p;
+
+	if (size == 0 || size > SIZE_MAX)
+		return -EINVAL;
+	/* Lazy: pages are populated only when the guest or ember touches them,
+	 * so start-up cost and RSS do not grow with --memory. */
+	p = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED)
+		return -errno;
+	guest_mem_layout(gm, p, size);
+	gm->mapped = true;
+	return 0;
+}
+
+void guest_mem_init_buf(struct guest_mem *gm, uint8_t *buf, uint64_t size)
+{
+	guest_mem_layout(gm, buf, size);
+}
+
+void guest_mem_unmap(struct guest_mem *gm)
+{
+	if (gm->mapped && gm->base)
+		munmap(gm->base, (size_t)gm->size);
+	memset(gm, 0, sizeof(*gm));
+}
+
+void *guest_mem_ptr(const struct guest_mem *gm, gpa_t gpa, uint64_t len)
+{
+	gpa_t end;
+
+	if (ckd_add(&end, gpa, len))
+		return NULL;
+	for (unsigned i = 0; i < gm->nregions; i++) {
+		const struct guest_region *r = &gm->regions[i];
+
+		if (gpa >= r->gpa && end <= r->gpa + r->size)
+			return r->host + (gpa - r->gpa);
+	}
+	return NULL;
+}
+
+bool guest_mem_contains(const struct guest_mem *gm, gpa_t gpa, uint64_t len)
+{
+	return guest_mem_ptr(gm, gpa, len) != NULL;
+}
+
+int guest_mem_read(const struct guest_mem *gm, gpa_t gpa, void *dst, uint64_t len)
+{
+	const void *p = guest_mem_ptr(gm, gpa, len);
+
+	if (!p)
+		return -EFAULT;
+	memcpy(dst, p, (size_t)len);
+	return 0;
+}
+
+int guest_mem_write(const struct guest_mem *gm, gpa_t gpa, const void *src, uint64_t len)
+{
+	void *p = guest_mem_ptr(gm, gpa, len);
+
+	if (!p)
+		return -EFAULT;
+	memcpy(p, src, (size_t)len);
+	return 0;
+}
+
+int guest_mem_fill(const struct guest_mem *gm, gpa_t gpa, int byte, uint64_t len)
+{
+	void *p = guest_mem_ptr(gm, gpa, len);
+
+	if (!p)
+		return -EFAULT;
+	memset(p, byte, (size_t)len);
+	return 0;
+}
+
+uint64_t guest_mem_low_end(const struct guest_mem *gm)
+{
+	return gm->regions[0].size;
+}

@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Guest physical memory: the only place that turns a guest-physical address
+ * into a host pointer. RAM is one host mapping split into at most two guest
+ * regions around the MMIO window below 4 GiB (see boot/layout.h):
+ *
+ *   region 0: gpa [0, low)            host [0, low)
+ *   region 1: gpa [4 GiB, 4 GiB+high) host [low, low+high)
+ *
+ * Every accessor takes a (gpa, len) range, treats it as half-open, checks it
+ * for overflow and requires it to lie inside one region. A short access is an
+ * error, never a truncation. Callers must not keep a pointer from
+ * guest_mem_ptr() beyond the request that obtained it.
+ */
+#ifndef EMBER_GUEST_MEM_H
+#define EMBER_GUEST_MEM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef uint64_t gpa_t;
+
+#define GUEST_MEM_MAX_REGIONS 2
+
+struct guest_region {
+	gpa_t gpa;
+	uint64_t size;
+	uint8_t *host;
+};
+
+struct guest_mem {
+	uint8_t *base; /* start of the whole host mapping */
+	uint64_t size; /* total RAM in bytes */
+	bool mapped;   /* base came from guest_mem_map() and must be unmapped */
+	unsigned nregions;
+	struct guest_region regions[GUEST_MEM_MAX_REGIONS];
+};
+
+/* Split `size` bytes of RAM around the MMIO window; fills regions[] with host
+ * pointers relative to `base`. Pure: used by both constructors and tests. */
+void guest_mem_layout(struct guest_mem *gm, uint8_t *base, uint64_t size);
+
+/* Map `size` bytes of anonymous, lazily-populated RAM (MAP_NORESERVE).
+ * Returns 0 or -errno (-ENOMEM when the host cannot map that much). */
+int guest_mem_map(struct guest_mem *gm, uint64_t size);
+
+/* Use a caller-owned buffer as guest RAM (unit tests, fuzzers). */
+void guest_mem_init_buf(struct guest_mem *gm, uint8_t *buf, uint64_t size);
+
+void guest_mem_unmap(struct guest_mem *gm);
+
+/* Host pointer for [gpa, gpa+len) if the whole range is RAM, else NULL.
+ * len 0 is valid for any gpa inside or at the end of a region. */
+void *guest_mem_ptr(const struct guest_mem *gm, gpa_t gpa, uint64_t len);
+
+/* True if [gpa, gpa+len) is entirely guest RAM. */
+bool guest_mem_contains(const struct guest_mem *gm, gpa_t gpa, uint64_t len);
+
+/* Copy in/out and fill. Return 0 or -EFAULT when the range is not all RAM. */
+int guest_mem_read(const struct guest_mem *gm, gpa_t gpa, void *dst, uint64_t len);
+int guest_mem_write(const struct guest_mem *gm, gpa_t gpa, const void *src, uint64_t len);
+int guest_mem_fill(const struct guest_mem *gm, gpa_t gpa, int byte, uint64_t len);
+
+/* End of RAM below 4 GiB (the size of region 0). */
+uint64_t guest_mem_low_end(const struct guest_mem *gm);
+
+#endif

@@ -1,0 +1,45 @@
+// SPDX-License-Identifier: MIT
+#include "util.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <time.h>
+
+static _Thread_local char errbuf[512];
+
+int ember_seterr(int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(errbuf, sizeof(errbuf), fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+const char *ember_lasterr(void)
+{
+	return errbuf;
+}
+
+void ember_clearerr(void)
+{
+	errbuf[0] = '\0';
+}
+
+/* Read-only after main() sets it; the trace timeline's origin. */
+static struct timespec t0;
+
+void ember_time_init(void)
+{
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+}
+
+double ember_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)(t.tv_sec - t0.tv_sec) * 1e3 + (double)(t.tv_nsec - t0.tv_nsec) / 1e6;
+}

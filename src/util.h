@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: MIT */
+/* Small helpers shared by every module: checked arithmetic, errors, time. */
+#ifndef EMBER_UTIL_H
+#define EMBER_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* __builtin_*_overflow: GCC and clang both provide them; C11 has no portable
+ * equivalent. They return true on overflow. */
+#define ckd_add(r, a, b) __builtin_add_overflow((a), (b), (r))
+#define ckd_mul(r, a, b) __builtin_mul_overflow((a), (b), (r))
+
+/* Round x up to a multiple of the power of two a; false on overflow. */
+static inline bool align_up_u64(uint64_t x, uint64_t a, uint64_t *out)
+{
+	uint64_t t;
+
+	if (a == 0 || (a & (a - 1)) || ckd_add(&t, x, a - 1))
+		return false;
+	*out = t & ~(a - 1);
+	return true;
+}
+
+static inline uint64_t align_down_u64(uint64_t x, uint64_t a)
+{
+	return x & ~(a - 1);
+}
+
+/* Half-open ranges [a, a+alen) and [b, b+blen) intersect (no overflow: the
+ * callers pass ranges that were already checked to fit in 64 bits). */
+static inline bool ranges_overlap(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
+{
+	return alen && blen && a < b + blen && b < a + alen;
+}
+
+/* Little-endian accessors over byte buffers (the guest ABI is little-endian). */
+static inline uint16_t get_le16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] | p[1] << 8);
+}
+static inline uint32_t get_le32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+static inline uint64_t get_le64(const uint8_t *p)
+{
+	return (uint64_t)get_le32(p) | (uint64_t)get_le32(p + 4) << 32;
+}
+static inline void put_le16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+}
+static inline void put_le32(uint8_t *p, uint32_t v)
+{
+	put_le16(p, (uint16_t)v);
+	put_le16(p + 2, (uint16_t)(v >> 16));
+}
+static inline void put_le64(uint8_t *p, uint64_t v)
+{
+	put_le32(p, (uint32_t)v);
+	put_le32(p + 4, (uint32_t)(v >> 32));
+}
+
+/*
+ * Error reporting. Library code returns negative errno and, where the errno
+ * alone would not say what failed, records a message with ember_seterr(); the
+ * CLI prints it as "ember: <msg>". The message buffer is thread-local so vCPU
+ * threads cannot clobber the main thread's message.
+ */
+int ember_seterr(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+const char *ember_lasterr(void);
+void ember_clearerr(void);
+
+/* Milliseconds since ember started (ember_time_init() at the top of main). */
+void ember_time_init(void);
+double ember_ms(void);
+
+#endif

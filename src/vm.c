@@ -1,0 +1,351 @@
+// SPDX-License-Identifier: MIT
+#include "vm.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/kvm.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "boot/layout.h"
+#include "boot/mptable.h"
+#include "console.h"
+#include "util.h"
+#include "vcpu.h"
+
+/* Intel VMX needs three pages for the real-mode TSS; put them at the top of
+ * the MMIO window, where nothing else lives (as QEMU and Firecracker do). */
+#define KVM_TSS_ADDR 0xfffbd000ULL
+
+static int kvm_check_cap(int kvm_fd, long cap)
+{
+	int r = ioctl(kvm_fd, KVM_CHECK_EXTENSION, cap);
+
+	return r < 0 ? 0 : r;
+}
+
+static int open_kvm(struct vm *vm)
+{
+	int version;
+
+	vm->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (vm->kvm_fd < 0) {
+		int err = -errno;
+
+		if (err == -ENOENT)
+			return ember_seterr(err, "/dev/kvm: not found (is the kvm module loaded, "
+						 "and does this machine have virtualization?)");
+		if (err == -EACCES || err == -EPERM)
+			return ember_seterr(err, "/dev/kvm: permission denied (add yourself to "
+						 "the kvm group or run as root)");
+		return ember_seterr(err, "/dev/kvm: %s", strerror(-err));
+	}
+	version = ioctl(vm->kvm_fd, KVM_GET_API_VERSION, 0);
+	if (version != KVM_API_VERSION)
+		return ember_seterr(-ENOTSUP, "/dev/kvm: API version %d, ember needs %d", version,
+				    KVM_API_VERSION);
+	static const struct {
+		long cap;
+		const char *name;
+	} needed[] = {
+		{ KVM_CAP_USER_MEMORY, "KVM_CAP_USER_MEMORY" },
+		{ KVM_CAP_IRQCHIP, "KVM_CAP_IRQCHIP" },
+		{ KVM_CAP_EXT_CPUID, "KVM_CAP_EXT_CPUID" },
+		{ KVM_CAP_IMMEDIATE_EXIT, "KVM_CAP_IMMEDIATE_EXIT" },
+		{ KVM_CAP_PIT2, "KVM_CAP_PIT2" },
+	};
+	for (unsigned i = 0; i < ARRAY_SIZE(needed); i++)
+		if (!kvm_check_cap(vm->kvm_fd, needed[i].cap))
+			return ember_seterr(-ENOTSUP, "/dev/kvm: missing %s", needed[i].name);
+	vm->run_size = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+	if (vm->run_size < (int)sizeof(struct kvm_run))
+		return ember_seterr(-ENOTSUP, "/dev/kvm: bad vCPU mmap size %d", vm->run_size);
+	vm->max_vcpus = (unsigned)kvm_check_cap(vm->kvm_fd, KVM_CAP_MAX_VCPUS);
+	if (vm->max_vcpus == 0)
+		vm->max_vcpus = (unsigned)kvm_check_cap(vm->kvm_fd, KVM_CAP_NR_VCPUS);
+	if (vm->max_vcpus == 0)
+		vm->max_vcpus = 4; /* the documented default when the cap is absent */
+	vm->tsc_deadline = kvm_check_cap(vm->kvm_fd, KVM_CAP_TSC_DEADLINE_TIMER) > 0;
+	return 0;
+}
+
+static int get_host_cpuid(struct vm *vm)
+{
+	for (unsigned n = 64; n <= 4096; n *= 2) {
+		struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + n * sizeof(c->entries[0]));
+
+		if (!c)
+			return -ENOMEM;
+		c->nent = n;
+		if (ioctl(vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, c) == 0) {
+			vm->host_cpuid = c;
+			return 0;
+		}
+		free(c);
+		if (errno != E2BIG)
+			return ember_seterr(-errno, "KVM_GET_SUPPORTED_CPUID: %s", strerror(errno));
+	}
+	return ember_seterr(-E2BIG, "KVM_GET_SUPPORTED_CPUID: too many entries");
+}
+
+/* Highest guest-physical address the host's CPU can map for the guest. */
+static uint64_t max_guest_phys(const struct vm *vm)
+{
+	for (uint32_t i = 0; i < vm->host_cpuid->nent; i++)
+		if (vm->host_cpuid->entries[i].function == 0x80000008) {
+			unsigned bits = vm->host_cpuid->entries[i].eax & 0xff;
+
+			if (bits >= 32 && bits < 64)
+				return 1ULL << bits;
+		}
+	return 1ULL << 36; /* architectural minimum with PAE */
+}
+
+static int setup_memory(struct vm *vm)
+{
+	uint64_t size = vm->cfg->mem_size, top;
+	int err;
+
+	top = size > LAYOUT_MMIO_START ? LAYOUT_HIGH_RAM + (size - LAYOUT_MMIO_START) : size;
+	if (top > max_guest_phys(vm))
+		return ember_seterr(-E2BIG,
+				    "--memory: %llu MiB does not fit the host's %llu GiB guest "
+				    "physical address space",
+				    (unsigned long long)(size >> 20),
+				    (unsigned long long)(max_guest_phys(vm) >> 30));
+	err = guest_mem_map(&vm->mem, size);
+	if (err)
+		return ember_seterr(err, "--memory: cannot map %llu MiB of guest RAM: %s",
+				    (unsigned long long)(size >> 20), strerror(-err));
+	for (unsigned i = 0; i < vm->mem.nregions; i++) {
+		const struct guest_region *r = &vm->mem.regions[i];
+		struct kvm_userspace_memory_region slot = {
+			.slot = i,
+			.guest_phys_addr = r->gpa,
+			.memory_size = r->size,
+			.userspace_addr = (uintptr_t)r->host,
+		};
+
+		if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &slot) < 0)
+			return ember_seterr(-errno,
+					    "--memory: KVM refused %llu MiB of guest RAM at 0x%llx: %s",
+					    (unsigned long long)(r->size >> 20),
+					    (unsigned long long)r->gpa, strerror(errno));
+	}
+	return 0;
+}
+
+/* Device callbacks: the devices know nothing about KVM or the VM. */
+static void on_uart_tx(void *ctx, uint8_t byte)
+{
+	struct vm *vm = ctx;
+
+	if (vm->cfg->boot_trace)
+		trace_mark(&vm->trace, "first console byte", true);
+	console_output(vm->out_fd, &byte, 1);
+}
+
+static void on_uart_irq(void *ctx, int level)
+{
+	struct vm *vm = ctx;
+	struct kvm_irq_level irq = { .irq = PORT_COM1_IRQ, .level = (uint32_t)level };
+
+	if (ioctl(vm->vm_fd, KVM_IRQ_LINE, &irq) < 0)
+		vm_stop(vm, EMBER_EXIT_ERROR, "KVM_IRQ_LINE %u: %s", irq.irq, strerror(errno));
+}
+
+static void on_reset(void *ctx)
+{
+	vm_stop(ctx, EMBER_EXIT_OK, "guest reset (i8042 reset command)");
+}
+
+static void on_marker(void *ctx)
+{
+	struct vm *vm = ctx;
+
+	trace_mark(&vm->trace, "boot marker", true);
+}
+
+static int setup_devices(struct vm *vm)
+{
+	const struct uart_callbacks ucb = { .tx = on_uart_tx, .irq = on_uart_irq, .ctx = vm };
+	struct {
+		struct bus *bus;
+		uint64_t base, len;
+		const struct bus_ops *ops;
+		void *opaque;
+	} table[] = {
+		{ &vm->pio, PORT_COM1, 8, &uart_bus_ops, &vm->uart },
+		{ &vm->pio, PORT_I8042_DATA, 5, &i8042_bus_ops, &vm->i8042 },
+		{ &vm->pio, PORT_BOOT_MARKER, 1, &boot_marker_bus_ops, &vm->marker },
+		{ &vm->mmio, LAYOUT_BOOT_MARKER, LAYOUT_BOOT_MARKER_LEN, &boot_marker_bus_ops,
+		  &vm->marker },
+	};
+
+	uart_init(&vm->uart, &ucb);
+	vm->i8042 = (struct i8042){ .reset = on_reset, .ctx = vm };
+	vm->marker = (struct boot_marker){ .marked = on_marker, .ctx = vm };
+	for (unsigned i = 0; i < ARRAY_SIZE(table); i++) {
+		int err = bus_register(table[i].bus, table[i].base, table[i].len, table[i].ops,
+				       table[i].opaque);
+
+		if (err)
+			return ember_seterr(err, "%s bus: cannot register %s at 0x%llx",
+					    table[i].bus->name, table[i].ops->name,
+					    (unsigned long long)table[i].base);
+	}
+	return 0;
+}
+
+int vm_create(struct vm *vm, const struct ember_config *cfg)
+{
+	struct kvm_pit_config pit = { .flags = 0 };
+	int err;
+
+	memset(vm, 0, sizeof(*vm));
+	vm->cfg = cfg;
+	vm->kvm_fd = vm->vm_fd = -1;
+	vm->out_fd = STDOUT_FILENO;
+	pthread_mutex_init(&vm->stop_lock, NULL);
+	pthread_cond_init(&vm->stop_cond, NULL);
+	trace_init(&vm->trace);
+	bus_init(&vm->pio, "port", cfg->debug);
+	bus_init(&vm->mmio, "mmio", cfg->debug);
+
+	err = open_kvm(vm);
+	if (err)
+		return err;
+	if (cfg->ncpus > vm->max_vcpus || cfg->ncpus > MPTABLE_MAX_CPUS)
+		return ember_seterr(-EINVAL, "--cpus: %u is above the limit of %u", cfg->ncpus,
+				    vm->max_vcpus < MPTABLE_MAX_CPUS ? vm->max_vcpus
+								     : MPTABLE_MAX_CPUS);
+	do
+		vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
+	while (vm->vm_fd < 0 && errno == EINTR);
+	if (vm->vm_fd < 0)
+		return ember_seterr(-errno, "KVM_CREATE_VM: %s", strerror(errno));
+	if (ioctl(vm->vm_fd, KVM_SET_TSS_ADDR, (unsigned long)KVM_TSS_ADDR) < 0)
+		return ember_seterr(-errno, "KVM_SET_TSS_ADDR: %s", strerror(errno));
+	if (ioctl(vm->vm_fd, KVM_CREATE_IRQCHIP, 0) < 0)
+		return ember_seterr(-errno, "KVM_CREATE_IRQCHIP: %s", strerror(errno));
+	/* Linux's IOAPIC timer check (check_timer) wants a PIT on IRQ 0. */
+	if (ioctl(vm->vm_fd, KVM_CREATE_PIT2, &pit) < 0)
+		return ember_seterr(-errno, "KVM_CREATE_PIT2: %s", strerror(errno));
+	err = get_host_cpuid(vm);
+	if (!err)
+		err = setup_memory(vm);
+	if (!err)
+		err = setup_devices(vm);
+	if (!err && cfg->boot_trace)
+		trace_mark(&vm->trace, "vm created", false);
+	return err;
+}
+
+int vm_load(struct vm *vm)
+{
+	int err = loader_load(&vm->mem, vm->cfg, &vm->boot);
+
+	if (err)
+		return err;
+	if (vm->cfg->boot_trace)
+		trace_mark(&vm->trace, "kernel loaded", false);
+	vm->vcpus = calloc(vm->cfg->ncpus, sizeof(*vm->vcpus));
+	if (!vm->vcpus)
+		return ember_seterr(-ENOMEM, "out of memory for %u vCPUs", vm->cfg->ncpus);
+	for (unsigned i = 0; i < vm->cfg->ncpus; i++)
+		vm->vcpus[i].fd = -1;
+	vm->nvcpus = vm->cfg->ncpus;
+	for (unsigned i = 0; i < vm->nvcpus; i++) {
+		err = vcpu_create(vm, &vm->vcpus[i], i);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+void vm_stop(struct vm *vm, int status, const char *fmt, ...)
+{
+	va_list ap;
+
+	pthread_mutex_lock(&vm->stop_lock);
+	if (!vm->stopping) {
+		vm->stopping = true;
+		vm->exit_status = status;
+		va_start(ap, fmt);
+		vsnprintf(vm->stop_reason, sizeof(vm->stop_reason), fmt, ap);
+		va_end(ap);
+		pthread_cond_broadcast(&vm->stop_cond);
+	}
+	pthread_mutex_unlock(&vm->stop_lock);
+}
+
+bool vm_stopping(struct vm *vm)
+{
+	bool s;
+
+	pthread_mutex_lock(&vm->stop_lock);
+	s = vm->stopping;
+	pthread_mutex_unlock(&vm->stop_lock);
+	return s;
+}
+
+int vm_run(struct vm *vm)
+{
+	struct console con;
+	int err = vcpu_signal_init();
+
+	if (err)
+		return EMBER_EXIT_ERROR;
+	console_start(&con, vm);
+	for (unsigned i = 0; i < vm->nvcpus && !err; i++)
+		err = vcpu_start(&vm->vcpus[i]);
+	if (err)
+		vm_stop(vm, EMBER_EXIT_ERROR, "%s", ember_lasterr());
+
+	pthread_mutex_lock(&vm->stop_lock);
+	while (!vm->stopping)
+		pthread_cond_wait(&vm->stop_cond, &vm->stop_lock);
+	pthread_mutex_unlock(&vm->stop_lock);
+
+	uart_close(&vm->uart);
+	for (unsigned i = 0; i < vm->nvcpus; i++)
+		vcpu_kick(&vm->vcpus[i]);
+	for (unsigned i = 0; i < vm->nvcpus; i++)
+		vcpu_join(&vm->vcpus[i]);
+	console_stop(&con);
+
+	if (vm->cfg->boot_trace) {
+		trace_mark(&vm->trace, "exit", false);
+		trace_print(&vm->trace, stderr);
+	}
+	bus_report(&vm->pio);
+	bus_report(&vm->mmio);
+	if (vm->exit_status != EMBER_EXIT_OK)
+		fprintf(stderr, "ember: %s\n", vm->stop_reason);
+	else if (vm->cfg->debug || vm->cfg->boot_trace)
+		fprintf(stderr, "ember: %s\n", vm->stop_reason);
+	return vm->exit_status;
+}
+
+void vm_destroy(struct vm *vm)
+{
+	for (unsigned i = 0; vm->vcpus && i < vm->nvcpus; i++)
+		vcpu_destroy(&vm->vcpus[i]);
+	free(vm->vcpus);
+	vm->vcpus = NULL;
+	guest_mem_unmap(&vm->mem);
+	free(vm->host_cpuid);
+	if (vm->vm_fd >= 0)
+		close(vm->vm_fd);
+	if (vm->kvm_fd >= 0)
+		close(vm->kvm_fd);
+	bus_destroy(&vm->pio);
+	bus_destroy(&vm->mmio);
+	trace_destroy(&vm->trace);
+	pthread_cond_destroy(&vm->stop_cond);
+	pthread_mutex_destroy(&vm->stop_lock);
+}

@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The virtual machine: /dev/kvm, the VM fd, guest RAM and its memory slots,
+ * the in-kernel irqchip and PIT, the buses and legacy devices, the vCPUs, and
+ * the stop protocol. Init runs in a fixed order (vm_create) and tears down in
+ * reverse (vm_destroy).
+ */
+#ifndef EMBER_VM_H
+#define EMBER_VM_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "boot/loader.h"
+#include "bus.h"
+#include "config.h"
+#include "dev/boot_marker.h"
+#include "dev/i8042.h"
+#include "dev/uart.h"
+#include "guest_mem.h"
+#include "trace.h"
+
+struct vcpu;
+struct kvm_cpuid2;
+
+/* Process exit statuses (documented in ember --help). */
+#define EMBER_EXIT_OK	     0 /* guest reset or shut down */
+#define EMBER_EXIT_ERROR     1 /* ember failed: bad input, host problem */
+#define EMBER_EXIT_USAGE     2 /* bad command line */
+#define EMBER_EXIT_GUEST_ERR 3 /* guest crashed the vCPU: internal error, bad exit */
+
+struct vm {
+	const struct ember_config *cfg;
+	int kvm_fd, vm_fd;
+	int run_size; /* KVM_GET_VCPU_MMAP_SIZE */
+	unsigned max_vcpus;
+	bool tsc_deadline;
+	struct kvm_cpuid2 *host_cpuid; /* KVM_GET_SUPPORTED_CPUID */
+	struct guest_mem mem;
+	struct bus pio, mmio;
+	struct uart uart;
+	struct i8042 i8042;
+	struct boot_marker marker;
+	struct loader_result boot;
+	struct trace trace;
+	int out_fd; /* guest console output */
+
+	unsigned nvcpus;
+	struct vcpu *vcpus;
+
+	pthread_mutex_t stop_lock;
+	pthread_cond_t stop_cond;
+	bool stopping;
+	int exit_status;
+	char stop_reason[160];
+};
+
+/* Open KVM, create the VM, memory, irqchip, devices. On error returns
+ * negative errno with a message; vm_destroy() is safe afterwards. */
+int vm_create(struct vm *vm, const struct ember_config *cfg);
+
+/* Load the kernel, initrd and boot data into guest RAM and set up vCPUs. */
+int vm_load(struct vm *vm);
+
+/* Run until the guest resets, shuts down or fails, or the user quits.
+ * Returns the process exit status (EMBER_EXIT_*). */
+int vm_run(struct vm *vm);
+
+void vm_destroy(struct vm *vm);
+
+/* Ask every vCPU to stop; the first caller's status and reason win.
+ * Callable from any thread. */
+void vm_stop(struct vm *vm, int status, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+bool vm_stopping(struct vm *vm);
+
+#endif
