@@ -1,0 +1,54 @@
+# Test guests: freestanding 32-bit PVH ELFs linked at 1 MiB (tests/guest/guest.ld).
+# Included by the top Makefile. Builds:
+#   build/tests/guest/testguest.elf  boot-protocol checks, reported on the UART
+#   build/tests/guest/exitguest.elf  exits at once (start-up benchmarks)
+# Targets: test-guests (both ELFs), check-guest (tests/guest/run.sh on /dev/kvm).
+
+TG_DIR := tests/guest
+TG_B   := $(B)/tests/guest
+
+# Own flags: these are guest binaries, not host objects (never $(CFLAGS)).
+TG_CC      := $(CC)
+TG_CFLAGS  := -m32 -march=i686 -mgeneral-regs-only -O2 -g -std=gnu11 \
+	      -ffreestanding -fno-pic -fno-stack-protector -fno-builtin \
+	      -fno-asynchronous-unwind-tables -fno-tree-loop-distribute-patterns \
+	      -fno-delete-null-pointer-checks \
+	      -Wall -Wextra -Werror -Isrc -I$(TG_DIR) -MMD -MP
+TG_LDFLAGS := -m32 -nostdlib -static -no-pie -Wl,--build-id=none -Wl,--no-warn-rwx-segments -Wl,-T,$(TG_DIR)/guest.ld
+
+TG_TESTGUEST_SRCS := entry.S trampoline.S testguest.c uart.c lib.c cpu.c bootinfo.c \
+		     highmem.c smp.c
+TG_TESTGUEST_OBJS := $(addprefix $(TG_B)/,$(addsuffix .o,$(basename $(TG_TESTGUEST_SRCS))))
+TG_EXITGUEST_OBJS := $(TG_B)/exitguest.o
+TG_OBJS := $(TG_TESTGUEST_OBJS) $(TG_EXITGUEST_OBJS)
+
+GUEST_TEST_BINS := $(TG_B)/testguest.elf $(TG_B)/exitguest.elf
+
+# Static pattern rules, so the top Makefile's $(B)/%.o: %.c never applies here.
+$(filter %.o,$(patsubst %.c,$(TG_B)/%.o,$(filter %.c,$(TG_TESTGUEST_SRCS)))): \
+		$(TG_B)/%.o: $(TG_DIR)/%.c
+	@mkdir -p $(dir $@)
+	$(TG_CC) $(TG_CFLAGS) -c -o $@ $<
+
+$(patsubst %.S,$(TG_B)/%.o,$(filter %.S,$(TG_TESTGUEST_SRCS)) exitguest.S): \
+		$(TG_B)/%.o: $(TG_DIR)/%.S
+	@mkdir -p $(dir $@)
+	$(TG_CC) $(TG_CFLAGS) -c -o $@ $<
+
+$(TG_B)/testguest.elf: $(TG_TESTGUEST_OBJS) $(TG_DIR)/guest.ld
+	$(TG_CC) $(TG_LDFLAGS) -o $@ $(TG_TESTGUEST_OBJS)
+
+$(TG_B)/exitguest.elf: $(TG_EXITGUEST_OBJS) $(TG_DIR)/guest.ld
+	$(TG_CC) $(TG_LDFLAGS) -o $@ $(TG_EXITGUEST_OBJS)
+
+-include $(TG_OBJS:.o=.d)
+
+test-guests: $(GUEST_TEST_BINS)
+
+# Plain `make` builds the guests too (harmless if the top Makefile adds it as well).
+all: test-guests
+
+check-guest: $(B)/ember $(GUEST_TEST_BINS)
+	$(TG_DIR)/run.sh
+
+.PHONY: test-guests check-guest

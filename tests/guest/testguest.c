@@ -1,0 +1,141 @@
+// SPDX-License-Identifier: MIT
+/*
+ * testguest: a PVH guest that checks what the monitor hands it and reports
+ * each check on the UART as one line, "ok NAME" or
+ * "FAIL NAME: detail (got X want Y)", then "testguest: N passed, M failed",
+ * then asks for a reset (0xFE to port 0x64: ember exits 0, QEMU with
+ * -no-reboot quits). The host-side runner (run.sh) decides from those lines.
+ */
+#include "tg.h"
+#include "uart.h"
+
+#define PORT_I8042_CMD	 0x64
+#define I8042_CMD_RESET	 0xfe
+
+static u32 passed, failed;
+
+/* In .bss: the loader must have zeroed it (p_memsz > p_filesz). */
+static u8 bss_probe[512];
+
+int pass(const char *name)
+{
+	passed++;
+	uart_puts("ok ");
+	uart_puts(name);
+	uart_putc('\n');
+	return 0;
+}
+
+int pass_n(const char *name, u32 n)
+{
+	passed++;
+	uart_puts("ok ");
+	uart_puts(name);
+	uart_putc(' ');
+	uart_put_dec(n);
+	uart_putc('\n');
+	return 0;
+}
+
+static void fail_head(const char *name, const char *detail)
+{
+	failed++;
+	uart_puts("FAIL ");
+	uart_puts(name);
+	uart_puts(": ");
+	uart_puts(detail);
+	uart_puts(" (got ");
+}
+
+int fail(const char *name, const char *detail, u64 got, u64 want)
+{
+	fail_head(name, detail);
+	uart_put_hex(got);
+	uart_puts(" want ");
+	uart_put_hex(want);
+	uart_puts(")\n");
+	return -1;
+}
+
+int fail_dec(const char *name, const char *detail, u32 got, u32 want)
+{
+	fail_head(name, detail);
+	uart_put_dec(got);
+	uart_puts(" want ");
+	uart_put_dec(want);
+	uart_puts(")\n");
+	return -1;
+}
+
+int fail_idx(const char *name, u32 idx, const char *detail, u64 got, u64 want)
+{
+	failed++;
+	uart_puts("FAIL ");
+	uart_puts(name);
+	uart_puts(": entry ");
+	uart_put_dec(idx);
+	uart_putc(' ');
+	uart_puts(detail);
+	uart_puts(" (got ");
+	uart_put_hex(got);
+	uart_puts(" want ");
+	uart_put_hex(want);
+	uart_puts(")\n");
+	return -1;
+}
+
+void tg_finish(void)
+{
+	uart_puts("testguest: ");
+	uart_put_dec(passed);
+	uart_puts(" passed, ");
+	uart_put_dec(failed);
+	uart_puts(" failed\n");
+	outb(PORT_I8042_CMD, I8042_CMD_RESET);
+	for (;;)
+		asm volatile("cli; hlt");
+}
+
+/* An unexpected CPU exception: say where, count it, end the run. */
+void tg_exception(struct exc_frame *f)
+{
+	failed++;
+	uart_puts("FAIL exception: vector ");
+	uart_put_dec(f->vector);
+	uart_puts(" error ");
+	uart_put_hex(f->error);
+	uart_puts(" at eip ");
+	uart_put_hex(f->eip);
+	uart_puts(" (got exception want none)\n");
+	tg_finish();
+}
+
+static int check_bss(void)
+{
+	for (u32 i = 0; i < sizeof(bss_probe); i++) {
+		if (bss_probe[i])
+			return fail("bss-zeroed", "byte in .bss not zero", (u32)&bss_probe[i], 0);
+	}
+	return pass("bss-zeroed");
+}
+
+static int check_uart(void)
+{
+	if (uart_stalls())
+		return fail_dec("uart-lsr", "writes without LSR.THRE", uart_stalls(), 0);
+	return pass("uart-lsr");
+}
+
+void tg_main(void);
+
+void tg_main(void)
+{
+	cpu_setup_idt();
+	uart_puts("testguest: PVH boot checks\n");
+	check_bss();
+	cpu_checks();
+	bootinfo_checks();
+	smp_checks();
+	check_uart();
+	tg_finish();
+}
