@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Build the minimal PVH guest kernel (tinyconfig + guest/linux.fragment) from
+# Debian's linux-source-6.1, or reuse the cached one. Prints the vmlinux path.
+# Cache: ~/.cache/ember/kernel-<sha256(fragment + source version)>/vmlinux
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+frag=$here/linux.fragment
+die() { echo "guest: $*" >&2; exit 1; }
+
+"$here/../scripts/deps.sh" linux-source-6.1 flex bison bc libelf-dev libssl-dev \
+	xz-utils gcc make binutils
+tarball=/usr/src/linux-source-6.1.tar.xz
+[ -r "$tarball" ] || die "$tarball missing (package linux-source-6.1)"
+ver=$(dpkg-query -W -f='${Version}' linux-source-6.1)
+hash=$({ cat "$frag"; echo "linux-source-6.1 $ver"; } | sha256sum | cut -c1-16)
+cache=${EMBER_CACHE:-$HOME/.cache/ember}
+out=$cache/kernel-$hash
+
+if [ ! -s "$out/vmlinux" ]; then
+	mkdir -p "$cache"
+	exec 9>"$cache/kernel.lock"
+	flock 9 # another build of the same tree may be running
+fi
+if [ -s "$out/vmlinux" ]; then
+	echo "$out/vmlinux"
+	exit 0
+fi
+
+echo "guest: building Linux 6.1 vmlinux (about 5 minutes, cached afterwards)" >&2
+src=$cache/linux-source-$ver
+if [ ! -e "$src/.unpacked" ]; then
+	rm -rf "$src"
+	mkdir -p "$src"
+	tar -xf "$tarball" -C "$src" --strip-components=1
+	touch "$src/.unpacked"
+fi
+
+obj=$out/obj
+log=$out/build.log
+mkdir -p "$obj" # kept after a failed build: the retry is incremental
+: >"$log"
+kmake() { make -C "$src" O="$obj" ARCH=x86_64 "$@" >>"$log" 2>&1; }
+kmake tinyconfig || die "make tinyconfig failed, see $log"
+"$src/scripts/kconfig/merge_config.sh" -m -O "$obj" "$obj/.config" "$frag" >>"$log" 2>&1 ||
+	die "merge_config.sh failed, see $log"
+kmake olddefconfig || die "make olddefconfig failed, see $log"
+
+# Every option the fragment asks for must have survived Kconfig's dependencies.
+bad=()
+while read -r opt; do
+	grep -qx "$opt=y" "$obj/.config" || bad+=("$opt")
+done < <(sed -n 's/^\(CONFIG_[A-Za-z0-9_]*\)=y$/\1/p' "$frag")
+while read -r opt; do
+	grep -qx "$opt=y" "$obj/.config" && bad+=("$opt(should be off)")
+done < <(sed -n 's/^# \(CONFIG_[A-Za-z0-9_]*\) is not set$/\1/p' "$frag")
+[ ${#bad[@]} -eq 0 ] || die "fragment options not applied in .config: ${bad[*]}"
+
+kmake -j2 vmlinux || { tail -n 20 "$log" >&2; die "kernel build failed, see $log"; }
+readelf -n "$obj/vmlinux" | grep -Eq '^[[:space:]]*Xen[[:space:]].*\(0x0*12\)' ||
+	die "vmlinux has no Xen PVH entry note (XEN_ELFNOTE_PHYS32_ENTRY, type 0x12)"
+
+cp "$obj/vmlinux" "$out/vmlinux.tmp"
+cp "$obj/.config" "$out/config"
+rm -rf "$obj"
+mv "$out/vmlinux.tmp" "$out/vmlinux"
+echo "$out/vmlinux"

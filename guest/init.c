@@ -1,0 +1,170 @@
+// SPDX-License-Identifier: MIT
+/*
+ * /init of ember's guest initramfs.
+ *
+ * Mounts /proc, /sys and /dev, writes the "init reached" boot marker (byte 123
+ * to I/O port 0x3f0), then runs either the command given on the kernel command
+ * line as ember.cmd=... (with /bin/sh -c) or an interactive /bin/sh. When that
+ * exits it prints "ember-init: exit status N", syncs and reboots (with
+ * reboot=k the kernel writes 0xFE to port 0x64 and ember exits 0).
+ *
+ * ember.cmd quoting: the value is everything after "ember.cmd=" to the end of
+ * the command line. If it starts with a double quote it ends at the next
+ * double quote instead: ember.cmd="cat /proc/cmdline" quiet. Prefer the quoted
+ * form: the kernel then also sees one parameter, whereas unquoted words after
+ * ember.cmd= are handed to init as arguments/environment (at most 32 each).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/io.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/reboot.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define BOOT_MARKER_PORT 0x3f0
+#define BOOT_MARKER_MAGIC 123
+
+static void say(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "ember-init: ");
+	fprintf(stderr, fmt, arg);
+	fputc('\n', stderr);
+}
+
+static void mount_fs(const char *type, const char *dir)
+{
+	mkdir(dir, 0755);
+	if (mount(type, dir, type, 0, NULL) != 0 && errno != EBUSY)
+		fprintf(stderr, "ember-init: mount %s on %s: %s\n", type, dir, strerror(errno));
+}
+
+static void boot_marker(void)
+{
+	if (ioperm(BOOT_MARKER_PORT, 1, 1) != 0) {
+		say("boot marker: ioperm: %s", strerror(errno));
+		return;
+	}
+	outb(BOOT_MARKER_MAGIC, BOOT_MARKER_PORT);
+	ioperm(BOOT_MARKER_PORT, 1, 0);
+}
+
+/* The ember.cmd= value from /proc/cmdline, or NULL. */
+static char *find_cmd(void)
+{
+	static char line[4096];
+	const char *key = "ember.cmd=";
+	FILE *f = fopen("/proc/cmdline", "r");
+	size_t n;
+	char *p;
+
+	if (!f)
+		return NULL;
+	n = fread(line, 1, sizeof(line) - 1, f);
+	fclose(f);
+	line[n] = '\0';
+	line[strcspn(line, "\n")] = '\0';
+	for (p = line; (p = strstr(p, key)); p++) {
+		if (p != line && p[-1] != ' ')
+			continue; /* e.g. xember.cmd= */
+		p += strlen(key);
+		if (*p == '"') {
+			p++;
+			p[strcspn(p, "\"")] = '\0';
+		}
+		return p;
+	}
+	return NULL;
+}
+
+/* Make the console device (e.g. ttyS0) our controlling terminal, so ^C works
+ * in the interactive shell. /dev/console itself cannot be one. */
+static void console_ctty(void)
+{
+	char name[64], path[80];
+	FILE *f = fopen("/sys/class/tty/console/active", "r");
+	char *last;
+	int fd;
+
+	if (!f)
+		return;
+	if (!fgets(name, sizeof(name), f)) {
+		fclose(f);
+		return;
+	}
+	fclose(f);
+	name[strcspn(name, "\n")] = '\0';
+	last = strrchr(name, ' ');
+	last = last ? last + 1 : name;
+	snprintf(path, sizeof(path), "/dev/%s", last);
+	setsid();
+	fd = open(path, O_RDWR);
+	if (fd < 0)
+		return;
+	ioctl(fd, TIOCSCTTY, 0);
+	dup2(fd, 0);
+	dup2(fd, 1);
+	dup2(fd, 2);
+	if (fd > 2)
+		close(fd);
+}
+
+int main(void)
+{
+	char *cmd;
+	pid_t child, pid;
+	int status = 127 << 8, code; /* reported if fork or wait fails */
+
+	mount_fs("proc", "/proc");
+	mount_fs("sysfs", "/sys");
+	mount_fs("devtmpfs", "/dev");
+	if (fcntl(1, F_GETFD) < 0) { /* no initial console: open it ourselves */
+		int fd = open("/dev/console", O_RDWR);
+		if (fd >= 0) {
+			dup2(fd, 0);
+			dup2(fd, 1);
+			dup2(fd, 2);
+		}
+	}
+	boot_marker();
+
+	setenv("PATH", "/bin:/sbin:/usr/bin:/usr/sbin", 1);
+	setenv("HOME", "/root", 1);
+	setenv("TERM", "linux", 1);
+	setenv("PS1", "ember# ", 1);
+	if (chdir("/") != 0)
+		say("chdir /: %s", strerror(errno));
+	cmd = find_cmd();
+
+	child = fork();
+	if (child == 0) {
+		if (cmd) {
+			execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		} else {
+			console_ctty();
+			execl("/bin/sh", "sh", "-i", (char *)NULL);
+		}
+		say("exec /bin/sh: %s", strerror(errno));
+		_exit(127);
+	}
+	if (child < 0)
+		say("fork: %s", strerror(errno));
+	/* As PID 1 we also reap orphans; stop when our child is gone. */
+	while (child > 0 && (pid = wait(&status)) != child) {
+		if (pid < 0 && errno != EINTR)
+			break;
+	}
+	code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	fprintf(stderr, "ember-init: exit status %d\n", code);
+	sync();
+	reboot(RB_AUTOBOOT);
+	say("reboot: %s", strerror(errno));
+	for (;;)
+		pause();
+}
