@@ -7,9 +7,9 @@
 #include "start_info.h"
 #include "boot/layout.h"
 
-#define LOW_MEM_END  0xa0000ULL /* 640 KiB */
-#define FOUR_GiB     (4 * GiB)
-#define PAGE_SIZE    4096
+#define LOW_MEM_END 0xa0000ULL /* 640 KiB */
+#define FOUR_GiB    (4 * GiB)
+#define PAGE_SIZE   4096
 
 const struct hvm_start_info *start_info;
 struct tg_args args;
@@ -92,34 +92,31 @@ static void parse_arg(const char *tok, u32 len)
 {
 	static const struct {
 		const char *key;
-		bool suffix;
+		bool suffix; /* K/M/G allowed */
 		u64 max;
 	} keys[] = {
-		{ "tg.mem=", true, ~0ULL },	      { "tg.cpus=", false, 255 },
-		{ "tg.cmdline_len=", false, 0xffffffff }, { "tg.initrd_size=", false, 0xffffffff },
-		{ "tg.initrd_sum=", false, 0xffffffff },
+	    {"tg.mem=", true, ~0ULL},
+	    {"tg.cpus=", false, 255},
+	    {"tg.cmdline_len=", false, 0xffffffff},
+	    {"tg.initrd_size=", false, 0xffffffff},
+	    {"tg.initrd_sum=", false, 0xffffffff},
 	};
-	bool *have[] = { &args.have_mem, &args.have_cpus, &args.have_cmdline_len,
-			 &args.have_initrd_size, &args.have_initrd_sum };
+	bool *have[] = {&args.have_mem, &args.have_cpus, &args.have_cmdline_len,
+			&args.have_initrd_size, &args.have_initrd_sum};
+	u64 *val[] = {&args.mem, &args.cpus, &args.cmdline_len, &args.initrd_size,
+		      &args.initrd_sum};
 
 	for (u32 k = 0; k < ARRAY_SIZE(keys); k++) {
 		u32 klen = strlen(keys[k].key);
-		u64 v;
 
 		if (len < klen || memcmp(tok, keys[k].key, klen))
 			continue;
-		if (!parse_num(tok + klen, len - klen, keys[k].suffix, &v) || v > keys[k].max) {
+		if (!parse_num(tok + klen, len - klen, keys[k].suffix, val[k]) ||
+		    *val[k] > keys[k].max) {
 			bad_key = keys[k].key;
 			return;
 		}
 		*have[k] = true;
-		switch (k) {
-		case 0: args.mem = v; break;
-		case 1: args.cpus = (u32)v; break;
-		case 2: args.cmdline_len = (u32)v; break;
-		case 3: args.initrd_size = (u32)v; break;
-		case 4: args.initrd_sum = (u32)v; break;
-		}
 		return;
 	}
 }
@@ -150,9 +147,10 @@ static int check_cmdline(void)
 	pass("cmdline");
 
 	if (bad_key)
-		fail("cmdline-keys", bad_key, 0, 0);
+		fail_key("cmdline-keys", "bad value for ", bad_key);
 	else if (!args.have_mem || !args.have_cpus || !args.have_cmdline_len)
-		fail("cmdline-keys", "tg.mem=, tg.cpus= and tg.cmdline_len= are required", 0, 3);
+		fail_dec("cmdline-keys", "of tg.mem=, tg.cpus=, tg.cmdline_len= (all required)",
+			 args.have_mem + args.have_cpus + args.have_cmdline_len, 3);
 	else if (args.have_initrd_size != args.have_initrd_sum)
 		fail("cmdline-keys", "tg.initrd_size= and tg.initrd_sum= go together", 0, 2);
 	else if (args.cpus == 0)
@@ -164,7 +162,7 @@ static int check_cmdline(void)
 		return fail_dec("cmdline-len", "tg.cmdline_len= missing", 0, 1);
 	if (len != args.cmdline_len)
 		return fail_dec("cmdline-len", "strlen(cmdline) vs tg.cmdline_len", len,
-				args.cmdline_len);
+				(u32)args.cmdline_len);
 	return pass_n("cmdline-len", len);
 }
 
@@ -195,7 +193,8 @@ static int check_memmap(void)
 		if (e->addr + e->size < e->addr)
 			return fail_idx(name, i, "wraps around", e->addr, 0);
 		if (i && e->addr < prev_end)
-			return fail_idx(name, i, "unsorted or overlapping: addr", e->addr, prev_end);
+			return fail_idx(name, i, "unsorted or overlapping: addr", e->addr,
+					prev_end);
 		if (e->type == 0 || e->type > HVM_MEMMAP_TYPE_MAX)
 			return fail_idx(name, i, "type", e->type, HVM_MEMMAP_RAM);
 		if (e->reserved)
@@ -320,7 +319,7 @@ static int check_ram_touch(void)
 	 * the highest block, and make sure the write did not land in low RAM
 	 * (a slot mapped at the wrong guest address would alias).
 	 */
-	u64 spots[2] = { high_start, high_end - 4 };
+	u64 spots[2] = {high_start, high_end - 4};
 	for (u32 i = 0; i < 2; i++) {
 		volatile u32 *alias = (volatile u32 *)(u32)spots[i];
 		u32 before = (u32)spots[i] < top ? *alias : 0;
@@ -373,19 +372,19 @@ static u32 boot_areas(struct area *a)
 {
 	u32 n = 0;
 
-	a[n++] = (struct area){ "the guest image", (u32)_start, (u32)(_end - _start) };
-	a[n++] = (struct area){ "start_info", boot_state.ebx, sizeof(*start_info) };
-	a[n++] = (struct area){ "the GDT", boot_state.gdt_base, boot_state.gdt_limit + 1u };
+	a[n++] = (struct area){"the guest image", (u32)_start, (u32)(_end - _start)};
+	a[n++] = (struct area){"start_info", boot_state.ebx, sizeof(*start_info)};
+	a[n++] = (struct area){"the GDT", boot_state.gdt_base, boot_state.gdt_limit + 1u};
 	if (start_info) {
-		a[n++] = (struct area){ "the memory map", start_info->memmap_paddr,
-					start_info->memmap_entries * 24ULL };
-		a[n++] = (struct area){ "the module list", start_info->modlist_paddr,
-					start_info->nr_modules * 32ULL };
+		a[n++] = (struct area){"the memory map", start_info->memmap_paddr,
+				       start_info->memmap_entries * 24ULL};
+		a[n++] = (struct area){"the module list", start_info->modlist_paddr,
+				       start_info->nr_modules * 32ULL};
 	}
 	if (cmdline)
-		a[n++] = (struct area){ "the command line", (u32)cmdline, cmdline_len + 1ULL };
+		a[n++] = (struct area){"the command line", (u32)cmdline, cmdline_len + 1ULL};
 	if (initrd)
-		a[n++] = (struct area){ "the initrd", initrd->paddr, initrd->size };
+		a[n++] = (struct area){"the initrd", initrd->paddr, initrd->size};
 	return n;
 }
 
@@ -426,7 +425,10 @@ static int check_initrd(void)
 		return fail(name, "module 0 paddr not page-aligned", m->paddr,
 			    m->paddr & ~(PAGE_SIZE - 1ULL));
 	if (m->size != args.initrd_size)
-		return fail(name, "module 0 size vs tg.initrd_size", m->size, args.initrd_size);
+		return m->size >> 32 ? fail(name, "module 0 size vs tg.initrd_size", m->size,
+					    args.initrd_size)
+				     : fail_dec(name, "module 0 size vs tg.initrd_size",
+						(u32)m->size, (u32)args.initrd_size);
 	if (m->paddr >= FOUR_GiB || m->size > FOUR_GiB - m->paddr)
 		return fail(name, "module 0 ends above 4 GiB", m->paddr + m->size, FOUR_GiB);
 	if (m->reserved)

@@ -16,11 +16,11 @@
 #define SEL_DATA 0x10
 #define SEL_TSS	 0x18
 
-#define MSR_APIC_BASE	     0x1b
-#define APIC_BASE_BSP	     (1u << 8)
-#define APIC_BASE_ENABLE     (1u << 11)
-#define APIC_BASE_ADDR_MASK  0xfffff000u
-#define MTRR_DEF_WRITEBACK   0x806 /* MTRRs enabled, default type WB */
+#define MSR_APIC_BASE	    0x1b
+#define APIC_BASE_BSP	    (1u << 8)
+#define APIC_BASE_ENABLE    (1u << 11)
+#define APIC_BASE_ADDR_MASK 0xfffff000u
+#define MTRR_DEF_WRITEBACK  0x806 /* MTRRs enabled, default type WB */
 
 #define LAPIC_ID 0x20
 
@@ -176,8 +176,8 @@ static int check_gdt(void)
 		return -1;
 	tss = decode(gdt[SEL_TSS / 8]);
 	if (tss.s || tss.type != 0xb || !tss.p)
-		return fail("entry-gdt", "descriptor 0x18 is not a busy 32-bit TSS (type)", tss.type,
-			    0xb);
+		return fail("entry-gdt", "descriptor 0x18 is not a busy 32-bit TSS (type)",
+			    tss.type, 0xb);
 	if (tss.base != 0 || tss.limit != 0x67)
 		return fail("entry-gdt", "TSS base/limit (pvh.pandoc: base 0, limit 0x67)",
 			    ((u64)tss.base << 32) | tss.limit, 0x67);

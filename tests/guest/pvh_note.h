@@ -9,7 +9,8 @@
 
 #define XEN_ELFNOTE_PHYS32_ENTRY 18
 
-/* Emit the note; entry is the symbol of the 32-bit entry point. */
+/* Emit the note; entry is the symbol of the 32-bit entry point. Assembler text: */
+/* clang-format off */
 #define PVH_NOTE(entry)                                        \
 	.pushsection .note.xen, "a", @note;                    \
 	.p2align 2;                                            \
@@ -20,5 +21,6 @@
 	.p2align 2;                                            \
 	.long entry;                 /* physical entry */      \
 	.popsection
+/* clang-format on */
 
 #endif

@@ -19,6 +19,11 @@
 #define TRAMP_ADDR    0x8000u /* free in ember's layout (layout.h) */
 #define TRAMP_MAX_IDS 64      /* as in trampoline.S */
 
+/* The trampoline page lies between the memory map and the command line. */
+_Static_assert(TRAMP_ADDR >= LAYOUT_MEMMAP + LAYOUT_MEMMAP_MAX * 24 &&
+		   TRAMP_ADDR + 0x1000 <= LAYOUT_CMDLINE,
+	       "trampoline collides with ember's boot data");
+
 #define LAPIC_SVR	 0x0f0
 #define LAPIC_ICR_LO	 0x300
 #define LAPIC_ICR_HI	 0x310
@@ -114,7 +119,7 @@ static int check_mp_floating(void)
 static int check_mp_config(u32 *ncpus)
 {
 	const char *name = "mptable-config";
-	u8 seen[256] = { 0 };
+	u8 seen[256] = {0};
 	const u8 *p, *end;
 	u32 bsps = 0, n = 0;
 	u8 bsp_id = 0;
@@ -155,7 +160,7 @@ static int check_mp_config(u32 *ncpus)
 	pass(name);
 
 	if (n != args.cpus)
-		return fail_dec("mptable-cpus", "processor entries vs tg.cpus", n, args.cpus);
+		return fail_dec("mptable-cpus", "processor entries vs tg.cpus", n, (u32)args.cpus);
 	for (u32 id = 0; id < n; id++) {
 		if (!seen[id])
 			return fail_dec("mptable-cpus", "APIC IDs not 0..N-1: missing", id, id);
@@ -190,7 +195,7 @@ static int start_aps(u32 ncpus)
 	u32 size = (u32)(tramp_end - tramp_start);
 	volatile u32 *count = (volatile u32 *)(TRAMP_ADDR + (tramp_count - tramp_start));
 	volatile u8 *ids = (volatile u8 *)(TRAMP_ADDR + (tramp_ids - tramp_start));
-	u8 seen[TRAMP_MAX_IDS] = { 0 };
+	u8 seen[TRAMP_MAX_IDS] = {0};
 	u32 spins = 0, got;
 
 	if (ncpus > TRAMP_MAX_IDS)
@@ -217,7 +222,8 @@ static int start_aps(u32 ncpus)
 		u8 id = ids[i];
 
 		if (id == 0 || id >= ncpus)
-			return fail_idx(name, i, "AP APIC ID (CPUID leaf 1) out of 1..N-1", id, i + 1);
+			return fail_idx(name, i, "AP APIC ID (CPUID leaf 1) out of 1..N-1", id,
+					i + 1);
 		if (seen[id]++)
 			return fail_idx(name, i, "AP APIC ID seen twice", id, 0);
 	}

@@ -8,8 +8,8 @@
 
 #include "tg.h"
 
-#define HVM_START_MAGIC	  0x336ec578
-#define HVM_MEMMAP_RAM	  1
+#define HVM_START_MAGIC	    0x336ec578
+#define HVM_MEMMAP_RAM	    1
 #define HVM_MEMMAP_TYPE_MAX 7 /* PMEM: the highest type the ABI defines */
 
 struct hvm_start_info {

@@ -9,8 +9,8 @@
 #include "tg.h"
 #include "uart.h"
 
-#define PORT_I8042_CMD	 0x64
-#define I8042_CMD_RESET	 0xfe
+#define PORT_I8042_CMD	0x64
+#define I8042_CMD_RESET 0xfe
 
 static u32 passed, failed;
 
@@ -64,6 +64,18 @@ int fail_dec(const char *name, const char *detail, u32 got, u32 want)
 	uart_puts(" want ");
 	uart_put_dec(want);
 	uart_puts(")\n");
+	return -1;
+}
+
+int fail_key(const char *name, const char *detail, const char *key)
+{
+	failed++;
+	uart_puts("FAIL ");
+	uart_puts(name);
+	uart_puts(": ");
+	uart_puts(detail);
+	uart_puts(key);
+	uart_puts(" (got unparsable or out of range want decimal, K/M/G only on tg.mem)\n");
 	return -1;
 }
 

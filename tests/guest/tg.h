@@ -95,17 +95,22 @@ int pass(const char *name);
 int pass_n(const char *name, u32 n);
 int fail(const char *name, const char *detail, u64 got, u64 want);
 int fail_dec(const char *name, const char *detail, u32 got, u32 want);
+/* "FAIL NAME: DETAILKEY (...)" for a tg.* key whose value does not parse. */
+int fail_key(const char *name, const char *detail, const char *key);
 /* As fail(), with "entry IDX " before the detail: for table entries. */
 int fail_idx(const char *name, u32 idx, const char *detail, u64 got, u64 want);
 
-/* Values the host passed on the command line as tg.KEY=VALUE (bootinfo.c). */
+/*
+ * Values the host passed on the command line as tg.KEY=VALUE (bootinfo.c).
+ * All but mem are at most 32 bits wide (the parser enforces it).
+ */
 struct tg_args {
 	bool have_mem, have_cpus, have_cmdline_len, have_initrd_size, have_initrd_sum;
 	u64 mem;
-	u32 cpus;
-	u32 cmdline_len;
-	u32 initrd_size;
-	u32 initrd_sum;
+	u64 cpus;
+	u64 cmdline_len;
+	u64 initrd_size;
+	u64 initrd_sum;
 };
 
 /* Filled by check_start_info(); NULL when start_info is unusable. */
