@@ -45,7 +45,7 @@ $(B)/%.o: %.c
 
 -include $(OBJS:.o=.d)
 
--include tests/unit/unit.mk
+include tests/unit/unit.mk
 -include tests/guest/guest.mk
 -include guest/guest.mk
 -include tests/lab/lab.mk

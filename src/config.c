@@ -120,7 +120,7 @@ int config_parse_run(int argc, char **argv, struct ember_config *cfg)
 		return ember_seterr(-EINVAL, "--initrd: empty path");
 	if (mem) {
 		if (config_parse_size(mem, &cfg->mem_size))
-			return ember_seterr(-EINVAL, "--memory: %s", ember_lasterr());
+			return ember_prefixerr(-EINVAL, "--memory");
 		if (cfg->mem_size < LAYOUT_MIN_MEMORY)
 			return ember_seterr(-EINVAL, "--memory: %s is below the minimum of %llu KiB",
 					    mem, LAYOUT_MIN_MEMORY >> 10);

@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "util.h"
-#include "vm.h"
+#include "dev/uart.h"
 
 /*
  * The saved terminal state is the one piece of global state in ember: the
@@ -107,7 +107,7 @@ size_t console_filter(struct console *c, uint8_t *buf, size_t len, bool *quit)
 static bool feed(struct console *c, const uint8_t *buf, size_t len)
 {
 	while (len) {
-		int n = uart_input(&c->vm->uart, buf, len, true);
+		int n = uart_input(c->uart, buf, len, true);
 
 		if (n < 0)
 			return false;
@@ -154,19 +154,21 @@ static void *input_thread(void *arg)
 		if (!feed(c, buf, keep))
 			break;
 		if (quit) {
-			vm_stop(c->vm, EMBER_EXIT_OK, "quit from the console (Ctrl-A x)");
+			c->quit(c->ctx);
 			break;
 		}
 	}
 	return NULL;
 }
 
-void console_start(struct console *c, struct vm *vm)
+void console_start(struct console *c, struct uart *uart, void (*quit)(void *ctx), void *ctx)
 {
 	int err;
 
 	memset(c, 0, sizeof(*c));
-	c->vm = vm;
+	c->uart = uart;
+	c->quit = quit;
+	c->ctx = ctx;
 	c->tty = isatty(STDIN_FILENO);
 	c->stop_fd = eventfd(0, EFD_CLOEXEC);
 	if (c->stop_fd < 0) {

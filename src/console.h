@@ -15,13 +15,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct vm;
+struct uart;
 
 #define CONSOLE_ESCAPE 0x01 /* Ctrl-A */
 #define CONSOLE_EOT    0x04 /* Ctrl-D */
 
 struct console {
-	struct vm *vm;
+	struct uart *uart; /* where input goes */
+	void (*quit)(void *ctx); /* Ctrl-A x */
+	void *ctx;
 	int stop_fd; /* eventfd: wakes the input thread's poll at shutdown */
 	bool tty;
 	bool escape; /* the previous byte was Ctrl-A */
@@ -31,7 +33,7 @@ struct console {
 
 /* Start forwarding stdin to the guest UART. Failures degrade to no input
  * with a warning: the guest still runs and prints. */
-void console_start(struct console *c, struct vm *vm);
+void console_start(struct console *c, struct uart *uart, void (*quit)(void *ctx), void *ctx);
 /* Stop the input thread and restore the terminal. */
 void console_stop(struct console *c);
 

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 
 static _Thread_local char errbuf[512];
@@ -15,6 +16,21 @@ int ember_seterr(int err, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(errbuf, sizeof(errbuf), fmt, ap);
 	va_end(ap);
+	return err;
+}
+
+int ember_prefixerr(int err, const char *fmt, ...)
+{
+	char old[sizeof(errbuf)];
+	va_list ap;
+	int n;
+
+	memcpy(old, errbuf, sizeof(old));
+	va_start(ap, fmt);
+	n = vsnprintf(errbuf, sizeof(errbuf), fmt, ap);
+	va_end(ap);
+	if (n >= 0 && (size_t)n < sizeof(errbuf))
+		snprintf(errbuf + n, sizeof(errbuf) - (size_t)n, ": %s", old);
 	return err;
 }
 

@@ -73,6 +73,8 @@ static inline void put_le64(uint8_t *p, uint64_t v)
  * threads cannot clobber the main thread's message.
  */
 int ember_seterr(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Prepend "<fmt>: " to the recorded message (adds context on the way up). */
+int ember_prefixerr(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 const char *ember_lasterr(void);
 void ember_clearerr(void);
 

@@ -170,6 +170,11 @@ static void on_marker(void *ctx)
 	trace_mark(&vm->trace, "boot marker", true);
 }
 
+static void on_quit(void *ctx)
+{
+	vm_stop(ctx, EMBER_EXIT_OK, "quit from the console (Ctrl-A x)");
+}
+
 static int setup_devices(struct vm *vm)
 {
 	const struct uart_callbacks ucb = { .tx = on_uart_tx, .irq = on_uart_irq, .ctx = vm };
@@ -300,7 +305,7 @@ int vm_run(struct vm *vm)
 
 	if (err)
 		return EMBER_EXIT_ERROR;
-	console_start(&con, vm);
+	console_start(&con, &vm->uart, on_quit, vm);
 	for (unsigned i = 0; i < vm->nvcpus && !err; i++)
 		err = vcpu_start(&vm->vcpus[i]);
 	if (err)

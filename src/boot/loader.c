@@ -81,7 +81,7 @@ static int load_kernel(const struct guest_mem *gm, const char *path, struct load
 	}
 	err = elf_parse(buf, len, img);
 	if (err) {
-		ember_seterr(err, "kernel %s: %s", path, ember_lasterr());
+		ember_prefixerr(err, "kernel %s", path);
 	} else if (!img->has_pvh) {
 		err = ember_seterr(-ENOEXEC,
 				   "kernel %s: no PVH entry note (Xen ELF note type 18); ember boots "
@@ -96,7 +96,7 @@ static int load_kernel(const struct guest_mem *gm, const char *path, struct load
 	} else {
 		err = elf_load(img, buf, len, gm, LAYOUT_LOW_RESERVED_END);
 		if (err)
-			ember_seterr(err, "kernel %s: %s", path, ember_lasterr());
+			ember_prefixerr(err, "kernel %s", path);
 	}
 	if (!err) {
 		res->entry = img->pvh_entry;
@@ -215,7 +215,7 @@ int loader_inspect(const char *path, FILE *out)
 	}
 	err = elf_parse(buf, len, img);
 	if (err) {
-		ember_seterr(err, "kernel %s: %s", path, ember_lasterr());
+		ember_prefixerr(err, "kernel %s", path);
 		goto out;
 	}
 	fprintf(out, "file:       %s (%zu bytes)\n", path, len);

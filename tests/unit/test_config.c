@@ -1,0 +1,115 @@
+// SPDX-License-Identifier: MIT
+#include <errno.h>
+#include <stdlib.h>
+
+#include "config.h"
+#include "harness.h"
+#include "util.h"
+
+TEST(sizes)
+{
+	uint64_t v;
+
+	CHECK_EQ(config_parse_size("256M", &v), 0);
+	CHECK_EQ(v, 256ULL << 20);
+	CHECK_EQ(config_parse_size("3584m", &v), 0);
+	CHECK_EQ(v, 3584ULL << 20);
+	CHECK_EQ(config_parse_size("5G", &v), 0);
+	CHECK_EQ(v, 5ULL << 30);
+	CHECK_EQ(config_parse_size("64k", &v), 0);
+	CHECK_EQ(v, 65536);
+	CHECK_EQ(config_parse_size("1GiB", &v), 0);
+	CHECK_EQ(v, 1ULL << 30);
+	CHECK_EQ(config_parse_size("4096", &v), 0);
+	CHECK_EQ(v, 4096);
+	CHECK_EQ(config_parse_size("0", &v), -EINVAL);
+	CHECK_EQ(config_parse_size("0M", &v), -EINVAL);
+	CHECK_EQ(config_parse_size("", &v), -EINVAL);
+	CHECK_EQ(config_parse_size("M", &v), -EINVAL);
+	CHECK_EQ(config_parse_size("12Q", &v), -EINVAL);
+	CHECK_EQ(config_parse_size("12MX", &v), -EINVAL);
+	CHECK_EQ(config_parse_size("-1G", &v), -EINVAL);
+	CHECK_EQ(config_parse_size(" 1G", &v), -EINVAL);
+	CHECK_EQ(config_parse_size("99999999999999999999", &v), -EINVAL);
+	CHECK_EQ(config_parse_size("17179869184G", &v), -EINVAL); /* 2^64 bytes */
+}
+
+static int parse(struct ember_config *c, const char *const *args)
+{
+	char *argv[32];
+	int argc = 0;
+
+	argv[argc++] = "run";
+	while (*args)
+		argv[argc++] = (char *)*args++;
+	argv[argc] = NULL;
+	return config_parse_run(argc, argv, c);
+}
+
+#define ARGS(...) ((const char *const[]){ __VA_ARGS__, NULL })
+
+TEST(run_defaults_and_options)
+{
+	struct ember_config c;
+
+	CHECK_EQ(parse(&c, ARGS("--kernel", "vmlinux")), 0);
+	CHECK_EQ(c.mem_size, 256ULL << 20);
+	CHECK_EQ(c.ncpus, 1);
+	CHECK(strcmp(c.cmdline, CONFIG_DEFAULT_CMDLINE) == 0);
+	CHECK(c.initrd == NULL);
+	CHECK_EQ(parse(&c, ARGS("--kernel=k", "--initrd", "i", "--cmdline", "a b", "--memory=5G",
+				"--cpus", "4", "--boot-trace", "--debug")),
+		 0);
+	CHECK(strcmp(c.kernel, "k") == 0 && strcmp(c.initrd, "i") == 0);
+	CHECK(strcmp(c.cmdline, "a b") == 0);
+	CHECK_EQ(c.mem_size, 5ULL << 30);
+	CHECK_EQ(c.ncpus, 4);
+	CHECK(c.boot_trace && c.debug);
+	CHECK_EQ(parse(&c, ARGS("--kernel", "k", "--cmdline", "")), 0);
+	CHECK(strcmp(c.cmdline, "") == 0);
+}
+
+TEST(run_bad_options)
+{
+	struct ember_config c;
+
+	CHECK_EQ(parse(&c, ARGS("--initrd", "x")), -EINVAL);
+	CHECK_STR_CONTAINS(ember_lasterr(), "--kernel PATH is required");
+	CHECK_EQ(parse(&c, ARGS("--kernel")), -EINVAL);
+	CHECK_STR_CONTAINS(ember_lasterr(), "needs a value");
+	CHECK_EQ(parse(&c, ARGS("--kernel", "k", "--frobnicate")), -EINVAL);
+	CHECK_STR_CONTAINS(ember_lasterr(), "unknown option '--frobnicate'");
+	CHECK_EQ(parse(&c, ARGS("--kernel", "k", "stray")), -EINVAL);
+	CHECK_EQ(parse(&c, ARGS("--kernelx", "k")), -EINVAL);
+	CHECK_EQ(parse(&c, ARGS("--kernel", "k", "--memory", "0")), -EINVAL);
+	CHECK_STR_CONTAINS(ember_lasterr(), "--memory");
+	CHECK_EQ(parse(&c, ARGS("--kernel", "k", "--memory", "lots")), -EINVAL);
+	CHECK_EQ(parse(&c, ARGS("--kernel", "k", "--memory", "1M")), -EINVAL);
+	CHECK_STR_CONTAINS(ember_lasterr(), "minimum");
+	CHECK_EQ(parse(&c, ARGS("--kernel", "k", "--memory", "100T")), -EINVAL);
+	CHECK_EQ(parse(&c, ARGS("--kernel", "k", "--memory", "4097K")), -EINVAL);
+	CHECK_EQ(parse(&c, ARGS("--kernel", "k", "--cpus", "0")), -EINVAL);
+	CHECK_STR_CONTAINS(ember_lasterr(), "--cpus");
+	CHECK_EQ(parse(&c, ARGS("--kernel", "k", "--cpus", "-1")), -EINVAL);
+	CHECK_EQ(parse(&c, ARGS("--kernel", "k", "--cpus", "2x")), -EINVAL);
+	CHECK_EQ(parse(&c, ARGS("--kernel", "k", "--cpus", "99999999999")), -EINVAL);
+	CHECK_EQ(parse(&c, ARGS("--kernel", "")), -EINVAL);
+}
+
+TEST(cmdline_length_limit)
+{
+	struct ember_config c;
+	char *s = malloc(2049);
+
+	memset(s, 'x', 2047);
+	s[2047] = '\0';
+	CHECK_EQ(parse(&c, ARGS("--kernel", "k", "--cmdline", s)), 0);
+	s[2047] = 'x';
+	s[2048] = '\0';
+	CHECK_EQ(parse(&c, ARGS("--kernel", "k", "--cmdline", s)), -EINVAL);
+	CHECK_STR_CONTAINS(ember_lasterr(), "2048 bytes is over the limit of 2047");
+	free(s);
+}
+
+SUITE(config, T(sizes), T(run_defaults_and_options), T(run_bad_options),
+      T(cmdline_length_limit));

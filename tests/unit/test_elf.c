@@ -1,0 +1,315 @@
+// SPDX-License-Identifier: MIT
+#include <errno.h>
+#include <stdlib.h>
+
+#include "boot/elf.h"
+#include "elf_builder.h"
+#include "harness.h"
+#include "util.h"
+
+static uint8_t file[1 << 16];
+static struct elf_image img;
+
+/* A Linux-like kernel: two PT_LOADs and a PT_NOTE with the PVH entry. */
+static size_t kernel(unsigned bits, uint32_t descsz, uint64_t entry)
+{
+	uint8_t notes[128];
+	uint8_t desc[8];
+	size_t nl = eb_note(notes, "GNU", 3, "buildid!", 8);
+
+	put_le64(desc, entry);
+	nl += eb_note(notes + nl, "Xen", XEN_ELFNOTE_PHYS32_ENTRY, desc, descsz);
+	struct eb_seg segs[] = {
+		{ 1, 0x1000000, 0x100, 0x2000, NULL },
+		{ 1, 0x1400000, 0x80, 0x80, NULL },
+		{ 4, 0, nl, nl, notes },
+	};
+	return eb_build(file, sizeof(file), bits, segs, 3);
+}
+
+TEST(elf64_pvh_8byte_note)
+{
+	size_t len = kernel(64, 8, 0x1000abc);
+
+	CHECK_EQ(elf_parse(file, len, &img), 0);
+	CHECK_EQ(img.bits, 64);
+	CHECK(img.has_pvh);
+	CHECK_EQ(img.pvh_entry, 0x1000abc);
+	CHECK_EQ(img.nsegs, 2);
+	CHECK_EQ(img.load_start, 0x1000000);
+	CHECK_EQ(img.load_end, 0x1400080);
+	CHECK_EQ(img.nnotes, 2);
+	CHECK_EQ(img.entry, 0x1000000);
+}
+
+TEST(elf32_pvh_4byte_note)
+{
+	size_t len = kernel(32, 4, 0x1000010);
+
+	CHECK_EQ(elf_parse(file, len, &img), 0);
+	CHECK_EQ(img.bits, 32);
+	CHECK(img.has_pvh);
+	CHECK_EQ(img.pvh_entry, 0x1000010);
+}
+
+TEST(no_pvh_note_parses_without_entry)
+{
+	struct eb_seg segs[] = { { 1, 0x1000000, 16, 16, NULL } };
+	size_t len = eb_build(file, sizeof(file), 64, segs, 1);
+
+	CHECK_EQ(elf_parse(file, len, &img), 0);
+	CHECK(!img.has_pvh);
+}
+
+TEST(pvh_note_high_half_refused)
+{
+	size_t len = kernel(64, 8, 0x100000000ULL | 0x1000);
+
+	CHECK_EQ(elf_parse(file, len, &img), -EINVAL);
+	CHECK_STR_CONTAINS(ember_lasterr(), "above 4 GiB");
+}
+
+TEST(pvh_note_bad_descsz)
+{
+	size_t len = kernel(64, 2, 0x1000);
+
+	CHECK_EQ(elf_parse(file, len, &img), -EINVAL);
+	CHECK_STR_CONTAINS(ember_lasterr(), "2-byte descriptor");
+}
+
+TEST(reloc_note_recorded)
+{
+	uint8_t notes[128], d[12], e[8] = { 0 };
+	size_t nl;
+
+	put_le32(e, 0x1000000);
+	put_le32(d, 0x200000);
+	put_le32(d + 4, 0x1000000);
+	put_le32(d + 8, 0x40000000);
+	nl = eb_note(notes, "Xen", XEN_ELFNOTE_PHYS32_ENTRY, e, 4);
+	nl += eb_note(notes + nl, "Xen", XEN_ELFNOTE_PHYS32_RELOC, d, 12);
+	struct eb_seg segs[] = { { 1, 0x1000000, 16, 16, NULL }, { 4, 0, nl, nl, notes } };
+	size_t len = eb_build(file, sizeof(file), 64, segs, 2);
+
+	CHECK_EQ(elf_parse(file, len, &img), 0);
+	CHECK(img.has_reloc);
+	CHECK_EQ(img.reloc_align, 0x200000);
+	CHECK_EQ(img.reloc_max, 0x40000000);
+}
+
+TEST(not_elf)
+{
+	memcpy(file, "MZ\x90\0garbage-garbage", 20);
+	CHECK_EQ(elf_parse(file, 20, &img), -ENOEXEC);
+	CHECK_EQ(elf_parse(file, 0, &img), -ENOEXEC);
+	CHECK_STR_CONTAINS(ember_lasterr(), "not an ELF file");
+}
+
+TEST(truncated_header)
+{
+	size_t len = kernel(64, 8, 0x1000000);
+
+	CHECK(len > 40);
+	CHECK_EQ(elf_parse(file, 40, &img), -EINVAL);
+	CHECK_STR_CONTAINS(ember_lasterr(), "truncated ELF header");
+}
+
+TEST(truncated_program_headers)
+{
+	kernel(64, 8, 0x1000000);
+	CHECK_EQ(elf_parse(file, 100, &img), -EINVAL);
+	CHECK_STR_CONTAINS(ember_lasterr(), "program headers");
+}
+
+TEST(truncated_segment_data)
+{
+	size_t len = kernel(64, 8, 0x1000000);
+
+	/* Cutting the file inside the last segment's data. */
+	CHECK_EQ(elf_parse(file, len - 4, &img), -EINVAL);
+}
+
+TEST(wrong_class_endian_machine_type)
+{
+	size_t len = kernel(64, 8, 0x1000000);
+
+	file[4] = 3;
+	CHECK_EQ(elf_parse(file, len, &img), -ENOEXEC);
+	file[4] = 2;
+	file[5] = 2;
+	CHECK_EQ(elf_parse(file, len, &img), -ENOEXEC);
+	file[5] = 1;
+	put_le16(file + 18, 183); /* aarch64 */
+	CHECK_EQ(elf_parse(file, len, &img), -ENOEXEC);
+	CHECK_STR_CONTAINS(ember_lasterr(), "not x86");
+	put_le16(file + 18, 62);
+	put_le16(file + 16, 3); /* ET_DYN */
+	CHECK_EQ(elf_parse(file, len, &img), -ENOEXEC);
+}
+
+TEST(small_phentsize_and_no_phdrs)
+{
+	size_t len = kernel(64, 8, 0x1000000);
+
+	put_le16(file + 54, 32);
+	CHECK_EQ(elf_parse(file, len, &img), -EINVAL);
+	put_le16(file + 54, 56);
+	put_le16(file + 56, 0);
+	CHECK_EQ(elf_parse(file, len, &img), -EINVAL);
+}
+
+TEST(filesz_over_memsz)
+{
+	struct eb_seg segs[] = { { 1, 0x1000000, 0x40, 0x20, NULL } };
+	size_t len = eb_build(file, sizeof(file), 64, segs, 1);
+
+	CHECK_EQ(elf_parse(file, len, &img), -EINVAL);
+	CHECK_STR_CONTAINS(ember_lasterr(), "exceeds memory size");
+}
+
+TEST(segment_offset_past_file)
+{
+	struct eb_seg segs[] = { { 1, 0x1000000, 0x40, 0x40, NULL } };
+	size_t len = eb_build(file, sizeof(file), 64, segs, 1);
+
+	put_le64(file + eb_phdr_off(64, 0) + 8, 0xfffffffffffffff0ULL); /* p_offset */
+	CHECK_EQ(elf_parse(file, len, &img), -EINVAL);
+	CHECK_STR_CONTAINS(ember_lasterr(), "past the end of the file");
+}
+
+TEST(segment_address_overflow)
+{
+	struct eb_seg segs[] = { { 1, 0xfffffffffffff000ULL, 0x10, 0x2000, NULL } };
+	size_t len = eb_build(file, sizeof(file), 64, segs, 1);
+
+	CHECK_EQ(elf_parse(file, len, &img), -ERANGE);
+}
+
+TEST(overlapping_segments)
+{
+	struct eb_seg segs[] = {
+		{ 1, 0x1001000, 0x10, 0x10, NULL },
+		{ 1, 0x1000000, 0x10, 0x1800, NULL },
+	};
+	size_t len = eb_build(file, sizeof(file), 64, segs, 2);
+
+	CHECK_EQ(elf_parse(file, len, &img), -EINVAL);
+	CHECK_STR_CONTAINS(ember_lasterr(), "overlap");
+}
+
+TEST(adjacent_segments_sorted)
+{
+	struct eb_seg segs[] = {
+		{ 1, 0x1001000, 0x10, 0x10, NULL },
+		{ 1, 0x1000000, 0x10, 0x1000, NULL },
+	};
+	size_t len = eb_build(file, sizeof(file), 64, segs, 2);
+
+	CHECK_EQ(elf_parse(file, len, &img), 0);
+	CHECK_EQ(img.segs[0].paddr, 0x1000000);
+	CHECK_EQ(img.segs[1].paddr, 0x1001000);
+}
+
+TEST(too_many_segments)
+{
+	struct eb_seg segs[ELF_MAX_SEGMENTS + 1];
+
+	for (unsigned i = 0; i < ARRAY_SIZE(segs); i++)
+		segs[i] = (struct eb_seg){ 1, 0x1000000 + i * 0x1000ULL, 4, 4, NULL };
+	size_t len = eb_build(file, sizeof(file), 64, segs, ARRAY_SIZE(segs));
+
+	CHECK_EQ(elf_parse(file, len, &img), -E2BIG);
+}
+
+TEST(note_sizes_past_segment)
+{
+	uint8_t notes[64];
+	uint8_t e[4] = { 0, 0, 0, 1 };
+	size_t nl = eb_note(notes, "Xen", XEN_ELFNOTE_PHYS32_ENTRY, e, 4);
+
+	put_le32(notes + 4, 0x7fffffff); /* descsz */
+	struct eb_seg segs[] = { { 1, 0x1000000, 16, 16, NULL }, { 4, 0, nl, nl, notes } };
+	size_t len = eb_build(file, sizeof(file), 64, segs, 2);
+
+	CHECK_EQ(elf_parse(file, len, &img), -EINVAL);
+	CHECK_STR_CONTAINS(ember_lasterr(), "runs past its end");
+	put_le32(notes + 4, 4);
+	put_le32(notes, 0xffffffff); /* namesz */
+	len = eb_build(file, sizeof(file), 64, segs, 2);
+	CHECK_EQ(elf_parse(file, len, &img), -EINVAL);
+}
+
+TEST(note_segment_past_file)
+{
+	size_t len = kernel(64, 8, 0x1000000);
+
+	put_le64(file + eb_phdr_off(64, 2) + 32, 0x100000); /* PT_NOTE p_filesz */
+	CHECK_EQ(elf_parse(file, len, &img), -EINVAL);
+}
+
+TEST(note_in_section_only)
+{
+	/* ELF64 with one PT_LOAD and the Xen note reachable only through a
+	 * SHT_NOTE section header. */
+	uint8_t notes[64], e[4];
+	size_t nl, len, sh;
+
+	put_le32(e, 0x1000020);
+	nl = eb_note(notes, "Xen", XEN_ELFNOTE_PHYS32_ENTRY, e, 4);
+	struct eb_seg segs[] = { { 1, 0x1000000, 0x40, 0x40, NULL } };
+	len = eb_build(file, sizeof(file), 64, segs, 1);
+	memcpy(file + len, notes, nl);
+	sh = len + nl;
+	memset(file + sh, 0, 128);
+	put_le32(file + sh + 64 + 4, 7);	    /* section 1: SHT_NOTE */
+	put_le64(file + sh + 64 + 24, len);  /* sh_offset */
+	put_le64(file + sh + 64 + 32, nl);   /* sh_size */
+	put_le64(file + 40, sh);	     /* e_shoff */
+	put_le16(file + 58, 64);
+	put_le16(file + 60, 2);
+	CHECK_EQ(elf_parse(file, sh + 128, &img), 0);
+	CHECK(img.has_pvh);
+	CHECK_EQ(img.pvh_entry, 0x1000020);
+	CHECK(img.notes[0].from_section);
+	put_le64(file + sh + 64 + 32, 0x10000000); /* section past the file */
+	CHECK_EQ(elf_parse(file, sh + 128, &img), -EINVAL);
+}
+
+TEST(load_copies_and_zeroes)
+{
+	static uint8_t ram[32 << 20];
+	struct guest_mem gm;
+	size_t len = kernel(64, 8, 0x1000000);
+
+	guest_mem_init_buf(&gm, ram, sizeof(ram));
+	memset(ram, 0xaa, sizeof(ram));
+	CHECK_EQ(elf_parse(file, len, &img), 0);
+	CHECK_EQ(elf_load(&img, file, len, &gm, 0x100000), 0);
+	CHECK_EQ(ram[0x1000000 + 1], 7);      /* pattern j*7 + i */
+	CHECK_EQ(ram[0x1000000 + 0x100], 0);  /* .bss zeroed */
+	CHECK_EQ(ram[0x1000000 + 0x1fff], 0);
+	CHECK_EQ(ram[0x1000000 + 0x2000], 0xaa); /* nothing past memsz */
+}
+
+TEST(load_outside_ram_or_low)
+{
+	static uint8_t ram[16 << 20];
+	struct guest_mem gm;
+	size_t len = kernel(64, 8, 0x1000000);
+
+	guest_mem_init_buf(&gm, ram, sizeof(ram)); /* ends exactly at 0x1000000 */
+	CHECK_EQ(elf_parse(file, len, &img), 0);
+	CHECK_EQ(elf_load(&img, file, len, &gm, 0x100000), -ERANGE);
+	CHECK_STR_CONTAINS(ember_lasterr(), "outside guest RAM");
+	CHECK_EQ(elf_load(&img, file, len, &gm, 0x2000000), -ERANGE);
+	CHECK_STR_CONTAINS(ember_lasterr(), "boot data");
+}
+
+SUITE(elf, T(elf64_pvh_8byte_note), T(elf32_pvh_4byte_note), T(no_pvh_note_parses_without_entry),
+      T(pvh_note_high_half_refused), T(pvh_note_bad_descsz), T(reloc_note_recorded), T(not_elf),
+      T(truncated_header), T(truncated_program_headers), T(truncated_segment_data),
+      T(wrong_class_endian_machine_type), T(small_phentsize_and_no_phdrs), T(filesz_over_memsz),
+      T(segment_offset_past_file), T(segment_address_overflow), T(overlapping_segments),
+      T(adjacent_segments_sorted), T(too_many_segments), T(note_sizes_past_segment),
+      T(note_segment_past_file), T(note_in_section_only), T(load_copies_and_zeroes),
+      T(load_outside_ram_or_low));

@@ -1,0 +1,88 @@
+// SPDX-License-Identifier: MIT
+#include <errno.h>
+
+#include "boot/layout.h"
+#include "guest_mem.h"
+#include "harness.h"
+
+TEST(small_ram_one_region)
+{
+	static uint8_t ram[1 << 20];
+	struct guest_mem gm;
+
+	guest_mem_init_buf(&gm, ram, sizeof(ram));
+	CHECK_EQ(gm.nregions, 1);
+	CHECK(guest_mem_ptr(&gm, 0, sizeof(ram)) == ram);
+	/* The range ending exactly at the top of RAM is inside; one more byte
+	 * is not. A zero-length range at the very end is fine. */
+	CHECK(guest_mem_ptr(&gm, sizeof(ram) - 4, 4) == ram + sizeof(ram) - 4);
+	CHECK(guest_mem_ptr(&gm, sizeof(ram) - 4, 5) == NULL);
+	CHECK(guest_mem_ptr(&gm, sizeof(ram), 0) == ram + sizeof(ram));
+	CHECK(guest_mem_ptr(&gm, sizeof(ram), 1) == NULL);
+}
+
+TEST(overflowing_ranges)
+{
+	static uint8_t ram[4096];
+	struct guest_mem gm;
+	uint8_t b[4];
+
+	guest_mem_init_buf(&gm, ram, sizeof(ram));
+	CHECK(guest_mem_ptr(&gm, UINT64_MAX, 2) == NULL);
+	CHECK(guest_mem_ptr(&gm, 16, UINT64_MAX) == NULL);
+	CHECK(guest_mem_ptr(&gm, UINT64_MAX - 1, 1) == NULL);
+	CHECK_EQ(guest_mem_read(&gm, 4094, b, 4), -EFAULT);
+	CHECK_EQ(guest_mem_write(&gm, 4096, b, 1), -EFAULT);
+	CHECK_EQ(guest_mem_fill(&gm, 0, 0, 4097), -EFAULT);
+	CHECK_EQ(guest_mem_write(&gm, 4092, "abcd", 4), 0);
+	CHECK_EQ(guest_mem_read(&gm, 4092, b, 4), 0);
+	CHECK(memcmp(b, "abcd", 4) == 0);
+}
+
+TEST(split_around_mmio_window)
+{
+	/* Layout only: a fake base pointer that is never dereferenced. */
+	struct guest_mem gm;
+	uint8_t *base = (uint8_t *)(uintptr_t)0x100000000000ULL;
+	uint64_t size = 5ULL << 30;
+
+	guest_mem_layout(&gm, base, size);
+	CHECK_EQ(gm.nregions, 2);
+	CHECK_EQ(gm.regions[0].size, LAYOUT_MMIO_START);
+	CHECK_EQ(gm.regions[1].gpa, LAYOUT_HIGH_RAM);
+	CHECK_EQ(gm.regions[1].size, size - LAYOUT_MMIO_START);
+	CHECK(gm.regions[1].host == base + LAYOUT_MMIO_START);
+	CHECK_EQ(guest_mem_low_end(&gm), LAYOUT_MMIO_START);
+	/* Nothing in the window; ranges may not span the two regions. */
+	CHECK(guest_mem_ptr(&gm, LAYOUT_MMIO_START, 1) == NULL);
+	CHECK(guest_mem_ptr(&gm, LAYOUT_MMIO_START - 1, 1) == base + LAYOUT_MMIO_START - 1);
+	CHECK(guest_mem_ptr(&gm, LAYOUT_MMIO_START - 1, 2) == NULL);
+	CHECK(guest_mem_ptr(&gm, LAYOUT_HIGH_RAM, 8) == base + LAYOUT_MMIO_START);
+	CHECK(guest_mem_ptr(&gm, LAYOUT_HIGH_RAM + (2ULL << 30) - 8, 8) != NULL);
+	CHECK(guest_mem_ptr(&gm, LAYOUT_HIGH_RAM + (2ULL << 30) - 8, 9) == NULL);
+	CHECK(guest_mem_contains(&gm, 0, LAYOUT_MMIO_START));
+	CHECK(!guest_mem_contains(&gm, 0, LAYOUT_MMIO_START + 1));
+}
+
+TEST(exactly_three_gib_has_no_high_region)
+{
+	struct guest_mem gm;
+
+	guest_mem_layout(&gm, (uint8_t *)(uintptr_t)0x100000000000ULL, LAYOUT_MMIO_START);
+	CHECK_EQ(gm.nregions, 1);
+	CHECK(guest_mem_ptr(&gm, LAYOUT_HIGH_RAM, 1) == NULL);
+}
+
+TEST(map_lazily)
+{
+	struct guest_mem gm;
+
+	CHECK_EQ(guest_mem_map(&gm, 64ULL << 20), 0);
+	CHECK(gm.mapped);
+	CHECK_EQ(guest_mem_write(&gm, (64ULL << 20) - 1, "x", 1), 0);
+	guest_mem_unmap(&gm);
+	CHECK_EQ(guest_mem_map(&gm, 0), -EINVAL);
+}
+
+SUITE(guest_mem, T(small_ram_one_region), T(overflowing_ranges), T(split_around_mmio_window),
+      T(exactly_three_gib_has_no_high_region), T(map_lazily));

@@ -1,0 +1,169 @@
+// SPDX-License-Identifier: MIT
+/* The bad-input table for files: each case ends in one clear message. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "boot/elf.h"
+#include "boot/layout.h"
+#include "boot/loader.h"
+#include "boot/pvh.h"
+#include "config.h"
+#include "elf_builder.h"
+#include "harness.h"
+#include "util.h"
+
+static uint8_t ram[32 << 20];
+static uint8_t file[1 << 16];
+static char dir[64];
+
+static const char *write_file(const char *name, const void *data, size_t len)
+{
+	static char path[128];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	if (fd >= 0) {
+		if (write(fd, data, len) != (ssize_t)len)
+			CHECK(0);
+		close(fd);
+	}
+	return path;
+}
+
+static size_t pvh_kernel(uint64_t paddr, uint64_t memsz)
+{
+	uint8_t notes[64], e[4];
+	size_t nl;
+
+	put_le32(e, (uint32_t)paddr);
+	nl = eb_note(notes, "Xen", XEN_ELFNOTE_PHYS32_ENTRY, e, 4);
+	struct eb_seg segs[] = { { 1, paddr, 0x200, memsz, NULL }, { 4, 0, nl, nl, notes } };
+	return eb_build(file, sizeof(file), 64, segs, 2);
+}
+
+static int load(const char *kernel, const char *initrd, unsigned ncpus, struct loader_result *r)
+{
+	struct guest_mem gm;
+	struct ember_config cfg = { .kernel = kernel, .initrd = initrd, .cmdline = "console=ttyS0",
+				    .mem_size = sizeof(ram), .ncpus = ncpus };
+
+	guest_mem_init_buf(&gm, ram, sizeof(ram));
+	return loader_load(&gm, &cfg, r);
+}
+
+static void setup(void)
+{
+	if (!dir[0]) {
+		strcpy(dir, "/tmp/ember-unit-XXXXXX");
+		CHECK(mkdtemp(dir) != NULL);
+	}
+}
+
+TEST(good_kernel_and_initrd)
+{
+	struct loader_result r;
+	char initrd[5000];
+	char *k;
+
+	setup();
+	k = strdup(write_file("vmlinux", file, pvh_kernel(0x1000000, 0x10000)));
+	for (unsigned i = 0; i < sizeof(initrd); i++)
+		initrd[i] = (char)(i * 13);
+	CHECK_EQ(load(k, write_file("initrd", initrd, sizeof(initrd)), 2, &r), 0);
+	CHECK_EQ(r.entry, 0x1000000);
+	CHECK_EQ(r.initrd_size, sizeof(initrd));
+	CHECK_EQ(r.initrd_gpa & 4095, 0);
+	CHECK(!ranges_overlap(r.initrd_gpa, r.initrd_size, r.kernel_start,
+			      r.kernel_end - r.kernel_start));
+	CHECK(memcmp(ram + r.initrd_gpa, initrd, sizeof(initrd)) == 0);
+	CHECK(memcmp(ram + LAYOUT_MPTABLE, "_MP_", 4) == 0);
+	CHECK_EQ(get_le32(ram + LAYOUT_START_INFO), HVM_START_MAGIC);
+	free(k);
+}
+
+TEST(missing_unreadable_empty_directory)
+{
+	struct loader_result r;
+
+	setup();
+	CHECK_EQ(load("/nonexistent/vmlinux", NULL, 1, &r), -ENOENT);
+	CHECK_STR_CONTAINS(ember_lasterr(), "kernel /nonexistent/vmlinux: No such file");
+	CHECK_EQ(load(write_file("empty", "", 0), NULL, 1, &r), -EINVAL);
+	CHECK_STR_CONTAINS(ember_lasterr(), "empty file");
+	CHECK_EQ(load(dir, NULL, 1, &r), -EINVAL);
+	CHECK_STR_CONTAINS(ember_lasterr(), "not a regular file");
+	if (geteuid() != 0) { /* root reads anything */
+		const char *p = write_file("noperm", "x", 1);
+
+		chmod(p, 0);
+		CHECK_EQ(load(p, NULL, 1, &r), -EACCES);
+	}
+}
+
+TEST(not_elf_truncated_no_note)
+{
+	struct loader_result r;
+	size_t len;
+
+	setup();
+	CHECK_EQ(load(write_file("text", "hello world\n", 12), NULL, 1, &r), -ENOEXEC);
+	CHECK_STR_CONTAINS(ember_lasterr(), "not an ELF file");
+	len = pvh_kernel(0x1000000, 0x1000);
+	CHECK_EQ(load(write_file("trunc", file, len / 2), NULL, 1, &r), -EINVAL);
+	struct eb_seg segs[] = { { 1, 0x1000000, 16, 16, NULL } };
+	len = eb_build(file, sizeof(file), 64, segs, 1);
+	CHECK_EQ(load(write_file("nonote", file, len), NULL, 1, &r), -ENOEXEC);
+	CHECK_STR_CONTAINS(ember_lasterr(), "no PVH entry note");
+}
+
+TEST(segments_outside_ram_or_in_boot_data)
+{
+	struct loader_result r;
+
+	setup();
+	CHECK_EQ(load(write_file("big", file, pvh_kernel(0x1000000, 64 << 20)), NULL, 1, &r),
+		 -ERANGE);
+	CHECK_STR_CONTAINS(ember_lasterr(), "outside guest RAM");
+	CHECK_EQ(load(write_file("low", file, pvh_kernel(0x8000, 0x1000)), NULL, 1, &r), -ERANGE);
+	CHECK_STR_CONTAINS(ember_lasterr(), "boot data");
+	CHECK_EQ(load(write_file("mmio", file, pvh_kernel(0xfee00000, 0x1000)), NULL, 1, &r),
+		 -ERANGE);
+}
+
+TEST(initrd_does_not_fit_or_is_bad)
+{
+	struct loader_result r;
+	static char big[31 << 20];
+	char *k;
+
+	setup();
+	k = strdup(write_file("vmlinux", file, pvh_kernel(0x1000000, 0x10000)));
+	CHECK_EQ(load(k, write_file("bigrd", big, sizeof(big)), 1, &r), -ENOSPC);
+	CHECK_STR_CONTAINS(ember_lasterr(), "do not fit in guest RAM");
+	CHECK_EQ(load(k, "/nonexistent/initrd", 1, &r), -ENOENT);
+	CHECK_STR_CONTAINS(ember_lasterr(), "initrd /nonexistent/initrd");
+	CHECK_EQ(load(k, write_file("emptyrd", "", 0), 1, &r), -EINVAL);
+	free(k);
+}
+
+TEST(inspect_describes_kernel)
+{
+	char out[4096] = { 0 };
+	FILE *f = fmemopen(out, sizeof(out) - 1, "w");
+
+	setup();
+	CHECK_EQ(loader_inspect(write_file("vmlinux", file, pvh_kernel(0x1000000, 0x2000)), f), 0);
+	fclose(f);
+	CHECK_STR_CONTAINS(out, "ELF64 x86-64");
+	CHECK_STR_CONTAINS(out, "pvh entry:  0x1000000");
+	CHECK_STR_CONTAINS(out, "PHYS32_ENTRY");
+	CHECK_STR_CONTAINS(out, "1 PT_LOAD");
+}
+
+SUITE(loader, T(good_kernel_and_initrd), T(missing_unreadable_empty_directory),
+      T(not_elf_truncated_no_note), T(segments_outside_ram_or_in_boot_data),
+      T(initrd_does_not_fit_or_is_bad), T(inspect_describes_kernel));

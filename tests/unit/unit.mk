@@ -1,0 +1,22 @@
+# Unit tests: no /dev/kvm needed. One binary, every suite, plus an
+# ASan+UBSan build of the same (make check runs both).
+UNIT_SRCS := $(wildcard tests/unit/*.c)
+UNIT_LIB_SRCS := $(filter-out src/vm.c src/vcpu.c src/probe.c,$(LIB_SRCS))
+UNIT_CFLAGS = -Itests/unit
+
+$(B)/unit: $(UNIT_SRCS) $(UNIT_LIB_SRCS) $(wildcard tests/unit/*.h src/*.h src/*/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(UNIT_CFLAGS) -o $@ $(UNIT_SRCS) $(UNIT_LIB_SRCS) $(LDLIBS)
+
+SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+$(B)/unit-san: $(UNIT_SRCS) $(UNIT_LIB_SRCS) $(wildcard tests/unit/*.h src/*.h src/*/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(SAN_FLAGS) $(UNIT_CFLAGS) -o $@ $(UNIT_SRCS) $(UNIT_LIB_SRCS) $(LDLIBS)
+
+check-unit: $(B)/unit
+	$(B)/unit
+
+check-sanitize: $(B)/unit-san
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 $(B)/unit-san
+
+.PHONY: check-unit check-sanitize

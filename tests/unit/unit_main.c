@@ -1,0 +1,45 @@
+// SPDX-License-Identifier: MIT
+/* Runs every unit-test suite; prints one line per failed test and a closing
+ * "N passed, N failed" line (tests, not checks). */
+#include <stdlib.h>
+
+#include "harness.h"
+
+int harness_failed_checks;
+const char *harness_current;
+
+extern const struct test_suite suite_guest_mem, suite_elf, suite_pvh, suite_mptable,
+	suite_uart, suite_bus, suite_config, suite_cpuid, suite_console, suite_loader,
+	suite_devices;
+
+static const struct test_suite *const suites[] = {
+	&suite_guest_mem, &suite_elf,	 &suite_pvh,	 &suite_mptable, &suite_uart,
+	&suite_bus,	  &suite_config, &suite_cpuid, &suite_console, &suite_loader,
+	&suite_devices,
+};
+
+int main(int argc, char **argv)
+{
+	unsigned passed = 0, failed = 0;
+	int verbose = argc > 1 && strcmp(argv[1], "-v") == 0;
+
+	for (unsigned s = 0; s < sizeof(suites) / sizeof(suites[0]); s++) {
+		for (unsigned i = 0; i < suites[s]->ncases; i++) {
+			const struct test_case *t = &suites[s]->cases[i];
+			int before = harness_failed_checks;
+
+			harness_current = t->name;
+			t->fn();
+			if (harness_failed_checks == before) {
+				passed++;
+				if (verbose)
+					printf("ok - %s.%s\n", suites[s]->name, t->name);
+			} else {
+				failed++;
+				printf("FAIL - %s.%s\n", suites[s]->name, t->name);
+			}
+		}
+	}
+	printf("unit: %u passed, %u failed\n", passed, failed);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
