@@ -143,18 +143,19 @@ static struct desc decode(u64 d)
 	return x;
 }
 
-/* Flat 32-bit ring-0 segment; type_want (accessed bit clear) selects code or data. */
+/*
+ * A flat 32-bit ring-0 segment: base 0, 4 GiB limit, D/B set, L clear.
+ * type_want is 0xa (code, readable) or 0x2 (data, writable); the accessed
+ * bit may be either. On mismatch the "want" is the canonical descriptor.
+ */
 static int check_flat(const char *what, u64 raw, u8 type_want)
 {
 	struct desc d = decode(raw);
+	u64 want = 0x00cf90000000ffffULL | ((u64)type_want << 40);
 
-	/* Ignore the accessed bit; a code segment may or may not be readable. */
-	if (!d.p || !d.s || (d.type & 0xe) != type_want)
-		return fail("entry-gdt", what, raw, type_want);
-	if (d.base != 0 || d.limit != 0xffffffff)
-		return fail("entry-gdt", what, raw, 0x00cf000000ffffULL | ((u64)type_want << 40));
-	if (d.dpl != 0 || d.l || !d.db)
-		return fail("entry-gdt", what, raw, 0x00cf000000ffffULL | ((u64)type_want << 40));
+	if (!d.p || !d.s || (d.type & 0xe) != type_want || d.dpl != 0 || d.base != 0 ||
+	    d.limit != 0xffffffff || d.l || !d.db)
+		return fail("entry-gdt", what, raw, want);
 	return 0;
 }
 
