@@ -46,6 +46,7 @@ $(B)/%.o: %.c
 -include $(OBJS:.o=.d)
 
 include tests/unit/unit.mk
+include tests/fuzz/fuzz.mk
 -include tests/guest/guest.mk
 -include guest/guest.mk
 -include tests/lab/lab.mk
