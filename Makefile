@@ -55,7 +55,7 @@ include tests/fuzz/fuzz.mk
 deps:
 	scripts/deps.sh
 
-check: all
+check:
 	scripts/check.sh
 
 format:

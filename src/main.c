@@ -15,13 +15,6 @@
 #define EMBER_VERSION "0.1.0"
 #endif
 
-static const char usage[] =
-	"usage: ember run --kernel PATH [--initrd PATH] [--cmdline STRING]\n"
-	"                 [--memory SIZE] [--cpus N] [--boot-trace] [--debug]\n"
-	"       ember inspect PATH\n"
-	"       ember probe\n"
-	"       ember --help | --version\n";
-
 static const char help[] =
 	"NAME\n"
 	"    ember - a KVM virtual machine monitor that boots Linux through PVH\n"
@@ -137,10 +130,9 @@ static int cmd_probe(int argc, char **argv)
 int main(int argc, char **argv)
 {
 	ember_time_init();
-	if (argc < 2) {
-		fputs(usage, stderr);
-		return EMBER_EXIT_USAGE;
-	}
+	if (argc < 2)
+		return fail(EMBER_EXIT_USAGE, "no command given (ember run --kernel PATH; see ember "
+					      "--help)");
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
 		fputs(help, stdout);
 		return 0;
@@ -155,6 +147,8 @@ int main(int argc, char **argv)
 		return cmd_inspect(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "probe"))
 		return cmd_probe(argc - 1, argv + 1);
-	fprintf(stderr, "ember: unknown command '%s'\n%s", argv[1], usage);
+	fprintf(stderr, "ember: unknown command '%s' (commands: run, inspect, probe; see ember "
+			"--help)\n",
+		argv[1]);
 	return EMBER_EXIT_USAGE;
 }

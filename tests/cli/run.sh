@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# The CLI bad-input table: every bad input ends in one line
+# "ember: <what>: <why>" on stderr, nothing on stdout, the right exit status,
+# no crash and no hang. Needs /dev/kvm for the cases past option parsing.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+EMBER=${EMBER:-build/ember}
+GUEST=build/tests/guest/testguest.elf
+tmp=$(mktemp -d /tmp/ember-cli.XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+pass=0 fail=0
+
+cc -std=gnu11 -D_GNU_SOURCE -Isrc -Itests/unit -o "$tmp/mkbad" tests/cli/mkbad.c \
+	tests/unit/elf_builder.c src/util.c || { echo "cli: cannot build mkbad"; exit 1; }
+"$tmp/mkbad" "$tmp"
+: >"$tmp/empty"
+echo "this is not a kernel" >"$tmp/text"
+head -c 200 "$GUEST" >"$tmp/trunc.elf"
+head -c $((8 << 20)) /dev/zero >"$tmp/big.initrd"
+long=$(head -c 2048 /dev/zero | tr '\0' 'x')
+
+# case NAME STATUS SUBSTRING -- ember args...
+case_() {
+	local name=$1 want=$2 sub=$3
+	shift 4
+	local out err rc nl
+	timeout 20 "$EMBER" "$@" >"$tmp/out" 2>"$tmp/err" </dev/null
+	rc=$?
+	nl=$(wc -l <"$tmp/err")
+	if [ "$rc" != "$want" ]; then
+		echo "FAIL - $name: exit $rc, want $want ($(head -c 200 "$tmp/err"))"; fail=$((fail + 1))
+	elif [ "$want" != 0 ] && { [ "$nl" != 1 ] || ! grep -q "^ember: " "$tmp/err"; }; then
+		echo "FAIL - $name: want one 'ember: ' line, got $nl lines: $(head -c 300 "$tmp/err")"; fail=$((fail + 1))
+	elif ! grep -qF -- "$sub" "$tmp/err" "$tmp/out"; then
+		echo "FAIL - $name: output lacks '$sub': $(head -c 300 "$tmp/err")"; fail=$((fail + 1))
+	elif [ "$want" != 0 ] && [ -s "$tmp/out" ]; then
+		echo "FAIL - $name: unexpected stdout: $(head -c 200 "$tmp/out")"; fail=$((fail + 1))
+	else
+		echo "ok - $name: $(head -n 1 "$tmp/err" "$tmp/out" | grep -m1 -v '^==>\|^$')"; pass=$((pass + 1))
+	fi
+}
+
+case_ "help" 0 "SYNOPSIS" -- --help
+case_ "version" 0 "ember " -- --version
+case_ "no arguments" 2 "no command given" --
+case_ "unknown command" 2 "unknown command 'frob'" -- frob
+case_ "unknown option" 2 "unknown option '--frob'" -- run --kernel "$GUEST" --frob
+case_ "no kernel option" 2 "--kernel PATH is required" -- run
+case_ "missing kernel" 1 "kernel /nonexistent/vmlinux: No such file or directory" -- run --kernel /nonexistent/vmlinux
+case_ "empty kernel" 1 "empty file" -- run --kernel "$tmp/empty"
+case_ "directory kernel" 1 "not a regular file" -- run --kernel "$tmp"
+case_ "non-ELF kernel" 1 "not an ELF file" -- run --kernel "$tmp/text"
+case_ "truncated kernel" 1 "past the end of the file" -- run --kernel "$tmp/trunc.elf"
+case_ "no PVH note" 1 "no PVH entry note" -- run --kernel "$tmp/nonote.elf"
+case_ "overlapping segments" 1 "overlap" -- run --kernel "$tmp/overlap.elf"
+case_ "filesz > memsz" 1 "exceeds memory size" -- run --kernel "$tmp/filesz.elf"
+case_ "note past segment" 1 "runs past its end" -- run --kernel "$tmp/notepast.elf"
+case_ "segment outside RAM" 1 "outside guest RAM" -- run --kernel "$tmp/highseg.elf" --memory 8M
+case_ "initrd does not fit" 1 "do not fit in guest RAM" -- run --kernel "$GUEST" --memory 4M --initrd "$tmp/big.initrd"
+case_ "missing initrd" 1 "initrd /nonexistent: No such file" -- run --kernel "$GUEST" --initrd /nonexistent
+case_ "cmdline too long" 2 "over the limit of 2047" -- run --kernel "$GUEST" --cmdline "$long"
+case_ "memory 0" 2 "--memory: size '0' is zero" -- run --kernel "$GUEST" --memory 0
+case_ "memory junk" 2 "--memory" -- run --kernel "$GUEST" --memory lots
+case_ "memory too large" 2 "above the maximum" -- run --kernel "$GUEST" --memory 100T
+case_ "memory host cannot map" 1 "--memory" -- run --kernel "$GUEST" --memory 63T
+case_ "cpus 0" 2 "--cpus" -- run --kernel "$GUEST" --cpus 0
+case_ "cpus above KVM limit" 1 "above the limit" -- run --kernel "$GUEST" --cpus 100000
+case_ "inspect non-ELF" 1 "not an ELF file" -- inspect "$tmp/text"
+case_ "inspect testguest" 0 "PHYS32_ENTRY" -- inspect "$GUEST"
+
+# No /dev/kvm, and no permission: need root to set up the situation.
+if [ "$(id -u)" = 0 ] && unshare -m true 2>/dev/null; then
+	cp "$GUEST" "$tmp/g.elf"; chmod 755 "$tmp"; chmod 644 "$tmp/g.elf"
+	EMBER_ABS=$(readlink -f "$EMBER")
+	EMBER="unshare" case_ "no /dev/kvm" 1 "/dev/kvm: not found" -- -m sh -c \
+		"mount -t tmpfs none /dev && exec $EMBER_ABS run --kernel $tmp/g.elf"
+	EMBER="setpriv" case_ "no permission on /dev/kvm" 1 "/dev/kvm: permission denied" -- \
+		--reuid=65534 --regid=65534 --clear-groups "$EMBER_ABS" run --kernel "$tmp/g.elf"
+else
+	echo "cli: skipped 'no /dev/kvm' and 'no permission' cases: need root and unshare"
+fi
+echo "cli: $pass passed, $fail failed"
+[ "$fail" = 0 ]
