@@ -2,8 +2,10 @@
 # Builds:
 #   build/bench/floor    the least a KVM monitor does (same flags as ember)
 #   build/bench/measure  wall time + peak RSS of one command (static if possible)
+#   build/bench/ablate   floor plus optional monitor steps, each timed (costs.sh)
 # Targets:
 #   bench-startup  bench/startup.sh: floor vs ember vs QEMU microvm start-up
+#   bench-costs    bench/costs.sh: which monitor step costs what (ablate)
 #   bench          every benchmark
 # Benchmarks report; they never gate `make check`.
 
@@ -19,13 +21,20 @@ $(BENCH_B)/measure: bench/measure.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -static -o $@ $< || $(CC) $(CFLAGS) -o $@ $<
 
--include $(BENCH_B)/floor.d $(BENCH_B)/measure.d
+$(BENCH_B)/ablate: bench/ablate.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< -lpthread
+
+-include $(BENCH_B)/floor.d $(BENCH_B)/measure.d $(BENCH_B)/ablate.d
 
 BENCH_STARTUP_DEPS := $(B)/ember $(B)/tests/guest/exitguest.elf $(BENCH_B)/floor $(BENCH_B)/measure
 
 bench-startup: $(BENCH_STARTUP_DEPS)
 	BENCH_NO_BUILD=1 B=$(B) bench/startup.sh $(BENCH_ARGS)
 
+bench-costs: $(BENCH_B)/ablate $(BENCH_B)/measure
+	BENCH_NO_BUILD=1 B=$(B) bench/costs.sh $(BENCH_ARGS)
+
 bench: bench-startup
 
-.PHONY: bench bench-startup
+.PHONY: bench bench-startup bench-costs

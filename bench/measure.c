@@ -61,8 +61,8 @@ int main(int argc, char **argv)
 	int argi = 1, status, code, out;
 	pid_t pid;
 
-	while (argi + 1 < argc && argv[argi][0] == '-' && argv[argi][1] != '-' &&
-	       argv[argi][1] && !argv[argi][2]) {
+	while (argi + 1 < argc && argv[argi][0] == '-' && argv[argi][1] != '-' && argv[argi][1] &&
+	       !argv[argi][2]) {
 		if (argv[argi][1] == 'l')
 			log = argv[argi + 1];
 		else if (argv[argi][1] == 't')

@@ -147,8 +147,8 @@ stats() {
 
 declare -A tmed tmin tmax rmed
 for n in "${names[@]}"; do
-	read -r tmed[$n] tmin[$n] tmax[$n] <<<"$(stats "$out/$n.samples" 1)"
-	read -r rmed[$n] _ _ <<<"$(stats "$out/$n.samples" 2)"
+	read -r "tmed[$n]" "tmin[$n]" "tmax[$n]" <<<"$(stats "$out/$n.samples" 1)"
+	read -r "rmed[$n]" _ _ <<<"$(stats "$out/$n.samples" 2)"
 done
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
@@ -164,7 +164,7 @@ label() {
 report=$out/startup.md
 {
 	echo "Start-up to first guest exit, $runs runs each, $(date -u +%Y-%m-%d)," \
-		"$(uname -r), $(nproc) CPUs${qemu_cpu:+, QEMU $(qemu-system-x86_64 --version |
+		"$(uname -r), $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)${qemu_cpu:+, QEMU $(qemu-system-x86_64 --version |
 			sed -n '1s/.*version \([^ ]*\).*/\1/p') $qemu_cpu}"
 	echo
 	echo "| system | median ms | min-max ms | median peak RSS MiB | time vs floor | RSS vs floor |"
