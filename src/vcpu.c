@@ -62,12 +62,18 @@ static int set_cpuid(struct vcpu *v)
 
 static int set_msrs(struct vcpu *v)
 {
-	struct {
+	/* struct kvm_msrs ends in a flexible array: give it room for one
+	 * entry in a buffer aligned for it. */
+	union {
 		struct kvm_msrs hdr;
-		struct kvm_msr_entry e[1];
-	} m = { .hdr.nmsrs = 1, .e = { { .index = MSR_MTRR_DEF_TYPE, .data = MTRR_DEF_TYPE_WB } } };
+		uint8_t bytes[sizeof(struct kvm_msrs) + sizeof(struct kvm_msr_entry)];
+	} m;
 
-	if (ioctl(v->fd, KVM_SET_MSRS, &m) != 1)
+	memset(&m, 0, sizeof(m));
+	m.hdr.nmsrs = 1;
+	m.hdr.entries[0].index = MSR_MTRR_DEF_TYPE;
+	m.hdr.entries[0].data = MTRR_DEF_TYPE_WB;
+	if (ioctl(v->fd, KVM_SET_MSRS, &m.hdr) != 1)
 		return ember_seterr(-EIO, "vCPU %u: KVM_SET_MSRS (MTRR default type) failed",
 				    v->id);
 	return 0;
@@ -240,7 +246,9 @@ void vcpu_kick(struct vcpu *v)
 	if (!v->thread_started)
 		return;
 	/* immediate_exit covers the window before the thread enters KVM_RUN;
-	 * the signal interrupts it once inside. */
+	 * the signal interrupts it once inside. The field is a plain __u8
+	 * shared with the kernel, so C11 atomics cannot name it: use the
+	 * GCC/clang __atomic builtin for a sequentially consistent store. */
 	__atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
 	pthread_kill(v->thread, SIG_KICK);
 }

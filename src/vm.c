@@ -192,6 +192,7 @@ static int setup_devices(struct vm *vm)
 	};
 
 	uart_init(&vm->uart, &ucb);
+	vm->uart_ready = true;
 	vm->i8042 = (struct i8042){ .reset = on_reset, .ctx = vm };
 	vm->marker = (struct boot_marker){ .marked = on_marker, .ctx = vm };
 	for (unsigned i = 0; i < ARRAY_SIZE(table); i++) {
@@ -348,6 +349,8 @@ void vm_destroy(struct vm *vm)
 		close(vm->vm_fd);
 	if (vm->kvm_fd >= 0)
 		close(vm->kvm_fd);
+	if (vm->uart_ready)
+		uart_destroy(&vm->uart);
 	bus_destroy(&vm->pio);
 	bus_destroy(&vm->mmio);
 	trace_destroy(&vm->trace);

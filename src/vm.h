@@ -40,6 +40,7 @@ struct vm {
 	struct guest_mem mem;
 	struct bus pio, mmio;
 	struct uart uart;
+	bool uart_ready;
 	struct i8042 i8042;
 	struct boot_marker marker;
 	struct loader_result boot;
