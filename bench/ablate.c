@@ -3,7 +3,7 @@
  * ablate: floor.c plus optional steps a real monitor adds, each timed, to
  * find what start-up costs. Not part of the benchmark table; a probe.
  *
- *   ablate [mem=SIZE_MIB] [slotfirst] [tss] [irqchip|split] [pit] [cpuid] [thread]
+ *   ablate [mem=SIZE_MIB] [slotfirst] [tss] [irqchip|split] [pit] [noreinject] [cpuid] [thread]
  *          [touch] [close] [quiet]
  *
  *   mem=N    memory slot of N MiB (default 2)
@@ -14,6 +14,7 @@
  *   split    KVM_ENABLE_CAP(KVM_CAP_SPLIT_IRQCHIP, 24): only the local APIC in
  *            the kernel (instead of irqchip)
  *   pit      KVM_CREATE_PIT2 (needs irqchip)
+ *   noreinject  KVM_REINJECT_CONTROL(pit_reinject = 0) right after the PIT
  *   cpuid    KVM_GET_SUPPORTED_CPUID + KVM_SET_CPUID2
  *   thread   run the vCPU in a second thread, joined by main
  *   touch    write one byte per 4 KiB page of guest memory before running
@@ -114,8 +115,8 @@ static uint8_t *add_slot(int vm, size_t mem_size, int touch)
 
 int main(int argc, char **argv)
 {
-	int slotfirst = 0, tss = 0, irqchip = 0, split = 0, pit = 0, cpuid = 0, thread = 0,
-	    touch = 0, do_close = 0;
+	int slotfirst = 0, tss = 0, irqchip = 0, split = 0, pit = 0, noreinject = 0, cpuid = 0,
+	    thread = 0, touch = 0, do_close = 0;
 	unsigned long mem_mib = 2;
 	struct vcpu_arg arg;
 	struct kvm_sregs sregs;
@@ -137,6 +138,8 @@ int main(int argc, char **argv)
 			split = 1;
 		else if (!strcmp(argv[i], "pit"))
 			pit = 1;
+		else if (!strcmp(argv[i], "noreinject"))
+			noreinject = 1;
 		else if (!strcmp(argv[i], "cpuid"))
 			cpuid = 1;
 		else if (!strcmp(argv[i], "thread"))
@@ -188,6 +191,13 @@ int main(int argc, char **argv)
 		if (ioctl(vm, KVM_CREATE_PIT2, &pc) < 0)
 			die("KVM_CREATE_PIT2");
 		step("KVM_CREATE_PIT2");
+	}
+	if (noreinject) {
+		struct kvm_reinject_control rc = {.pit_reinject = 0};
+
+		if (ioctl(vm, KVM_REINJECT_CONTROL, &rc) < 0)
+			die("KVM_REINJECT_CONTROL");
+		step("KVM_REINJECT_CONTROL");
 	}
 
 	if (!slotfirst)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Where start-up time goes: run bench/ablate.c (floor.c plus optional steps a
-# monitor adds: bigger memory slot, TSS, irqchip, PIT, CPUID, vCPU thread,
-# explicit close) in several configurations, interleaved, and print per
+# monitor adds: bigger memory slot, TSS, irqchip or split irqchip, PIT,
+# CPUID, vCPU thread, explicit close) in several configurations, interleaved, and print per
 # configuration the median process wall time and peak RSS (bench/measure.c)
 # and the median time of each step (ablate's own clock_gettime stamps).
 #
@@ -30,6 +30,8 @@ if [ ${#configs[@]} = 0 ]; then
 		"mem=128 tss irqchip pit cpuid"
 		"mem=128 tss irqchip pit cpuid thread"
 		"mem=128 tss irqchip pit cpuid thread close"
+		"split"
+		"mem=128 tss split cpuid thread"
 	)
 fi
 
