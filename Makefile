@@ -27,6 +27,7 @@ LIB_SRCS += src/boot/elf.c
 LIB_SRCS += src/boot/pvh.c
 LIB_SRCS += src/boot/mptable.c
 LIB_SRCS += src/dev/uart.c
+LIB_SRCS += src/dev/ioapic.c
 LIB_SRCS += src/dev/i8042.c
 LIB_SRCS += src/dev/boot_marker.c
 

@@ -182,6 +182,9 @@ static bool handle_exit(struct vcpu *v)
 		return true;
 	case KVM_EXIT_INTR:
 		return true;
+	case KVM_EXIT_IOAPIC_EOI:
+		ioapic_eoi(&v->vm->ioapic, r->eoi.vector);
+		return true;
 	case KVM_EXIT_SHUTDOWN:
 		/* Triple fault: Linux's reboot=t, or a guest that crashed very
 		 * early. Either way the machine resets, which ends ember. */

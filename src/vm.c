@@ -56,7 +56,9 @@ static int open_kvm(struct vm *vm)
 		{ KVM_CAP_IRQCHIP, "KVM_CAP_IRQCHIP" },
 		{ KVM_CAP_EXT_CPUID, "KVM_CAP_EXT_CPUID" },
 		{ KVM_CAP_IMMEDIATE_EXIT, "KVM_CAP_IMMEDIATE_EXIT" },
-		{ KVM_CAP_PIT2, "KVM_CAP_PIT2" },
+		{ KVM_CAP_SPLIT_IRQCHIP, "KVM_CAP_SPLIT_IRQCHIP" },
+		{ KVM_CAP_IRQ_ROUTING, "KVM_CAP_IRQ_ROUTING" },
+		{ KVM_CAP_SIGNAL_MSI, "KVM_CAP_SIGNAL_MSI" },
 	};
 	for (unsigned i = 0; i < ARRAY_SIZE(needed); i++)
 		if (!kvm_check_cap(vm->kvm_fd, needed[i].cap))
@@ -152,10 +154,55 @@ static void on_uart_tx(void *ctx, uint8_t byte)
 static void on_uart_irq(void *ctx, int level)
 {
 	struct vm *vm = ctx;
-	struct kvm_irq_level irq = { .irq = PORT_COM1_IRQ, .level = (uint32_t)level };
 
-	if (ioctl(vm->vm_fd, KVM_IRQ_LINE, &irq) < 0)
-		vm_stop(vm, EMBER_EXIT_ERROR, "KVM_IRQ_LINE %u: %s", irq.irq, strerror(errno));
+	ioapic_set_irq(&vm->ioapic, PORT_COM1_IRQ, level);
+}
+
+static void on_ioapic_deliver(void *ctx, unsigned pin, const struct ioapic_msi *m)
+{
+	struct vm *vm = ctx;
+	struct kvm_msi msi = {
+		.address_lo = (uint32_t)m->address,
+		.address_hi = (uint32_t)(m->address >> 32),
+		.data = m->data,
+	};
+
+	/* 0: the interrupt was blocked (e.g. APIC disabled): not an error. */
+	if (ioctl(vm->vm_fd, KVM_SIGNAL_MSI, &msi) < 0)
+		vm_stop(vm, EMBER_EXIT_ERROR, "KVM_SIGNAL_MSI for IOAPIC pin %u: %s", pin,
+			strerror(errno));
+}
+
+/* Mirror the unmasked redirection entries into KVM's GSI routes: KVM's split
+ * irqchip derives from them which vectors are level-triggered and must exit
+ * with KVM_EXIT_IOAPIC_EOI. */
+static void on_ioapic_routes(void *ctx, const struct ioapic_msi routes[IOAPIC_PINS],
+			     uint32_t unmasked)
+{
+	struct vm *vm = ctx;
+	union {
+		struct kvm_irq_routing hdr;
+		uint8_t bytes[sizeof(struct kvm_irq_routing) +
+			      IOAPIC_PINS * sizeof(struct kvm_irq_routing_entry)];
+	} r;
+	unsigned n = 0;
+
+	memset(&r, 0, sizeof(r));
+	for (unsigned pin = 0; pin < IOAPIC_PINS; pin++) {
+		struct kvm_irq_routing_entry *e = &r.hdr.entries[n];
+
+		if (!(unmasked & (1u << pin)))
+			continue;
+		e->gsi = pin;
+		e->type = KVM_IRQ_ROUTING_MSI;
+		e->u.msi.address_lo = (uint32_t)routes[pin].address;
+		e->u.msi.address_hi = (uint32_t)(routes[pin].address >> 32);
+		e->u.msi.data = routes[pin].data;
+		n++;
+	}
+	r.hdr.nr = n;
+	if (ioctl(vm->vm_fd, KVM_SET_GSI_ROUTING, &r.hdr) < 0)
+		vm_stop(vm, EMBER_EXIT_ERROR, "KVM_SET_GSI_ROUTING: %s", strerror(errno));
 }
 
 static void on_reset(void *ctx)
@@ -178,6 +225,9 @@ static void on_quit(void *ctx)
 static int setup_devices(struct vm *vm)
 {
 	const struct uart_callbacks ucb = { .tx = on_uart_tx, .irq = on_uart_irq, .ctx = vm };
+	const struct ioapic_callbacks icb = {
+		.deliver = on_ioapic_deliver, .routes_changed = on_ioapic_routes, .ctx = vm,
+	};
 	struct {
 		struct bus *bus;
 		uint64_t base, len;
@@ -189,10 +239,13 @@ static int setup_devices(struct vm *vm)
 		{ &vm->pio, PORT_BOOT_MARKER, 1, &boot_marker_bus_ops, &vm->marker },
 		{ &vm->mmio, LAYOUT_BOOT_MARKER, LAYOUT_BOOT_MARKER_LEN, &boot_marker_bus_ops,
 		  &vm->marker },
+		{ &vm->mmio, LAYOUT_IOAPIC, IOAPIC_MMIO_SIZE, &ioapic_bus_ops, &vm->ioapic },
 	};
 
 	uart_init(&vm->uart, &ucb);
-	vm->uart_ready = true;
+	ioapic_init(&vm->ioapic, &icb);
+	vm->ioapic.id = vm->cfg->ncpus << 24; /* as the MP table says */
+	vm->devices_ready = true;
 	vm->i8042 = (struct i8042){ .reset = on_reset, .ctx = vm };
 	vm->marker = (struct boot_marker){ .marked = on_marker, .ctx = vm };
 	for (unsigned i = 0; i < ARRAY_SIZE(table); i++) {
@@ -209,7 +262,7 @@ static int setup_devices(struct vm *vm)
 
 int vm_create(struct vm *vm, const struct ember_config *cfg)
 {
-	struct kvm_pit_config pit = { .flags = 0 };
+	struct kvm_enable_cap split = { .cap = KVM_CAP_SPLIT_IRQCHIP, .args = { IOAPIC_PINS } };
 	int err;
 
 	memset(vm, 0, sizeof(*vm));
@@ -236,11 +289,12 @@ int vm_create(struct vm *vm, const struct ember_config *cfg)
 		return ember_seterr(-errno, "KVM_CREATE_VM: %s", strerror(errno));
 	if (ioctl(vm->vm_fd, KVM_SET_TSS_ADDR, (unsigned long)KVM_TSS_ADDR) < 0)
 		return ember_seterr(-errno, "KVM_SET_TSS_ADDR: %s", strerror(errno));
-	if (ioctl(vm->vm_fd, KVM_CREATE_IRQCHIP, 0) < 0)
-		return ember_seterr(-errno, "KVM_CREATE_IRQCHIP: %s", strerror(errno));
-	/* Linux's IOAPIC timer check (check_timer) wants a PIT on IRQ 0. */
-	if (ioctl(vm->vm_fd, KVM_CREATE_PIT2, &pit) < 0)
-		return ember_seterr(-errno, "KVM_CREATE_PIT2: %s", strerror(errno));
+	/* Split irqchip: local APICs in the kernel (INIT/SIPI, timers, IPIs),
+	 * the IOAPIC in ember, no PIC and no PIT (see dev/ioapic.h). Must
+	 * precede vCPU creation. */
+	if (ioctl(vm->vm_fd, KVM_ENABLE_CAP, &split) < 0)
+		return ember_seterr(-errno, "KVM_ENABLE_CAP(KVM_CAP_SPLIT_IRQCHIP): %s",
+				    strerror(errno));
 	err = get_host_cpuid(vm);
 	if (!err)
 		err = setup_memory(vm);
@@ -349,8 +403,10 @@ void vm_destroy(struct vm *vm)
 		close(vm->vm_fd);
 	if (vm->kvm_fd >= 0)
 		close(vm->kvm_fd);
-	if (vm->uart_ready)
+	if (vm->devices_ready) {
 		uart_destroy(&vm->uart);
+		ioapic_destroy(&vm->ioapic);
+	}
 	bus_destroy(&vm->pio);
 	bus_destroy(&vm->mmio);
 	trace_destroy(&vm->trace);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The virtual machine: /dev/kvm, the VM fd, guest RAM and its memory slots,
- * the in-kernel irqchip and PIT, the buses and legacy devices, the vCPUs, and
+ * the split irqchip (local APICs in KVM, IOAPIC in ember), the buses and legacy devices, the vCPUs, and
  * the stop protocol. Init runs in a fixed order (vm_create) and tears down in
  * reverse (vm_destroy).
  */
@@ -17,6 +17,7 @@
 #include "config.h"
 #include "dev/boot_marker.h"
 #include "dev/i8042.h"
+#include "dev/ioapic.h"
 #include "dev/uart.h"
 #include "guest_mem.h"
 #include "trace.h"
@@ -40,7 +41,8 @@ struct vm {
 	struct guest_mem mem;
 	struct bus pio, mmio;
 	struct uart uart;
-	bool uart_ready;
+	struct ioapic ioapic;
+	bool devices_ready;
 	struct i8042 i8042;
 	struct boot_marker marker;
 	struct loader_result boot;
