@@ -4,7 +4,10 @@
 CC      ?= cc
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -Isrc -MMD -MP
-LDFLAGS ?=
+# Static by default: no dynamic loader at start-up and only the libc pages
+# ember uses stay resident (bench/: ~0.8 MiB peak RSS static vs ~1.5 MiB).
+# `make LDFLAGS=` builds a dynamic binary.
+LDFLAGS ?= -static
 LDLIBS  += -lpthread
 B       := build
 

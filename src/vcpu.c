@@ -211,16 +211,15 @@ static bool handle_exit(struct vcpu *v)
 	}
 }
 
-static void *vcpu_thread(void *arg)
+void vcpu_run_here(struct vcpu *v)
 {
-	struct vcpu *v = arg;
 	struct vm *vm = v->vm;
-	bool first = true;
 
+	if (!vm_vcpu_enter(vm, v))
+		return;
+	if (v->id == 0 && vm->cfg->boot_trace)
+		trace_mark(&vm->trace, "first KVM_RUN", true);
 	while (!vm_stopping(vm)) {
-		if (first && v->id == 0)
-			trace_mark(&vm->trace, "first KVM_RUN", true);
-		first = false;
 		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN)
 				continue;
@@ -231,6 +230,11 @@ static void *vcpu_thread(void *arg)
 		if (!handle_exit(v))
 			break;
 	}
+}
+
+static void *vcpu_thread(void *arg)
+{
+	vcpu_run_here(arg);
 	return NULL;
 }
 
@@ -240,27 +244,26 @@ int vcpu_start(struct vcpu *v)
 
 	if (err)
 		return ember_seterr(-err, "vCPU %u: thread: %s", v->id, strerror(err));
-	v->thread_started = true;
+	v->joinable = true;
 	return 0;
 }
 
 void vcpu_kick(struct vcpu *v)
 {
-	if (!v->thread_started)
-		return;
 	/* immediate_exit covers the window before the thread enters KVM_RUN;
 	 * the signal interrupts it once inside. The field is a plain __u8
 	 * shared with the kernel, so C11 atomics cannot name it: use the
 	 * GCC/clang __atomic builtin for a sequentially consistent store. */
 	__atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
-	pthread_kill(v->thread, SIG_KICK);
+	if (!pthread_equal(v->thread, pthread_self()))
+		pthread_kill(v->thread, SIG_KICK);
 }
 
 void vcpu_join(struct vcpu *v)
 {
-	if (v->thread_started)
+	if (v->joinable)
 		pthread_join(v->thread, NULL);
-	v->thread_started = false;
+	v->joinable = false;
 }
 
 void vcpu_destroy(struct vcpu *v)

@@ -270,7 +270,6 @@ int vm_create(struct vm *vm, const struct ember_config *cfg)
 	vm->kvm_fd = vm->vm_fd = -1;
 	vm->out_fd = STDOUT_FILENO;
 	pthread_mutex_init(&vm->stop_lock, NULL);
-	pthread_cond_init(&vm->stop_cond, NULL);
 	trace_init(&vm->trace);
 	bus_init(&vm->pio, "port", cfg->debug);
 	bus_init(&vm->mmio, "mmio", cfg->debug);
@@ -338,9 +337,27 @@ void vm_stop(struct vm *vm, int status, const char *fmt, ...)
 		va_start(ap, fmt);
 		vsnprintf(vm->stop_reason, sizeof(vm->stop_reason), fmt, ap);
 		va_end(ap);
-		pthread_cond_broadcast(&vm->stop_cond);
+		/* Under the lock: a vCPU either registered before (and is
+		 * kicked here) or sees `stopping` when it registers. */
+		for (unsigned i = 0; i < vm->nvcpus; i++)
+			if (vm->vcpus[i].running)
+				vcpu_kick(&vm->vcpus[i]);
 	}
 	pthread_mutex_unlock(&vm->stop_lock);
+}
+
+bool vm_vcpu_enter(struct vm *vm, struct vcpu *v)
+{
+	bool ok;
+
+	pthread_mutex_lock(&vm->stop_lock);
+	ok = !vm->stopping;
+	if (ok) {
+		v->thread = pthread_self();
+		v->running = true;
+	}
+	pthread_mutex_unlock(&vm->stop_lock);
+	return ok;
 }
 
 bool vm_stopping(struct vm *vm)
@@ -361,20 +378,14 @@ int vm_run(struct vm *vm)
 	if (err)
 		return EMBER_EXIT_ERROR;
 	console_start(&con, &vm->uart, on_quit, vm);
-	for (unsigned i = 0; i < vm->nvcpus && !err; i++)
+	for (unsigned i = 1; i < vm->nvcpus && !err; i++)
 		err = vcpu_start(&vm->vcpus[i]);
 	if (err)
 		vm_stop(vm, EMBER_EXIT_ERROR, "%s", ember_lasterr());
-
-	pthread_mutex_lock(&vm->stop_lock);
-	while (!vm->stopping)
-		pthread_cond_wait(&vm->stop_cond, &vm->stop_lock);
-	pthread_mutex_unlock(&vm->stop_lock);
+	vcpu_run_here(&vm->vcpus[0]); /* returns once the VM is stopping */
 
 	uart_close(&vm->uart);
-	for (unsigned i = 0; i < vm->nvcpus; i++)
-		vcpu_kick(&vm->vcpus[i]);
-	for (unsigned i = 0; i < vm->nvcpus; i++)
+	for (unsigned i = 1; i < vm->nvcpus; i++)
 		vcpu_join(&vm->vcpus[i]);
 	console_stop(&con);
 
@@ -410,6 +421,5 @@ void vm_destroy(struct vm *vm)
 	bus_destroy(&vm->pio);
 	bus_destroy(&vm->mmio);
 	trace_destroy(&vm->trace);
-	pthread_cond_destroy(&vm->stop_cond);
 	pthread_mutex_destroy(&vm->stop_lock);
 }

@@ -53,7 +53,6 @@ struct vm {
 	struct vcpu *vcpus;
 
 	pthread_mutex_t stop_lock;
-	pthread_cond_t stop_cond;
 	bool stopping;
 	int exit_status;
 	char stop_reason[160];
@@ -77,5 +76,8 @@ void vm_destroy(struct vm *vm);
 void vm_stop(struct vm *vm, int status, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 bool vm_stopping(struct vm *vm);
+/* A vCPU is about to run on the calling thread: record it for kicks.
+ * Returns false if the VM is already stopping. */
+bool vm_vcpu_enter(struct vm *vm, struct vcpu *v);
 
 #endif
