@@ -40,8 +40,8 @@ LIB_OBJS := $(LIB_SRCS:%.c=$(B)/%.o)
 
 all: $(B)/ember
 
-$(B)/ember: $(OBJS)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(B)/ember: $(OBJS) Makefile
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LDLIBS)
 
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
