@@ -31,6 +31,11 @@ LIB_SRCS += src/boot/pvh.c
 LIB_SRCS += src/boot/mptable.c
 LIB_SRCS += src/dev/uart.c
 LIB_SRCS += src/dev/ioapic.c
+LIB_SRCS += src/dev/virtqueue.c
+LIB_SRCS += src/dev/virtio_mmio.c
+LIB_SRCS += src/dev/virtio_worker.c
+LIB_SRCS += src/dev/virtio_rng.c
+LIB_SRCS += src/vm_virtio.c
 LIB_SRCS += src/dev/i8042.c
 LIB_SRCS += src/dev/boot_marker.c
 

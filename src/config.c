@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "boot/layout.h"
@@ -62,6 +63,130 @@ int config_parse_uint(const char *s, unsigned max, unsigned *out)
 	return 0;
 }
 
+/* Split "a,b,c": copies the next comma-separated item of *s into buf. */
+static bool next_item(const char **s, char *buf, size_t cap)
+{
+	const char *p = *s, *e;
+	size_t n;
+
+	if (!*p)
+		return false;
+	e = strchr(p, ',');
+	n = e ? (size_t)(e - p) : strlen(p);
+	if (n >= cap)
+		n = cap - 1; /* callers check lengths on the full string */
+	memcpy(buf, p, n);
+	buf[n] = '\0';
+	*s = e ? e + 1 : p + strlen(p);
+	return true;
+}
+
+int config_parse_disk(const char *s, struct disk_config *d)
+{
+	char item[600];
+	const char *p = s;
+
+	memset(d, 0, sizeof(*d));
+	if (!next_item(&p, item, sizeof(item)) || !*item)
+		return ember_seterr(-EINVAL, "--disk: missing PATH in '%s'", s);
+	if (strlen(item) >= sizeof(d->path))
+		return ember_seterr(-EINVAL, "--disk: path is too long");
+	strcpy(d->path, item);
+	while (next_item(&p, item, sizeof(item))) {
+		if (strcmp(item, "ro") == 0) {
+			d->ro = true;
+		} else if (strncmp(item, "id=", 3) == 0) {
+			if (strlen(item + 3) == 0 || strlen(item + 3) > 20)
+				return ember_seterr(-EINVAL, "--disk: id '%s' must be 1-20 bytes",
+						    item + 3);
+			strcpy(d->id, item + 3);
+		} else {
+			return ember_seterr(-EINVAL, "--disk: unknown option '%s' (ro, id=NAME)",
+					    item);
+		}
+	}
+	return 0;
+}
+
+static int parse_mac(const char *s, uint8_t mac[6])
+{
+	unsigned v[6];
+	char tail;
+
+	if (sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5],
+		   &tail) != 6 || strlen(s) != 17)
+		return -EINVAL;
+	for (int i = 0; i < 6; i++)
+		mac[i] = (uint8_t)v[i];
+	if (mac[0] & 1) /* multicast bit */
+		return -EINVAL;
+	return 0;
+}
+
+int config_parse_net(const char *s, struct net_config *n)
+{
+	char item[64];
+	const char *p = s;
+
+	memset(n, 0, sizeof(*n));
+	while (next_item(&p, item, sizeof(item))) {
+		if (strncmp(item, "tap=", 4) == 0) {
+			if (!item[4] || strlen(item + 4) >= sizeof(n->tap))
+				return ember_seterr(-EINVAL, "--net: TAP name '%s' must be 1-15 "
+							     "bytes",
+						    item + 4);
+			strcpy(n->tap, item + 4);
+		} else if (strncmp(item, "mac=", 4) == 0) {
+			if (parse_mac(item + 4, n->mac))
+				return ember_seterr(-EINVAL, "--net: '%s' is not a unicast MAC "
+							     "address",
+						    item + 4);
+			n->has_mac = true;
+		} else {
+			return ember_seterr(-EINVAL, "--net: unknown option '%s' (tap=NAME, "
+						     "mac=MAC)",
+					    item);
+		}
+	}
+	if (!n->tap[0])
+		return ember_seterr(-EINVAL, "--net: tap=NAME is required");
+	return 0;
+}
+
+int config_parse_vsock(const char *s, struct vsock_config *v)
+{
+	char item[160];
+	const char *p = s;
+	bool has_cid = false;
+
+	memset(v, 0, sizeof(*v));
+	while (next_item(&p, item, sizeof(item))) {
+		if (strncmp(item, "cid=", 4) == 0) {
+			unsigned c;
+
+			if (config_parse_uint(item + 4, 0x7fffffff, &c) || c < 3)
+				return ember_seterr(-EINVAL, "--vsock: cid '%s' must be a number "
+							     "from 3 (0-2 are reserved)",
+						    item + 4);
+			v->cid = c;
+			has_cid = true;
+		} else if (strncmp(item, "uds=", 4) == 0) {
+			if (!item[4] || strlen(item + 4) >= sizeof(v->uds) - 12)
+				return ember_seterr(-EINVAL, "--vsock: uds path must be 1-%zu bytes",
+						    sizeof(v->uds) - 13);
+			strcpy(v->uds, item + 4);
+		} else {
+			return ember_seterr(-EINVAL, "--vsock: unknown option '%s' (cid=N, "
+						     "uds=PATH)",
+					    item);
+		}
+	}
+	if (!has_cid || !v->uds[0])
+		return ember_seterr(-EINVAL, "--vsock: cid=N and uds=PATH are required");
+	v->enabled = true;
+	return 0;
+}
+
 /* Match "--name VALUE" or "--name=VALUE"; advances *i past what it used. */
 static int take_value(int argc, char **argv, int *i, const char *name, const char **val)
 {
@@ -84,12 +209,14 @@ static int take_value(int argc, char **argv, int *i, const char *name, const cha
 
 int config_parse_run(int argc, char **argv, struct ember_config *cfg)
 {
-	const char *mem = NULL, *cpus = NULL;
+	const char *mem = NULL, *cpus = NULL, *val = NULL, *root = NULL;
 	int err;
 
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->mem_size = CONFIG_DEFAULT_MEMORY;
 	cfg->ncpus = 1;
+	cfg->rng = true;
+	cfg->root_disk = -1;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 
@@ -102,7 +229,60 @@ int config_parse_run(int argc, char **argv, struct ember_config *cfg)
 				return err;
 			continue;
 		}
-		if (strcmp(a, "--boot-trace") == 0)
+		if ((err = take_value(argc, argv, &i, "--disk", &val))) {
+			if (err < 0)
+				return err;
+			if (cfg->ndisks >= CONFIG_MAX_DISKS)
+				return ember_seterr(-EINVAL, "--disk: at most %d disks",
+						    CONFIG_MAX_DISKS);
+			err = config_parse_disk(val, &cfg->disks[cfg->ndisks++]);
+			if (err)
+				return err;
+			continue;
+		}
+		if ((err = take_value(argc, argv, &i, "--net", &val))) {
+			if (err < 0)
+				return err;
+			if (cfg->nnets >= CONFIG_MAX_NETS)
+				return ember_seterr(-EINVAL, "--net: at most %d networks",
+						    CONFIG_MAX_NETS);
+			err = config_parse_net(val, &cfg->nets[cfg->nnets++]);
+			if (err)
+				return err;
+			continue;
+		}
+		if ((err = take_value(argc, argv, &i, "--vsock", &val))) {
+			if (err < 0)
+				return err;
+			if (cfg->vsock.enabled)
+				return ember_seterr(-EINVAL, "--vsock: only one vsock device");
+			err = config_parse_vsock(val, &cfg->vsock);
+			if (err)
+				return err;
+			continue;
+		}
+		if ((err = take_value(argc, argv, &i, "--console", &val))) {
+			if (err < 0)
+				return err;
+			if (strcmp(val, "uart") == 0)
+				cfg->console = CONSOLE_UART;
+			else if (strcmp(val, "virtio") == 0)
+				cfg->console = CONSOLE_VIRTIO;
+			else
+				return ember_seterr(-EINVAL, "--console: '%s' is not uart or virtio",
+						    val);
+			continue;
+		}
+		if ((err = take_value(argc, argv, &i, "--root", &root))) {
+			if (err < 0)
+				return err;
+			continue;
+		}
+		if (strcmp(a, "--rng") == 0)
+			cfg->rng = true;
+		else if (strcmp(a, "--no-rng") == 0)
+			cfg->rng = false;
+		else if (strcmp(a, "--boot-trace") == 0)
 			cfg->boot_trace = true;
 		else if (strcmp(a, "--debug") == 0)
 			cfg->debug = true;
@@ -135,6 +315,16 @@ int config_parse_run(int argc, char **argv, struct ember_config *cfg)
 		if (err || cfg->ncpus == 0)
 			return ember_seterr(-EINVAL, "--cpus: '%s' is not a CPU count of 1 or more",
 					    cpus);
+	}
+	if (root) {
+		for (unsigned d = 0; d < cfg->ndisks && cfg->root_disk < 0; d++)
+			if (strcmp(root, cfg->disks[d].path) == 0 ||
+			    (cfg->disks[d].id[0] && strcmp(root, cfg->disks[d].id) == 0))
+				cfg->root_disk = (int)d;
+		if (cfg->root_disk < 0)
+			return ember_seterr(-EINVAL, "--root: '%s' names no --disk (use its PATH "
+						     "or id=)",
+					    root);
 	}
 	if (!cfg->cmdline)
 		cfg->cmdline = CONFIG_DEFAULT_CMDLINE;

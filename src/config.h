@@ -16,6 +16,29 @@
 /* Largest --memory accepted by the parser; the host may allow less. */
 #define CONFIG_MAX_MEMORY (1ULL << 46)
 
+#define CONFIG_MAX_DISKS 8
+#define CONFIG_MAX_NETS	 4
+
+struct disk_config {
+	char path[512];
+	char id[21]; /* virtio-blk serial: at most 20 bytes */
+	bool ro;
+};
+
+struct net_config {
+	char tap[16]; /* IFNAMSIZ */
+	uint8_t mac[6];
+	bool has_mac; /* else generated */
+};
+
+struct vsock_config {
+	bool enabled;
+	uint64_t cid;
+	char uds[108]; /* sun_path */
+};
+
+enum console_kind { CONSOLE_UART, CONSOLE_VIRTIO };
+
 struct ember_config {
 	const char *kernel;
 	const char *initrd;
@@ -24,7 +47,22 @@ struct ember_config {
 	unsigned ncpus;
 	bool boot_trace;
 	bool debug;
+	unsigned ndisks;
+	struct disk_config disks[CONFIG_MAX_DISKS];
+	int root_disk; /* index into disks[] for --root, or -1 */
+	unsigned nnets;
+	struct net_config nets[CONFIG_MAX_NETS];
+	struct vsock_config vsock;
+	bool rng; /* virtio-rng, on by default */
+	enum console_kind console;
 };
+
+/* --disk PATH[,ro][,id=NAME] */
+int config_parse_disk(const char *s, struct disk_config *d);
+/* --net tap=NAME[,mac=XX:XX:XX:XX:XX:XX] */
+int config_parse_net(const char *s, struct net_config *n);
+/* --vsock cid=N,uds=PATH (cid >= 3) */
+int config_parse_vsock(const char *s, struct vsock_config *v);
 
 /* "256M", "1G", "4096K", "1048576" (bytes). Rejects 0, junk, overflow. */
 int config_parse_size(const char *s, uint64_t *out);

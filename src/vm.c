@@ -16,6 +16,8 @@
 #include "console.h"
 #include "util.h"
 #include "vcpu.h"
+#include "vm_virtio.h"
+#include "dev/virtio_rng.h"
 
 /* Intel VMX needs three pages for the real-mode TSS; put them at the top of
  * the MMIO window, where nothing else lives (as QEMU and Firecracker do). */
@@ -59,6 +61,8 @@ static int open_kvm(struct vm *vm)
 		{ KVM_CAP_SPLIT_IRQCHIP, "KVM_CAP_SPLIT_IRQCHIP" },
 		{ KVM_CAP_IRQ_ROUTING, "KVM_CAP_IRQ_ROUTING" },
 		{ KVM_CAP_SIGNAL_MSI, "KVM_CAP_SIGNAL_MSI" },
+		{ KVM_CAP_IRQFD, "KVM_CAP_IRQFD" },
+		{ KVM_CAP_IOEVENTFD, "KVM_CAP_IOEVENTFD" },
 	};
 	for (unsigned i = 0; i < ARRAY_SIZE(needed); i++)
 		if (!kvm_check_cap(vm->kvm_fd, needed[i].cap))
@@ -304,9 +308,27 @@ int vm_create(struct vm *vm, const struct ember_config *cfg)
 	return err;
 }
 
+/* The virtio devices, in the order Linux probes them: disks first, so that
+ * --disk N is /dev/vd<N>. Each appends its virtio_mmio.device= parameter. */
+static int add_devices(struct vm *vm)
+{
+	const struct ember_config *cfg = vm->cfg;
+	int err = 0;
+
+	if (strlen(cfg->cmdline) >= sizeof(vm->cmdline))
+		return ember_seterr(-E2BIG, "--cmdline: too long");
+	strcpy(vm->cmdline, cfg->cmdline);
+	if (cfg->rng)
+		err = vm_virtio_add(vm, virtio_rng_create, NULL, vm->cmdline, sizeof(vm->cmdline));
+	return err;
+}
+
 int vm_load(struct vm *vm)
 {
-	int err = loader_load(&vm->mem, vm->cfg, &vm->boot);
+	int err = add_devices(vm);
+
+	if (!err)
+		err = loader_load(&vm->mem, vm->cfg, vm->cmdline, &vm->boot);
 
 	if (err)
 		return err;
@@ -378,6 +400,7 @@ int vm_run(struct vm *vm)
 	if (err)
 		return EMBER_EXIT_ERROR;
 	console_start(&con, &vm->uart, on_quit, vm);
+	err = vm_virtio_start(vm);
 	for (unsigned i = 1; i < vm->nvcpus && !err; i++)
 		err = vcpu_start(&vm->vcpus[i]);
 	if (err)
@@ -404,6 +427,7 @@ int vm_run(struct vm *vm)
 
 void vm_destroy(struct vm *vm)
 {
+	vm_virtio_destroy(vm);
 	for (unsigned i = 0; vm->vcpus && i < vm->nvcpus; i++)
 		vcpu_destroy(&vm->vcpus[i]);
 	free(vm->vcpus);

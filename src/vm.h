@@ -21,6 +21,9 @@
 #include "dev/uart.h"
 #include "guest_mem.h"
 #include "trace.h"
+#include "boot/layout.h"
+
+struct vm_virtio;
 
 struct vcpu;
 struct kvm_cpuid2;
@@ -48,6 +51,10 @@ struct vm {
 	struct loader_result boot;
 	struct trace trace;
 	int out_fd; /* guest console output */
+
+	unsigned nvirtio;
+	struct vm_virtio *virtio[16];
+	char cmdline[LAYOUT_CMDLINE_MAX]; /* the user's plus device parameters */
 
 	unsigned nvcpus;
 	struct vcpu *vcpus;

@@ -151,10 +151,10 @@ static int load_initrd(const struct guest_mem *gm, const char *path, struct load
 	return 0;
 }
 
-int loader_load(const struct guest_mem *gm, const struct ember_config *cfg,
+int loader_load(const struct guest_mem *gm, const struct ember_config *cfg, const char *cmdline,
 		struct loader_result *res)
 {
-	struct pvh_boot boot = { .cmdline = cfg->cmdline };
+	struct pvh_boot boot = { .cmdline = cmdline };
 	size_t mpsize = mptable_size(cfg->ncpus);
 	uint8_t *mp;
 	int err;

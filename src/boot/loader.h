@@ -21,7 +21,7 @@ struct loader_result {
 };
 
 /* Returns 0 or negative errno with a message naming the file and problem. */
-int loader_load(const struct guest_mem *gm, const struct ember_config *cfg,
+int loader_load(const struct guest_mem *gm, const struct ember_config *cfg, const char *cmdline,
 		struct loader_result *res);
 
 /* `ember inspect`: describe what the loader sees in a kernel file. */

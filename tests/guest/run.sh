@@ -110,7 +110,9 @@ run_testguest() {
 	else
 		cl=$(with_len "$base")
 	fi
-	args=(run --kernel "$TESTGUEST" --memory "$mem" --cpus "$cpus" --cmdline "$cl")
+	# --no-rng: no virtio device appends its parameter, so the guest can
+	# check that the command line arrives exactly as given.
+	args=(run --kernel "$TESTGUEST" --memory "$mem" --cpus "$cpus" --no-rng --cmdline "$cl")
 	if [ "$use_initrd" = 1 ]; then
 		args+=(--initrd "$INITRD")
 		name="$name+initrd"

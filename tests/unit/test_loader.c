@@ -52,7 +52,7 @@ static int load(const char *kernel, const char *initrd, unsigned ncpus, struct l
 				    .mem_size = sizeof(ram), .ncpus = ncpus };
 
 	guest_mem_init_buf(&gm, ram, sizeof(ram));
-	return loader_load(&gm, &cfg, r);
+	return loader_load(&gm, &cfg, cfg.cmdline, r);
 }
 
 static void setup(void)

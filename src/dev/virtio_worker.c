@@ -1,0 +1,190 @@
+// SPDX-License-Identifier: MIT
+#include "dev/virtio_worker.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "util.h"
+
+/* epoll data: small integers are queue notifications, stop is STOP_TAG,
+ * anything else is an index into fds[] plus FD_TAG. */
+#define STOP_TAG 0xffffffffu
+#define FD_TAG	 0x10000u
+
+int worker_init(struct virtio_worker *w, struct virtio_dev *dev)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+
+	memset(w, 0, sizeof(*w));
+	w->dev = dev;
+	w->stop_fd = -1;
+	pthread_mutex_init(&w->lock, NULL);
+	for (unsigned i = 0; i < VIRTIO_MAX_QUEUES; i++)
+		w->notify_fd[i] = -1;
+	for (unsigned i = 0; i < WORKER_MAX_FDS; i++)
+		w->fds[i].fd = -1;
+	w->epfd = epoll_create1(EPOLL_CLOEXEC);
+	w->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (w->epfd < 0 || w->stop_fd < 0)
+		return ember_seterr(-errno, "virtio-%s: epoll/eventfd: %s", dev->ops->name,
+				    strerror(errno));
+	ev.data.u32 = STOP_TAG;
+	if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->stop_fd, &ev) < 0)
+		return ember_seterr(-errno, "virtio-%s: epoll_ctl: %s", dev->ops->name,
+				    strerror(errno));
+	for (unsigned q = 0; q < dev->ops->nqueues && q < VIRTIO_MAX_QUEUES; q++) {
+		w->notify_fd[q] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		ev.data.u32 = q;
+		if (w->notify_fd[q] < 0 || epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->notify_fd[q], &ev))
+			return ember_seterr(-errno, "virtio-%s: queue eventfd: %s", dev->ops->name,
+					    strerror(errno));
+	}
+	return 0;
+}
+
+static void drain(int fd)
+{
+	uint64_t v;
+
+	while (read(fd, &v, sizeof(v)) == sizeof(v))
+		;
+}
+
+static void *worker_thread(void *arg)
+{
+	struct virtio_worker *w = arg;
+	struct epoll_event evs[16];
+
+	for (;;) {
+		int n = epoll_wait(w->epfd, evs, 16, -1);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			break;
+		for (int i = 0; i < n; i++) {
+			uint32_t tag = evs[i].data.u32;
+
+			if (tag == STOP_TAG)
+				return NULL;
+			if (tag < VIRTIO_MAX_QUEUES) {
+				drain(w->notify_fd[tag]);
+				w->dev->ops->notify(w->dev, tag);
+			} else if (tag >= FD_TAG && tag - FD_TAG < WORKER_MAX_FDS) {
+				struct worker_fd f;
+
+				pthread_mutex_lock(&w->lock);
+				f = w->fds[tag - FD_TAG];
+				pthread_mutex_unlock(&w->lock);
+				if (f.fd >= 0)
+					f.cb(f.ctx, f.fd, evs[i].events);
+			}
+		}
+	}
+	return NULL;
+}
+
+int worker_start(struct virtio_worker *w)
+{
+	int err = pthread_create(&w->thread, NULL, worker_thread, w);
+
+	if (err)
+		return ember_seterr(-err, "virtio-%s: thread: %s", w->dev->ops->name,
+				    strerror(err));
+	w->started = true;
+	return 0;
+}
+
+void worker_kick(void *opaque, unsigned q)
+{
+	struct virtio_worker *w = opaque;
+	uint64_t one = 1;
+
+	if (q < VIRTIO_MAX_QUEUES && w->notify_fd[q] >= 0 &&
+	    write(w->notify_fd[q], &one, sizeof(one)) < 0 && errno != EAGAIN)
+		perror("ember: virtio: kick");
+}
+
+void worker_destroy(struct virtio_worker *w)
+{
+	uint64_t one = 1;
+
+	if (w->started) {
+		if (write(w->stop_fd, &one, sizeof(one)) < 0)
+			perror("ember: virtio: stop");
+		pthread_join(w->thread, NULL);
+		w->started = false;
+	}
+	for (unsigned i = 0; i < VIRTIO_MAX_QUEUES; i++)
+		if (w->notify_fd[i] >= 0)
+			close(w->notify_fd[i]);
+	if (w->stop_fd >= 0)
+		close(w->stop_fd);
+	if (w->epfd >= 0)
+		close(w->epfd);
+	pthread_mutex_destroy(&w->lock);
+}
+
+int worker_add_fd(struct virtio_worker *w, int fd, uint32_t events, worker_fd_cb cb, void *ctx)
+{
+	struct epoll_event ev = { .events = events };
+	unsigned i;
+
+	pthread_mutex_lock(&w->lock);
+	for (i = 0; i < WORKER_MAX_FDS && w->fds[i].fd >= 0; i++)
+		;
+	if (i == WORKER_MAX_FDS) {
+		pthread_mutex_unlock(&w->lock);
+		return -ENOSPC;
+	}
+	w->fds[i] = (struct worker_fd){ fd, cb, ctx };
+	pthread_mutex_unlock(&w->lock);
+	ev.data.u32 = FD_TAG + i;
+	if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+		int err = -errno;
+
+		pthread_mutex_lock(&w->lock);
+		w->fds[i].fd = -1;
+		pthread_mutex_unlock(&w->lock);
+		return err;
+	}
+	return 0;
+}
+
+static int find_fd(struct virtio_worker *w, int fd)
+{
+	for (unsigned i = 0; i < WORKER_MAX_FDS; i++)
+		if (w->fds[i].fd == fd)
+			return (int)i;
+	return -1;
+}
+
+int worker_mod_fd(struct virtio_worker *w, int fd, uint32_t events)
+{
+	struct epoll_event ev = { .events = events };
+	int i;
+
+	pthread_mutex_lock(&w->lock);
+	i = find_fd(w, fd);
+	pthread_mutex_unlock(&w->lock);
+	if (i < 0)
+		return -ENOENT;
+	ev.data.u32 = FD_TAG + (uint32_t)i;
+	return epoll_ctl(w->epfd, EPOLL_CTL_MOD, fd, &ev) < 0 ? -errno : 0;
+}
+
+void worker_del_fd(struct virtio_worker *w, int fd)
+{
+	int i;
+
+	epoll_ctl(w->epfd, EPOLL_CTL_DEL, fd, NULL);
+	pthread_mutex_lock(&w->lock);
+	i = find_fd(w, fd);
+	if (i >= 0)
+		w->fds[i].fd = -1;
+	pthread_mutex_unlock(&w->lock);
+}

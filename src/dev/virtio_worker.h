@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A virtio device's I/O thread: an epoll loop over the queue-notify
+ * eventfds (KVM ioeventfds on QueueNotify), a stop eventfd and any fds the
+ * device adds (a TAP device, sockets). A slow disk or socket blocks only its
+ * own device, never a vCPU.
+ */
+#ifndef EMBER_DEV_VIRTIO_WORKER_H
+#define EMBER_DEV_VIRTIO_WORKER_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "dev/virtio_mmio.h"
+
+#define WORKER_MAX_FDS 64
+
+typedef void (*worker_fd_cb)(void *ctx, int fd, uint32_t events);
+
+struct worker_fd {
+	int fd;
+	worker_fd_cb cb;
+	void *ctx;
+};
+
+struct virtio_worker {
+	struct virtio_dev *dev;
+	int epfd;
+	int stop_fd;
+	int notify_fd[VIRTIO_MAX_QUEUES]; /* -1: none */
+	pthread_t thread;
+	bool started;
+	pthread_mutex_t lock; /* guards fds[] */
+	struct worker_fd fds[WORKER_MAX_FDS];
+};
+
+/* Create the eventfds (one per queue) and the epoll set. */
+int worker_init(struct virtio_worker *w, struct virtio_dev *dev);
+int worker_start(struct virtio_worker *w);
+/* Stop and join the thread, close the fds. */
+void worker_destroy(struct virtio_worker *w);
+
+/* Wake queue q's handler, as an ioeventfd would (MMIO notify fallback). */
+void worker_kick(void *w, unsigned q);
+
+/* Watch an extra fd from the worker thread (EPOLLIN etc.). Returns 0 or
+ * negative errno. Callable from the worker thread itself. */
+int worker_add_fd(struct virtio_worker *w, int fd, uint32_t events, worker_fd_cb cb, void *ctx);
+int worker_mod_fd(struct virtio_worker *w, int fd, uint32_t events);
+void worker_del_fd(struct virtio_worker *w, int fd);
+
+#endif

@@ -1,0 +1,127 @@
+// SPDX-License-Identifier: MIT
+#include "vm_virtio.h"
+
+#include <errno.h>
+#include <linux/kvm.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "boot/layout.h"
+#include "util.h"
+#include "vm.h"
+
+static void raise_irq(void *ctx)
+{
+	struct vm_virtio *s = ctx;
+	uint64_t one = 1;
+
+	if (write(s->irq_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		perror("ember: virtio: irqfd");
+}
+
+static int wire(struct vm *vm, struct vm_virtio *s)
+{
+	struct kvm_irqfd irqfd = { .gsi = s->pin };
+
+	s->irq_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (s->irq_fd < 0)
+		return ember_seterr(-errno, "virtio-%s: eventfd: %s", s->dev.ops->name,
+				    strerror(errno));
+	irqfd.fd = (uint32_t)s->irq_fd;
+	if (ioctl(vm->vm_fd, KVM_IRQFD, &irqfd) < 0)
+		return ember_seterr(-errno, "virtio-%s: KVM_IRQFD: %s", s->dev.ops->name,
+				    strerror(errno));
+	for (unsigned q = 0; q < s->dev.ops->nqueues; q++) {
+		struct kvm_ioeventfd ioe = {
+			.datamatch = q,
+			.addr = s->base + VIRTIO_MMIO_QUEUE_NOTIFY,
+			.len = 4,
+			.fd = s->worker.notify_fd[q],
+			.flags = KVM_IOEVENTFD_FLAG_DATAMATCH,
+		};
+
+		if (ioctl(vm->vm_fd, KVM_IOEVENTFD, &ioe) < 0)
+			return ember_seterr(-errno, "virtio-%s: KVM_IOEVENTFD: %s",
+					    s->dev.ops->name, strerror(errno));
+	}
+	s->registered = true;
+	s->dev.irq = raise_irq;
+	s->dev.irq_ctx = s;
+	s->dev.kick = worker_kick;
+	s->dev.kick_ctx = &s->worker;
+	return 0;
+}
+
+int vm_virtio_add(struct vm *vm, virtio_model_create create, const void *arg, char *cmdline,
+		  size_t cap)
+{
+	struct vm_virtio *s;
+	size_t len = strlen(cmdline);
+	int err, n;
+
+	if (vm->nvirtio >= VM_VIRTIO_MAX)
+		return ember_seterr(-ENOSPC, "more than %d virtio devices", VM_VIRTIO_MAX);
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->index = vm->nvirtio;
+	s->base = LAYOUT_VIRTIO_MMIO + (uint64_t)s->index * VM_VIRTIO_STRIDE;
+	s->pin = VM_VIRTIO_PIN0 + s->index;
+	s->irq_fd = -1;
+	s->worker.epfd = s->worker.stop_fd = -1;
+	vm->virtio[vm->nvirtio++] = s;
+	err = create(s, &vm->mem, arg);
+	if (err)
+		return err;
+	err = worker_init(&s->worker, &s->dev);
+	if (!err)
+		err = wire(vm, s);
+	if (err)
+		return err;
+	err = bus_register(&vm->mmio, s->base, VIRTIO_MMIO_SIZE, &virtio_mmio_bus_ops, &s->dev);
+	if (err)
+		return ember_seterr(err, "virtio-%s: cannot register MMIO at 0x%llx",
+				    s->dev.ops->name, (unsigned long long)s->base);
+	/* Linux's virtio_mmio.device=<size>@<base>:<irq> (needs
+	 * CONFIG_VIRTIO_MMIO_CMDLINE_DEVICES). */
+	n = snprintf(cmdline + len, cap - len, " virtio_mmio.device=4K@0x%llx:%u",
+		     (unsigned long long)s->base, s->pin);
+	if (n < 0 || (size_t)n >= cap - len)
+		return ember_seterr(-E2BIG, "kernel command line: no room for virtio-%s's "
+					    "parameter (limit %zu bytes)",
+				    s->dev.ops->name, cap - 1);
+	return 0;
+}
+
+int vm_virtio_start(struct vm *vm)
+{
+	for (unsigned i = 0; i < vm->nvirtio; i++) {
+		int err = worker_start(&vm->virtio[i]->worker);
+
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+void vm_virtio_destroy(struct vm *vm)
+{
+	for (unsigned i = 0; i < vm->nvirtio; i++) {
+		struct vm_virtio *s = vm->virtio[i];
+
+		if (s->worker.epfd >= 0)
+			worker_destroy(&s->worker);
+		if (s->model_destroy)
+			s->model_destroy(s->model);
+		if (s->dev.ops)
+			virtio_destroy(&s->dev);
+		if (s->irq_fd >= 0)
+			close(s->irq_fd);
+		free(s);
+	}
+	vm->nvirtio = 0;
+}

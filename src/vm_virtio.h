@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The VM side of a virtio-mmio device: its MMIO window and IOAPIC pin, the
+ * KVM ioeventfds that turn QueueNotify writes into eventfd wake-ups for the
+ * device's I/O thread, and the irqfd that turns the device's interrupt into
+ * an MSI through the pin's GSI route. Device models (dev/virtio_*.c) fill
+ * the slot's virtio_dev and may add fds to its worker.
+ */
+#ifndef EMBER_VM_VIRTIO_H
+#define EMBER_VM_VIRTIO_H
+
+#include <stdint.h>
+
+#include "dev/virtio_mmio.h"
+#include "dev/virtio_worker.h"
+
+#define VM_VIRTIO_MAX	 16
+#define VM_VIRTIO_STRIDE 0x1000
+#define VM_VIRTIO_PIN0	 5 /* pins 5..20; 4 is the UART */
+
+struct vm;
+
+struct vm_virtio {
+	struct virtio_dev dev;
+	struct virtio_worker worker;
+	unsigned index;
+	uint64_t base;
+	unsigned pin;
+	int irq_fd;
+	void *model;
+	void (*model_destroy)(void *model);
+	bool registered; /* ioeventfds/irqfd installed */
+};
+
+/* A device model constructor: set s->model/s->model_destroy and call
+ * virtio_init(&s->dev, ...). `arg` is the model's configuration. Returns 0 or
+ * negative errno with a message. */
+typedef int (*virtio_model_create)(struct vm_virtio *s, const struct guest_mem *mem,
+				   const void *arg);
+
+/* Create and wire one device; appends its virtio_mmio.device= parameter to
+ * `cmdline` (capacity `cap`). */
+int vm_virtio_add(struct vm *vm, virtio_model_create create, const void *arg, char *cmdline,
+		  size_t cap);
+
+/* Start every device's I/O thread. */
+int vm_virtio_start(struct vm *vm);
+
+/* Stop the threads and free the devices. */
+void vm_virtio_destroy(struct vm *vm);
+
+#endif
