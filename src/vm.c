@@ -318,6 +318,9 @@ static int add_devices(struct vm *vm)
 	if (strlen(cfg->cmdline) >= sizeof(vm->cmdline))
 		return ember_seterr(-E2BIG, "--cmdline: too long");
 	strcpy(vm->cmdline, cfg->cmdline);
+	if (cfg->ndisks || cfg->nnets || cfg->vsock.enabled || cfg->console == CONSOLE_VIRTIO)
+		return ember_seterr(-ENOSYS, "--disk, --net, --vsock and --console virtio are "
+					     "not available yet");
 	if (cfg->rng)
 		err = vm_virtio_add(vm, virtio_rng_create, NULL, vm->cmdline, sizeof(vm->cmdline));
 	return err;
