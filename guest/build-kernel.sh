@@ -46,11 +46,11 @@ kmake tinyconfig || die "make tinyconfig failed, see $log"
 	die "merge_config.sh failed, see $log"
 kmake olddefconfig || die "make olddefconfig failed, see $log"
 
-# Every option the fragment asks for must have survived Kconfig's dependencies.
+# Every option the fragment sets must have survived Kconfig's dependencies.
 bad=()
-while read -r opt; do
-	grep -qx "$opt=y" "$obj/.config" || bad+=("$opt")
-done < <(sed -n 's/^\(CONFIG_[A-Za-z0-9_]*\)=y$/\1/p' "$frag")
+while read -r line; do
+	grep -qxF "$line" "$obj/.config" || bad+=("$line")
+done < <(grep -E '^CONFIG_[A-Za-z0-9_]+=' "$frag")
 while read -r opt; do
 	grep -qx "$opt=y" "$obj/.config" && bad+=("$opt(should be off)")
 done < <(sed -n 's/^# \(CONFIG_[A-Za-z0-9_]*\) is not set$/\1/p' "$frag")

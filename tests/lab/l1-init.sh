@@ -1,0 +1,42 @@
+#!/bin/sh
+# /init of the nested lab's L1 (Debian kernel under QEMU TCG with SVM + NPT).
+# Loads kvm-amd, then runs the lab cases (lab.mode=cases, lab.cases=a,b,...)
+# or the interactive demo (lab.mode=demo), and powers off.
+export PATH=/bin:/sbin:/usr/bin:/usr/sbin
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+mount -t tmpfs tmp /tmp
+
+arg() { tr ' ' '\n' </proc/cmdline | sed -n "s/^lab\.$1=//p"; }
+mode=$(arg mode)
+cases=$(arg cases | tr , ' ')
+LAB_VERBOSE=$(arg verbose) # N: also show N lines of guest output for passing cases
+
+for m in irqbypass kvm ccp kvm-amd; do
+	insmod /lab/modules/$m.ko || echo "# insmod $m.ko failed"
+done
+
+if [ ! -c /dev/kvm ]; then
+	echo "FAIL - lab-kvm: /dev/kvm missing in L1 after loading kvm-amd"
+elif [ "$mode" = script ]; then
+	sh /lab/script
+elif [ "$mode" = demo ]; then
+	echo "lab: demo: build/ember run --kernel build/guest/vmlinux --initrd build/guest/initramfs.cpio.gz --boot-trace"
+	if [ -f /lab/demo-input ]; then in=/lab/demo-input; else in=/dev/console; fi
+	rc=0
+	/lab/ember run --kernel /lab/vmlinux --initrd /lab/initramfs.cpio.gz --boot-trace \
+		<$in >/dev/console 2>/tmp/ember.err || rc=$?
+	echo
+	echo "lab: demo: boot timeline (ember --boot-trace, L1 time: ratios only):"
+	sed 's/^/    /' /tmp/ember.err
+	echo "lab: demo: ember exit status $rc"
+else
+	. /lab/cases.sh
+	echo "# L1 up: /dev/kvm from kvm-amd, $(grep -c ^processor /proc/cpuinfo) CPUs, $(sed -n 's/^MemTotal: *//p' /proc/meminfo)"
+	for c in ${cases:-$LAB_CASES}; do
+		run_case "$c"
+	done
+fi
+echo "lab: done"
+poweroff -f

@@ -1,0 +1,156 @@
+#!/usr/bin/env bash
+# The nested lab: boot a stock Debian kernel (L1) in QEMU TCG on an emulated
+# AMD CPU with SVM and nested paging, load kvm-amd there, and run ember (and
+# QEMU microvm, for comparison) against that real /dev/kvm. See README.md.
+#
+#   tests/lab/run.sh [CASE...]   run every case (or the named ones) in one L1 boot
+#   tests/lab/run.sh --list      list the cases
+#   tests/lab/run.sh --demo      interactive ember demo in L1 (console = this terminal)
+#   tests/lab/run.sh --script F  run the shell script F in L1 instead (for debugging)
+#
+# Prints "ok - NAME" / "FAIL - NAME: reason" per case and "lab: N passed, M failed".
+# LAB_TIMEOUT (seconds, default 540) bounds the whole L1 run; LAB_VERBOSE=N
+# also shows the last N lines of guest output for passing cases.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+cd "$root"
+out=build/lab
+cache=${EMBER_CACHE:-$HOME/.cache/ember}/lab
+die() { echo "lab: $*" >&2; exit 1; }
+progress() { echo "lab: $*" >&2; }
+
+mode=cases
+cases=()
+script=
+while [ $# -gt 0 ]; do
+	a=$1
+	shift
+	case $a in
+	--demo) mode=demo ;;
+	--script) mode=script script=${1:?--script needs a file}; shift ;;
+	--list) (. "$here/cases.sh" && printf '%s\n' $LAB_CASES); exit 0 ;;
+	-*) die "unknown option $a (usage: tests/lab/run.sh [--demo|--list] [CASE...])" ;;
+	*) cases+=("$a") ;;
+	esac
+done
+
+scripts/deps.sh qemu-system-x86 busybox-static cpio xz-utils gcc make
+progress "building ember and the guest artifacts (make all guest-kernel guest-initramfs)"
+make -s all guest-kernel guest-initramfs >&2 || die "make failed"
+
+# The L1 kernel and KVM modules: the newest Debian 6.1 image, fetched once.
+l1_kernel() {
+	local pkg ver dir tmp m f
+	pkg=$(apt-cache search --names-only '^linux-image-6\.1\.0-[0-9]+-amd64-unsigned$' |
+		awk '{print $1}' | sort -V | tail -n1)
+	if [ -z "$pkg" ]; then # no package lists yet: fall back to the cache
+		dir=$(ls -d "$cache"/linux-image-*/.done 2>/dev/null | sort -V | tail -n1)
+		[ -n "$dir" ] || die "no linux-image-6.1.0-*-amd64-unsigned in apt-cache (run apt-get update)"
+		dirname "$dir"
+		return
+	fi
+	ver=$(apt-cache show --no-all-versions "$pkg" | sed -n 's/^Version: //p' | head -n1)
+	dir=$cache/$pkg-$ver
+	if [ ! -e "$dir/.done" ]; then
+		progress "fetching $pkg $ver (apt-get download, cached afterwards)"
+		mkdir -p "$cache"
+		tmp=$(mktemp -d "$cache/tmp.XXXXXX")
+		(cd "$tmp" && apt-get download "$pkg" >download.log 2>&1) ||
+			die "apt-get download $pkg failed: $(tail -n1 "$tmp/download.log")"
+		dpkg-deb -x "$tmp"/*.deb "$tmp/root"
+		rm -rf "$dir"
+		mkdir -p "$dir/modules"
+		cp "$tmp"/root/boot/vmlinuz-* "$dir/vmlinuz"
+		for m in irqbypass kvm ccp kvm-amd; do
+			f=$(find "$tmp/root/lib/modules" -name "$m.ko" -o -name "$m.ko.*" | head -n1)
+			case $f in
+			*.ko) cp "$f" "$dir/modules/$m.ko" ;;
+			*.ko.xz) xz -dc "$f" >"$dir/modules/$m.ko" ;;
+			*) die "module $m.ko not found in $pkg" ;;
+			esac
+		done
+		rm -rf "$tmp"
+		touch "$dir/.done"
+	fi
+	echo "$dir"
+}
+kdir=$(l1_kernel)
+
+# The L1 initramfs (uncompressed: gunzip under TCG would cost seconds).
+progress "building the L1 initramfs"
+stage=$out/l1
+rm -rf "$stage"
+mkdir -p "$stage"/{bin,sbin,usr/bin,usr/sbin,dev,proc,sys,tmp,lab/modules,usr/share/qemu}
+cp /bin/busybox "$stage/bin/busybox"
+/bin/busybox --list-full | while read -r applet; do
+	[ -e "$stage/$applet" ] || ln -s /bin/busybox "$stage/$applet"
+done
+copy_with_libs() { # copy_with_libs FILE DEST: an executable and its ldd libraries
+	local lib
+	cp -L "$1" "$stage$2"
+	for lib in $(ldd "$1" 2>/dev/null | grep -o '/[^ ]*'); do # none if static
+		[ -e "$stage$lib" ] && continue
+		mkdir -p "$stage$(dirname "$lib")"
+		cp -L "$lib" "$stage$lib"
+	done
+}
+copy_with_libs build/ember /lab/ember
+copy_with_libs "$(command -v qemu-system-x86_64)" /usr/bin/qemu-system-x86_64
+# microvm always loads its firmware (qboot) even for a PVH kernel.
+for f in bios-microvm.bin pvh.bin linuxboot_dma.bin; do
+	cp -L "/usr/share/qemu/$f" "$stage/usr/share/qemu/$f"
+done
+cp "$kdir"/modules/*.ko "$stage/lab/modules/"
+cp -L build/guest/vmlinux "$stage/lab/vmlinux"
+cp build/guest/initramfs.cpio.gz "$stage/lab/initramfs.cpio.gz"
+cp "$here/cases.sh" "$stage/lab/cases.sh"
+cp "$here/l1-init.sh" "$stage/init"
+[ -z "$script" ] || cp "$script" "$stage/lab/script"
+interactive=
+if [ $mode = demo ]; then
+	if [ -t 0 ]; then interactive=1; else cat >"$stage/lab/demo-input"; fi
+fi
+(cd "$stage" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc --owner=0:0 --quiet) >"$out/l1.cpio"
+
+list=${cases[*]:-}
+qemu=(qemu-system-x86_64 -M q35 -accel tcg -cpu EPYC,+svm,+npt -m 6G -smp 2
+	-nodefaults -no-user-config -nographic -no-reboot
+	-kernel "$kdir/vmlinuz" -initrd "$out/l1.cpio"
+	-append "console=ttyS0 quiet panic=-1 lab.mode=$mode lab.cases=${list// /,} lab.verbose=${LAB_VERBOSE:-}")
+log=$out/console.log
+timeout_s=${LAB_TIMEOUT:-540}
+
+if [ $mode = script ]; then
+	timeout -k 10 "$timeout_s" "${qemu[@]}" -serial stdio </dev/null | tr -d '\r' | tee "$log"
+	exit 0
+fi
+if [ $mode = demo ]; then
+	if [ -n "$interactive" ]; then
+		progress "booting L1; the guest shell is yours ('exit' or Ctrl-A x ends it)"
+		# signal=off: Ctrl-C goes to the guest, not to QEMU.
+		"${qemu[@]}" -chardev stdio,id=con,signal=off -serial chardev:con | tee "$log"
+	else
+		progress "booting L1 (stdin is not a terminal: it is replayed to the guest shell)"
+		timeout -k 10 "$timeout_s" "${qemu[@]}" -serial stdio </dev/null | tee "$log"
+	fi
+	tr -d '\r' <"$log" | grep -qx 'lab: demo: ember exit status 0' || die "demo did not end with ember exit status 0 (log: $log)"
+	exit 0
+fi
+
+progress "booting L1 (QEMU TCG, EPYC+svm+npt, 2 CPUs, 6G), at most $timeout_s s; console: $log"
+start=$(date +%s)
+rc=0
+timeout -k 10 "$timeout_s" "${qemu[@]}" -serial stdio </dev/null 2>&1 | tr -d '\r' | tee "$log" |
+	grep --line-buffered -E '^(ok|FAIL) - |^# ' || rc=$?
+passed=$(grep -c '^ok - ' "$log" || true)
+failed=$(grep -c '^FAIL - ' "$log" || true)
+if ! grep -qx 'lab: done' "$log"; then
+	echo "FAIL - lab: L1 did not complete in $timeout_s s (see $log); last lines:"
+	grep -vE '^(ok|FAIL) - |^# ' "$log" | tail -n 10 | sed 's/^/#   /'
+	failed=$((failed + 1))
+fi
+echo "# lab took $(($(date +%s) - start)) s"
+echo "lab: $passed passed, $failed failed"
+[ "$failed" = 0 ] && [ "$passed" -gt 0 ]
