@@ -63,9 +63,11 @@ int pvh_place_initrd(uint64_t mem_size, uint64_t kernel_start, uint64_t kernel_e
 		*gpa = a;
 		return 0;
 	}
-	/* Otherwise right below the kernel. */
-	if (kernel_start >= size) {
-		a = align_down_u64(kernel_start - size, PAGE_SIZE);
+	/* Otherwise right below the kernel (and still below the top of low
+	 * RAM: fuzzing found a kernel placed above it leading here). */
+	a = kernel_start < top ? kernel_start : top;
+	if (a >= size) {
+		a = align_down_u64(a - size, PAGE_SIZE);
 		if (a >= LAYOUT_LOW_RESERVED_END) {
 			*gpa = a;
 			return 0;

@@ -23,7 +23,7 @@ fuzz-run: fuzz
 		mkdir -p $(B)/fuzz/work-$$t; \
 		echo "fuzz: $$t for $(FUZZ_SECONDS) s (crashes land in tests/fuzz/corpus/$$t/)"; \
 		$(B)/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
-			-artifact_prefix=tests/fuzz/corpus/$$t/crash- \
+			-artifact_prefix=tests/fuzz/corpus/$$t/ \
 			$(B)/fuzz/work-$$t tests/fuzz/corpus/$$t || exit 1; \
 	done
 

@@ -93,6 +93,11 @@ TEST(initrd_placement)
 	CHECK_EQ(pvh_place_initrd(32 << 20, 0x1000000, 32 << 20, (15 << 20) + 1, &gpa), -ENOSPC);
 	CHECK_EQ(pvh_place_initrd(32 << 20, 0x1000000, 0x1100000, 64 << 20, &gpa), -ENOSPC);
 	CHECK_EQ(pvh_place_initrd(32 << 20, 0x1000000, 0x1100000, 0, &gpa), -ENOSPC);
+	/* Found by fuzz_pvh: a kernel above the top of RAM must not pull the
+	 * initrd up with it. */
+	CHECK_EQ(pvh_place_initrd(16 << 20, 32 << 20, 48 << 20, (16 << 20) - 1, &gpa), -ENOSPC);
+	CHECK_EQ(pvh_place_initrd(16 << 20, 32 << 20, 48 << 20, 4 << 20, &gpa), 0);
+	CHECK(gpa + (4 << 20) <= (16 << 20));
 }
 
 static uint8_t ram[2 << 20];
