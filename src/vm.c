@@ -17,6 +17,7 @@
 #include "util.h"
 #include "vcpu.h"
 #include "vm_virtio.h"
+#include "dev/virtio_blk.h"
 #include "dev/virtio_rng.h"
 
 /* Intel VMX needs three pages for the real-mode TSS; put them at the top of
@@ -308,6 +309,25 @@ int vm_create(struct vm *vm, const struct ember_config *cfg)
 	return err;
 }
 
+static int append_cmdline(struct vm *vm, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static int append_cmdline(struct vm *vm, const char *fmt, ...)
+{
+	size_t len = strlen(vm->cmdline);
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(vm->cmdline + len, sizeof(vm->cmdline) - len, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(vm->cmdline) - len)
+		return ember_seterr(-E2BIG, "kernel command line: over %zu bytes with device "
+					    "parameters",
+				    sizeof(vm->cmdline) - 1);
+	return 0;
+}
+
 /* The virtio devices, in the order Linux probes them: disks first, so that
  * --disk N is /dev/vd<N>. Each appends its virtio_mmio.device= parameter. */
 static int add_devices(struct vm *vm)
@@ -318,10 +338,19 @@ static int add_devices(struct vm *vm)
 	if (strlen(cfg->cmdline) >= sizeof(vm->cmdline))
 		return ember_seterr(-E2BIG, "--cmdline: too long");
 	strcpy(vm->cmdline, cfg->cmdline);
-	if (cfg->ndisks || cfg->nnets || cfg->vsock.enabled || cfg->console == CONSOLE_VIRTIO)
-		return ember_seterr(-ENOSYS, "--disk, --net, --vsock and --console virtio are "
-					     "not available yet");
-	if (cfg->rng)
+	if (cfg->nnets)
+		return ember_seterr(-ENOSYS, "--net is not available yet");
+	if (cfg->vsock.enabled)
+		return ember_seterr(-ENOSYS, "--vsock is not available yet");
+	if (cfg->console == CONSOLE_VIRTIO)
+		return ember_seterr(-ENOSYS, "--console virtio is not available yet");
+	for (unsigned i = 0; i < cfg->ndisks && !err; i++)
+		err = vm_virtio_add(vm, virtio_blk_create, &cfg->disks[i], vm->cmdline,
+				    sizeof(vm->cmdline));
+	if (!err && cfg->root_disk >= 0)
+		err = append_cmdline(vm, " root=/dev/vd%c %s", 'a' + cfg->root_disk,
+				     cfg->disks[cfg->root_disk].ro ? "ro" : "rw");
+	if (cfg->rng && !err)
 		err = vm_virtio_add(vm, virtio_rng_create, NULL, vm->cmdline, sizeof(vm->cmdline));
 	return err;
 }

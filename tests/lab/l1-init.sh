@@ -33,6 +33,7 @@ elif [ "$mode" = demo ]; then
 	echo "lab: demo: ember exit status $rc"
 else
 	. /lab/cases.sh
+	for f in /lab/cases.d/*.sh; do [ -e "$f" ] && . "$f"; done
 	echo "# L1 up: /dev/kvm from kvm-amd, $(grep -c ^processor /proc/cpuinfo) CPUs, $(sed -n 's/^MemTotal: *//p' /proc/meminfo)"
 	for c in ${cases:-$LAB_CASES}; do
 		run_case "$c"

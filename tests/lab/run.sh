@@ -30,7 +30,8 @@ while [ $# -gt 0 ]; do
 	case $a in
 	--demo) mode=demo ;;
 	--script) mode=script script=${1:?--script needs a file}; shift ;;
-	--list) (. "$here/cases.sh" && printf '%s\n' $LAB_CASES); exit 0 ;;
+	--list) (. "$here/cases.sh" && for f in "$here"/cases.d/*.sh; do [ -e "$f" ] && . "$f"; done
+		printf '%s\n' $LAB_CASES); exit 0 ;;
 	-*) die "unknown option $a (usage: tests/lab/run.sh [--demo|--list] [CASE...])" ;;
 	*) cases+=("$a") ;;
 	esac
@@ -106,6 +107,9 @@ cp "$kdir"/modules/*.ko "$stage/lab/modules/"
 cp -L build/guest/vmlinux "$stage/lab/vmlinux"
 cp build/guest/initramfs.cpio.gz "$stage/lab/initramfs.cpio.gz"
 cp "$here/cases.sh" "$stage/lab/cases.sh"
+# Device cases live one file per topic in cases.d/ (each adds to LAB_CASES).
+mkdir -p "$stage/lab/cases.d"
+for f in "$here"/cases.d/*.sh; do [ -e "$f" ] && cp "$f" "$stage/lab/cases.d/"; done
 cp "$here/l1-init.sh" "$stage/init"
 [ -z "$script" ] || cp "$script" "$stage/lab/script"
 interactive=

@@ -1,0 +1,354 @@
+// SPDX-License-Identifier: MIT
+#include "dev/virtio_blk.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/falloc.h>
+#include <linux/fs.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "util.h"
+
+#define SECTOR	   512ULL
+#define HDR_SIZE   16
+#define SEG_MAX	   126 /* data segments per request we accept (queue 256) */
+#define QUEUE_SIZE 256
+#define DISCARD_SEG_SIZE 16
+
+/* Config space offsets (5.2.4). */
+#define CFG_CAPACITY	      0
+#define CFG_SEG_MAX	      12
+#define CFG_BLK_SIZE	      20
+#define CFG_NUM_QUEUES	      34
+#define CFG_MAX_DISCARD_SECT  36
+#define CFG_MAX_DISCARD_SEG   40
+#define CFG_DISCARD_ALIGN     44
+#define CFG_MAX_WZ_SECT	      48
+#define CFG_MAX_WZ_SEG	      52
+#define CFG_WZ_MAY_UNMAP      56
+
+static void blk_config_read(struct virtio_dev *d, uint32_t off, uint8_t *data, uint32_t len)
+{
+	struct virtio_blk *b = d->priv;
+
+	memcpy(data, b->config + off, len);
+}
+
+static void blk_notify(struct virtio_dev *d, unsigned q);
+
+int virtio_blk_open(struct virtio_blk *b, const struct disk_config *cfg)
+{
+	struct stat st;
+	uint64_t size;
+
+	memset(b, 0, sizeof(*b));
+	b->fd = open(cfg->path, (cfg->ro ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+	if (b->fd < 0)
+		return ember_seterr(-errno, "--disk %s: %s", cfg->path, strerror(errno));
+	if (fstat(b->fd, &st) < 0)
+		return ember_seterr(-errno, "--disk %s: %s", cfg->path, strerror(errno));
+	if (S_ISBLK(st.st_mode)) {
+		if (ioctl(b->fd, BLKGETSIZE64, &size) < 0)
+			return ember_seterr(-errno, "--disk %s: BLKGETSIZE64: %s", cfg->path,
+					    strerror(errno));
+	} else if (S_ISREG(st.st_mode)) {
+		size = (uint64_t)st.st_size;
+	} else {
+		return ember_seterr(-EINVAL, "--disk %s: not a regular file or block device",
+				    cfg->path);
+	}
+	if (size == 0 || size % SECTOR)
+		return ember_seterr(-EINVAL,
+				    "--disk %s: size %llu bytes is not a non-zero multiple of 512",
+				    cfg->path, (unsigned long long)size);
+	b->capacity = size;
+	b->ro = cfg->ro;
+	snprintf(b->path, sizeof(b->path), "%s", cfg->path);
+	memcpy(b->id, cfg->id, sizeof(b->id));
+	/* Punching a hole past the end changes nothing, and tells whether the
+	 * file system supports it: offer discard/write-zeroes only then. */
+	b->can_discard = !b->ro && S_ISREG(st.st_mode) &&
+			 fallocate(b->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+				   (off_t)size, (off_t)SECTOR) == 0;
+
+	b->features = VIRTIO_F_RING_INDIRECT_DESC | VIRTIO_F_RING_EVENT_IDX | VIRTIO_BLK_F_SEG_MAX |
+		      VIRTIO_BLK_F_BLK_SIZE | VIRTIO_BLK_F_FLUSH;
+	if (b->ro)
+		b->features |= VIRTIO_BLK_F_RO;
+	if (b->can_discard)
+		b->features |= VIRTIO_BLK_F_DISCARD | VIRTIO_BLK_F_WRITE_ZEROES;
+	put_le64(b->config + CFG_CAPACITY, size / SECTOR);
+	put_le32(b->config + CFG_SEG_MAX, SEG_MAX);
+	put_le32(b->config + CFG_BLK_SIZE, SECTOR);
+	put_le16(b->config + CFG_NUM_QUEUES, 1);
+	if (b->can_discard) {
+		put_le32(b->config + CFG_MAX_DISCARD_SECT, 0x3fffff);
+		put_le32(b->config + CFG_MAX_DISCARD_SEG, 1);
+		put_le32(b->config + CFG_DISCARD_ALIGN, 1);
+		put_le32(b->config + CFG_MAX_WZ_SECT, 0x3fffff);
+		put_le32(b->config + CFG_MAX_WZ_SEG, 1);
+		b->config[CFG_WZ_MAY_UNMAP] = 1;
+	}
+	b->ops = (struct virtio_dev_ops){
+		.name = "blk",
+		.device_id = VIRTIO_ID_BLOCK,
+		.features = b->features,
+		.nqueues = 1,
+		.queue_max = QUEUE_SIZE,
+		.config_size = VIRTIO_BLK_CONFIG_SIZE,
+		.config_read = blk_config_read,
+		.notify = blk_notify,
+	};
+	return 0;
+}
+
+void virtio_blk_close(struct virtio_blk *b)
+{
+	if (b->fd >= 0)
+		close(b->fd);
+	b->fd = -1;
+}
+
+/*
+ * The data part of a request as an iovec: for writes, the readable bytes
+ * after the 16-byte header; for reads, the writable bytes before the final
+ * status byte. Returns the iovec count, or -EINVAL past SEG_MAX.
+ */
+static int data_iov(const struct vq_chain *c, bool write_part, struct iovec *iov, uint64_t *total)
+{
+	uint64_t skip = write_part ? 0 : HDR_SIZE;
+	uint64_t drop = write_part ? 1 : 0; /* the status byte at the end */
+	uint64_t left = (write_part ? c->write_len : c->read_len) - skip - drop;
+	int n = 0;
+
+	*total = left;
+	for (unsigned i = 0; i < c->n && left; i++) {
+		const struct vq_buf *b = &c->bufs[i];
+		uint64_t len = b->len, off = 0;
+
+		if (b->write != write_part)
+			continue;
+		if (skip >= len) {
+			skip -= len;
+			continue;
+		}
+		off = skip;
+		skip = 0;
+		len -= off;
+		if (len > left)
+			len = left;
+		if (len == 0)
+			continue;
+		if (n >= SEG_MAX + 2)
+			return -EINVAL;
+		iov[n].iov_base = b->host + off;
+		iov[n].iov_len = (size_t)len;
+		n++;
+		left -= len;
+	}
+	return n;
+}
+
+/* Whole-range check: [sector*512, +len) inside the disk, no overflow. */
+static bool in_range(const struct virtio_blk *b, uint64_t sector, uint64_t len, uint64_t *off)
+{
+	uint64_t end;
+
+	return !ckd_mul(off, sector, SECTOR) && !ckd_add(&end, *off, len) && end <= b->capacity;
+}
+
+static int rw_all(int fd, struct iovec *iov, int n, uint64_t off, bool write)
+{
+	while (n > 0) {
+		ssize_t r = write ? pwritev(fd, iov, n, (off_t)off) : preadv(fd, iov, n, (off_t)off);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		off += (uint64_t)r;
+		while (n > 0 && (size_t)r >= iov->iov_len) {
+			r -= (ssize_t)iov->iov_len;
+			iov++;
+			n--;
+		}
+		if (n > 0) {
+			iov->iov_base = (uint8_t *)iov->iov_base + r;
+			iov->iov_len -= (size_t)r;
+		}
+	}
+	return 0;
+}
+
+static uint8_t do_discard(struct virtio_blk *b, const struct vq_chain *c, uint32_t type)
+{
+	uint8_t seg[DISCARD_SEG_SIZE];
+	uint64_t data = c->read_len - HDR_SIZE;
+
+	if (b->ro)
+		return VIRTIO_BLK_S_IOERR;
+	if (!b->can_discard)
+		return VIRTIO_BLK_S_UNSUPP;
+	if (data == 0 || data % DISCARD_SEG_SIZE)
+		return VIRTIO_BLK_S_IOERR;
+	for (uint64_t o = 0; o < data; o += DISCARD_SEG_SIZE) {
+		uint64_t sector, count, off;
+		uint32_t flags;
+		int mode = FALLOC_FL_KEEP_SIZE;
+
+		vq_chain_read(c, HDR_SIZE + o, seg, sizeof(seg));
+		sector = get_le64(seg);
+		count = get_le32(seg + 8);
+		flags = get_le32(seg + 12);
+		if ((flags & ~1u) || (type == VIRTIO_BLK_T_DISCARD && flags) ||
+		    !in_range(b, sector, count * SECTOR, &off))
+			return VIRTIO_BLK_S_IOERR;
+		/* Discard and unmapping write-zeroes punch holes (which read as
+		 * zeroes); a plain write-zeroes keeps the blocks allocated. */
+		mode |= (type == VIRTIO_BLK_T_DISCARD || (flags & 1)) ? FALLOC_FL_PUNCH_HOLE
+								      : FALLOC_FL_ZERO_RANGE;
+		if (count && fallocate(b->fd, mode, (off_t)off, (off_t)(count * SECTOR)) < 0) {
+			if (!(mode & FALLOC_FL_ZERO_RANGE) || errno != EOPNOTSUPP ||
+			    fallocate(b->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+				      (off_t)off, (off_t)(count * SECTOR)) < 0)
+				return VIRTIO_BLK_S_IOERR;
+		}
+	}
+	return VIRTIO_BLK_S_OK;
+}
+
+int virtio_blk_request(struct virtio_blk *b, const struct vq_chain *c, uint32_t *written)
+{
+	struct iovec iov[SEG_MAX + 2];
+	uint8_t hdr[HDR_SIZE], status = VIRTIO_BLK_S_OK;
+	uint64_t total, off;
+	uint32_t type;
+	int n;
+
+	*written = 0;
+	/* The header and the status byte are mandatory (5.2.6). */
+	if (c->read_len < HDR_SIZE || c->write_len < 1)
+		return ember_seterr(-EINVAL, "request %u without header or status byte", c->head);
+	vq_chain_read(c, 0, hdr, HDR_SIZE);
+	type = get_le32(hdr);
+
+	switch (type) {
+	case VIRTIO_BLK_T_IN:
+	case VIRTIO_BLK_T_OUT: {
+		bool is_write = type == VIRTIO_BLK_T_OUT;
+
+		n = data_iov(c, !is_write, iov, &total);
+		if (n < 0 || total % SECTOR || !in_range(b, get_le64(hdr + 8), total, &off))
+			status = VIRTIO_BLK_S_IOERR;
+		else if (is_write && b->ro)
+			status = VIRTIO_BLK_S_IOERR;
+		else if (rw_all(b->fd, iov, n, off, is_write) < 0)
+			status = VIRTIO_BLK_S_IOERR;
+		else if (!is_write)
+			*written = (uint32_t)total;
+		break;
+	}
+	case VIRTIO_BLK_T_FLUSH:
+		if (!b->ro && fdatasync(b->fd) < 0)
+			status = VIRTIO_BLK_S_IOERR;
+		break;
+	case VIRTIO_BLK_T_GET_ID: {
+		char id[VIRTIO_BLK_ID_BYTES] = { 0 };
+
+		/* Not NUL-terminated when all 20 bytes are used (5.2.6). */
+		memcpy(id, b->id, strnlen(b->id, VIRTIO_BLK_ID_BYTES));
+		if (c->write_len - 1 < VIRTIO_BLK_ID_BYTES)
+			status = VIRTIO_BLK_S_IOERR;
+		else
+			*written = (uint32_t)vq_chain_write(c, 0, id, VIRTIO_BLK_ID_BYTES);
+		break;
+	}
+	case VIRTIO_BLK_T_DISCARD:
+	case VIRTIO_BLK_T_WRITE_ZEROES:
+		status = do_discard(b, c, type);
+		break;
+	default:
+		status = VIRTIO_BLK_S_UNSUPP;
+	}
+	vq_chain_write(c, c->write_len - 1, &status, 1);
+	*written += 1;
+	return status;
+}
+
+static void blk_notify(struct virtio_dev *d, unsigned q)
+{
+	struct virtio_blk *b = d->priv;
+	struct vq_chain *c = malloc(sizeof(*c));
+	struct vq *vq;
+	bool pushed = false;
+	int r = 0;
+
+	if (!c)
+		return;
+	/* The lock guards the rings; disk I/O happens with it dropped so the
+	 * guest's MMIO accesses to the device never wait for the disk. */
+	virtio_lock(d);
+	while ((vq = virtio_queue(d, q)) && (r = vq_pop(vq, c)) > 0) {
+		uint32_t written;
+		int st;
+
+		virtio_unlock(d);
+		st = virtio_blk_request(b, c, &written);
+		virtio_lock(d);
+		if (st < 0) {
+			r = st;
+			break;
+		}
+		vq = virtio_queue(d, q);
+		if (!vq)
+			break; /* reset while the request ran */
+		vq_push(vq, c->head, written);
+		pushed = true;
+		/* Interrupt per batch, not per request: but do not starve
+		 * the guest while it keeps the queue full. */
+		if (vq->used_idx % 32 == 0) {
+			virtio_signal_used(d, q);
+			pushed = false;
+		}
+	}
+	if (r < 0 && virtio_queue(d, q))
+		virtio_needs_reset(d, ember_lasterr());
+	if (pushed)
+		virtio_signal_used(d, q);
+	virtio_unlock(d);
+	free(c);
+}
+
+static void blk_destroy(void *model)
+{
+	struct virtio_blk *b = model;
+
+	virtio_blk_close(b);
+	free(b);
+}
+
+int virtio_blk_create(struct vm_virtio *s, const struct guest_mem *mem, const void *arg)
+{
+	struct virtio_blk *b = malloc(sizeof(*b));
+	int err;
+
+	if (!b)
+		return -ENOMEM;
+	err = virtio_blk_open(b, arg);
+	if (err) {
+		virtio_blk_close(b);
+		free(b);
+		return err;
+	}
+	s->model = b;
+	s->model_destroy = blk_destroy;
+	virtio_init(&s->dev, &b->ops, b, mem);
+	return 0;
+}
