@@ -150,8 +150,26 @@ int vq_pop(struct vq *q, struct vq_chain *c)
 		return ember_seterr(-EINVAL, "avail index %u is %u ahead of %u (queue size %u)",
 				    avail_idx, (uint16_t)(avail_idx - q->last_avail),
 				    q->last_avail, q->size);
-	if (avail_idx == q->last_avail)
-		return 0;
+	if (avail_idx == q->last_avail) {
+		uint8_t *used = guest_mem_ptr(q->mem, q->used, 6 + 8ULL * q->size);
+
+		if (!q->event_idx || !used)
+			return 0;
+		/* Ring drained: ask the driver to notify us when it adds the
+		 * next chain (avail_event, 2.7.10), then look once more in case
+		 * it added one before it could see our request. Without this
+		 * the driver never kicks again after the first notification. */
+		wr16(used + 4 + 8 * q->size, q->last_avail);
+		atomic_thread_fence(memory_order_seq_cst);
+		avail_idx = rd16(avail + 2);
+		if (avail_idx == q->last_avail)
+			return 0;
+		if ((uint16_t)(avail_idx - q->last_avail) > q->size)
+			return ember_seterr(-EINVAL, "avail index %u is %u ahead of %u (queue "
+						     "size %u)",
+					    avail_idx, (uint16_t)(avail_idx - q->last_avail),
+					    q->last_avail, q->size);
+	}
 	/* Read the ring entry only after seeing the index that covers it. */
 	atomic_thread_fence(memory_order_acquire);
 	c->head = rd16(avail + 4 + 2 * (q->last_avail % q->size));

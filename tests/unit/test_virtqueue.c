@@ -223,6 +223,11 @@ TEST(event_idx_notification)
 		vq_push(&q, 0, 0);
 	}
 	CHECK(vq_should_notify(&q)); /* used idx 6 passed 5 */
+	/* Draining the ring publishes avail_event = the next index we read,
+	 * so the driver kicks us for its next chain. */
+	CHECK_EQ(vq_pop(&q, &chain), 0);
+	CHECK_EQ(get_le16(ram + USED + 4 + 8 * QSZ), q.last_avail);
+	CHECK_EQ(q.last_avail, 6);
 }
 
 /* --- the transport ------------------------------------------------------ */
