@@ -107,15 +107,27 @@ cp "$kdir"/modules/*.ko "$stage/lab/modules/"
 cp -L build/guest/vmlinux "$stage/lab/vmlinux"
 cp build/guest/initramfs.cpio.gz "$stage/lab/initramfs.cpio.gz"
 cp "$here/cases.sh" "$stage/lab/cases.sh"
-# Device cases live one file per topic in cases.d/ (each adds to LAB_CASES).
+# Device cases live one file per topic in cases.d/: NAME.sh runs in L1 (it
+# adds to LAB_CASES), NAME.host.sh is sourced here to stage what NAME.sh
+# needs (images, tools via copy_with_libs, modules) under "$stage".
 mkdir -p "$stage/lab/cases.d"
-for f in "$here"/cases.d/*.sh; do [ -e "$f" ] && cp "$f" "$stage/lab/cases.d/"; done
+for f in "$here"/cases.d/*.sh; do
+	case $f in
+	*.host.sh) ;;
+	*) cp "$f" "$stage/lab/cases.d/" ;;
+	esac
+done
 cp "$here/l1-init.sh" "$stage/init"
 [ -z "$script" ] || cp "$script" "$stage/lab/script"
 interactive=
 if [ $mode = demo ]; then
 	if [ -t 0 ]; then interactive=1; else cat >"$stage/lab/demo-input"; fi
 fi
+for f in "$here"/cases.d/*.host.sh; do
+	[ -e "$f" ] || continue
+	progress "staging $(basename "$f" .host.sh) cases"
+	. "$f"
+done
 (cd "$stage" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc --owner=0:0 --quiet) >"$out/l1.cpio"
 
 list=${cases[*]:-}
