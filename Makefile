@@ -36,6 +36,7 @@ LIB_SRCS += src/dev/virtio_mmio.c
 LIB_SRCS += src/dev/virtio_worker.c
 LIB_SRCS += src/dev/virtio_rng.c
 LIB_SRCS += src/dev/virtio_blk.c
+LIB_SRCS += src/dev/virtio_net.c
 LIB_SRCS += src/vm_virtio.c
 LIB_SRCS += src/dev/i8042.c
 LIB_SRCS += src/dev/boot_marker.c

@@ -18,6 +18,7 @@
 #include "vcpu.h"
 #include "vm_virtio.h"
 #include "dev/virtio_blk.h"
+#include "dev/virtio_net.h"
 #include "dev/virtio_rng.h"
 
 /* Intel VMX needs three pages for the real-mode TSS; put them at the top of
@@ -338,8 +339,6 @@ static int add_devices(struct vm *vm)
 	if (strlen(cfg->cmdline) >= sizeof(vm->cmdline))
 		return ember_seterr(-E2BIG, "--cmdline: too long");
 	strcpy(vm->cmdline, cfg->cmdline);
-	if (cfg->nnets)
-		return ember_seterr(-ENOSYS, "--net is not available yet");
 	if (cfg->vsock.enabled)
 		return ember_seterr(-ENOSYS, "--vsock is not available yet");
 	if (cfg->console == CONSOLE_VIRTIO)
@@ -350,6 +349,9 @@ static int add_devices(struct vm *vm)
 	if (!err && cfg->root_disk >= 0)
 		err = append_cmdline(vm, " root=/dev/vd%c %s", 'a' + cfg->root_disk,
 				     cfg->disks[cfg->root_disk].ro ? "ro" : "rw");
+	for (unsigned i = 0; i < cfg->nnets && !err; i++)
+		err = vm_virtio_add(vm, virtio_net_create, &cfg->nets[i], vm->cmdline,
+				    sizeof(vm->cmdline));
 	if (cfg->rng && !err)
 		err = vm_virtio_add(vm, virtio_rng_create, NULL, vm->cmdline, sizeof(vm->cmdline));
 	return err;

@@ -10,12 +10,14 @@ const char *harness_current;
 
 extern const struct test_suite suite_guest_mem, suite_elf, suite_pvh, suite_mptable,
 	suite_uart, suite_bus, suite_config, suite_cpuid, suite_console, suite_loader,
-	suite_devices, suite_ioapic, suite_virtqueue, suite_virtio_blk;
+	suite_devices, suite_ioapic, suite_virtqueue, suite_virtio_blk,
+	suite_virtio_net;
 
 static const struct test_suite *const suites[] = {
 	&suite_guest_mem, &suite_elf,	 &suite_pvh,	 &suite_mptable, &suite_uart,
 	&suite_bus,	  &suite_config, &suite_cpuid, &suite_console, &suite_loader,
 	&suite_devices, &suite_ioapic, &suite_virtqueue, &suite_virtio_blk,
+	&suite_virtio_net,
 };
 
 int main(int argc, char **argv)

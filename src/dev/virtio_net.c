@@ -1,0 +1,478 @@
+// SPDX-License-Identifier: MIT
+#include "dev/virtio_net.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if.h>
+#include <linux/if_tun.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "util.h"
+
+/* Frames handled per wake-up before the thread looks at its other fds. */
+#define RX_BUDGET 64
+
+/*
+ * What we offer. HOST_* need nothing from the TAP: it accepts partial
+ * checksums and GSO frames whenever IFF_VNET_HDR is set. With EVENT_IDX,
+ * vq_pop() publishes avail_event when it finds the ring empty, so a driver
+ * refilling an empty rx ring always kicks us.
+ */
+#define NET_FEATURES                                                                               \
+	(VIRTIO_F_RING_INDIRECT_DESC | VIRTIO_F_RING_EVENT_IDX | VIRTIO_NET_F_MAC |                \
+	 VIRTIO_NET_F_STATUS | VIRTIO_NET_F_MRG_RXBUF | VIRTIO_NET_F_CSUM |                        \
+	 VIRTIO_NET_F_HOST_TSO4 | VIRTIO_NET_F_HOST_TSO6)
+#define NET_GUEST_OFFLOADS                                                                         \
+	(VIRTIO_NET_F_GUEST_CSUM | VIRTIO_NET_F_GUEST_TSO4 | VIRTIO_NET_F_GUEST_TSO6)
+
+void virtio_net_make_mac(const char *tap, unsigned long pid, uint8_t mac[6])
+{
+	uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a, 64 bit */
+
+	for (const char *p = tap; *p; p++)
+		h = (h ^ (uint8_t)*p) * 0x100000001b3ULL;
+	for (unsigned i = 0; i < sizeof(pid); i++)
+		h = (h ^ (uint8_t)(pid >> (8 * i))) * 0x100000001b3ULL;
+	mac[0] = 0x02; /* locally administered (bit 1), unicast (bit 0 clear) */
+	for (unsigned i = 1; i < 6; i++)
+		mac[i] = (uint8_t)(h >> (8 * (i - 1)));
+}
+
+int virtio_net_open_tap(const char *name, bool *guest_offloads)
+{
+	struct ifreq ifr = {0};
+	unsigned features = 0;
+	int hdr = VIRTIO_NET_HDR_SIZE, fd, err;
+
+	*guest_offloads = false;
+	fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return ember_seterr(-errno, "--net tap=%s: /dev/net/tun: %s", name,
+				    strerror(errno));
+	if (ioctl(fd, TUNGETFEATURES, &features) == 0 && !(features & IFF_VNET_HDR)) {
+		close(fd);
+		return ember_seterr(-ENOTSUP, "--net tap=%s: the TUN driver has no IFF_VNET_HDR",
+				    name);
+	}
+	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+	/* Attaches to an existing TAP, or creates one that lives as long as
+	 * the fd. */
+	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+		err = -errno;
+		close(fd);
+		if (err == -EPERM)
+			return ember_seterr(err,
+					    "--net tap=%s: TUNSETIFF: %s (creating a TAP, or "
+					    "using one owned by another user, needs "
+					    "CAP_NET_ADMIN)",
+					    name, strerror(-err));
+		if (err == -EBUSY)
+			return ember_seterr(err,
+					    "--net tap=%s: TUNSETIFF: %s (another process "
+					    "has it open)",
+					    name, strerror(-err));
+		if (err == -EINVAL)
+			return ember_seterr(err,
+					    "--net tap=%s: TUNSETIFF: %s (not a valid interface "
+					    "name, or a TUN or multiqueue device by that name?)",
+					    name, strerror(-err));
+		return ember_seterr(err, "--net tap=%s: TUNSETIFF: %s", name, strerror(-err));
+	}
+	if (ioctl(fd, TUNSETVNETHDRSZ, &hdr) < 0) {
+		err = -errno;
+		close(fd);
+		return ember_seterr(err, "--net tap=%s: TUNSETVNETHDRSZ %d: %s", name, hdr,
+				    strerror(-err));
+	}
+	/* Can the TAP hand us frames with partial checksums and GSO? Switched
+	 * on for real only for what the driver accepts (activate). */
+	if (ioctl(fd, TUNSETOFFLOAD, TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6) == 0)
+		*guest_offloads = true;
+	if (ioctl(fd, TUNSETOFFLOAD, 0) < 0 && *guest_offloads) {
+		err = -errno;
+		close(fd);
+		return ember_seterr(err, "--net tap=%s: TUNSETOFFLOAD 0: %s", name, strerror(-err));
+	}
+	return fd;
+}
+
+static void net_config_read(struct virtio_dev *d, uint32_t off, uint8_t *data, uint32_t len)
+{
+	struct virtio_net *n = d->priv;
+
+	memcpy(data, n->config + off, len);
+}
+
+/* Poll the TAP for frames or stop (lock held). */
+static void rx_poll(struct virtio_net *n, bool on)
+{
+	if (n->rx_broken)
+		on = false;
+	if (n->rx_polling == on)
+		return;
+	n->rx_polling = on;
+	if (n->worker && n->fd_watched) {
+		int err = worker_mod_fd(n->worker, n->fd, on ? EPOLLIN : 0);
+
+		if (err < 0)
+			fprintf(stderr, "ember: virtio-net %s: epoll: %s\n", n->name,
+				strerror(-err));
+	}
+}
+
+static int net_activate(struct virtio_dev *d)
+{
+	struct virtio_net *n = d->priv;
+	unsigned off = 0;
+
+	/* Only what the driver accepted, with the spec's dependencies
+	 * (5.1.3.1): TSO needs checksum offload. */
+	if (virtio_has_feature(d, VIRTIO_NET_F_GUEST_CSUM)) {
+		off |= TUN_F_CSUM;
+		if (virtio_has_feature(d, VIRTIO_NET_F_GUEST_TSO4))
+			off |= TUN_F_TSO4;
+		if (virtio_has_feature(d, VIRTIO_NET_F_GUEST_TSO6))
+			off |= TUN_F_TSO6;
+	}
+	if (n->is_tap && ioctl(n->fd, TUNSETOFFLOAD, off) < 0) {
+		int err = -errno;
+
+		fprintf(stderr, "ember: virtio-net %s: TUNSETOFFLOAD 0x%x: %s\n", n->name, off,
+			strerror(-err));
+		return err;
+	}
+	if (n->worker && !n->fd_watched) {
+		int err = worker_add_fd(n->worker, n->fd, EPOLLIN, virtio_net_rx_ready, n);
+
+		if (err < 0) {
+			fprintf(stderr, "ember: virtio-net %s: cannot watch the TAP: %s\n", n->name,
+				strerror(-err));
+			return err;
+		}
+		n->fd_watched = true;
+		n->rx_polling = true;
+	}
+	rx_poll(n, true);
+	return 0;
+}
+
+static void net_reset(struct virtio_dev *d)
+{
+	struct virtio_net *n = d->priv;
+
+	rx_poll(n, false);
+	n->rx_len = 0;
+	n->gen++;
+	if (n->is_tap)
+		ioctl(n->fd, TUNSETOFFLOAD, 0);
+}
+
+bool virtio_net_rx_header_ok(uint8_t *hdr, uint64_t f)
+{
+	uint8_t flags = hdr[0], gso = hdr[1];
+
+	/* Partial checksums only to a driver that takes them; "data valid"
+	 * is a hint we may drop (5.1.6.4). */
+	if ((flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) && !(f & VIRTIO_NET_F_GUEST_CSUM))
+		return false;
+	flags &= VIRTIO_NET_HDR_F_NEEDS_CSUM | VIRTIO_NET_HDR_F_DATA_VALID;
+	if (!(f & VIRTIO_NET_F_GUEST_CSUM))
+		flags = 0;
+	hdr[0] = flags;
+	switch (gso) {
+	case VIRTIO_NET_HDR_GSO_NONE:
+		return true;
+	case VIRTIO_NET_HDR_GSO_TCPV4:
+		return (f & VIRTIO_NET_F_GUEST_TSO4) && (f & VIRTIO_NET_F_GUEST_CSUM);
+	case VIRTIO_NET_HDR_GSO_TCPV6:
+		return (f & VIRTIO_NET_F_GUEST_TSO6) && (f & VIRTIO_NET_F_GUEST_CSUM);
+	}
+	return false; /* ECN, UDP: not negotiated */
+}
+
+/* Give back the chains popped for a frame that did not fit: the avail
+ * slots still name them (the driver cannot reuse a slot before the
+ * descriptor in it is used), and vq_pop checks them again next time. */
+static void rx_unpop(struct vq *vq, unsigned count)
+{
+	vq->last_avail = (uint16_t)(vq->last_avail - count);
+}
+
+/*
+ * Copy the frame in rx_buf into the rx queue. Returns 1 when it was
+ * delivered (or dropped because no ring could ever hold it), 0 when the
+ * guest must post more buffers first, -EINVAL on a malformed chain.
+ */
+static int rx_deliver(struct virtio_net *n, struct vq *vq)
+{
+	bool mrg = virtio_has_feature(n->dev, VIRTIO_NET_F_MRG_RXBUF);
+	uint32_t done = 0;
+	unsigned used = 0;
+
+	put_le16(n->rx_buf + VIRTIO_NET_HDR_NUM_BUFFERS, 1);
+	while (done < n->rx_len) {
+		struct vq_chain *c = used ? &n->chain : &n->first;
+		int r;
+
+		/* Without MRG_RXBUF the frame must fit one chain (5.1.6.3.1);
+		 * with it, a whole ring of too-small buffers is never enough. */
+		if ((!mrg && used == 1) || used == vq->size) {
+			rx_unpop(vq, used);
+			n->rx_dropped++;
+			return 1;
+		}
+		r = vq_pop(vq, c);
+		if (r < 0)
+			return r;
+		if (r == 0) {
+			rx_unpop(vq, used);
+			return 0;
+		}
+		/* Any chain may start a frame: each must hold the header. */
+		if (c->write_len < VIRTIO_NET_HDR_SIZE)
+			return ember_seterr(-EINVAL,
+					    "rx chain %u has %llu writable bytes, less "
+					    "than the %d-byte header",
+					    c->head, (unsigned long long)c->write_len,
+					    VIRTIO_NET_HDR_SIZE);
+		n->rx_used[used].head = c->head;
+		n->rx_used[used].len =
+		    (uint32_t)vq_chain_write(c, 0, n->rx_buf + done, n->rx_len - done);
+		done += n->rx_used[used].len;
+		used++;
+	}
+	if (used > 1) {
+		uint8_t nb[2];
+
+		put_le16(nb, (uint16_t)used);
+		vq_chain_write(&n->first, VIRTIO_NET_HDR_NUM_BUFFERS, nb, 2);
+	}
+	for (unsigned i = 0; i < used; i++)
+		vq_push(vq, n->rx_used[i].head, n->rx_used[i].len);
+	return 1;
+}
+
+/* Read frames from the TAP into the rx queue until one of them runs dry
+ * (lock held, worker thread). */
+static void net_rx(struct virtio_net *n)
+{
+	struct virtio_dev *d = n->dev;
+	struct vq *vq = virtio_queue(d, VIRTIO_NET_RXQ);
+	bool pushed = false;
+	unsigned budget = RX_BUDGET;
+
+	if (!vq) {
+		rx_poll(n, false); /* activate() resumes */
+		return;
+	}
+	while (budget) {
+		int r;
+
+		if (!n->rx_len) {
+			ssize_t got = read(n->fd, n->rx_buf, sizeof(n->rx_buf));
+
+			if (got < 0 && errno == EINTR)
+				continue;
+			if (got < 0 && errno == EAGAIN) {
+				rx_poll(n, true);
+				break;
+			}
+			if (got < 0 && errno != EFAULT && errno != EINVAL && errno != EMSGSIZE) {
+				fprintf(stderr, "ember: virtio-net %s: read: %s; receiving stops\n",
+					n->name, strerror(errno));
+				n->rx_broken = true;
+				rx_poll(n, false);
+				break;
+			}
+			budget--;
+			/* A frame we cannot take (oversized, or shorter than an
+			 * Ethernet header) or with offloads the driver refused. */
+			if (got < VIRTIO_NET_HDR_SIZE + 14 ||
+			    !virtio_net_rx_header_ok(n->rx_buf, d->driver_features)) {
+				n->rx_dropped++;
+				continue;
+			}
+			n->rx_len = (uint32_t)got;
+		}
+		r = rx_deliver(n, vq);
+		if (r < 0) {
+			n->rx_len = 0;
+			virtio_needs_reset(d, ember_lasterr());
+			rx_poll(n, false);
+			return;
+		}
+		if (r == 0) {
+			rx_poll(n, false); /* the driver's next kick on queue 0 resumes */
+			break;
+		}
+		n->rx_len = 0;
+		pushed = true;
+	}
+	if (!budget)
+		rx_poll(n, true); /* more may be waiting: epoll calls again */
+	if (pushed)
+		virtio_signal_used(d, VIRTIO_NET_RXQ);
+}
+
+void virtio_net_rx_ready(void *ctx, int fd, uint32_t events)
+{
+	struct virtio_net *n = ctx;
+
+	(void)fd;
+	virtio_lock(n->dev);
+	if ((events & (EPOLLERR | EPOLLHUP)) && !n->rx_broken) {
+		fprintf(stderr, "ember: virtio-net %s: the TAP reports an error; receiving stops\n",
+			n->name);
+		n->rx_broken = true;
+		rx_poll(n, false);
+	}
+	if (!n->rx_broken)
+		net_rx(n);
+	virtio_unlock(n->dev);
+}
+
+/* The chain's readable buffers as an iovec; returns the count. */
+static int tx_iov(const struct vq_chain *c, struct iovec *iov)
+{
+	int k = 0;
+
+	for (unsigned i = 0; i < c->nread; i++) {
+		if (!c->bufs[i].len)
+			continue;
+		iov[k].iov_base = c->bufs[i].host;
+		iov[k].iov_len = c->bufs[i].len;
+		k++;
+	}
+	return k;
+}
+
+static void net_tx(struct virtio_net *n)
+{
+	struct virtio_dev *d = n->dev;
+	struct vq_chain *c = &n->tx;
+	struct vq *vq;
+	bool pushed = false;
+	int r = 0;
+
+	virtio_lock(d);
+	while ((vq = virtio_queue(d, VIRTIO_NET_TXQ)) && (r = vq_pop(vq, c)) > 0) {
+		unsigned gen = n->gen;
+		/* Header plus at least an Ethernet header, at most one frame;
+		 * anything else is dropped like a bad frame on a wire. */
+		bool ok =
+		    c->read_len >= VIRTIO_NET_HDR_SIZE + 14 && c->read_len <= VIRTIO_NET_PACKET_MAX;
+		int cnt = ok ? tx_iov(c, n->tx_iov) : 0;
+
+		/* The TAP may run the host's network stack in this call:
+		 * keep the vCPUs' register accesses out of its way. */
+		virtio_unlock(d);
+		while (ok && writev(n->fd, n->tx_iov, cnt) < 0) {
+			if (errno != EINTR) {
+				ok = false;
+				break;
+			}
+		}
+		virtio_lock(d);
+		if (!ok)
+			n->tx_dropped++;
+		vq = virtio_queue(d, VIRTIO_NET_TXQ);
+		if (!vq || gen != n->gen)
+			break; /* reset meanwhile: the chain belongs to no ring now */
+		vq_push(vq, c->head, 0);
+		pushed = true;
+	}
+	if (r < 0 && virtio_queue(d, VIRTIO_NET_TXQ))
+		virtio_needs_reset(d, ember_lasterr());
+	if (pushed)
+		virtio_signal_used(d, VIRTIO_NET_TXQ);
+	virtio_unlock(d);
+}
+
+static void net_notify(struct virtio_dev *d, unsigned q)
+{
+	struct virtio_net *n = d->priv;
+
+	if (q == VIRTIO_NET_TXQ) {
+		net_tx(n);
+		return;
+	}
+	/* rx: the driver posted buffers; deliver what waits and poll again. */
+	virtio_lock(d);
+	if (!n->rx_broken)
+		net_rx(n);
+	virtio_unlock(d);
+}
+
+void virtio_net_setup(struct virtio_net *n, int fd, bool is_tap, const struct net_config *cfg,
+		      bool guest_offloads)
+{
+	memset(n, 0, sizeof(*n));
+	n->fd = fd;
+	n->is_tap = is_tap;
+	snprintf(n->name, sizeof(n->name), "%s", cfg->tap);
+	n->features = NET_FEATURES | (guest_offloads ? NET_GUEST_OFFLOADS : 0);
+	if (cfg->has_mac)
+		memcpy(n->config + VIRTIO_NET_CFG_MAC, cfg->mac, 6);
+	else
+		virtio_net_make_mac(cfg->tap, (unsigned long)getpid(),
+				    n->config + VIRTIO_NET_CFG_MAC);
+	put_le16(n->config + VIRTIO_NET_CFG_STATUS, VIRTIO_NET_S_LINK_UP);
+	n->ops = (struct virtio_dev_ops){
+	    .name = "net",
+	    .device_id = VIRTIO_ID_NET,
+	    .features = n->features,
+	    .nqueues = 2,
+	    .queue_max = VIRTIO_NET_QUEUE_SIZE,
+	    .config_size = VIRTIO_NET_CONFIG_SIZE,
+	    .config_read = net_config_read,
+	    .activate = net_activate,
+	    .reset = net_reset,
+	    .notify = net_notify,
+	};
+}
+
+void virtio_net_close(struct virtio_net *n)
+{
+	if (n->fd >= 0)
+		close(n->fd);
+	n->fd = -1;
+}
+
+static void net_destroy(void *model)
+{
+	struct virtio_net *n = model;
+
+	/* The worker is stopped before models are destroyed. */
+	virtio_net_close(n);
+	free(n);
+}
+
+int virtio_net_create(struct vm_virtio *s, const struct guest_mem *mem, const void *arg)
+{
+	const struct net_config *cfg = arg;
+	struct virtio_net *n;
+	bool offloads;
+	int fd = virtio_net_open_tap(cfg->tap, &offloads);
+
+	if (fd < 0)
+		return fd;
+	n = malloc(sizeof(*n));
+	if (!n) {
+		close(fd);
+		return -ENOMEM;
+	}
+	virtio_net_setup(n, fd, true, cfg, offloads);
+	n->dev = &s->dev;
+	n->worker = &s->worker; /* initialised after us; used from activate() */
+	s->model = n;
+	s->model_destroy = net_destroy;
+	virtio_init(&s->dev, &n->ops, n, mem);
+	return 0;
+}
