@@ -20,6 +20,7 @@
 #include "dev/virtio_blk.h"
 #include "dev/virtio_net.h"
 #include "dev/virtio_rng.h"
+#include "dev/virtio_vsock.h"
 
 /* Intel VMX needs three pages for the real-mode TSS; put them at the top of
  * the MMIO window, where nothing else lives (as QEMU and Firecracker do). */
@@ -339,8 +340,6 @@ static int add_devices(struct vm *vm)
 	if (strlen(cfg->cmdline) >= sizeof(vm->cmdline))
 		return ember_seterr(-E2BIG, "--cmdline: too long");
 	strcpy(vm->cmdline, cfg->cmdline);
-	if (cfg->vsock.enabled)
-		return ember_seterr(-ENOSYS, "--vsock is not available yet");
 	if (cfg->console == CONSOLE_VIRTIO)
 		return ember_seterr(-ENOSYS, "--console virtio is not available yet");
 	for (unsigned i = 0; i < cfg->ndisks && !err; i++)
@@ -351,6 +350,9 @@ static int add_devices(struct vm *vm)
 				     cfg->disks[cfg->root_disk].ro ? "ro" : "rw");
 	for (unsigned i = 0; i < cfg->nnets && !err; i++)
 		err = vm_virtio_add(vm, virtio_net_create, &cfg->nets[i], vm->cmdline,
+				    sizeof(vm->cmdline));
+	if (cfg->vsock.enabled && !err)
+		err = vm_virtio_add(vm, virtio_vsock_create, &cfg->vsock, vm->cmdline,
 				    sizeof(vm->cmdline));
 	if (cfg->rng && !err)
 		err = vm_virtio_add(vm, virtio_rng_create, NULL, vm->cmdline, sizeof(vm->cmdline));

@@ -13,11 +13,14 @@ extern const struct test_suite suite_guest_mem, suite_elf, suite_pvh, suite_mpta
 	suite_devices, suite_ioapic, suite_virtqueue, suite_virtio_blk,
 	suite_virtio_net;
 
+extern const struct test_suite suite_virtio_vsock;
+
 static const struct test_suite *const suites[] = {
 	&suite_guest_mem, &suite_elf,	 &suite_pvh,	 &suite_mptable, &suite_uart,
 	&suite_bus,	  &suite_config, &suite_cpuid, &suite_console, &suite_loader,
 	&suite_devices, &suite_ioapic, &suite_virtqueue, &suite_virtio_blk,
 	&suite_virtio_net,
+	&suite_virtio_vsock,
 };
 
 int main(int argc, char **argv)
