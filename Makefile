@@ -36,6 +36,7 @@ LIB_SRCS += src/dev/virtio_mmio.c
 LIB_SRCS += src/dev/virtio_worker.c
 LIB_SRCS += src/dev/virtio_rng.c
 LIB_SRCS += src/dev/virtio_blk.c
+LIB_SRCS += src/dev/virtio_console.c
 LIB_SRCS += src/dev/virtio_net.c
 LIB_SRCS += src/dev/vsock_conn.c
 LIB_SRCS += src/dev/virtio_vsock.c

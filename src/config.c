@@ -327,7 +327,8 @@ int config_parse_run(int argc, char **argv, struct ember_config *cfg)
 					    root);
 	}
 	if (!cfg->cmdline)
-		cfg->cmdline = CONFIG_DEFAULT_CMDLINE;
+		cfg->cmdline = cfg->console == CONSOLE_VIRTIO ? CONFIG_DEFAULT_CMDLINE_HVC
+							      : CONFIG_DEFAULT_CMDLINE;
 	if (strlen(cfg->cmdline) > LAYOUT_CMDLINE_MAX - 1)
 		return ember_seterr(-EINVAL, "--cmdline: %zu bytes is over the limit of %d",
 				    strlen(cfg->cmdline), LAYOUT_CMDLINE_MAX - 1);

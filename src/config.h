@@ -13,6 +13,10 @@
 #define CONFIG_DEFAULT_CMDLINE                                                                     \
 	"console=ttyS0 reboot=k panic=-1 pci=off i8042.noaux i8042.nomux i8042.nopnp "             \
 	"i8042.dumbkbd 8250.nr_uarts=1"
+/* The same for --console virtio: the kernel console on hvc0. */
+#define CONFIG_DEFAULT_CMDLINE_HVC                                                                 \
+	"console=hvc0 reboot=k panic=-1 pci=off i8042.noaux i8042.nomux i8042.nopnp "              \
+	"i8042.dumbkbd 8250.nr_uarts=1"
 /* Largest --memory accepted by the parser; the host may allow less. */
 #define CONFIG_MAX_MEMORY (1ULL << 46)
 

@@ -12,7 +12,6 @@
 #include <unistd.h>
 
 #include "util.h"
-#include "dev/uart.h"
 
 /*
  * The saved terminal state is the one piece of global state in ember: the
@@ -107,7 +106,7 @@ size_t console_filter(struct console *c, uint8_t *buf, size_t len, bool *quit)
 static bool feed(struct console *c, const uint8_t *buf, size_t len)
 {
 	while (len) {
-		int n = uart_input(c->uart, buf, len, true);
+		int n = c->input(c->dev, buf, len);
 
 		if (n < 0)
 			return false;
@@ -161,12 +160,14 @@ static void *input_thread(void *arg)
 	return NULL;
 }
 
-void console_start(struct console *c, struct uart *uart, void (*quit)(void *ctx), void *ctx)
+void console_start(struct console *c, int (*input)(void *dev, const uint8_t *buf, size_t len),
+		   void *dev, void (*quit)(void *ctx), void *ctx)
 {
 	int err;
 
 	memset(c, 0, sizeof(*c));
-	c->uart = uart;
+	c->input = input;
+	c->dev = dev;
 	c->quit = quit;
 	c->ctx = ctx;
 	c->tty = isatty(STDIN_FILENO);

@@ -15,13 +15,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct uart;
 
 #define CONSOLE_ESCAPE 0x01 /* Ctrl-A */
 #define CONSOLE_EOT    0x04 /* Ctrl-D */
 
 struct console {
-	struct uart *uart; /* where input goes */
+	/* Where input goes: the UART or virtio-console. Blocks until at
+	 * least one byte is taken; negative once the device is closed. */
+	int (*input)(void *dev, const uint8_t *buf, size_t len);
+	void *dev;
 	void (*quit)(void *ctx); /* Ctrl-A x */
 	void *ctx;
 	int stop_fd; /* eventfd: wakes the input thread's poll at shutdown */
@@ -33,7 +35,8 @@ struct console {
 
 /* Start forwarding stdin to the guest UART. Failures degrade to no input
  * with a warning: the guest still runs and prints. */
-void console_start(struct console *c, struct uart *uart, void (*quit)(void *ctx), void *ctx);
+void console_start(struct console *c, int (*input)(void *dev, const uint8_t *buf, size_t len),
+		   void *dev, void (*quit)(void *ctx), void *ctx);
 /* Stop the input thread and restore the terminal. */
 void console_stop(struct console *c);
 

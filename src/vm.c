@@ -20,6 +20,7 @@
 #include "dev/virtio_blk.h"
 #include "dev/virtio_net.h"
 #include "dev/virtio_rng.h"
+#include "dev/virtio_console.h"
 #include "dev/virtio_vsock.h"
 
 /* Intel VMX needs three pages for the real-mode TSS; put them at the top of
@@ -149,13 +150,24 @@ static int setup_memory(struct vm *vm)
 }
 
 /* Device callbacks: the devices know nothing about KVM or the VM. */
-static void on_uart_tx(void *ctx, uint8_t byte)
+static void on_console_output(void *ctx)
 {
 	struct vm *vm = ctx;
 
 	if (vm->cfg->boot_trace)
 		trace_mark(&vm->trace, "first console byte", true);
-	console_output(vm->out_fd, &byte, 1);
+}
+
+static void on_uart_tx(void *ctx, uint8_t byte)
+{
+	on_console_output(ctx);
+	console_output(((struct vm *)ctx)->out_fd, &byte, 1);
+}
+
+/* Terminal input to the UART, waiting while its FIFO is full. */
+static int uart_in(void *uart, const uint8_t *buf, size_t len)
+{
+	return uart_input(uart, buf, len, true);
 }
 
 static void on_uart_irq(void *ctx, int level)
@@ -340,8 +352,6 @@ static int add_devices(struct vm *vm)
 	if (strlen(cfg->cmdline) >= sizeof(vm->cmdline))
 		return ember_seterr(-E2BIG, "--cmdline: too long");
 	strcpy(vm->cmdline, cfg->cmdline);
-	if (cfg->console == CONSOLE_VIRTIO)
-		return ember_seterr(-ENOSYS, "--console virtio is not available yet");
 	for (unsigned i = 0; i < cfg->ndisks && !err; i++)
 		err = vm_virtio_add(vm, virtio_blk_create, &cfg->disks[i], vm->cmdline,
 				    sizeof(vm->cmdline));
@@ -356,6 +366,17 @@ static int add_devices(struct vm *vm)
 				    sizeof(vm->cmdline));
 	if (cfg->rng && !err)
 		err = vm_virtio_add(vm, virtio_rng_create, NULL, vm->cmdline, sizeof(vm->cmdline));
+	if (cfg->console == CONSOLE_VIRTIO && !err) {
+		struct virtio_console_args a = {
+			.out_fd = vm->out_fd, .first_output = on_console_output, .ctx = vm,
+			.out = &vm->vcon,
+		};
+
+		err = vm_virtio_add(vm, virtio_console_create, &a, vm->cmdline,
+				    sizeof(vm->cmdline));
+		if (!err)
+			err = virtio_console_attach(vm->vcon);
+	}
 	return err;
 }
 
@@ -435,7 +456,10 @@ int vm_run(struct vm *vm)
 
 	if (err)
 		return EMBER_EXIT_ERROR;
-	console_start(&con, &vm->uart, on_quit, vm);
+	if (vm->vcon)
+		console_start(&con, virtio_console_input, vm->vcon, on_quit, vm);
+	else
+		console_start(&con, uart_in, &vm->uart, on_quit, vm);
 	err = vm_virtio_start(vm);
 	for (unsigned i = 1; i < vm->nvcpus && !err; i++)
 		err = vcpu_start(&vm->vcpus[i]);
@@ -444,6 +468,8 @@ int vm_run(struct vm *vm)
 	vcpu_run_here(&vm->vcpus[0]); /* returns once the VM is stopping */
 
 	uart_close(&vm->uart);
+	if (vm->vcon)
+		virtio_console_close(vm->vcon);
 	for (unsigned i = 1; i < vm->nvcpus; i++)
 		vcpu_join(&vm->vcpus[i]);
 	console_stop(&con);

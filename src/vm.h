@@ -24,6 +24,7 @@
 #include "boot/layout.h"
 
 struct vm_virtio;
+struct virtio_console;
 
 struct vcpu;
 struct kvm_cpuid2;
@@ -52,6 +53,7 @@ struct vm {
 	struct trace trace;
 	int out_fd; /* guest console output */
 
+	struct virtio_console *vcon; /* --console virtio, else NULL */
 	unsigned nvirtio;
 	struct vm_virtio *virtio[16];
 	char cmdline[LAYOUT_CMDLINE_MAX]; /* the user's plus device parameters */

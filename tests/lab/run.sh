@@ -37,13 +37,21 @@ while [ $# -gt 0 ]; do
 	esac
 done
 
+# One lab at a time per checkout: runs share build/lab, and two TCG machines
+# on a 2-core host would only slow each other down.
+mkdir -p "$out"
+exec 8>"$out/.lock"
+if ! flock -n 8; then
+	progress "waiting for another lab run in this checkout to finish"
+	flock 8
+fi
 scripts/deps.sh qemu-system-x86 busybox-static cpio xz-utils gcc make
 progress "building ember and the guest artifacts (make all guest-kernel guest-initramfs)"
 make -s all guest-kernel guest-initramfs >&2 || die "make failed"
 
 # The L1 kernel and KVM modules: the newest Debian 6.1 image, fetched once.
 l1_kernel() {
-	local pkg ver dir tmp m f
+	local pkg ver dir tmp m f mods="irqbypass kvm ccp kvm-amd tun" # tun: cases.d/net.sh
 	pkg=$(apt-cache search --names-only '^linux-image-6\.1\.0-[0-9]+-amd64-unsigned$' |
 		awk '{print $1}' | sort -V | tail -n1)
 	if [ -z "$pkg" ]; then # no package lists yet: fall back to the cache
@@ -54,7 +62,8 @@ l1_kernel() {
 	fi
 	ver=$(apt-cache show --no-all-versions "$pkg" | sed -n 's/^Version: //p' | head -n1)
 	dir=$cache/$pkg-$ver
-	if [ ! -e "$dir/.done" ]; then
+	# .done lists the modules extracted: a longer list extracts again.
+	if [ "$(cat "$dir/.done" 2>/dev/null)" != "$mods" ]; then
 		progress "fetching $pkg $ver (apt-get download, cached afterwards)"
 		mkdir -p "$cache"
 		tmp=$(mktemp -d "$cache/tmp.XXXXXX")
@@ -64,7 +73,7 @@ l1_kernel() {
 		rm -rf "$dir"
 		mkdir -p "$dir/modules"
 		cp "$tmp"/root/boot/vmlinuz-* "$dir/vmlinuz"
-		for m in irqbypass kvm ccp kvm-amd; do
+		for m in $mods; do
 			f=$(find "$tmp/root/lib/modules" -name "$m.ko" -o -name "$m.ko.*" | head -n1)
 			case $f in
 			*.ko) cp "$f" "$dir/modules/$m.ko" ;;
@@ -73,7 +82,7 @@ l1_kernel() {
 			esac
 		done
 		rm -rf "$tmp"
-		touch "$dir/.done"
+		echo "$mods" >"$dir/.done"
 	fi
 	echo "$dir"
 }
