@@ -4,8 +4,9 @@
  *
  * Mounts /proc, /sys and /dev, writes the "init reached" boot marker (byte 123
  * to I/O port 0x3f0), then runs either the command given on the kernel command
- * line as ember.cmd=... (with /bin/sh -c) or an interactive /bin/sh. When that
- * exits it prints "ember-init: exit status N", syncs and reboots (with
+ * line as ember.cmd=... (with /bin/sh -c) or an interactive /bin/sh (skipped
+ * when the console input already ended, see input_at_eof). When that exits it
+ * prints "ember-init: exit status N", syncs and reboots (with
  * reboot=k the kernel writes 0xFE to port 0x64 and ember exits 0).
  *
  * ember.cmd quoting: the value is everything after "ember.cmd=" to the end of
@@ -115,6 +116,26 @@ static void console_ctty(void)
 		close(fd);
 }
 
+/*
+ * ember sends ^D when its stdin (not a terminal) ends. If that happened before
+ * the shell started, the tty holds only an end-of-file mark, which the shell's
+ * line editing (raw mode) would never see and the shell would wait forever.
+ * True when such a mark is all the pending input.
+ */
+static int input_at_eof(void)
+{
+	int pending = 0, flags = fcntl(0, F_GETFL);
+	char c;
+	ssize_t n;
+
+	if (flags < 0 || ioctl(0, FIONREAD, &pending) != 0 || pending != 0)
+		return 0;
+	fcntl(0, F_SETFL, flags | O_NONBLOCK);
+	n = read(0, &c, 1); /* canonical mode: 0 = end-of-file mark */
+	fcntl(0, F_SETFL, flags);
+	return n == 0;
+}
+
 int main(void)
 {
 	char *cmd;
@@ -148,6 +169,10 @@ int main(void)
 			execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
 		} else {
 			console_ctty();
+			if (input_at_eof()) {
+				say("%s", "console input ended before the shell started");
+				_exit(0);
+			}
 			execl("/bin/sh", "sh", "-i", (char *)NULL);
 		}
 		say("exec /bin/sh: %s", strerror(errno));

@@ -23,10 +23,28 @@ elif [ "$mode" = script ]; then
 	sh /lab/script
 elif [ "$mode" = demo ]; then
 	echo "lab: demo: build/ember run --kernel build/guest/vmlinux --initrd build/guest/initramfs.cpio.gz --boot-trace"
-	if [ -f /lab/demo-input ]; then in=/lab/demo-input; else in=/dev/console; fi
-	rc=0
-	/lab/ember run --kernel /lab/vmlinux --initrd /lab/initramfs.cpio.gz --boot-trace \
-		<$in >/dev/console 2>/tmp/ember.err || rc=$?
+	demo="/lab/ember run --kernel /lab/vmlinux --initrd /lab/initramfs.cpio.gz --boot-trace"
+	if [ -f /lab/demo-input ]; then
+		# Replay the host's (non-terminal) stdin once the guest shell prompts,
+		# then close it: ember passes the end of input on as ^D.
+		mkfifo /tmp/in
+		(
+			i=0
+			until grep -q 'ember# ' /tmp/out 2>/dev/null || [ $i -ge 600 ]; do
+				sleep 0.1
+				i=$((i + 1))
+			done
+			cat /lab/demo-input
+		) >/tmp/in &
+		{
+			$demo </tmp/in 2>/tmp/ember.err
+			echo $? >/tmp/rc
+		} | tee /tmp/out
+		rc=$(cat /tmp/rc)
+	else
+		rc=0
+		$demo </dev/console >/dev/console 2>/tmp/ember.err || rc=$?
+	fi
 	echo
 	echo "lab: demo: boot timeline (ember --boot-trace, L1 time: ratios only):"
 	sed 's/^/    /' /tmp/ember.err
