@@ -3,10 +3,17 @@
 #   build/bench/floor    the least a KVM monitor does (same flags as ember)
 #   build/bench/measure  wall time + peak RSS of one command (static if possible)
 #   build/bench/ablate   floor plus optional monitor steps, each timed (costs.sh)
+#   build/bench/vmwatch  starts N VMMs, timestamps a console line and the exit
+#   build/bench/idleguest.elf  PVH guest that idles until console input
+#   build/bench/initramfs-bench.cpio.gz  guest/'s initramfs + bench overlay
+#                        (/benchinit: boot marker + console line; /bench-kernel-log)
 # Targets:
 #   bench-startup  bench/startup.sh: floor vs ember vs QEMU microvm start-up
 #   bench-costs    bench/costs.sh: which monitor step costs what (ablate)
-#   bench          every benchmark
+#   bench-density  bench/density.sh: 50 idle guests at once on this /dev/kvm
+#   bench-boot     bench/boot.sh: boot to user space, memory, density in the lab
+#   bench-report   bench/report.sh: docs/benchmarks.md and docs/img/ from the above
+#   bench          all of them, in that order (about 25 minutes on 2 cores)
 # Benchmarks report; they never gate `make check`.
 
 BENCH_B := $(B)/bench
@@ -25,7 +32,36 @@ $(BENCH_B)/ablate: bench/ablate.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< -lpthread
 
--include $(BENCH_B)/floor.d $(BENCH_B)/measure.d $(BENCH_B)/ablate.d
+$(BENCH_B)/vmwatch: bench/vmwatch.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -static -o $@ $< || $(CC) $(CFLAGS) -o $@ $<
+
+# The guest's rdinit: freestanding, no libc (a few KiB in the initramfs).
+$(BENCH_B)/benchinit: bench/benchinit.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -static -nostdlib -ffreestanding -fno-stack-protector -fno-pie -no-pie \
+		-fno-asynchronous-unwind-tables -s -o $@ $<
+
+# guest/'s initramfs with a second (gzip) cpio appended: the kernel unpacks
+# both, so the guest gets /benchinit and /bench-kernel-log next to /init.
+$(BENCH_B)/initramfs-bench.cpio.gz: $(LINUX_GUEST_OUT)/initramfs.cpio.gz $(BENCH_B)/benchinit \
+		bench/kernel-log.sh
+	@rm -rf $(BENCH_B)/overlay && mkdir -p $(BENCH_B)/overlay
+	cp $(BENCH_B)/benchinit $(BENCH_B)/overlay/benchinit
+	cp bench/kernel-log.sh $(BENCH_B)/overlay/bench-kernel-log
+	(cd $(BENCH_B)/overlay && printf '%s\n' benchinit bench-kernel-log | \
+		cpio -o -H newc --owner=0:0 --reproducible --quiet) | gzip -9n >$(BENCH_B)/overlay.cpio.gz
+	cat $(LINUX_GUEST_OUT)/initramfs.cpio.gz $(BENCH_B)/overlay.cpio.gz >$@
+
+$(BENCH_B)/idleguest.o: bench/idleguest.S
+	@mkdir -p $(dir $@)
+	$(TG_CC) $(TG_CFLAGS) -c -o $@ $<
+
+$(BENCH_B)/idleguest.elf: $(BENCH_B)/idleguest.o $(TG_DIR)/guest.ld
+	$(TG_CC) $(TG_LDFLAGS) -o $@ $<
+
+-include $(BENCH_B)/floor.d $(BENCH_B)/measure.d $(BENCH_B)/ablate.d $(BENCH_B)/vmwatch.d \
+	$(BENCH_B)/benchinit.d $(BENCH_B)/idleguest.d
 
 BENCH_STARTUP_DEPS := $(B)/ember $(B)/tests/guest/exitguest.elf $(BENCH_B)/floor $(BENCH_B)/measure
 
@@ -35,6 +71,21 @@ bench-startup: $(BENCH_STARTUP_DEPS)
 bench-costs: $(BENCH_B)/ablate $(BENCH_B)/measure
 	BENCH_NO_BUILD=1 B=$(B) bench/costs.sh $(BENCH_ARGS)
 
-bench: bench-startup
+bench-density: $(B)/ember $(BENCH_B)/idleguest.elf $(BENCH_B)/vmwatch
+	BENCH_NO_BUILD=1 B=$(B) bench/density.sh $(BENCH_ARGS)
 
-.PHONY: bench bench-startup bench-costs
+# The lab builds what it boots itself (tests/lab/run.sh runs make).
+bench-boot:
+	B=$(B) bench/boot.sh $(BENCH_ARGS)
+
+bench-report:
+	B=$(B) bench/report.sh
+
+# One command for the whole suite; each part leaves its table in $(BENCH_B).
+bench:
+	$(MAKE) --no-print-directory bench-startup
+	$(MAKE) --no-print-directory bench-density
+	$(MAKE) --no-print-directory bench-boot
+	$(MAKE) --no-print-directory bench-report
+
+.PHONY: bench bench-startup bench-costs bench-density bench-boot bench-report

@@ -1,0 +1,191 @@
+#!/bin/sh
+# The lab half of the boot benchmarks: runs inside L1 (busybox sh, the real
+# /dev/kvm of kvm-amd) as `tests/lab/run.sh --script bench/lab-boot.sh`,
+# started by bench/boot.sh, which stages /lab/bench (bench/lab-stage.sh).
+# Every result is one console line starting with "bench: ", parsed on the
+# host by bench/boot.sh:
+#   bench: boot KERNEL CPUS SYSTEM RUN STATUS MARK_MS EXIT_MS FIRST_MS
+#   bench: trace KERNEL CPUS RUN MS EVENT        (ember --boot-trace)
+#   bench: klog KERNEL SYSTEM TEXT               (bench/kernel-log.sh in the guest)
+#   bench: mem SYSTEM RUN RSS PSS GUEST_RSS GUEST_PSS GUEST_SIZE PSS_ANON PSS_FILE
+#   bench: dens SYSTEM N READY_MS AVAIL_DROP RSS_SUM PSS_SUM GUEST_RSS_SUM BAD
+#   bench: kvmstat SYSTEM COUNT EVENT            (perf stat of one boot)
+#   bench: strace SYSTEM MS WHAT                 (first KVM_RUN, from strace)
+# KERNEL: min (build/guest/vmlinux) or stock (Debian's). RUN 0 is a warm-up.
+set -u
+B=/lab/bench
+. $B/params # RUNS CPUS KERNELS SECTIONS DENSITY_N
+W=$B/vmwatch
+EMBER=/lab/ember
+QEMU="qemu-system-x86_64 -M microvm,x-option-roms=off,rtc=off,pit=off,pic=off,isa-serial=on
+ -enable-kvm -cpu host -nodefaults -no-user-config -nographic -serial stdio -no-reboot"
+# ember's default command line with reboot=t: QEMU microvm has no i8042, and
+# both VMMs end on the triple fault that reboot=t makes.
+BASE="console=ttyS0 reboot=t panic=-1 pci=off i8042.noaux i8042.nomux i8042.nopnp i8042.dumbkbd 8250.nr_uarts=1 quiet"
+MARK="ember-bench: boot marker"
+RD=$B/initramfs-bench.cpio.gz
+T=180
+mkdir -p /tmp/b
+
+kernel_path() {
+	case $1 in
+	min) echo /lab/vmlinux ;;
+	stock) echo $B/vmlinux-stock ;;
+	esac
+}
+
+# run SYSTEM KERNEL CPUS MEM CMDLINE LOGPREFIX [vmwatch options...]: one VM
+# under vmwatch, the same guest for both VMMs. $PRE: a command prefix (perf).
+PRE=
+run() {
+	sys=$1 k=$(kernel_path $2) c=$3 m=$4 cl=$5 l=$6
+	shift 6
+	# shellcheck disable=SC2086 # PRE and QEMU are word lists
+	if [ "$sys" = ember ]; then
+		$PRE $W -t $T -l "$l" "$@" -- $EMBER run --kernel "$k" --initrd $RD --memory $m \
+			--cpus "$c" --no-rng --boot-trace --cmdline "$cl"
+	else
+		$PRE $W -t $T -l "$l" "$@" -- $QEMU -m $m -smp "$c" -kernel "$k" -initrd $RD -append "$cl"
+	fi
+}
+
+# boot KERNEL CPUS SYSTEM RUN: boot to the marker and reboot, timed.
+boot() {
+	l=/tmp/b/$1-$2-$3-$4
+	r=$(run $3 $1 $2 256M "$BASE rdinit=/benchinit ember.cmd=true" $l -m "$MARK" | grep '^vm 0 ')
+	[ -n "$r" ] || r="vm 0 255 -1 -1 -1"
+	set -- "$1" "$2" "$3" "$4" $r
+	echo "bench: boot $1 $2 $3 $4 $7 $8 $9 ${10}"
+	if [ "$7" != 0 ] || [ "$8" = -1.000 ]; then
+		echo "bench: note: $3 $1 cpus=$2 run $4 exited $7 (marker at $8); last console lines:"
+		tr -d '\r' <$l.0.out | tail -n 15 | sed 's/^/bench: note:   /'
+		tail -n 5 $l.0.err | sed 's/^/bench: note:   /'
+	fi
+	[ "$3" != ember ] || sed -n "s/^ember: boot-trace: *\([0-9.]*\) ms  \(.*\)/bench: trace $1 $2 $4 \1 \2/p" $l.0.err
+}
+
+echo "bench: L1 $(uname -r), $(grep -c ^processor /proc/cpuinfo) CPUs, $(sed -n 's/^MemTotal: *//p' /proc/meminfo)"
+echo "bench: version qemu $($QEMU -version | sed -n '1s/.*version //p')"
+echo "bench: version ember $($EMBER --version 2>&1 | head -n1)"
+
+case " $SECTIONS " in *" boot "*)
+	for k in $KERNELS; do
+		for c in $CPUS; do
+			echo "bench: section boot $k cpus=$c"
+			boot $k $c ember 0
+			boot $k $c qemu 0
+			i=1
+			while [ $i -le $RUNS ]; do
+				if [ $((i % 2)) = 1 ]; then
+					boot $k $c ember $i
+					boot $k $c qemu $i
+				else
+					boot $k $c qemu $i
+					boot $k $c ember $i
+				fi
+				i=$((i + 1))
+			done
+		done
+	done
+	;;
+esac
+
+# What the guest kernel reports about its own boot, under each VMM.
+case " $SECTIONS " in *" klog "*)
+	for k in $KERNELS; do
+		for s in ember qemu; do
+			echo "bench: section klog $k $s"
+			l=/tmp/b/klog-$k-$s
+			run $s $k 1 256M "$BASE rdinit=/benchinit printk.time=1 initcall_debug ember.cmd=/bench-kernel-log" \
+				$l -m "$MARK" >/dev/null
+			tr -d '\r' <$l.0.out | sed -n "s/^ember-bench: /bench: klog $k $s /p"
+		done
+	done
+	;;
+esac
+
+# KVM exits of one minimal boot per VMM (perf on the kvm tracepoints).
+case " $SECTIONS " in *" kvmstat "*)
+	if [ -x $B/perf ]; then
+		mount -t tracefs nodev /sys/kernel/tracing 2>/dev/null
+		for s in ember qemu; do
+			echo "bench: section kvmstat $s"
+			l=/tmp/b/kvmstat-$s
+			PRE="$B/perf stat -x, -o $l.stat -e kvm:kvm_exit -e kvm:kvm_userspace_exit
+				-e kvm:kvm_pio -e kvm:kvm_mmio -e kvm:kvm_msr -e kvm:kvm_cpuid
+				-e kvm:kvm_inj_virq --"
+			run $s min 1 256M "$BASE rdinit=/benchinit ember.cmd=true" $l -m "$MARK" >/dev/null 2>$l.perr
+			awk -F, -v s=$s '$3 ~ /^kvm:/ { print "bench: kvmstat " s " " $1 " " $3 }' $l.stat
+			[ -s $l.stat ] || tail -n 5 $l.perr | sed 's/^/bench: note: perf: /'
+			# Exit reasons (SVM exit codes) of a second such boot.
+			PRE="$B/perf record -q -o $l.data -e kvm:kvm_exit --"
+			run $s min 1 256M "$BASE rdinit=/benchinit ember.cmd=true" $l -m "$MARK" >/dev/null 2>>$l.perr
+			PRE=
+			$B/perf script -i $l.data -F trace 2>>$l.perr |
+				sed -n 's/.*reason \([A-Za-z_0-9]*\).*/\1/p' | sort | uniq -c | sort -rn | head -n 10 |
+				awk -v s=$s '{ print "bench: exitreason " s " " $1 " " $2 }'
+		done
+	else
+		echo "bench: note: no perf in L1, kvmstat skipped"
+	fi
+	;;
+esac
+
+# When does each VMM first enter the guest (strace, ms since exec)?
+case " $SECTIONS " in *" strace "*)
+	if [ -x $B/strace ]; then
+		for s in ember qemu; do
+			echo "bench: section strace $s"
+			l=/tmp/b/strace-$s
+			if [ $s = ember ]; then
+				set -- $EMBER run --kernel /lab/vmlinux --initrd $RD --memory 256M --no-rng --cmdline
+			else
+				# shellcheck disable=SC2086
+				set -- $QEMU -m 256M -smp 1 -kernel /lab/vmlinux -initrd $RD -append
+			fi
+			$B/strace -f -ttt -e trace=execve,ioctl,exit_group -o $l.st "$@" \
+				"$BASE rdinit=/benchinit ember.cmd=true" </dev/null >/dev/null 2>&1
+			awk -v s=$s '
+				/execve\(/ && !t0 { t0 = $2 }
+				/KVM_CREATE_VM/ && !vm { vm = $2; print "bench: strace " s " " (vm - t0) * 1000 " KVM_CREATE_VM" }
+				/KVM_RUN/ && !run { run = $2; print "bench: strace " s " " (run - t0) * 1000 " first KVM_RUN" }
+				{ last = $2 }
+				END { print "bench: strace " s " " (last - t0) * 1000 " last event" }' $l.st
+			grep -c 'KVM_RUN' $l.st | sed "s/^/bench: strace $s count-KVM_RUN /"
+		done
+	fi
+	;;
+esac
+
+# Memory: one 256 MiB guest idle at its shell prompt (no ember.cmd: guest/'s
+# init starts an interactive sh); sampled 2 s after the prompt appeared.
+case " $SECTIONS " in *" mem "*)
+	echo "bench: section mem"
+	for i in 1 2 3; do
+		for s in ember qemu; do
+			l=/tmp/b/mem-$s-$i
+			run $s min 1 256M "$BASE" $l -m "ember# " -H -w 2000 -g 256 -i 'exit\n' |
+				awk -v s=$s -v i=$i '/^mem 0 / { $1 = ""; $2 = ""; print "bench: mem " s " " i $0 }
+					/^vm 0 / && $3 != 0 { print "bench: note: mem " s " exited " $3 }'
+		done
+	done
+	;;
+esac
+
+# Density: DENSITY_N Linux guests (minimal kernel, 256 MiB, 1 vCPU) started at
+# once, each until its shell prompt; VMs/s = N / time to the last prompt.
+case " $SECTIONS " in *" dens "*)
+	echo "bench: section dens"
+	for s in ember qemu; do
+		l=/tmp/b/dens-$s
+		run $s min 1 256M "$BASE" $l -n $DENSITY_N -m "ember# " -H -w 1000 -g 256 -i 'exit\n' >$l.txt
+		awk -v s=$s -v n=$DENSITY_N '
+			/^ready / { ready = $2 }
+			/^meminfo / { avail = $2 }
+			/^mem / { rss += $3; pss += $4; grss += $5 }
+			/^vm / && ($3 != 0 || $4 < 0) { bad++ }
+			END { print "bench: dens " s " " n " " ready " " avail " " rss " " pss " " grss " " bad + 0 }' $l.txt
+	done
+	;;
+esac
+echo "bench: done"
