@@ -65,24 +65,49 @@ static int map_input(const char *what, const char *path, const uint8_t **buf, si
 	return 0;
 }
 
-static int load_kernel(const struct guest_mem *gm, const char *path, struct loader_result *res)
-{
-	struct elf_image *img;
+/* A mapped and parsed kernel file; release with close_kernel(). */
+struct kernel_file {
 	const uint8_t *buf;
 	size_t len;
-	int err = map_input("kernel", path, &buf, &len);
+	struct elf_image *img;
+};
+
+static int open_kernel(const char *path, struct kernel_file *k)
+{
+	int err = map_input("kernel", path, &k->buf, &k->len);
 
 	if (err)
 		return err;
-	img = malloc(sizeof(*img));
-	if (!img) {
-		munmap((void *)buf, len);
+	k->img = malloc(sizeof(*k->img));
+	if (!k->img) {
+		munmap((void *)k->buf, k->len);
 		return ember_seterr(-ENOMEM, "kernel %s: out of memory", path);
 	}
-	err = elf_parse(buf, len, img);
+	err = elf_parse(k->buf, k->len, k->img);
 	if (err) {
-		ember_prefixerr(err, "kernel %s", path);
-	} else if (!img->has_pvh) {
+		free(k->img);
+		munmap((void *)k->buf, k->len);
+		return ember_prefixerr(err, "kernel %s", path);
+	}
+	return 0;
+}
+
+static void close_kernel(struct kernel_file *k)
+{
+	free(k->img);
+	munmap((void *)k->buf, k->len);
+}
+
+static int load_kernel(const struct guest_mem *gm, const char *path, struct loader_result *res)
+{
+	struct kernel_file k;
+	const struct elf_image *img;
+	int err = open_kernel(path, &k);
+
+	if (err)
+		return err;
+	img = k.img;
+	if (!img->has_pvh) {
 		err = ember_seterr(-ENOEXEC,
 				   "kernel %s: no PVH entry note (Xen ELF note type 18); ember boots "
 				   "uncompressed kernels built with CONFIG_PVH",
@@ -94,7 +119,7 @@ static int load_kernel(const struct guest_mem *gm, const char *path, struct load
 				   path, img->pvh_entry, (unsigned long long)img->load_start,
 				   (unsigned long long)img->load_end);
 	} else {
-		err = elf_load(img, buf, len, gm, LAYOUT_LOW_RESERVED_END);
+		err = elf_load(img, k.buf, k.len, gm, LAYOUT_LOW_RESERVED_END);
 		if (err)
 			ember_prefixerr(err, "kernel %s", path);
 	}
@@ -103,8 +128,7 @@ static int load_kernel(const struct guest_mem *gm, const char *path, struct load
 		res->kernel_start = img->load_start;
 		res->kernel_end = img->load_end;
 	}
-	free(img);
-	munmap((void *)buf, len);
+	close_kernel(&k);
 	return err;
 }
 
@@ -201,24 +225,14 @@ static const char *note_type_name(const struct elf_note *n)
 
 int loader_inspect(const char *path, FILE *out)
 {
-	struct elf_image *img;
-	const uint8_t *buf;
-	size_t len;
-	int err = map_input("kernel", path, &buf, &len);
+	struct kernel_file k;
+	const struct elf_image *img;
+	int err = open_kernel(path, &k);
 
 	if (err)
 		return err;
-	img = malloc(sizeof(*img));
-	if (!img) {
-		munmap((void *)buf, len);
-		return ember_seterr(-ENOMEM, "out of memory");
-	}
-	err = elf_parse(buf, len, img);
-	if (err) {
-		ember_prefixerr(err, "kernel %s", path);
-		goto out;
-	}
-	fprintf(out, "file:       %s (%zu bytes)\n", path, len);
+	img = k.img;
+	fprintf(out, "file:       %s (%zu bytes)\n", path, k.len);
 	fprintf(out, "format:     ELF%u %s executable\n", img->bits,
 		img->machine == 62 ? "x86-64" : "i386");
 	fprintf(out, "e_entry:    0x%llx (native entry; not used for PVH)\n",
@@ -252,8 +266,6 @@ int loader_inspect(const char *path, FILE *out)
 		fprintf(out, "  %-8s type %-3u %-16s %u bytes%s\n", n->name, n->type,
 			note_type_name(n), n->descsz, n->from_section ? " (section)" : "");
 	}
-out:
-	free(img);
-	munmap((void *)buf, len);
-	return err;
+	close_kernel(&k);
+	return 0;
 }
