@@ -19,6 +19,10 @@ mkdir -p "$work"
 rm -rf "$work/root"
 mkdir -p "$work/root"/{bin,sbin,usr/bin,usr/sbin,dev,proc,sys,tmp,root,etc}
 gcc -static -Os -Wall -Wextra -Werror -o "$work/root/init" "$here/init.c"
+# The guest end of the virtio-vsock lab cases (tests/lab/cases.d/vsock.sh).
+gcc -static -Os -Wall -Wextra -Werror -o "$work/root/bin/vsock-echo" "$here/vsock-echo.c"
+# The guest end of the disk benchmark (bench/lab-io.sh).
+gcc -static -O2 -Wall -Wextra -Werror -o "$work/root/bin/diskbench" "$here/diskbench.c"
 cp "$busybox" "$work/root/bin/busybox"
 "$busybox" --list-full | while read -r applet; do
 	[ -e "$work/root/$applet" ] || ln -s /bin/busybox "$work/root/$applet"

@@ -10,7 +10,7 @@ guest-kernel:
 
 guest-initramfs: $(LINUX_GUEST_OUT)/initramfs.cpio.gz
 
-$(LINUX_GUEST_OUT)/initramfs.cpio.gz: guest/init.c guest/build-initramfs.sh
+$(LINUX_GUEST_OUT)/initramfs.cpio.gz: guest/init.c guest/vsock-echo.c guest/diskbench.c guest/build-initramfs.sh
 	@mkdir -p $(LINUX_GUEST_OUT)
 	@guest/build-initramfs.sh $@ >/dev/null
 
