@@ -441,12 +441,8 @@ bool vm_vcpu_enter(struct vm *vm, struct vcpu *v)
 
 bool vm_stopping(struct vm *vm)
 {
-	bool s;
-
-	pthread_mutex_lock(&vm->stop_lock);
-	s = vm->stopping;
-	pthread_mutex_unlock(&vm->stop_lock);
-	return s;
+	/* Checked after every exit: a plain atomic load, no lock. */
+	return atomic_load(&vm->stopping);
 }
 
 int vm_run(struct vm *vm)

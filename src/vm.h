@@ -9,6 +9,7 @@
 #define EMBER_VM_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -62,7 +63,7 @@ struct vm {
 	struct vcpu *vcpus;
 
 	pthread_mutex_t stop_lock;
-	bool stopping;
+	atomic_bool stopping; /* written under stop_lock; read anywhere */
 	int exit_status;
 	char stop_reason[160];
 };
