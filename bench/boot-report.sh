@@ -13,7 +13,8 @@ log=${1:?usage: boot-report.sh LAB_LOG [OUTDIR]}
 dir=${2:-$(dirname "$log")}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-grep -a '^bench: ' "$log" | sed 's/^bench: //' >"$tmp/all"
+# The L1 console may prefix a line with terminal escapes (QEMU's reset).
+sed 's/\x1b\[[0-9;?]*[a-zA-Z]//g; s/\x1bc//g' "$log" | grep -a '^bench: ' | sed 's/^bench: //' >"$tmp/all"
 
 # stats: "median min max n" of the numbers on stdin ("- - - 0" if none)
 stats() {
@@ -26,10 +27,24 @@ stats() {
 }
 f1() { awk -v x="$1" 'BEGIN { if (x == "-") print "-"; else printf "%.1f", x }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || b == 0) print "-"; else printf "%.2f", a / b }'; }
-label() { case $1 in min) echo "minimal (guest/)" ;; stock) echo "Debian stock" ;; esac; }
-sysname() { case $1 in ember) echo ember ;; qemu) echo "QEMU microvm" ;; esac; }
+label() {
+	case $1 in
+	min) echo "minimal (guest/)" ;;
+	stock) echo "Debian stock" ;;
+	minthp) echo "minimal, THP forced on (experiment)" ;;
+	*) echo "$1" ;;
+	esac
+}
+sysname() {
+	case $1 in
+	qemu) echo "QEMU microvm" ;;
+	ember-thp) echo "ember, THP forced on" ;;
+	*) echo "$1" ;;
+	esac
+}
 
-sed -n 's/^L1 /L1: /p; s/^version /version: /p' "$tmp/all" | sed 's/^/    /'
+sed -n 's/^L1 /L1: /p; s/^version /version: /p; s/^thp /L1 transparent_hugepage: /p' "$tmp/all" |
+	sed 's/^/    /'
 echo
 
 # --- boot to user space -------------------------------------------------------
@@ -95,6 +110,17 @@ if [ -s "$tmp/notes" ]; then
 	echo
 fi
 
+# --- what each kernel prints despite quiet (warm-up runs) ---
+if grep -q '^console ' "$tmp/all"; then
+	echo "Console of the warm-up runs (what the kernels print despite \`quiet\`, first lines):"
+	echo
+	echo '```'
+	awk '$1 == "console" { k = $2; c = $3; s = $4; $1 = $2 = $3 = $4 = ""; sub(/^ +/, "");
+		printf "%-6s %s vCPU %-6s| %s\n", k, c, s, $0 }' "$tmp/all"
+	echo '```'
+	echo
+fi
+
 # --- ember's phases -------------------------------------------------------------
 # trace KERNEL CPUS RUN MS EVENT...
 awk '$1 == "trace" && $4 != 0' "$tmp/all" >"$tmp/trace"
@@ -147,12 +173,18 @@ fi
 if grep -q '^kvmstat ' "$tmp/all"; then
 	echo "KVM events of one minimal-kernel boot, 1 vCPU (perf stat on kvm tracepoints in L1):"
 	echo
-	echo "| event | ember | QEMU microvm |"
-	echo "|---|---:|---:|"
+	systems=$(awk '$1 == "kvmstat" { print $2 }' "$tmp/all" | awk '!s[$0]++')
+	hdr="| event |" sep="|---|"
+	for s in $systems; do hdr+=" $(sysname "$s") |"; sep+="---:|"; done
+	echo "$hdr"
+	echo "$sep"
 	for ev in $(awk '$1 == "kvmstat" { print $4 }' "$tmp/all" | awk '!s[$0]++'); do
-		e=$(awk -v ev="$ev" '$1 == "kvmstat" && $2 == "ember" && $4 == ev { print $3 }' "$tmp/all")
-		q=$(awk -v ev="$ev" '$1 == "kvmstat" && $2 == "qemu" && $4 == ev { print $3 }' "$tmp/all")
-		echo "| $ev | ${e:--} | ${q:--} |"
+		row="| $ev |"
+		for s in $systems; do
+			v=$(awk -v ev="$ev" -v s="$s" '$1 == "kvmstat" && $2 == s && $4 == ev { print $3 }' "$tmp/all")
+			row+=" ${v:--} |"
+		done
+		echo "$row"
 	done
 	echo
 	if grep -q '^exitreason ' "$tmp/all"; then

@@ -7,6 +7,8 @@
 #   klog     the guest kernel's own account (printk times, initcall_debug)
 #   kvmstat  KVM exits of one boot each (perf in L1)
 #   strace   when each VMM first enters the guest (strace in L1)
+#   thp      6 more minimal boots each with L1's transparent huge pages
+#            forced to "always" (experiment: what MADV_HUGEPAGE would give)
 #   mem      one 256 MiB guest idle at its shell: the monitor's own memory
 #   dens     DENSITY guests at once, to their shell prompts
 # Usage: bench/boot.sh [-n RUNS] [--cpus "1 2"] [--kernels "min stock"]
@@ -23,7 +25,8 @@ out=$B/bench
 runs=10
 cpus="1 2"
 kernels="min stock"
-sections="boot klog kvmstat strace mem dens"
+sections="boot klog kvmstat strace thp mem dens"
+thp_runs=6
 density=8
 report_only=0
 while [ $# -gt 0 ]; do
@@ -51,6 +54,7 @@ if [ "$report_only" = 0 ]; then
 		KERNELS="$kernels"
 		SECTIONS="$sections"
 		DENSITY_N=$density
+		THP_RUNS=$thp_runs
 	EOF
 	echo "boot.sh: lab run: $runs runs x kernels ($kernels) x vCPUs ($cpus) x 2 VMMs; sections: $sections" >&2
 	start=$(date +%s)

@@ -11,10 +11,13 @@
 #   bench: dens SYSTEM N READY_MS AVAIL_DROP RSS_SUM PSS_SUM GUEST_RSS_SUM BAD
 #   bench: kvmstat SYSTEM COUNT EVENT            (perf stat of one boot)
 #   bench: strace SYSTEM MS WHAT                 (first KVM_RUN, from strace)
-# KERNEL: min (build/guest/vmlinux) or stock (Debian's). RUN 0 is a warm-up.
+#   bench: console KERNEL CPUS SYSTEM LINE       (warm-up run's console)
+#   bench: thp SETTING                           (L1's transparent_hugepage)
+# KERNEL: min (build/guest/vmlinux), stock (Debian's) or minthp (min with
+# transparent huge pages forced on in L1, an experiment). RUN 0 is a warm-up.
 set -u
 B=/lab/bench
-. $B/params # RUNS CPUS KERNELS SECTIONS DENSITY_N
+. $B/params # RUNS CPUS KERNELS SECTIONS DENSITY_N THP_RUNS
 W=$B/vmwatch
 EMBER=/lab/ember
 QEMU="qemu-system-x86_64 -M microvm,x-option-roms=off,rtc=off,pit=off,pic=off,isa-serial=on
@@ -29,7 +32,7 @@ mkdir -p /tmp/b
 
 kernel_path() {
 	case $1 in
-	min) echo /lab/vmlinux ;;
+	min | minthp) echo /lab/vmlinux ;;
 	stock) echo $B/vmlinux-stock ;;
 	esac
 }
@@ -38,14 +41,16 @@ kernel_path() {
 # under vmwatch, the same guest for both VMMs. $PRE: a command prefix (perf).
 PRE=
 run() {
-	sys=$1 k=$(kernel_path $2) c=$3 m=$4 cl=$5 l=$6
+	local r_sys=$1 r_k r_c=$3 r_m=$4 r_cl=$5 r_l=$6
+	r_k=$(kernel_path $2)
 	shift 6
 	# shellcheck disable=SC2086 # PRE and QEMU are word lists
-	if [ "$sys" = ember ]; then
-		$PRE $W -t $T -l "$l" "$@" -- $EMBER run --kernel "$k" --initrd $RD --memory $m \
-			--cpus "$c" --no-rng --boot-trace --cmdline "$cl"
+	if [ "$r_sys" = ember ]; then
+		$PRE $W -t $T -l "$r_l" "$@" -- $EMBER run --kernel "$r_k" --initrd $RD --memory $r_m \
+			--cpus "$r_c" --no-rng --boot-trace --cmdline "$r_cl"
 	else
-		$PRE $W -t $T -l "$l" "$@" -- $QEMU -m $m -smp "$c" -kernel "$k" -initrd $RD -append "$cl"
+		$PRE $W -t $T -l "$r_l" "$@" -- $QEMU -m $r_m -smp "$r_c" -kernel "$r_k" -initrd $RD \
+			-append "$r_cl"
 	fi
 }
 
@@ -56,6 +61,9 @@ boot() {
 	[ -n "$r" ] || r="vm 0 255 -1 -1 -1"
 	set -- "$1" "$2" "$3" "$4" $r
 	echo "bench: boot $1 $2 $3 $4 $7 $8 $9 ${10}"
+	# The warm-up run's console: what each kernel prints despite quiet.
+	[ "$4" != 0 ] || tr -d '\r' <$l.0.out | grep -v '^$' | head -n 12 | cut -c1-160 |
+		sed "s/^/bench: console $1 $2 $3 /"
 	if [ "$7" != 0 ] || [ "$8" = -1.000 ]; then
 		echo "bench: note: $3 $1 cpus=$2 run $4 exited $7 (marker at $8); last console lines:"
 		tr -d '\r' <$l.0.out | tail -n 15 | sed 's/^/bench: note:   /'
@@ -67,6 +75,8 @@ boot() {
 echo "bench: L1 $(uname -r), $(grep -c ^processor /proc/cpuinfo) CPUs, $(sed -n 's/^MemTotal: *//p' /proc/meminfo)"
 echo "bench: version qemu $($QEMU -version | sed -n '1s/.*version //p')"
 echo "bench: version ember $($EMBER --version 2>&1 | head -n1)"
+THP=/sys/kernel/mm/transparent_hugepage/enabled
+echo "bench: thp $(cat $THP 2>/dev/null)"
 
 case " $SECTIONS " in *" boot "*)
 	for k in $KERNELS; do
@@ -96,7 +106,7 @@ case " $SECTIONS " in *" klog "*)
 		for s in ember qemu; do
 			echo "bench: section klog $k $s"
 			l=/tmp/b/klog-$k-$s
-			run $s $k 1 256M "$BASE rdinit=/benchinit printk.time=1 initcall_debug ember.cmd=/bench-kernel-log" \
+			run $s $k 1 256M "$BASE rdinit=/benchinit printk.time=1 initcall_debug log_buf_len=4M ember.cmd=/bench-kernel-log" \
 				$l -m "$MARK" >/dev/null
 			tr -d '\r' <$l.0.out | sed -n "s/^ember-bench: /bench: klog $k $s /p"
 		done
@@ -143,7 +153,7 @@ case " $SECTIONS " in *" strace "*)
 				# shellcheck disable=SC2086
 				set -- $QEMU -m 256M -smp 1 -kernel /lab/vmlinux -initrd $RD -append
 			fi
-			$B/strace -f -ttt -e trace=execve,ioctl,exit_group -o $l.st "$@" \
+			$B/strace -f --seccomp-bpf -ttt -e trace=execve,ioctl,exit_group -o $l.st "$@" \
 				"$BASE rdinit=/benchinit ember.cmd=true" </dev/null >/dev/null 2>&1
 			awk -v s=$s '
 				/execve\(/ && !t0 { t0 = $2 }
@@ -153,6 +163,45 @@ case " $SECTIONS " in *" strace "*)
 				END { print "bench: strace " s " " (last - t0) * 1000 " last event" }' $l.st
 			grep -c 'KVM_RUN' $l.st | sed "s/^/bench: strace $s count-KVM_RUN /"
 		done
+	fi
+	;;
+esac
+
+# Experiment: the same minimal boots with transparent huge pages forced on
+# for every anonymous mapping (L1's default is madvise: QEMU asks for huge
+# pages for guest RAM with MADV_HUGEPAGE, ember does not). Kernel "minthp".
+case " $SECTIONS " in *" thp "*)
+	if [ -w $THP ]; then
+		old=$(sed 's/.*\[\(.*\)\].*/\1/' $THP)
+		echo always >$THP
+		echo "bench: section boot minthp cpus=1 (THP $(cat $THP))"
+		boot minthp 1 ember 0
+		boot minthp 1 qemu 0
+		i=1
+		while [ $i -le $THP_RUNS ]; do
+			if [ $((i % 2)) = 1 ]; then
+				boot minthp 1 ember $i
+				boot minthp 1 qemu $i
+			else
+				boot minthp 1 qemu $i
+				boot minthp 1 ember $i
+			fi
+			i=$((i + 1))
+		done
+		if [ -x $B/perf ]; then
+			mount -t tracefs nodev /sys/kernel/tracing 2>/dev/null
+			l=/tmp/b/kvmstat-thp
+			PRE="$B/perf stat -x, -o $l.stat -e kvm:kvm_exit -e kvm:kvm_userspace_exit
+				-e kvm:kvm_pio -e kvm:kvm_mmio -e kvm:kvm_msr -e kvm:kvm_cpuid
+				-e kvm:kvm_inj_virq --"
+			run ember min 1 256M "$BASE rdinit=/benchinit ember.cmd=true" $l -m "$MARK" >/dev/null 2>$l.perr
+			PRE=
+			awk -F, '$3 ~ /^kvm:/ { print "bench: kvmstat ember-thp " $1 " " $3 }' $l.stat
+		fi
+		echo $old >$THP
+		echo "bench: thp restored to $(cat $THP)"
+	else
+		echo "bench: note: $THP not writable, thp experiment skipped"
 	fi
 	;;
 esac
