@@ -13,7 +13,7 @@ mode=$(arg mode)
 cases=$(arg cases | tr , ' ')
 LAB_VERBOSE=$(arg verbose) # N: also show N lines of guest output for passing cases
 
-for m in irqbypass kvm ccp kvm-amd; do
+for m in irqbypass kvm ccp kvm-amd tun; do
 	insmod /lab/modules/$m.ko || echo "# insmod $m.ko failed"
 done
 
