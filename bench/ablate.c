@@ -3,8 +3,8 @@
  * ablate: floor.c plus optional steps a real monitor adds, each timed, to
  * find what start-up costs. Not part of the benchmark table; a probe.
  *
- *   ablate [mem=SIZE_MIB] [slotfirst] [tss] [irqchip|split] [pit] [noreinject] [cpuid] [thread]
- *          [touch] [close] [quiet]
+ *   ablate [mem=SIZE_MIB] [slotfirst] [tss] [irqchip|split] [pit] [noreinject] [irqfd]
+ *          [ioeventfd [deassign]] [cpuid] [thread] [touch] [close] [quiet]
  *
  *   mem=N    memory slot of N MiB (default 2)
  *   slotfirst  add the memory slot right after KVM_CREATE_VM, before the
@@ -15,6 +15,10 @@
  *            the kernel (instead of irqchip)
  *   pit      KVM_CREATE_PIT2 (needs irqchip)
  *   noreinject  KVM_REINJECT_CONTROL(pit_reinject = 0) right after the PIT
+ *   irqfd    an eventfd bound to GSI 5 with KVM_IRQFD (needs irqchip or
+ *            split), as ember does for each virtio device's interrupt
+ *   ioeventfd  an eventfd bound to an MMIO doorbell with KVM_IOEVENTFD
+ *   deassign   deassign that ioeventfd again (timed) before the vCPU runs
  *   cpuid    KVM_GET_SUPPORTED_CPUID + KVM_SET_CPUID2
  *   thread   run the vCPU in a second thread, joined by main
  *   touch    write one byte per 4 KiB page of guest memory before running
@@ -30,6 +34,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <time.h>
@@ -116,7 +121,7 @@ static uint8_t *add_slot(int vm, size_t mem_size, int touch)
 int main(int argc, char **argv)
 {
 	int slotfirst = 0, tss = 0, irqchip = 0, split = 0, pit = 0, noreinject = 0, cpuid = 0,
-	    thread = 0, touch = 0, do_close = 0;
+	    thread = 0, touch = 0, do_close = 0, irqfd = 0, ioeventfd = 0, deassign = 0;
 	unsigned long mem_mib = 2;
 	struct vcpu_arg arg;
 	struct kvm_sregs sregs;
@@ -142,6 +147,12 @@ int main(int argc, char **argv)
 			noreinject = 1;
 		else if (!strcmp(argv[i], "cpuid"))
 			cpuid = 1;
+		else if (!strcmp(argv[i], "irqfd"))
+			irqfd = 1;
+		else if (!strcmp(argv[i], "ioeventfd"))
+			ioeventfd = 1;
+		else if (!strcmp(argv[i], "deassign"))
+			deassign = 1;
 		else if (!strcmp(argv[i], "thread"))
 			thread = 1;
 		else if (!strcmp(argv[i], "touch"))
@@ -202,6 +213,27 @@ int main(int argc, char **argv)
 
 	if (!slotfirst)
 		mem = add_slot(vm, mem_size, touch);
+	if (irqfd) {
+		struct kvm_irqfd req = {.fd = (__u32)eventfd(0, EFD_CLOEXEC), .gsi = 5};
+
+		if ((int)req.fd < 0 || ioctl(vm, KVM_IRQFD, &req) < 0)
+			die("KVM_IRQFD");
+		step("KVM_IRQFD");
+	}
+	if (ioeventfd) {
+		struct kvm_ioeventfd req = {.addr = 0xd0000050, .len = 4,
+					    .fd = eventfd(0, EFD_CLOEXEC)};
+
+		if (req.fd < 0 || ioctl(vm, KVM_IOEVENTFD, &req) < 0)
+			die("KVM_IOEVENTFD");
+		step("KVM_IOEVENTFD");
+		if (deassign) {
+			req.flags = KVM_IOEVENTFD_FLAG_DEASSIGN;
+			if (ioctl(vm, KVM_IOEVENTFD, &req) < 0)
+				die("KVM_IOEVENTFD deassign");
+			step("KVM_IOEVENTFD deassign");
+		}
+	}
 
 	arg.fd = ioctl(vm, KVM_CREATE_VCPU, 0);
 	if (arg.fd < 0)

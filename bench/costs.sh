@@ -32,6 +32,8 @@ if [ ${#configs[@]} = 0 ]; then
 		"mem=128 tss irqchip pit cpuid thread close"
 		"split"
 		"mem=128 tss split cpuid thread"
+		"mem=128 tss split irqfd cpuid thread close"
+		"mem=128 tss split ioeventfd cpuid thread close"
 	)
 fi
 

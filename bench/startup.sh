@@ -2,7 +2,7 @@
 # Start-up benchmark: how long, and how much memory, it takes to create a VM
 # and run a guest to its first exit, for three programs:
 #   floor  bench/floor.c: /dev/kvm, KVM_CREATE_VM, one slot, one vCPU, KVM_RUN
-#   ember  build/ember run --kernel exitguest.elf --memory 128M
+#   ember  build/ember run --kernel exitguest.elf --memory 128M (and with --no-rng)
 #   QEMU   qemu-system-x86_64 -M microvm, same guest, exit via isa-debug-exit
 # The guest (tests/guest/exitguest.S) writes port 0xf4 first (QEMU's
 # isa-debug-exit ends QEMU) then 0xfe to port 0x64 (ember exits 0).
@@ -72,6 +72,11 @@ cmd[floor]="$out/floor"
 expect[floor]=0
 cmd[ember]="$B/ember run --kernel $guest --memory 128M"
 expect[ember]=0
+# Without the default virtio-rng device: its KVM_IOEVENTFD makes the VM's
+# teardown wait for SRCU grace periods (bench/ablate: "ioeventfd close").
+names+=(ember-norng)
+cmd[ember-norng]="$B/ember run --no-rng --kernel $guest --memory 128M"
+expect[ember-norng]=0
 if [ "$static" = 1 ]; then
 	names+=(ember-static)
 	cmd[ember-static]="$B/static/ember run --kernel $guest --memory 128M"
@@ -157,6 +162,7 @@ label() {
 	floor) echo "floor (bench/floor.c)" ;;
 	ember) echo "ember" ;;
 	ember-static) echo "ember, -static" ;;
+	ember-norng) echo "ember --no-rng" ;;
 	qemu) echo "QEMU microvm" ;;
 	esac
 }
