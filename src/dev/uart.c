@@ -33,6 +33,18 @@ static void uart_update_irq(struct uart *u)
 	}
 }
 
+/*
+ * Input waits until the driver has opened the port: receive interrupts on
+ * and OUT2 set (on a PC, OUT2 gates the UART's IRQ line; Linux sets it in
+ * serial8250_startup(), after it cleared the FIFOs), not in loopback. The
+ * IER test in Linux's port autodetection sets RDI briefly with OUT2 clear:
+ * bytes delivered then would be flushed and lost.
+ */
+static bool uart_accepts_input(const struct uart *u)
+{
+	return (u->ier & UART_IER_RDI) && (u->mcr & UART_MCR_OUT2) && !(u->mcr & UART_MCR_LOOP);
+}
+
 static void rx_push(struct uart *u, uint8_t byte)
 {
 	if (u->rx_count < UART_RX_SIZE) {
@@ -47,7 +59,7 @@ void uart_init(struct uart *u, const struct uart_callbacks *cb)
 	pthread_mutex_init(&u->lock, NULL);
 	pthread_cond_init(&u->space, NULL);
 	u->cb = *cb;
-	u->mcr = UART_MCR_OUT2;
+	u->mcr = 0; /* reset value: OUT2 clear until a driver opens the port */
 	u->dll = 12; /* 9600 baud, the reset value firmware leaves */
 }
 
@@ -123,7 +135,7 @@ static void uart_write_reg(struct uart *u, uint64_t off, uint8_t v)
 		if ((v & UART_IER_THRI) && !(u->ier & UART_IER_THRI))
 			u->thri_pending = true;
 		u->ier = v & UART_IER_MASK;
-		if (u->ier & UART_IER_RDI)
+		if (uart_accepts_input(u))
 			pthread_cond_broadcast(&u->space);
 		break;
 	case UART_IIR: /* FCR */
@@ -136,6 +148,8 @@ static void uart_write_reg(struct uart *u, uint64_t off, uint8_t v)
 		break;
 	case UART_MCR:
 		u->mcr = v & 0x1f;
+		if (uart_accepts_input(u))
+			pthread_cond_broadcast(&u->space);
 		break;
 	case UART_SCR:
 		u->scr = v;
@@ -181,7 +195,7 @@ int uart_input(struct uart *u, const uint8_t *buf, size_t len, bool wait)
 			pthread_mutex_unlock(&u->lock);
 			return -EPIPE;
 		}
-		if ((u->ier & UART_IER_RDI) && !(u->mcr & UART_MCR_LOOP))
+		if (uart_accepts_input(u))
 			while (n < len && u->rx_count < UART_RX_SIZE)
 				rx_push(u, buf[n++]);
 		if (n || !wait || len == 0)

@@ -68,9 +68,9 @@ void uart_destroy(struct uart *u);
 extern const struct bus_ops uart_bus_ops;
 
 /*
- * Queue guest input. Bytes are accepted only while the guest has receive
- * interrupts enabled (before the driver opens the port, a real FIFO would be
- * flushed by its startup and the bytes lost). Returns the number accepted;
+ * Queue guest input. Bytes are accepted only once the driver has opened the
+ * port (receive interrupts enabled and OUT2 set): before that, a real FIFO
+ * would be flushed by the driver's startup and the bytes lost. Returns the number accepted;
  * with `wait`, blocks until at least one byte is accepted or uart_close().
  * Returns -EPIPE once closed.
  */
