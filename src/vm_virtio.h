@@ -2,7 +2,7 @@
 /*
  * The VM side of a virtio-mmio device: its MMIO window and IOAPIC pin, the
  * KVM ioeventfds that turn QueueNotify writes into eventfd wake-ups for the
- * device's I/O thread, and the irqfd that turns the device's interrupt into
+ * device's I/O thread (installed when the driver starts the device), and the irqfd that turns the device's interrupt into
  * an MSI through the pin's GSI route. Device models (dev/virtio_*.c) fill
  * the slot's virtio_dev and may add fds to its worker.
  */
@@ -29,7 +29,8 @@ struct vm_virtio {
 	int irq_fd;
 	void *model;
 	void (*model_destroy)(void *model);
-	bool registered; /* ioeventfds/irqfd installed */
+	int vm_fd;
+	bool ioeventfds; /* queue-notify ioeventfds installed (at first DRIVER_OK) */
 };
 
 /* A device model constructor: set s->model/s->model_destroy and call

@@ -103,8 +103,12 @@ static void go_live(struct virtio_dev *d)
 		}
 	}
 	d->live = true;
-	if (d->ops->activate && d->ops->activate(d) < 0)
+	if (d->ops->activate && d->ops->activate(d) < 0) {
 		virtio_needs_reset(d, "device could not start");
+		return;
+	}
+	if (d->on_live)
+		d->on_live(d->on_live_ctx);
 }
 
 static void write_status(struct virtio_dev *d, uint32_t v)

@@ -125,6 +125,11 @@ struct virtio_dev {
 	 * when no ioeventfd is registered). */
 	void (*kick)(void *ctx, unsigned q);
 	void *kick_ctx;
+	/* The driver set DRIVER_OK and the device started (lock held): the VM
+	 * installs its queue-notify ioeventfds only now, so a device no
+	 * driver uses costs nothing at VM teardown. */
+	void (*on_live)(void *ctx);
+	void *on_live_ctx;
 };
 
 void virtio_init(struct virtio_dev *d, const struct virtio_dev_ops *ops, void *priv,
