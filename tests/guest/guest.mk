@@ -2,7 +2,8 @@
 # Included by the top Makefile. Builds:
 #   build/tests/guest/testguest.elf  boot-protocol checks, reported on the UART
 #   build/tests/guest/exitguest.elf  exits at once (start-up benchmarks)
-# Targets: test-guests (both ELFs), check-guest (tests/guest/run.sh on /dev/kvm).
+#   build/tests/guest/hostileguest.elf  a hostile virtio driver (hostile.c)
+# Targets: test-guests (the ELFs), check-guest (tests/guest/run.sh on /dev/kvm).
 
 TG_DIR := tests/guest
 TG_B   := $(B)/tests/guest
@@ -20,12 +21,14 @@ TG_TESTGUEST_SRCS := entry.S trampoline.S testguest.c uart.c lib.c cpu.c bootinf
 		     highmem.c smp.c
 TG_TESTGUEST_OBJS := $(addprefix $(TG_B)/,$(addsuffix .o,$(basename $(TG_TESTGUEST_SRCS))))
 TG_EXITGUEST_OBJS := $(TG_B)/exitguest.o
-TG_OBJS := $(TG_TESTGUEST_OBJS) $(TG_EXITGUEST_OBJS)
+TG_HOSTILE_SRCS := entry.S hostile.c uart.c lib.c
+TG_HOSTILE_OBJS := $(addprefix $(TG_B)/,$(addsuffix .o,$(basename $(TG_HOSTILE_SRCS))))
+TG_OBJS := $(TG_TESTGUEST_OBJS) $(TG_EXITGUEST_OBJS) $(TG_B)/hostile.o
 
-GUEST_TEST_BINS := $(TG_B)/testguest.elf $(TG_B)/exitguest.elf
+GUEST_TEST_BINS := $(TG_B)/testguest.elf $(TG_B)/exitguest.elf $(TG_B)/hostileguest.elf
 
 # Static pattern rules, so the top Makefile's $(B)/%.o: %.c never applies here.
-$(filter %.o,$(patsubst %.c,$(TG_B)/%.o,$(filter %.c,$(TG_TESTGUEST_SRCS)))): \
+$(filter %.o,$(patsubst %.c,$(TG_B)/%.o,$(filter %.c,$(TG_TESTGUEST_SRCS)) hostile.c)): \
 		$(TG_B)/%.o: $(TG_DIR)/%.c
 	@mkdir -p $(dir $@)
 	$(TG_CC) $(TG_CFLAGS) -c -o $@ $<
@@ -40,6 +43,9 @@ $(TG_B)/testguest.elf: $(TG_TESTGUEST_OBJS) $(TG_DIR)/guest.ld
 
 $(TG_B)/exitguest.elf: $(TG_EXITGUEST_OBJS) $(TG_DIR)/guest.ld
 	$(TG_CC) $(TG_LDFLAGS) -o $@ $(TG_EXITGUEST_OBJS)
+
+$(TG_B)/hostileguest.elf: $(TG_HOSTILE_OBJS) $(TG_DIR)/guest.ld
+	$(TG_CC) $(TG_LDFLAGS) -o $@ $(TG_HOSTILE_OBJS)
 
 -include $(TG_OBJS:.o=.d)
 

@@ -7,11 +7,21 @@
 # with an i8042 reset), print "testguest: N passed, 0 failed" with N > 0,
 # no FAIL line, and "ok smp-started <cpus>".
 #
+# Then the hostile guest (hostile.c), a virtio driver that breaks every rule
+# it can, against a 1 MiB disk image with known contents: ember must exit 0,
+# the guest must print "hostileguest: N passed, 0 failed" with N > 0, and the
+# image must differ from what run.sh wrote only in sector 7 (which the guest
+# writes). Once with $EMBER, once with an ASan+UBSan build of ember, where
+# any sanitizer report fails the run.
+#
 # Usage: tests/guest/run.sh            (from anywhere; `make check-guest`)
 # Env:   EMBER=path   monitor to test (default build/ember)
+#        EMBER_ASAN=path  sanitizer build for the hostile guest (default:
+#                     build/asan/ember, (re)built here with make)
 #        TG_TIMEOUT=s per-run timeout (default 60)
 # Output: "ok - testguest 128M/1cpu (0.4 s)" or "not ok - ..." with the
-# guest's failing lines, then "guest: N passed, M failed". Exit 1 on any
+# guest's failing lines ("ok - hostileguest: N checks, ..." likewise), then
+# "guest: N passed, M failed". Exit 1 on any
 # failure, including a missing /dev/kvm (this is never a silent skip).
 set -u
 
@@ -21,6 +31,7 @@ TIMEOUT=${TG_TIMEOUT:-60}
 B=build/tests/guest
 TESTGUEST=$B/testguest.elf
 EXITGUEST=$B/exitguest.elf
+HOSTILEGUEST=$B/hostileguest.elf
 W=$B/run
 INITRD=$W/initrd.bin
 INITRD_SIZE=5000 # deliberately not a multiple of 4096
@@ -40,7 +51,7 @@ fi
 if [ ! -r /dev/kvm ] || [ ! -w /dev/kvm ]; then
 	die "/dev/kvm is not readable and writable by $(id -un): $(ls -l /dev/kvm)"
 fi
-for f in "$EMBER" "$TESTGUEST" "$EXITGUEST"; do
+for f in "$EMBER" "$TESTGUEST" "$EXITGUEST" "$HOSTILEGUEST"; do
 	[ -e "$f" ] || die "$f is missing: run make first"
 done
 mkdir -p "$W" || die "cannot create $W"
@@ -179,6 +190,126 @@ for mem in 128M 3584M 5G; do
 		i=$((i + 1))
 	done
 done
+
+# ---- the hostile guest ----
+
+HG_IMG=$W/hostile.img
+HG_ORIG=$W/hostile.img.orig
+HG_WANT=$W/hostile.img.want
+HG_SECTORS=2048 # 1 MiB; hostile.c's DISK_SECTORS
+HG_WRITTEN=7	# the sector hostile.c writes (WRITE_SECTOR)
+
+# 512 bytes, byte j = (j * MUL + ADD) mod 256, XOR X (hostile.c's patterns).
+hg_sector() {
+	printf "$(awk -v m="$1" -v a="$2" -v x="$3" 'BEGIN {
+		for (j = 0; j < 512; j++) {
+			b = (j * m + a) % 256
+			printf "\\%03o", x ? 255 - b : b
+		}
+	}')"
+}
+
+# The image ember gets: 0xa5 everywhere, sector 0 and the last sector with
+# patterns the guest reads back. The expected result: sector 7 rewritten.
+hg_make_images() {
+	head -c $((HG_SECTORS * 512)) /dev/zero | tr '\000' '\245' >"$HG_ORIG" &&
+		hg_sector 13 7 0 | dd of="$HG_ORIG" conv=notrunc status=none &&
+		hg_sector 13 7 1 | dd of="$HG_ORIG" bs=512 seek=$((HG_SECTORS - 1)) \
+			conv=notrunc status=none &&
+		cp "$HG_ORIG" "$HG_WANT" &&
+		hg_sector 3 17 0 | dd of="$HG_WANT" bs=512 seek=$HG_WRITTEN conv=notrunc \
+			status=none &&
+		[ "$(stat -c %s "$HG_ORIG")" = $((HG_SECTORS * 512)) ]
+}
+
+# The ASan+UBSan ember. Command-line CFLAGS would replace the Makefile's
+# (-Isrc, -std=...), so they go in through the environment; the parent
+# make's MAKEFLAGS stay out so its variables cannot override them.
+# -Wno-format-truncation: at -O1 gcc flags util.c's deliberate snprintf
+# truncation, and the Makefile builds with -Werror.
+hg_build_asan() {
+	env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL \
+		CFLAGS='-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -Wno-format-truncation' \
+		LDFLAGS= make -s -j"$(nproc)" B=build/asan build/asan/ember
+}
+
+# run_hostile NAME MONITOR [sanitized(0/1)]
+run_hostile() {
+	local name=$1 ember=$2 san=${3:-0} log rc t0 t1 secs line n m oks where
+	log="$W/$name.log"
+
+	if ! cp "$HG_ORIG" "$HG_IMG"; then
+		report_fail "$name" "cannot copy the disk image" ""
+		return
+	fi
+	t0=$(now_ns)
+	ASAN_OPTIONS=halt_on_error=1:detect_leaks=1:exitcode=86 \
+		UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:exitcode=87 \
+		timeout "$TIMEOUT" "$ember" run --kernel "$HOSTILEGUEST" --memory 64M \
+		--disk "$HG_IMG,id=ember-hostile" </dev/null >"$log.raw" 2>&1
+	rc=$?
+	t1=$(now_ns)
+	tr -d '\r' <"$log.raw" >"$log" && rm -f "$log.raw"
+	secs=$(awk -v d=$((t1 - t0)) 'BEGIN { printf "%.2f", d / 1e9 }')
+
+	if [ "$san" = 1 ] &&
+		grep -a -q -E 'ERROR: (Address|Leak)Sanitizer|runtime error:|SUMMARY: [A-Za-z]+Sanitizer' "$log"; then
+		failed=$((failed + 1))
+		echo "not ok - $name: sanitizer report (ember status $rc)"
+		grep -a -E -A 12 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$log" |
+			head -n 40 | sed 's/^/#   /'
+		echo "#   log: $log"
+		return
+	fi
+	if [ $rc -eq 124 ]; then
+		report_fail "$name" "timed out after ${TIMEOUT}s" "$log"
+		return
+	fi
+	if [ $rc -ne 0 ]; then
+		report_fail "$name" "ember exited with status $rc" "$log"
+		return
+	fi
+	line=$(grep -a -E '^hostileguest: [0-9]+ passed, [0-9]+ failed$' "$log" | tail -n 1)
+	if [ -z "$line" ]; then
+		report_fail "$name" "no 'hostileguest: N passed, M failed' line" "$log"
+		return
+	fi
+	n=$(echo "$line" | awk '{ print $2 }')
+	m=$(echo "$line" | awk '{ print $4 }')
+	oks=$(grep -a -c '^ok ' "$log")
+	# The image is judged whatever the guest says.
+	if ! where=$(cmp "$HG_IMG" "$HG_WANT" 2>&1); then
+		where="; disk image not as expected, only sector $HG_WRITTEN may change: $where"
+	else
+		where=
+	fi
+	if [ "$m" != 0 ] || grep -a -q '^FAIL' "$log"; then
+		report_fail "$name" "guest reports $m failed$where" "$log"
+	elif [ "$n" -le 0 ] || [ "$oks" != "$n" ]; then
+		report_fail "$name" "guest reports $n passed but printed $oks ok lines$where" "$log"
+	elif [ -n "$where" ]; then
+		report_fail "$name" "${where#; }" "$log"
+	else
+		passed=$((passed + 1))
+		echo "ok - $name: $n checks, disk image as expected (${secs} s)"
+	fi
+}
+
+if ! hg_make_images; then
+	failed=$((failed + 1))
+	echo "not ok - hostileguest: cannot create the disk images in $W"
+else
+	run_hostile hostileguest "$EMBER"
+	if [ -n "${EMBER_ASAN:-}" ]; then
+		run_hostile hostileguest-asan "$EMBER_ASAN" 1
+	elif ! hg_build_asan >"$W/asan-build.log" 2>&1; then
+		failed=$((failed + 1))
+		echo "not ok - hostileguest-asan: building build/asan/ember failed"
+		tail -n 5 "$W/asan-build.log" | sed 's/^/#   /'
+	else
+		run_hostile hostileguest-asan build/asan/ember 1
+	fi
+fi
 
 echo "guest: $passed passed, $failed failed"
 [ $failed -eq 0 ]
