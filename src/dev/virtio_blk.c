@@ -299,17 +299,14 @@ static void blk_notify(struct virtio_dev *d, unsigned q)
 		uint32_t written;
 		int st;
 
-		virtio_unlock(d);
+		virtio_begin_io(d);
 		st = virtio_blk_request(b, c, &written);
-		virtio_lock(d);
+		virtio_end_io(d);
 		if (st < 0) {
 			r = st;
 			break;
 		}
-		vq = virtio_queue(d, q);
-		if (!vq)
-			break; /* reset while the request ran */
-		vq_push(vq, c->head, written);
+		vq_push(vq, c->head, written); /* a reset waits for us: same rings */
 		pushed = true;
 		/* Interrupt per batch, not per request: but do not starve
 		 * the guest while it keeps the queue full. */

@@ -12,6 +12,7 @@ void virtio_init(struct virtio_dev *d, const struct virtio_dev_ops *ops, void *p
 {
 	memset(d, 0, sizeof(*d));
 	pthread_mutex_init(&d->lock, NULL);
+	pthread_cond_init(&d->idle, NULL);
 	d->ops = ops;
 	d->priv = priv;
 	d->mem = mem;
@@ -19,6 +20,7 @@ void virtio_init(struct virtio_dev *d, const struct virtio_dev_ops *ops, void *p
 
 void virtio_destroy(struct virtio_dev *d)
 {
+	pthread_cond_destroy(&d->idle);
 	pthread_mutex_destroy(&d->lock);
 }
 
@@ -71,8 +73,27 @@ void virtio_signal_used(struct virtio_dev *d, unsigned q)
 		d->irq(d->irq_ctx);
 }
 
+void virtio_begin_io(struct virtio_dev *d)
+{
+	d->busy++;
+	pthread_mutex_unlock(&d->lock);
+}
+
+void virtio_end_io(struct virtio_dev *d)
+{
+	pthread_mutex_lock(&d->lock);
+	if (--d->busy == 0)
+		pthread_cond_broadcast(&d->idle);
+}
+
 static void reset(struct virtio_dev *d)
 {
+	/* A request in flight (lock dropped for its I/O) still owns buffers
+	 * of the old rings: let it finish and complete there before the
+	 * driver can see status 0 and hand out new rings (found by the
+	 * hostile test guest). */
+	while (d->busy)
+		pthread_cond_wait(&d->idle, &d->lock);
 	if (d->ops->reset)
 		d->ops->reset(d);
 	d->status = 0;

@@ -111,6 +111,8 @@ struct virtio_dev {
 	void *priv;
 	const struct guest_mem *mem;
 	pthread_mutex_t lock;
+	pthread_cond_t idle; /* busy dropped to 0 */
+	unsigned busy;	     /* requests doing I/O with the lock dropped */
 	uint32_t status;
 	uint32_t dev_feat_sel, drv_feat_sel, queue_sel;
 	uint64_t driver_features;
@@ -149,6 +151,11 @@ bool virtio_has_feature(const struct virtio_dev *d, uint64_t bit);
 void virtio_needs_reset(struct virtio_dev *d, const char *why);
 /* After vq_push()es on queue q: interrupt the guest if it wants one. */
 void virtio_signal_used(struct virtio_dev *d, unsigned q);
+/* Drop the lock for a request's slow I/O: virtio_begin_io() unlocks,
+ * virtio_end_io() relocks. A driver reset in between waits for the request
+ * to finish, so its completion lands in the rings it came from. */
+void virtio_begin_io(struct virtio_dev *d);
+void virtio_end_io(struct virtio_dev *d);
 /* Queue q's rings, or NULL if the device is not live or q is disabled. */
 struct vq *virtio_queue(struct virtio_dev *d, unsigned q);
 
