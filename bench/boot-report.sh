@@ -31,14 +31,13 @@ label() {
 	case $1 in
 	min) echo "minimal (guest/)" ;;
 	stock) echo "Debian stock" ;;
-	minthp) echo "minimal, THP forced on (experiment)" ;;
 	*) echo "$1" ;;
 	esac
 }
 sysname() {
 	case $1 in
 	qemu) echo "QEMU microvm" ;;
-	ember-thp) echo "ember, THP forced on" ;;
+	ember-2m) echo "ember-2m (experiment)" ;;
 	*) echo "$1" ;;
 	esac
 }
@@ -62,7 +61,11 @@ if [ -s "$tmp/boot" ]; then
 	for k in $(awk '{ print $2 }' "$tmp/boot" | awk '!s[$1]++'); do
 		for c in $(awk -v k="$k" '$2 == k { print $3 }' "$tmp/boot" | sort -n | uniq); do
 			plot="\"$k, $c vCPU\""
-			for s in ember qemu; do
+			for s in ember qemu ember-2m; do
+				if ! grep -q " $s " "$tmp/boot"; then
+					plot+=" - - - - - -"
+					continue
+				fi
 				sel() { awk -v k="$k" -v c="$c" -v s="$s" -v f="$1" \
 					'$2 == k && $3 == c && $4 == s && $6 == 0 && $7 >= 0 { print $f }' "$tmp/boot"; }
 				total=$(awk -v k="$k" -v c="$c" -v s="$s" '$2 == k && $3 == c && $4 == s' "$tmp/boot" | wc -l)
@@ -70,12 +73,14 @@ if [ -s "$tmp/boot" ]; then
 				read -r em elo ehi _ <<<"$(sel 8 | stats)"
 				med[$s.m]=$mm med[$s.e]=$em
 				plot+=" $mm $mlo $mhi $em $elo $ehi"
-				if [ $s = ember ]; then
-					rb="" ra=""
-				else
+				rb="" ra=""
+				if [ $s = qemu ]; then
 					rb=$(ratio "${med[ember.m]}" "$mm")
 					ra=$(ratio "${med[ember.e]}" "$em")
 					if [ "$rb" != - ]; then rb="**${rb}x**"; ra="${ra}x"; fi
+				elif [ $s = ember-2m ]; then
+					rb="$(ratio "$mm" "${med[qemu.m]}")x vs QEMU"
+					ra="$(ratio "$em" "${med[qemu.e]}")x vs QEMU"
 				fi
 				echo "| $(label "$k") | $c | $(sysname $s) | $n/$total | $(f1 "$mm") | $(f1 "$mlo")-$(f1 "$mhi") | $(f1 "$em") | $(f1 "$elo")-$(f1 "$ehi") | $rb | $ra |"
 				echo "$k $c $s $mm $em" >>"$tmp/medians"
@@ -228,13 +233,14 @@ if grep -q '^mem ' "$tmp/all"; then
 	echo "Memory of one VMM process, 256 MiB guest (minimal kernel) idle at its shell prompt,"
 	echo "2 s after the prompt (smaps_rollup and smaps in L1; median of the runs; MiB):"
 	echo
-	echo "| system | RSS | guest RAM resident | monitor RSS (RSS - guest) | PSS | monitor PSS (PSS - guest) | Pss_Anon | Pss_File | guest mapping |"
-	echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
-	for s in ember qemu; do
-		m() { awk -v s=$s -v e="$1" '$1 == "mem" && $2 == s { print '"$1"' }' "$tmp/all" | stats | cut -d' ' -f1; }
-		mib() { awk -v x="$1" 'BEGIN { if (x == "-") print "-"; else printf "%.2f", x / 1024 }'; }
-		echo "| $(sysname $s) | $(mib "$(m '$4')") | $(mib "$(m '$6')") | **$(mib "$(m '$4 - $6')")** | $(mib "$(m '$5')") | $(mib "$(m '$5 - $7')") | $(mib "$(m '$9')") | $(mib "$(m '$10')") | $(mib "$(m '$8')") |"
-		[ $s = ember ] && ember_over=$(m '$4 - $6')
+	echo "| system | RSS | guest RAM resident | monitor RSS (RSS - guest) | PSS | monitor PSS (PSS - guest) | Pss_Anon | guest RAM in huge pages | guest mapping | its start mod 2 MiB |"
+	echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+	for s in ember qemu ember-2m; do
+		grep -q "^mem $s " "$tmp/all" || continue
+		m() { awk -v s=$s '$1 == "mem" && $2 == s { print '"$1"' }' "$tmp/all" | stats | cut -d' ' -f1; }
+		mib() { awk -v x="$1" 'BEGIN { if (x == "-" || x == "") print "-"; else printf "%.2f", x / 1024 }'; }
+		echo "| $(sysname $s) | $(mib "$(m '$4')") | $(mib "$(m '$6')") | **$(mib "$(m '$4 - $6')")** | $(mib "$(m '$5')") | $(mib "$(m '$5 - $7')") | $(mib "$(m '$9')") | $(mib "$(m '$11')") | $(mib "$(m '$8')") | $(m '$12') KiB |"
+		[ $s != ember ] || ember_over=$(m '$4 - $6')
 	done
 	echo
 	awk -v x="${ember_over:--}" 'BEGIN {

@@ -7,8 +7,9 @@
 #   klog     the guest kernel's own account (printk times, initcall_debug)
 #   kvmstat  KVM exits of one boot each (perf in L1)
 #   strace   when each VMM first enters the guest (strace in L1)
-#   thp      6 more minimal boots each with L1's transparent huge pages
-#            forced to "always" (experiment: what MADV_HUGEPAGE would give)
+# boot, kvmstat and mem also run "ember-2m", ember built with
+# bench/ember-2m.patch (2 MiB-aligned guest RAM + MADV_HUGEPAGE): an
+# experiment showing what that change to src/guest_mem.c would give.
 #   mem      one 256 MiB guest idle at its shell: the monitor's own memory
 #   dens     DENSITY guests at once, to their shell prompts
 # Usage: bench/boot.sh [-n RUNS] [--cpus "1 2"] [--kernels "min stock"]
@@ -25,8 +26,7 @@ out=$B/bench
 runs=10
 cpus="1 2"
 kernels="min stock"
-sections="boot klog kvmstat strace thp mem dens"
-thp_runs=6
+sections="boot klog kvmstat strace mem dens"
 density=8
 report_only=0
 while [ $# -gt 0 ]; do
@@ -48,13 +48,15 @@ if [ "$report_only" = 0 ]; then
 	scripts/deps.sh qemu-system-x86 busybox-static cpio xz-utils gcc make
 	make -s all guest-kernel guest-initramfs
 	make -s "$out/vmwatch" "$out/initramfs-bench.cpio.gz"
+	rm -f "$out/ember-2m"
+	make -s "$out/ember-2m" >"$out/ember-2m.log" 2>&1 ||
+		echo "boot.sh: the ember-2m experiment did not build (see $out/ember-2m.log); skipped" >&2
 	cat >"$out/params" <<-EOF
 		RUNS=$runs
 		CPUS="$cpus"
 		KERNELS="$kernels"
 		SECTIONS="$sections"
 		DENSITY_N=$density
-		THP_RUNS=$thp_runs
 	EOF
 	echo "boot.sh: lab run: $runs runs x kernels ($kernels) x vCPUs ($cpus) x 2 VMMs; sections: $sections" >&2
 	start=$(date +%s)

@@ -29,6 +29,7 @@
 #define TIMER_COUNT	390625
 #define UART_THR	0x3f8
 #define UART_IER	0x3f9
+#define UART_MCR	0x3fc
 #define UART_LSR	0x3fd
 
 	PVH_NOTE(_start)
@@ -62,11 +63,15 @@ _start:
 	movl $TIMER_COUNT, APIC_TMICT
 
 	/*
-	 * Receive-data interrupt on in the UART: ember queues console input
-	 * only once the guest's driver asks for it this way. The IOAPIC pin
-	 * stays masked (its reset state), so no interrupt is delivered; the
-	 * timer's wake-ups poll the line status instead.
+	 * Open the UART as Linux's 8250 driver does, receive-data interrupt
+	 * on (IER) and DTR|RTS|OUT2 (MCR): ember queues console input only
+	 * once the port is open this way. The IOAPIC pin stays masked (its
+	 * reset state), so no interrupt is delivered; the timer's wake-ups
+	 * poll the line status instead.
 	 */
+	movb $0x0b, %al
+	movw $UART_MCR, %dx
+	outb %al, %dx
 	movb $1, %al
 	movw $UART_IER, %dx
 	outb %al, %dx

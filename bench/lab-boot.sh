@@ -8,16 +8,17 @@
 #   bench: trace KERNEL CPUS RUN MS EVENT        (ember --boot-trace)
 #   bench: klog KERNEL SYSTEM TEXT               (bench/kernel-log.sh in the guest)
 #   bench: mem SYSTEM RUN RSS PSS GUEST_RSS GUEST_PSS GUEST_SIZE PSS_ANON PSS_FILE
+#              GUEST_THP GUEST_OFF   (KiB; see bench/vmwatch.c)
 #   bench: dens SYSTEM N READY_MS AVAIL_DROP RSS_SUM PSS_SUM GUEST_RSS_SUM BAD
 #   bench: kvmstat SYSTEM COUNT EVENT            (perf stat of one boot)
 #   bench: strace SYSTEM MS WHAT                 (first KVM_RUN, from strace)
 #   bench: console KERNEL CPUS SYSTEM LINE       (warm-up run's console)
 #   bench: thp SETTING                           (L1's transparent_hugepage)
-# KERNEL: min (build/guest/vmlinux), stock (Debian's) or minthp (min with
-# transparent huge pages forced on in L1, an experiment). RUN 0 is a warm-up.
+# SYSTEM: ember, qemu, or ember-2m (experiment: bench/ember-2m.patch).
+# KERNEL: min (build/guest/vmlinux) or stock (Debian's). RUN 0 is a warm-up.
 set -u
 B=/lab/bench
-. $B/params # RUNS CPUS KERNELS SECTIONS DENSITY_N THP_RUNS
+. $B/params # RUNS CPUS KERNELS SECTIONS DENSITY_N
 W=$B/vmwatch
 EMBER=/lab/ember
 QEMU="qemu-system-x86_64 -M microvm,x-option-roms=off,rtc=off,pit=off,pic=off,isa-serial=on
@@ -30,9 +31,29 @@ RD=$B/initramfs-bench.cpio.gz
 T=180
 mkdir -p /tmp/b
 
+# ember-2m: ember built with bench/ember-2m.patch (guest RAM 2 MiB-aligned,
+# MADV_HUGEPAGE), an experiment staged only when it built.
+ember_bin() {
+	case $1 in
+	ember) echo $EMBER ;;
+	ember-2m) echo $B/ember-2m ;;
+	esac
+}
+SYSTEMS="ember qemu"
+[ ! -x $B/ember-2m ] || SYSTEMS="ember qemu ember-2m"
+NSYS=$(echo $SYSTEMS | wc -w)
+
+# nth N WORDS...: the Nth word (from 0)
+nth() {
+	local n=$1
+	shift
+	shift $n
+	echo $1
+}
+
 kernel_path() {
 	case $1 in
-	min | minthp) echo /lab/vmlinux ;;
+	min) echo /lab/vmlinux ;;
 	stock) echo $B/vmlinux-stock ;;
 	esac
 }
@@ -45,8 +66,8 @@ run() {
 	r_k=$(kernel_path $2)
 	shift 6
 	# shellcheck disable=SC2086 # PRE and QEMU are word lists
-	if [ "$r_sys" = ember ]; then
-		$PRE $W -t $T -l "$r_l" "$@" -- $EMBER run --kernel "$r_k" --initrd $RD --memory $r_m \
+	if [ "$r_sys" != qemu ]; then
+		$PRE $W -t $T -l "$r_l" "$@" -- $(ember_bin $r_sys) run --kernel "$r_k" --initrd $RD --memory $r_m \
 			--cpus "$r_c" --no-rng --boot-trace --cmdline "$r_cl"
 	else
 		$PRE $W -t $T -l "$r_l" "$@" -- $QEMU -m $r_m -smp "$r_c" -kernel "$r_k" -initrd $RD \
@@ -82,17 +103,16 @@ case " $SECTIONS " in *" boot "*)
 	for k in $KERNELS; do
 		for c in $CPUS; do
 			echo "bench: section boot $k cpus=$c"
-			boot $k $c ember 0
-			boot $k $c qemu 0
+			for s in $SYSTEMS; do boot $k $c $s 0; done
+			# Each round starts with the next system: no VMM always
+			# follows the same one.
 			i=1
 			while [ $i -le $RUNS ]; do
-				if [ $((i % 2)) = 1 ]; then
-					boot $k $c ember $i
-					boot $k $c qemu $i
-				else
-					boot $k $c qemu $i
-					boot $k $c ember $i
-				fi
+				j=0
+				while [ $j -lt $NSYS ]; do
+					boot $k $c $(nth $(((i + j) % NSYS)) $SYSTEMS) $i
+					j=$((j + 1))
+				done
 				i=$((i + 1))
 			done
 		done
@@ -118,7 +138,7 @@ esac
 case " $SECTIONS " in *" kvmstat "*)
 	if [ -x $B/perf ]; then
 		mount -t tracefs nodev /sys/kernel/tracing 2>/dev/null
-		for s in ember qemu; do
+		for s in $SYSTEMS; do
 			echo "bench: section kvmstat $s"
 			l=/tmp/b/kvmstat-$s
 			PRE="$B/perf stat -x, -o $l.stat -e kvm:kvm_exit -e kvm:kvm_userspace_exit
@@ -167,51 +187,12 @@ case " $SECTIONS " in *" strace "*)
 	;;
 esac
 
-# Experiment: the same minimal boots with transparent huge pages forced on
-# for every anonymous mapping (L1's default is madvise: QEMU asks for huge
-# pages for guest RAM with MADV_HUGEPAGE, ember does not). Kernel "minthp".
-case " $SECTIONS " in *" thp "*)
-	if [ -w $THP ]; then
-		old=$(sed 's/.*\[\(.*\)\].*/\1/' $THP)
-		echo always >$THP
-		echo "bench: section boot minthp cpus=1 (THP $(cat $THP))"
-		boot minthp 1 ember 0
-		boot minthp 1 qemu 0
-		i=1
-		while [ $i -le $THP_RUNS ]; do
-			if [ $((i % 2)) = 1 ]; then
-				boot minthp 1 ember $i
-				boot minthp 1 qemu $i
-			else
-				boot minthp 1 qemu $i
-				boot minthp 1 ember $i
-			fi
-			i=$((i + 1))
-		done
-		if [ -x $B/perf ]; then
-			mount -t tracefs nodev /sys/kernel/tracing 2>/dev/null
-			l=/tmp/b/kvmstat-thp
-			PRE="$B/perf stat -x, -o $l.stat -e kvm:kvm_exit -e kvm:kvm_userspace_exit
-				-e kvm:kvm_pio -e kvm:kvm_mmio -e kvm:kvm_msr -e kvm:kvm_cpuid
-				-e kvm:kvm_inj_virq --"
-			run ember min 1 256M "$BASE rdinit=/benchinit ember.cmd=true" $l -m "$MARK" >/dev/null 2>$l.perr
-			PRE=
-			awk -F, '$3 ~ /^kvm:/ { print "bench: kvmstat ember-thp " $1 " " $3 }' $l.stat
-		fi
-		echo $old >$THP
-		echo "bench: thp restored to $(cat $THP)"
-	else
-		echo "bench: note: $THP not writable, thp experiment skipped"
-	fi
-	;;
-esac
-
 # Memory: one 256 MiB guest idle at its shell prompt (no ember.cmd: guest/'s
 # init starts an interactive sh); sampled 2 s after the prompt appeared.
 case " $SECTIONS " in *" mem "*)
 	echo "bench: section mem"
 	for i in 1 2 3; do
-		for s in ember qemu; do
+		for s in $SYSTEMS; do
 			l=/tmp/b/mem-$s-$i
 			run $s min 1 256M "$BASE" $l -m "ember# " -H -w 2000 -g 256 -i 'exit\n' |
 				awk -v s=$s -v i=$i '/^mem 0 / { $1 = ""; $2 = ""; print "bench: mem " s " " i $0 }

@@ -23,11 +23,18 @@ mkdir -p "$img" "$(dirname "$doc")"
 # --- plots ------------------------------------------------------------------------
 plots=()
 if [ -s "$out/boot-plot.dat" ]; then
-	# Columns: label, then for ember and QEMU: marker median/min/max, exit median (min/max).
+	# Columns: label, then for ember, QEMU and ember-2m (the experiment; "-"
+	# when not run): marker median/min/max, exit median/min/max.
+	ex_m= ex_e=
+	if awk '$16 != "-" { f = 1 } END { exit !f }' "$out/boot-plot.dat"; then
+		ex_m=', "" using 14:15:16 title "ember-2m (experiment)" lc rgb "#e6ab02"'
+		ex_e=', "" using 17:18:19 title "ember-2m (experiment)" lc rgb "#e6ab02"'
+	fi
 	gnuplot <<-EOF
 		set terminal pngcairo size 1100,520 font "sans,10"
 		set output "$img/boot-race.png"
 		set multiplot layout 1,2 title "Boot to user space in the nested lab (L1 ms: compare ratios only; bars: median, whiskers: min-max)"
+		set datafile missing "-"
 		set style data histogram
 		set style histogram errorbars gap 2 lw 1
 		set style fill solid 0.8 border -1
@@ -38,10 +45,10 @@ if [ -s "$out/boot-plot.dat" ]; then
 		set ylabel "L1 ms"
 		set title "(b) process start to boot-marker line"
 		plot "$out/boot-plot.dat" using 2:3:4:xtic(1) title "ember" lc rgb "#d95f02", \
-		     "" using 8:9:10 title "QEMU microvm" lc rgb "#7570b3"
+		     "" using 8:9:10 title "QEMU microvm" lc rgb "#7570b3"$ex_m
 		set title "(a) process start to exit"
 		plot "$out/boot-plot.dat" using 5:6:7:xtic(1) title "ember" lc rgb "#d95f02", \
-		     "" using 11:12:13 title "QEMU microvm" lc rgb "#7570b3"
+		     "" using 11:12:13 title "QEMU microvm" lc rgb "#7570b3"$ex_e
 		unset multiplot
 	EOF
 	plots+=("boot-race.png")

@@ -27,7 +27,9 @@
  * and with -H, before the vm lines:
  *   launched MS                     all N forked
  *   ready MS                        the last copy showed TEXT
- *   mem I RSS PSS GUEST_RSS GUEST_PSS GUEST_SIZE PSS_ANON PSS_FILE  (KiB)
+ *   mem I RSS PSS GUEST_RSS GUEST_PSS GUEST_SIZE PSS_ANON PSS_FILE GUEST_THP GUEST_OFF
+ *     (KiB; GUEST_THP: AnonHugePages of the guest mapping(s), GUEST_OFF:
+ *     the first one's start address modulo 2 MiB)
  *   meminfo AVAIL_DROP_KIB FREE_DROP_KIB  (/proc/meminfo, before fork vs sample)
  * Exit status 0 when everything was measured, 2 on usage or system errors.
  */
@@ -235,7 +237,7 @@ static long meminfo(const char *key)
 }
 
 struct memsample {
-	long rss, pss, pss_anon, pss_file, guest_rss, guest_pss, guest_size;
+	long rss, pss, pss_anon, pss_file, guest_rss, guest_pss, guest_size, guest_thp, guest_off;
 };
 
 /*
@@ -277,12 +279,16 @@ static int sample(pid_t pid, long guest_kib, struct memsample *m)
 
 			big = ino == 0 && (!name[0] || strncmp(name, "[anon", 5) == 0) &&
 			      kib >= guest_kib;
+			if (big && !m->guest_size)
+				m->guest_off = (long)((lo & ((2ul << 20) - 1)) >> 10);
 			if (big)
 				m->guest_size += kib;
 		} else if (big && sscanf(line, "Rss: %ld", &v) == 1) {
 			m->guest_rss += v;
 		} else if (big && sscanf(line, "Pss: %ld", &v) == 1) {
 			m->guest_pss += v;
+		} else if (big && sscanf(line, "AnonHugePages: %ld", &v) == 1) {
+			m->guest_thp += v;
 		}
 	}
 	fclose(f);
@@ -398,8 +404,9 @@ int main(int argc, char **argv)
 		for (int i = 0; i < nvms; i++) {
 			if (vms[i].exited >= 0 || sample(vms[i].pid, guest_kib, &m))
 				continue;
-			printf("mem %d %ld %ld %ld %ld %ld %ld %ld\n", i, m.rss, m.pss, m.guest_rss,
-			       m.guest_pss, m.guest_size, m.pss_anon, m.pss_file);
+			printf("mem %d %ld %ld %ld %ld %ld %ld %ld %ld %ld\n", i, m.rss, m.pss,
+			       m.guest_rss, m.guest_pss, m.guest_size, m.pss_anon, m.pss_file,
+			       m.guest_thp, m.guest_off);
 		}
 		printf("meminfo %ld %ld\n", avail0 - meminfo("MemAvailable"),
 		       free0 - meminfo("MemFree"));
