@@ -75,10 +75,36 @@ run() {
 	fi
 }
 
-# boot KERNEL CPUS SYSTEM RUN: boot to the marker and reboot, timed.
+# vmwatch's timeout hook: where a VMM that did not finish is stuck.
+cat >/tmp/b/hung.sh <<'HOOK'
+exec >>/tmp/b/hung.log 2>&1
+p=$1
+echo "bench: note: hung: pid $p ($(cat /proc/$p/comm)) still running at the timeout"
+for t in /proc/$p/task/*; do
+	echo "bench: note: hung: thread $(cat $t/comm): $(sed -n 's/^State:[[:space:]]*//p' $t/status), wchan $(cat $t/wchan 2>/dev/null)"
+	head -n 5 $t/stack 2>/dev/null | sed 's/^/bench: note: hung:     /'
+done
+if [ -x /lab/bench/perf ]; then
+	mount -t tracefs nodev /sys/kernel/tracing 2>/dev/null
+	/lab/bench/perf record -q -o /tmp/b/hung.data -e kvm:kvm_exit -p $p -- sleep 1 >/dev/null 2>&1
+	/lab/bench/perf script -i /tmp/b/hung.data -F tid,trace 2>/dev/null |
+		sed -n 's/^ *\([0-9]*\) .*reason \([A-Za-z_0-9]*\) rip \(0x[0-9a-f]*\).*/tid \1 \2 rip \3/p' |
+		sort | uniq -c | sort -rn | head -n 8 | sed 's/^/bench: note: hung: exits in 1 s: /'
+fi
+HOOK
+
+# boot KERNEL CPUS SYSTEM RUN: boot to the marker and reboot, timed. After
+# 3 failures of one VMM in one configuration its remaining runs are skipped.
 boot() {
+	local T=60 f=/tmp/b/failed-$1-$2-$3
+	[ $1 != stock ] || T=120
+	if [ "$(cat $f 2>/dev/null)" = xxx ]; then
+		echo "bench: note: $3 $1 cpus=$2 run $4 skipped after 3 failures"
+		return
+	fi
 	l=/tmp/b/$1-$2-$3-$4
-	r=$(run $3 $1 $2 256M "$BASE rdinit=/benchinit ember.cmd=true" $l -m "$MARK" | grep '^vm 0 ')
+	r=$(run $3 $1 $2 256M "$BASE rdinit=/benchinit ember.cmd=true" $l -m "$MARK" -k "sh /tmp/b/hung.sh" |
+		grep '^vm 0 ')
 	[ -n "$r" ] || r="vm 0 255 -1 -1 -1"
 	set -- "$1" "$2" "$3" "$4" $r
 	echo "bench: boot $1 $2 $3 $4 $7 $8 $9 ${10}"
@@ -86,11 +112,13 @@ boot() {
 	[ "$4" != 0 ] || tr -d '\r' <$l.0.out | grep -v '^$' | head -n 12 | cut -c1-160 |
 		sed "s/^/bench: console $1 $2 $3 /"
 	if [ "$7" != 0 ] || [ "$8" = -1.000 ]; then
+		printf x >>$f
+		[ ! -f /tmp/b/hung.log ] || { cat /tmp/b/hung.log; rm -f /tmp/b/hung.log; }
 		echo "bench: note: $3 $1 cpus=$2 run $4 exited $7 (marker at $8); last console lines:"
 		tr -d '\r' <$l.0.out | tail -n 15 | sed 's/^/bench: note:   /'
 		tail -n 5 $l.0.err | sed 's/^/bench: note:   /'
 	fi
-	[ "$3" != ember ] || sed -n "s/^ember: boot-trace: *\([0-9.]*\) ms  \(.*\)/bench: trace $1 $2 $4 \1 \2/p" $l.0.err
+	[ "$3" != ember ] || [ "$7" != 0 ] || sed -n "s/^ember: boot-trace: *\([0-9.]*\) ms  \(.*\)/bench: trace $1 $2 $4 \1 \2/p" $l.0.err
 }
 
 echo "bench: L1 $(uname -r), $(grep -c ^processor /proc/cpuinfo) CPUs, $(sed -n 's/^MemTotal: *//p' /proc/meminfo)"

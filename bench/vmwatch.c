@@ -5,12 +5,14 @@
  * given text and when it exits. Optionally hold them all running and sample
  * their memory.
  *
- *   vmwatch [-n N] [-m TEXT] [-t SECONDS] [-l PREFIX] [-H] [-i TEXT]
+ *   vmwatch [-n N] [-m TEXT] [-t SECONDS] [-k HOOK] [-l PREFIX] [-H] [-i TEXT]
  *           [-g MIB] [-w MS] [--] COMMAND [ARG...]
  *
  *   -n N       copies to start, one fork/exec after the other (default 1)
  *   -m TEXT    the console text to wait for (first occurrence in stdout)
  *   -t SECONDS kill every copy still running after SECONDS (SIGKILL)
+ *   -k HOOK    on that timeout, first run "HOOK PID" (sh -c) for each copy
+ *              still running, e.g. to record where it hangs
  *   -l PREFIX  copy I's stdout goes to PREFIX.I.out, stderr to PREFIX.I.err
  *              (default: stdout is read and dropped, stderr is /dev/null)
  *   -H         hold: stdin of each copy is a pipe; once every copy has shown
@@ -63,6 +65,8 @@ struct vm {
 static struct vm vms[MAX_VMS];
 static int nvms;
 static double t0;
+static volatile sig_atomic_t timed_out;
+static const char *hook;
 
 static double now_ms(void)
 {
@@ -74,7 +78,7 @@ static double now_ms(void)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: vmwatch [-n N] [-m TEXT] [-t SECONDS] [-l PREFIX] [-H] [-i TEXT]\n"
+	fprintf(stderr, "usage: vmwatch [-n N] [-m TEXT] [-t SECONDS] [-k HOOK] [-l PREFIX] [-H] [-i TEXT]\n"
 			"               [-g MIB] [-w MS] [--] COMMAND [ARG...]\n");
 	exit(2);
 }
@@ -85,12 +89,28 @@ static void die(const char *what)
 	exit(2);
 }
 
-static void kill_all(int sig)
+static void on_alarm(int sig)
 {
 	(void)sig;
-	for (int i = 0; i < nvms; i++)
-		if (vms[i].pid > 0 && vms[i].exited < 0)
-			kill(vms[i].pid, SIGKILL);
+	timed_out = 1;
+}
+
+/* After a timeout: the hook for each copy still running, then SIGKILL. */
+static void kill_all(void)
+{
+	char cmd[1024];
+
+	timed_out = 0;
+	for (int i = 0; i < nvms; i++) {
+		if (vms[i].pid <= 0 || vms[i].exited >= 0)
+			continue;
+		if (hook) {
+			snprintf(cmd, sizeof(cmd), "%s %d", hook, vms[i].pid);
+			if (system(cmd) < 0)
+				fprintf(stderr, "vmwatch: hook failed\n");
+		}
+		kill(vms[i].pid, SIGKILL);
+	}
 }
 
 /* Unescape \n, \r, \t and \\ in place. */
@@ -136,11 +156,13 @@ static void scan(struct vm *v, const char *data, size_t n, const char *text, dou
 	}
 }
 
+/* Reap exited children (blocking unless WNOHANG); errno tells why it stopped. */
 static void reap(int flags)
 {
 	int st;
 	pid_t pid;
 
+	errno = 0;
 	while ((pid = waitpid(-1, &st, flags)) > 0) {
 		double t = now_ms() - t0;
 
@@ -165,6 +187,8 @@ static void pump(const char *text, int (*stop)(void))
 	for (;;) {
 		int n = 0, map[MAX_VMS];
 
+		if (timed_out)
+			kill_all();
 		reap(WNOHANG);
 		if (stop && stop())
 			return;
@@ -303,7 +327,7 @@ int main(int argc, char **argv)
 	int hold = 0, opt;
 	struct sigaction sa;
 
-	while ((opt = getopt(argc, argv, "+n:m:t:l:Hi:g:w:")) != -1) {
+	while ((opt = getopt(argc, argv, "+n:m:t:k:l:Hi:g:w:")) != -1) {
 		switch (opt) {
 		case 'n':
 			nvms = atoi(optarg);
@@ -313,6 +337,9 @@ int main(int argc, char **argv)
 			break;
 		case 't':
 			timeout = (unsigned)strtoul(optarg, NULL, 10);
+			break;
+		case 'k':
+			hook = optarg;
 			break;
 		case 'l':
 			prefix = optarg;
@@ -339,7 +366,7 @@ int main(int argc, char **argv)
 		usage();
 
 	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = kill_all;
+	sa.sa_handler = on_alarm;
 	sigaction(SIGALRM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	avail0 = meminfo("MemAvailable");
@@ -420,7 +447,19 @@ int main(int argc, char **argv)
 		}
 	}
 	pump(text, NULL);
-	reap(0);
+	for (;;) { /* every stdout is closed: wait for the exits too */
+		int left = 0;
+
+		for (int i = 0; i < nvms; i++)
+			left += vms[i].exited < 0;
+		if (!left)
+			break;
+		if (timed_out)
+			kill_all();
+		reap(0);
+		if (errno == ECHILD)
+			break;
+	}
 	alarm(0);
 	for (int i = 0; i < nvms; i++)
 		printf("vm %d %d %.3f %.3f %.3f\n", i, vms[i].status, vms[i].mark, vms[i].exited,
