@@ -280,9 +280,10 @@ static void vsock_reset_dev(struct virtio_dev *d)
 const struct virtio_dev_ops virtio_vsock_ops = {
 	.name = "vsock",
 	.device_id = VIRTIO_ID_VSOCK,
-	/* No VIRTIO_F_RING_EVENT_IDX: dev/virtqueue.c does not publish
-	 * avail_event, and a guest using event indices would stop kicking. */
-	.features = VIRTIO_F_RING_INDIRECT_DESC,
+	/* EVENT_IDX: vq_pop() asks for a kick whenever it finds a ring
+	 * empty, which is exactly when this device waits for the guest (tx
+	 * drained, rx starved). */
+	.features = VIRTIO_F_RING_INDIRECT_DESC | VIRTIO_F_RING_EVENT_IDX,
 	.nqueues = 3,
 	.queue_max = VIRTIO_VSOCK_QUEUE_SIZE,
 	.config_size = VIRTIO_VSOCK_CONFIG_SIZE,
