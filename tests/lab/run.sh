@@ -109,7 +109,7 @@ copy_with_libs() { # copy_with_libs FILE DEST: an executable and its ldd librari
 copy_with_libs build/ember /lab/ember
 copy_with_libs "$(command -v qemu-system-x86_64)" /usr/bin/qemu-system-x86_64
 # microvm always loads its firmware (qboot) even for a PVH kernel.
-for f in bios-microvm.bin pvh.bin linuxboot_dma.bin; do
+for f in bios-microvm.bin qboot.rom pvh.bin linuxboot_dma.bin; do
 	cp -L "/usr/share/qemu/$f" "$stage/usr/share/qemu/$f"
 done
 cp "$kdir"/modules/*.ko "$stage/lab/modules/"

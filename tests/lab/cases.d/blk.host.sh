@@ -10,3 +10,6 @@ sha256sum <"$blk_tmp/root/payload.bin" | cut -d' ' -f1 >"$stage/lab/blk-payload.
 truncate -s 64M "$stage/lab/disk.ext4"
 mkfs.ext4 -q -F -L emberdisk -d "$blk_tmp/root" "$stage/lab/disk.ext4"
 copy_with_libs "$(command -v debugfs)" /sbin/debugfs
+# A root file system image with the guest initramfs's contents, for booting
+# from a disk (--disk ... --root ...).
+mkfs.ext4 -q -F -L emberroot -d build/guest/initramfs.d/root "$stage/lab/rootfs.ext4" 64M

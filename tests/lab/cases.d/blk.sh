@@ -1,6 +1,6 @@
 # virtio-blk cases (sourced in L1 after cases.sh). The image comes from
 # blk.host.sh: ext4 made on the host with mkfs.ext4 -d, holding payload.bin.
-LAB_CASES="$LAB_CASES blk-ext4-rw blk-ro blk-sigkill-after-sync"
+LAB_CASES="$LAB_CASES blk-ext4-rw blk-ro blk-sigkill-after-sync blk-root"
 
 # debugfs_cat IMAGE PATH: a file's contents from an ext4 image, read in L1.
 debugfs_cat() { debugfs -R "cat $2" "$1" 2>/dev/null; }
@@ -55,4 +55,16 @@ echo survived-sigkill >/mnt/synced.txt && sync && echo lab-synced && sleep 600\"
 	wait $pid 2>/dev/null
 	[ "$(debugfs_cat "$D/disk.img" /synced.txt)" = survived-sigkill ] ||
 		fail "synced file missing from the image after SIGKILL"
+}
+
+# Booting from a disk: no initrd, --root makes /dev/vda the root file system
+# (rw) and init comes from it.
+case_blk_root() {
+	cp /lab/rootfs.ext4 "$D/root.img"
+	ember_run --disk "$D/root.img" --root "$D/root.img" --cmdline "$BASE quiet init=/init \
+ember.cmd=\"mount | grep ' on / '; echo cmdline-root=\$(grep -o 'root=[^ ]*' /proc/cmdline)\""
+	expect_exit0
+	grep -q '^/dev/root on / type ext4 (rw' "$D/console" || fail "root is not ext4 rw on vda: $(grep ' on / ' "$D/console")"
+	expect_line "cmdline-root=root=/dev/vda"
+	expect_line "ember-init: exit status 0"
 }
