@@ -65,9 +65,20 @@ if [ "$report_only" = 0 ]; then
 	mv "$out/lab.log.tmp" "$out/lab.log"
 	echo "boot.sh: lab run took $(($(date +%s) - start)) s; L1 console in $out/lab.log" >&2
 fi
-grep -q '^bench: done' "$out/lab.log" || {
-	echo "boot.sh: the lab run did not finish (no 'bench: done' in $out/lab.log); last lines:" >&2
+# An unfinished run (L1 panicked, hung or timed out) still gets its tables,
+# headed by a warning; no "bench:" line at all is an error.
+grep -aq '^bench: ' "$out/lab.log" || {
+	echo "boot.sh: the lab run produced no results; last lines of $out/lab.log:" >&2
 	tail -n 15 "$out/lab.log" >&2
 	exit 1
 }
-bench/boot-report.sh "$out/lab.log" "$out" | tee "$out/boot.md"
+{
+	if ! grep -aq 'bench: done' "$out/lab.log"; then
+		echo "**This lab run did not finish**: the tables below hold what it measured before"
+		echo "L1 stopped ($(grep -a -m1 -oE 'Kernel panic[^$]*|BUG: [^$]*' "$out/lab.log" ||
+			echo "no panic on its console; it hung or timed out")). Last section started:"
+		echo "\`$(sed 's/\x1b\[[0-9;?]*[a-zA-Z]//g' "$out/lab.log" | grep -a '^bench: section' | tail -n1)\`."
+		echo
+	fi
+	bench/boot-report.sh "$out/lab.log" "$out"
+} | tee "$out/boot.md"
