@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# I/O benchmark (issue 5): ember vs QEMU microvm on virtio-blk, in one lab
+# I/O benchmark (issue 5): ember vs QEMU microvm on virtio-blk and virtio-net, in one lab
 # run (bench/lab-io.sh inside L1). Prints a markdown table of medians with
 # ratios and writes it to build/bench/io.md. Lab numbers are lab numbers:
 # compare the rows, never quote them as hardware figures.
@@ -18,11 +18,11 @@ grep -q '^bench: io done' "$log" || { echo "io: the lab run did not finish (see 
 median() { sort -n | awk '{a[NR]=$1} END {if (NR) print (NR % 2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2); else print "n/a"}'; }
 val() { { grep "^bench: io $1 [0-9]* $2 " "$log" || true; } | awk '{print $6}' | median; }
 {
-	echo "virtio-blk in the nested lab, $runs runs each, alternating; medians (lab numbers: compare rows only)"
+	echo "virtio-blk and virtio-net (TCP guest to L1) in the nested lab, $runs runs each, alternating; medians (lab numbers: compare rows only)"
 	echo
 	echo "| test | ember | QEMU microvm | ember / QEMU |"
 	echo "|---|---:|---:|---:|"
-	for m in seqread seqwrite randread; do
+	for m in seqread seqwrite randread tcpsend; do
 		e=$(val ember $m) q=$(val qemu $m)
 		unit=$({ grep -m1 "^bench: io ember [0-9]* $m " "$log" || true; } | awk '{print $7}')
 		ratio=$(awk -v e="$e" -v q="$q" 'BEGIN { if (q > 0) printf "%.2fx", e / q; else print "n/a" }')

@@ -6,6 +6,7 @@
  *   diskbench seqread DEV MIB      1 MiB reads from offset 0
  *   diskbench seqwrite DEV MIB     1 MiB writes from offset 0, then fdatasync
  *   diskbench randread DEV SECONDS 4 KiB reads at random aligned offsets
+ *   diskbench tcpsend IPV4:PORT MIB  send MIB MiB over TCP, timed to close
  * Prints one line: "diskbench: <mode> <value> <unit>".
  */
 #define _GNU_SOURCE /* O_DIRECT */
@@ -17,6 +18,9 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <linux/fs.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -37,6 +41,46 @@ static int die(const char *what)
 	return 1;
 }
 
+static int tcpsend(const char *target, long mib)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	char host[64], *colon;
+	static char buf[BIG];
+	double t0, t;
+	int s;
+
+	snprintf(host, sizeof(host), "%s", target);
+	colon = strchr(host, ':');
+	if (!colon)
+		return die("tcpsend: want IPV4:PORT");
+	*colon = '\0';
+	sa.sin_port = htons((uint16_t)atoi(colon + 1));
+	if (inet_pton(AF_INET, host, &sa.sin_addr) != 1)
+		return die("tcpsend: bad address");
+	s = socket(AF_INET, SOCK_STREAM, 0);
+	for (int tries = 0; connect(s, (struct sockaddr *)&sa, sizeof(sa)) < 0; tries++) {
+		if (tries > 100)
+			return die("connect");
+		usleep(100000);
+	}
+	memset(buf, 0x5a, sizeof(buf));
+	t0 = now();
+	for (long i = 0; i < mib; i++)
+		for (size_t off = 0; off < sizeof(buf);) {
+			ssize_t n = write(s, buf + off, sizeof(buf) - off);
+
+			if (n <= 0)
+				return die("send");
+			off += (size_t)n;
+		}
+	shutdown(s, SHUT_WR);
+	while (read(s, buf, sizeof(buf)) > 0) /* until the receiver closes */
+		;
+	t = now() - t0;
+	printf("diskbench: tcpsend %.1f MB/s\n", (double)mib * BIG / 1e6 / t);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	void *buf;
@@ -49,6 +93,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: diskbench seqread|seqwrite|randread DEV N\n");
 		return 2;
 	}
+	if (!strcmp(argv[1], "tcpsend"))
+		return tcpsend(argv[2], n);
 	fd = open(argv[2], (strcmp(argv[1], "seqwrite") ? O_RDONLY : O_WRONLY) | O_DIRECT);
 	if (fd < 0)
 		return die(argv[2]);
