@@ -169,7 +169,6 @@ static void net_reset(struct virtio_dev *d)
 
 	rx_poll(n, false);
 	n->rx_len = 0;
-	n->gen++;
 	if (n->is_tap)
 		ioctl(n->fd, TUNSETOFFLOAD, 0);
 }
@@ -363,7 +362,6 @@ static void net_tx(struct virtio_net *n)
 
 	virtio_lock(d);
 	while ((vq = virtio_queue(d, VIRTIO_NET_TXQ)) && (r = vq_pop(vq, c)) > 0) {
-		unsigned gen = n->gen;
 		/* Header plus at least an Ethernet header, at most one frame;
 		 * anything else is dropped like a bad frame on a wire. */
 		bool ok =
@@ -371,20 +369,21 @@ static void net_tx(struct virtio_net *n)
 		int cnt = ok ? tx_iov(c, n->tx_iov) : 0;
 
 		/* The TAP may run the host's network stack in this call:
-		 * keep the vCPUs' register accesses out of its way. */
-		virtio_unlock(d);
+		 * keep the vCPUs' register accesses out of its way. A driver
+		 * reset meanwhile waits for us (virtio_begin_io). */
+		virtio_begin_io(d);
 		while (ok && writev(n->fd, n->tx_iov, cnt) < 0) {
 			if (errno != EINTR) {
 				ok = false;
 				break;
 			}
 		}
-		virtio_lock(d);
+		virtio_end_io(d);
 		if (!ok)
 			n->tx_dropped++;
 		vq = virtio_queue(d, VIRTIO_NET_TXQ);
-		if (!vq || gen != n->gen)
-			break; /* reset meanwhile: the chain belongs to no ring now */
+		if (!vq)
+			break; /* the device broke meanwhile */
 		vq_push(vq, c->head, 0);
 		pushed = true;
 	}

@@ -84,7 +84,6 @@ struct virtio_net {
 	bool fd_watched; /* fd is in the worker's epoll set */
 	bool rx_polling; /* ... with EPOLLIN */
 	bool rx_broken;	 /* reading the TAP failed for good; reported once */
-	unsigned gen;	 /* bumped on every reset */
 	uint32_t rx_len; /* bytes of the frame held in rx_buf (0: none) */
 	uint64_t rx_dropped, tx_dropped;
 	/* Worker-thread scratch. */
