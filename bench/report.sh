@@ -103,11 +103,12 @@ trap 'rm -f "$gen"' EXIT
 	echo "- host: $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1), $(nproc) CPUs," \
 		"$(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)," \
 		"Linux $(uname -r), Debian $(cat /etc/debian_version 2>/dev/null || echo '?')"
-	echo "- ember $(git describe --always --dirty 2>/dev/null || echo '?'), built with" \
+	echo "- ember from git $(git describe --always --dirty 2>/dev/null || echo '?') (the tree when this report was made), built with" \
 		"$(${CC:-cc} --version | head -n1), linked statically"
 	echo "- $(qemu-system-x86_64 --version | head -n1)"
 	if [ -s "$out/lab.log" ]; then
-		echo "- lab (L1): $(grep -a -m1 '^bench: L1 ' "$out/lab.log" | sed 's/^bench: L1 //')," \
+		echo "- lab (L1): $(sed 's/\x1b\[[0-9;?]*[a-zA-Z]//g; s/\x1bc//g' "$out/lab.log" |
+			grep -a -m1 '^bench: L1 ' | sed 's/^bench: L1 //')," \
 			"under QEMU TCG (EPYC, +svm, +npt) on the host"
 		[ ! -s "$out/vmlinux-stock.package" ] ||
 			echo "- stock guest kernel: vmlinux extracted by bench/extract-vmlinux.sh from" \
