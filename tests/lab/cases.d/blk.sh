@@ -62,9 +62,9 @@ echo survived-sigkill >/mnt/synced.txt && sync && echo lab-synced && sleep 600\"
 case_blk_root() {
 	cp /lab/rootfs.ext4 "$D/root.img"
 	ember_run --disk "$D/root.img" --root "$D/root.img" --cmdline "$BASE quiet init=/init \
-ember.cmd=\"mount | grep ' on / '; echo cmdline-root=\$(grep -o 'root=[^ ]*' /proc/cmdline)\""
+ember.cmd=\"mount | grep ' on / '; grep -o root=/dev/vd. /proc/cmdline\""
 	expect_exit0
 	grep -q '^/dev/root on / type ext4 (rw' "$D/console" || fail "root is not ext4 rw on vda: $(grep ' on / ' "$D/console")"
-	expect_line "cmdline-root=root=/dev/vda"
+	expect_line "root=/dev/vda"
 	expect_line "ember-init: exit status 0"
 }
