@@ -17,6 +17,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -124,10 +125,17 @@ static void console_ctty(void)
  */
 static int input_at_eof(void)
 {
+	struct pollfd p = { .fd = 0, .events = POLLIN };
 	int pending = 0, flags = fcntl(0, F_GETFL);
 	char c;
 	ssize_t n;
 
+	/* The ^D reaches the UART when the kernel opens the console for init,
+	 * but the tty layer hands received bytes to the line discipline from a
+	 * work item: give it a moment. Found in the lab: without this wait the
+	 * mark sometimes arrived after the check, and the shell hung. */
+	if (poll(&p, 1, 100) <= 0)
+		return 0;
 	if (flags < 0 || ioctl(0, FIONREAD, &pending) != 0 || pending != 0)
 		return 0;
 	fcntl(0, F_SETFL, flags | O_NONBLOCK);
