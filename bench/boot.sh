@@ -75,7 +75,7 @@ grep -aq '^bench: ' "$out/lab.log" || {
 {
 	if ! grep -aq 'bench: done' "$out/lab.log"; then
 		echo "**This lab run did not finish**: the tables below hold what it measured before"
-		echo "L1 stopped ($(grep -a -m1 -oE 'Kernel panic[^$]*|BUG: [^$]*' "$out/lab.log" ||
+		echo "L1 stopped ($(grep -a -m1 -oE 'Kernel panic.*|BUG: .*|terminating on signal.*' "$out/lab.log" ||
 			echo "no panic on its console; it hung or timed out")). Last section started:"
 		echo "\`$(sed 's/\x1b\[[0-9;?]*[a-zA-Z]//g' "$out/lab.log" | grep -a '^bench: section' | tail -n1)\`."
 		echo
