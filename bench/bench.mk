@@ -40,7 +40,7 @@ $(BENCH_B)/vmwatch: bench/vmwatch.c
 # The guest's rdinit: freestanding, no libc (a few KiB in the initramfs).
 $(BENCH_B)/benchinit: bench/benchinit.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -static -nostdlib -ffreestanding -fno-stack-protector -fno-pie -no-pie \
+	$(CC) $(CFLAGS) -static -nostdlib -ffreestanding -fno-stack-protector -fno-pie \
 		-fno-asynchronous-unwind-tables -s -o $@ $<
 
 # guest/'s initramfs with a second (gzip) cpio appended: the kernel unpacks

@@ -1,4 +1,5 @@
 #!/bin/sh
+# shellcheck shell=dash disable=SC2046,SC2086 # busybox ash (local is fine); word lists on purpose
 # The lab half of the boot benchmarks: runs inside L1 (busybox sh, the real
 # /dev/kvm of kvm-amd) as `tests/lab/run.sh --script bench/lab-boot.sh`,
 # started by bench/boot.sh, which stages /lab/bench (bench/lab-stage.sh).

@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2154 # $stage, $kdir, die, copy_with_libs: tests/lab/run.sh
 # Staging for the lab half of the boot benchmarks. Sourced (bash, set -euo
 # pipefail) by tests/lab/cases.d/bench.host.sh inside tests/lab/run.sh when
 # bench/boot.sh sets LAB_BENCH_STAGE to this file; uses run.sh's $stage (the

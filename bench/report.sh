@@ -37,7 +37,7 @@ if [ -s "$out/boot-plot.dat" ]; then
 			}
 		printf "\n"
 	}' "$out/boot-plot.dat" >"$out/boot-ratio.dat"
-	ex_m= ex_e=
+	ex_m='' ex_e=''
 	if awk -F'"' '{ split($3, v, " "); if (v[13] != "-") f = 1 } END { exit !f }' "$out/boot-plot.dat"; then
 		ex_m=', "" using 14:15:16 title "ember-2m (experiment: 2 MiB-aligned RAM)" lc rgb "#e6ab02"'
 		ex_e=', "" using 17:18:19 title "ember-2m (experiment: 2 MiB-aligned RAM)" lc rgb "#e6ab02"'
