@@ -205,8 +205,8 @@ fi
 # --- the guest kernel's own account -----------------------------------------------
 if grep -q '^klog ' "$tmp/all"; then
 	echo "What the guest kernel reports (printk.time=1 initcall_debug, one boot each, guest"
-	echo "seconds from kvm-clock; the minimal kernel has no tracepoints, so initcall_debug"
-	echo "prints nothing there and the longest gaps in its log stand in):"
+	echo "seconds from kvm-clock; the minimal kernel has no kallsyms, so its initcalls are"
+	echo "addresses: resolve them with \`nm -n build/guest/vmlinux\`):"
 	echo
 	for k in $(awk '$1 == "klog" { print $2 }' "$tmp/all" | awk '!s[$0]++'); do
 		for s in ember qemu; do

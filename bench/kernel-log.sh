@@ -3,8 +3,8 @@
 # initramfs overlay as /bench-kernel-log, run with ember.cmd=/bench-kernel-log):
 # prints, from the kernel's own log, where the kernel spent its boot time.
 # Needs printk.time=1 on the command line, and initcall_debug for the
-# initcall list (which also needs a kernel built with tracepoints: the
-# minimal guest kernel has none, so it gets the gaps list only).
+# initcall list (a kernel without kallsyms, like the minimal guest kernel,
+# names its initcalls by address: resolve them with nm -n on its vmlinux).
 #   ember-bench: uptime S                    /proc/uptime when this runs
 #   ember-bench: initcalls N TOTAL_US        initcalls timed by initcall_debug
 #   ember-bench: initcall US NAME            the 20 slowest
