@@ -30,7 +30,9 @@ while [ $# -gt 0 ]; do
 	case $a in
 	--demo) mode=demo ;;
 	--script) mode=script script=${1:?--script needs a file}; shift ;;
-	--list) (. "$here/cases.sh" && for f in "$here"/cases.d/*.sh; do [ -e "$f" ] && . "$f"; done
+	--list) (. "$here/cases.sh" && for f in "$here"/cases.d/*.sh; do
+			case $f in *.host.sh) ;; *) [ -e "$f" ] && . "$f" ;; esac
+		done
 		printf '%s\n' $LAB_CASES); exit 0 ;;
 	-*) die "unknown option $a (usage: tests/lab/run.sh [--demo|--list] [CASE...])" ;;
 	*) cases+=("$a") ;;
