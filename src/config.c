@@ -216,6 +216,7 @@ int config_parse_run(int argc, char **argv, struct ember_config *cfg)
 	cfg->mem_size = CONFIG_DEFAULT_MEMORY;
 	cfg->ncpus = 1;
 	cfg->rng = true;
+	cfg->thp = true;
 	cfg->root_disk = -1;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
@@ -282,6 +283,10 @@ int config_parse_run(int argc, char **argv, struct ember_config *cfg)
 			cfg->rng = true;
 		else if (strcmp(a, "--no-rng") == 0)
 			cfg->rng = false;
+		else if (strcmp(a, "--thp") == 0)
+			cfg->thp = true;
+		else if (strcmp(a, "--no-thp") == 0)
+			cfg->thp = false;
 		else if (strcmp(a, "--boot-trace") == 0)
 			cfg->boot_trace = true;
 		else if (strcmp(a, "--debug") == 0)

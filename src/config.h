@@ -58,6 +58,7 @@ struct ember_config {
 	struct net_config nets[CONFIG_MAX_NETS];
 	struct vsock_config vsock;
 	bool rng; /* virtio-rng, on by default */
+	bool thp; /* transparent huge pages for guest RAM, on by default */
 	enum console_kind console;
 };
 

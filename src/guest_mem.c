@@ -25,20 +25,42 @@ void guest_mem_layout(struct guest_mem *gm, uint8_t *base, uint64_t size)
 	}
 }
 
-int guest_mem_map(struct guest_mem *gm, uint64_t size)
+int guest_mem_map(struct guest_mem *gm, uint64_t size, bool huge)
 {
-	void *p;
+	size_t len;
+	uintptr_t raw, start;
+	uint8_t *p;
 
-	if (size == 0 || size > SIZE_MAX)
+	if (size == 0 || size > SIZE_MAX - GUEST_MEM_HUGE)
 		return -EINVAL;
 	/* Lazy: pages are populated only when the guest or ember touches them,
-	 * so start-up cost and RSS do not grow with --memory. */
-	p = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	 * so start-up cost and RSS do not grow with --memory. The mapping is
+	 * over-allocated by 2 MiB and trimmed so that host and guest addresses
+	 * agree modulo 2 MiB: KVM maps guest RAM with large pages only where a
+	 * 2 MiB guest frame is backed by a 2 MiB-aligned host range. */
+	len = (size_t)size + GUEST_MEM_HUGE;
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+		 -1, 0);
 	if (p == MAP_FAILED)
 		return -errno;
+	raw = (uintptr_t)p;
+	start = (raw + GUEST_MEM_HUGE - 1) & ~(uintptr_t)(GUEST_MEM_HUGE - 1);
+	if (start > raw)
+		munmap(p, start - raw);
+	if (raw + len > start + size)
+		munmap((void *)(start + size), raw + len - (start + size));
+	p = (uint8_t *)start;
 	guest_mem_layout(gm, p, size);
 	gm->mapped = true;
+	/* Transparent huge pages above the first 2 MiB (where the kernel and
+	 * everything it allocates live); the first 2 MiB holds boot tables and
+	 * a small guest's code and is touched sparsely, so it stays in 4 KiB
+	 * pages and a tiny VM does not fault in (and zero) 2 MiB to start. The
+	 * result is advisory: a host without THP keeps 4 KiB pages. */
+	gm->huge = false;
+	if (huge && size > GUEST_MEM_HUGE &&
+	    madvise(p + GUEST_MEM_HUGE, (size_t)size - GUEST_MEM_HUGE, MADV_HUGEPAGE) == 0)
+		gm->huge = true;
 	return 0;
 }
 

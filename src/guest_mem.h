@@ -22,6 +22,7 @@
 typedef uint64_t gpa_t;
 
 #define GUEST_MEM_MAX_REGIONS 2
+#define GUEST_MEM_HUGE (2u << 20) /* x86 large page: KVM's 2 MiB mappings */
 
 struct guest_region {
 	gpa_t gpa;
@@ -33,6 +34,7 @@ struct guest_mem {
 	uint8_t *base; /* start of the whole host mapping */
 	uint64_t size; /* total RAM in bytes */
 	bool mapped;   /* base came from guest_mem_map() and must be unmapped */
+	bool huge;     /* the host took MADV_HUGEPAGE for RAM above 2 MiB */
 	unsigned nregions;
 	struct guest_region regions[GUEST_MEM_MAX_REGIONS];
 };
@@ -41,9 +43,11 @@ struct guest_mem {
  * pointers relative to `base`. Pure: used by both constructors and tests. */
 void guest_mem_layout(struct guest_mem *gm, uint8_t *base, uint64_t size);
 
-/* Map `size` bytes of anonymous, lazily-populated RAM (MAP_NORESERVE).
- * Returns 0 or -errno (-ENOMEM when the host cannot map that much). */
-int guest_mem_map(struct guest_mem *gm, uint64_t size);
+/* Map `size` bytes of anonymous, lazily-populated RAM (MAP_NORESERVE),
+ * 2 MiB-aligned; with `huge`, ask for transparent huge pages above the first
+ * 2 MiB (gm->huge says whether the host agreed). Returns 0 or -errno (-ENOMEM
+ * when the host cannot map that much). */
+int guest_mem_map(struct guest_mem *gm, uint64_t size, bool huge);
 
 /* Use a caller-owned buffer as guest RAM (unit tests, fuzzers). */
 void guest_mem_init_buf(struct guest_mem *gm, uint8_t *buf, uint64_t size);

@@ -127,7 +127,7 @@ static int setup_memory(struct vm *vm)
 				    "physical address space",
 				    (unsigned long long)(size >> 20),
 				    (unsigned long long)(max_guest_phys(vm) >> 30));
-	err = guest_mem_map(&vm->mem, size);
+	err = guest_mem_map(&vm->mem, size, vm->cfg->thp);
 	if (err)
 		return ember_seterr(err, "--memory: cannot map %llu MiB of guest RAM: %s",
 				    (unsigned long long)(size >> 20), strerror(-err));

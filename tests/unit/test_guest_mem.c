@@ -77,12 +77,31 @@ TEST(map_lazily)
 {
 	struct guest_mem gm;
 
-	CHECK_EQ(guest_mem_map(&gm, 64ULL << 20), 0);
+	CHECK_EQ(guest_mem_map(&gm, 64ULL << 20, false), 0);
 	CHECK(gm.mapped);
+	CHECK(!gm.huge);
 	CHECK_EQ(guest_mem_write(&gm, (64ULL << 20) - 1, "x", 1), 0);
 	guest_mem_unmap(&gm);
-	CHECK_EQ(guest_mem_map(&gm, 0), -EINVAL);
+	CHECK_EQ(guest_mem_map(&gm, 0, false), -EINVAL);
+}
+
+/* KVM uses 2 MiB pages only where host and guest addresses agree modulo
+ * 2 MiB: both regions must start 2 MiB-aligned on the host. */
+TEST(map_aligned_for_large_pages)
+{
+	struct guest_mem gm;
+
+	CHECK_EQ(guest_mem_map(&gm, (3ULL << 30) + (6ULL << 20) + 4096, true), 0);
+	CHECK_EQ(gm.nregions, 2);
+	CHECK_EQ((uintptr_t)gm.regions[0].host % GUEST_MEM_HUGE, 0);
+	CHECK_EQ((uintptr_t)gm.regions[1].host % GUEST_MEM_HUGE, 0);
+	CHECK_EQ(guest_mem_write(&gm, LAYOUT_HIGH_RAM + (6ULL << 20), "y", 1), 0);
+	CHECK_EQ(guest_mem_write(&gm, LAYOUT_HIGH_RAM + (6ULL << 20) + 4096, "y", 1), -EFAULT);
+	guest_mem_unmap(&gm);
+	CHECK_EQ(guest_mem_map(&gm, 1ULL << 20, true), 0);
+	CHECK(!gm.huge); /* nothing above the first 2 MiB to advise */
+	guest_mem_unmap(&gm);
 }
 
 SUITE(guest_mem, T(small_ram_one_region), T(overflowing_ranges), T(split_around_mmio_window),
-      T(exactly_three_gib_has_no_high_region), T(map_lazily));
+      T(exactly_three_gib_has_no_high_region), T(map_lazily), T(map_aligned_for_large_pages));
