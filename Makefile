@@ -41,6 +41,7 @@ LIB_SRCS += src/dev/virtio_net.c
 LIB_SRCS += src/dev/vsock_conn.c
 LIB_SRCS += src/dev/virtio_vsock.c
 LIB_SRCS += src/vm_virtio.c
+LIB_SRCS += src/dev/cmos.c
 LIB_SRCS += src/dev/i8042.c
 LIB_SRCS += src/dev/boot_marker.c
 

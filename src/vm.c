@@ -256,6 +256,7 @@ static int setup_devices(struct vm *vm)
 		{ &vm->pio, PORT_COM1, 8, &uart_bus_ops, &vm->uart },
 		{ &vm->pio, PORT_I8042_DATA, 5, &i8042_bus_ops, &vm->i8042 },
 		{ &vm->pio, PORT_BOOT_MARKER, 1, &boot_marker_bus_ops, &vm->marker },
+		{ &vm->pio, PORT_CMOS_INDEX, 2, &cmos_bus_ops, &vm->cmos },
 		{ &vm->mmio, LAYOUT_BOOT_MARKER, LAYOUT_BOOT_MARKER_LEN, &boot_marker_bus_ops,
 		  &vm->marker },
 		{ &vm->mmio, LAYOUT_IOAPIC, IOAPIC_MMIO_SIZE, &ioapic_bus_ops, &vm->ioapic },
@@ -263,6 +264,7 @@ static int setup_devices(struct vm *vm)
 
 	uart_init(&vm->uart, &ucb);
 	ioapic_init(&vm->ioapic, &icb);
+	cmos_init(&vm->cmos, NULL, NULL);
 	vm->ioapic.id = vm->cfg->ncpus << 24; /* as the MP table says */
 	vm->devices_ready = true;
 	vm->i8042 = (struct i8042){ .reset = on_reset, .ctx = vm };
@@ -499,6 +501,7 @@ void vm_destroy(struct vm *vm)
 	if (vm->devices_ready) {
 		uart_destroy(&vm->uart);
 		ioapic_destroy(&vm->ioapic);
+		cmos_destroy(&vm->cmos);
 	}
 	bus_destroy(&vm->pio);
 	bus_destroy(&vm->mmio);

@@ -17,6 +17,7 @@
 #include "bus.h"
 #include "config.h"
 #include "dev/boot_marker.h"
+#include "dev/cmos.h"
 #include "dev/i8042.h"
 #include "dev/ioapic.h"
 #include "dev/uart.h"
@@ -49,6 +50,7 @@ struct vm {
 	struct ioapic ioapic;
 	bool devices_ready;
 	struct i8042 i8042;
+	struct cmos cmos;
 	struct boot_marker marker;
 	struct loader_result boot;
 	struct trace trace;

@@ -61,6 +61,7 @@
 #define PORT_COM1_IRQ		4
 #define PORT_I8042_DATA		0x60
 #define PORT_I8042_CMD		0x64
+#define PORT_CMOS_INDEX		0x70 /* MC146818 RTC: index, then data at 0x71 */
 #define PORT_BOOT_MARKER	0x3F0 /* older Firecracker boot-timer port */
 #define BOOT_MARKER_MAGIC	123
 

@@ -138,6 +138,36 @@ static int check_uart(void)
 	return pass("uart-lsr");
 }
 
+static u8 cmos(u8 index)
+{
+	outb(0x70, index);
+	return inb(0x71);
+}
+
+static int bcd_ok(u8 v, u8 max)
+{
+	return (v & 15) <= 9 && (v >> 4) <= 9 && ((v >> 4) * 10 + (v & 15)) <= max;
+}
+
+/* The MC146818 RTC: valid, never mid-update (Linux polls UIP), the power-on
+ * format (24-hour BCD) and the host's date, which is 2026 or later. */
+static int check_cmos(void)
+{
+	u8 year = cmos(0x09), century = cmos(0x32), month = cmos(0x08), hour = cmos(0x04);
+
+	if (!(cmos(0x0d) & 0x80))
+		return fail("cmos-rtc", "register D VRT clear", cmos(0x0d), 0x80);
+	if (cmos(0x0a) & 0x80)
+		return fail("cmos-rtc", "register A UIP set", cmos(0x0a), 0x26);
+	if (cmos(0x0b) != 0x02)
+		return fail("cmos-rtc", "register B not 24-hour BCD", cmos(0x0b), 0x02);
+	if (century != 0x20 || !bcd_ok(year, 99) || year < 0x26)
+		return fail("cmos-rtc", "year", (u32)century << 8 | year, 0x2026);
+	if (!bcd_ok(month, 12) || month == 0 || !bcd_ok(hour, 23))
+		return fail("cmos-rtc", "month/hour not BCD", (u32)month << 8 | hour, 0);
+	return pass("cmos-rtc");
+}
+
 void tg_main(void);
 
 void tg_main(void)
@@ -145,6 +175,7 @@ void tg_main(void)
 	cpu_setup_idt();
 	uart_puts("testguest: PVH boot checks\n");
 	check_bss();
+	check_cmos();
 	cpu_checks();
 	bootinfo_checks();
 	smp_checks();

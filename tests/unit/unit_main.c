@@ -14,6 +14,7 @@ extern const struct test_suite suite_guest_mem, suite_elf, suite_pvh, suite_mpta
 	suite_virtio_net;
 
 extern const struct test_suite suite_virtio_vsock;
+extern const struct test_suite suite_cmos;
 
 static const struct test_suite *const suites[] = {
 	&suite_guest_mem, &suite_elf,	 &suite_pvh,	 &suite_mptable, &suite_uart,
@@ -21,6 +22,7 @@ static const struct test_suite *const suites[] = {
 	&suite_devices, &suite_ioapic, &suite_virtqueue, &suite_virtio_blk,
 	&suite_virtio_net,
 	&suite_virtio_vsock,
+	&suite_cmos,
 };
 
 int main(int argc, char **argv)
