@@ -54,17 +54,6 @@ $(BENCH_B)/initramfs-bench.cpio.gz: $(LINUX_GUEST_OUT)/initramfs.cpio.gz $(BENCH
 		cpio -o -H newc --owner=0:0 --reproducible --quiet) | gzip -9n >$(BENCH_B)/overlay.cpio.gz
 	cat $(LINUX_GUEST_OUT)/initramfs.cpio.gz $(BENCH_B)/overlay.cpio.gz >$@
 
-# Experiment, never installed: ember with bench/ember-2m.patch applied to a
-# copy of src/ (guest RAM 2 MiB-aligned + MADV_HUGEPAGE), for the lab's
-# "exp2m" section. The patch is a finding to report, not a change to src/.
-EMBER_2M_SRC := $(BENCH_B)/ember-2m.src
-$(BENCH_B)/ember-2m: $(SRCS) bench/ember-2m.patch
-	@rm -rf $(EMBER_2M_SRC) && mkdir -p $(EMBER_2M_SRC)
-	cp -r src $(EMBER_2M_SRC)/
-	cd $(EMBER_2M_SRC) && patch -s -p1 <$(CURDIR)/bench/ember-2m.patch
-	$(CC) $(filter-out -Isrc -MMD -MP,$(CFLAGS)) -I$(EMBER_2M_SRC)/src $(LDFLAGS) -o $@ \
-		$(addprefix $(EMBER_2M_SRC)/,$(SRCS)) $(LDLIBS)
-
 $(BENCH_B)/idleguest.o: bench/idleguest.S
 	@mkdir -p $(dir $@)
 	$(TG_CC) $(TG_CFLAGS) -c -o $@ $<

@@ -37,7 +37,8 @@ label() {
 sysname() {
 	case $1 in
 	qemu) echo "QEMU microvm" ;;
-	ember-2m) echo "ember-2m (experiment)" ;;
+	qemu-rtc) echo "QEMU microvm, rtc=on" ;;
+	ember-4k) echo "ember --no-thp (4 KiB pages)" ;;
 	*) echo "$1" ;;
 	esac
 }
@@ -61,7 +62,7 @@ if [ -s "$tmp/boot" ]; then
 	for k in $(awk '{ print $2 }' "$tmp/boot" | awk '!s[$1]++'); do
 		for c in $(awk -v k="$k" '$2 == k { print $3 }' "$tmp/boot" | sort -n | uniq); do
 			plot="\"$k, $c vCPU\""
-			for s in ember qemu ember-2m; do
+			for s in ember qemu ember-4k qemu-rtc; do
 				if ! grep -q " $s " "$tmp/boot"; then
 					plot+=" - - - - - -"
 					continue
@@ -78,9 +79,12 @@ if [ -s "$tmp/boot" ]; then
 					rb=$(ratio "${med[ember.m]}" "$mm")
 					ra=$(ratio "${med[ember.e]}" "$em")
 					if [ "$rb" != - ]; then rb="**${rb}x**"; ra="${ra}x"; fi
-				elif [ $s = ember-2m ]; then
+				elif [ $s = ember-4k ]; then
 					rb="$(ratio "$mm" "${med[qemu.m]}")x vs QEMU"
 					ra="$(ratio "$em" "${med[qemu.e]}")x vs QEMU"
+				elif [ $s = qemu-rtc ]; then
+					rb="ember $(ratio "${med[ember.m]}" "$mm")x of this"
+					ra="ember $(ratio "${med[ember.e]}" "$em")x of this"
 				fi
 				echo "| $(label "$k") | $c | $(sysname $s) | $n/$total | $(f1 "$mm") | $(f1 "$mlo")-$(f1 "$mhi") | $(f1 "$em") | $(f1 "$elo")-$(f1 "$ehi") | $rb | $ra |"
 				echo "$k $c $s $mm $em" >>"$tmp/medians"
@@ -235,7 +239,7 @@ if grep -q '^mem ' "$tmp/all"; then
 	echo
 	echo "| system | RSS | guest RAM resident | monitor RSS (RSS - guest) | PSS | monitor PSS (PSS - guest) | Pss_Anon | guest RAM in huge pages | guest mapping | its start mod 2 MiB |"
 	echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
-	for s in ember qemu ember-2m; do
+	for s in ember qemu ember-4k; do
 		grep -q "^mem $s " "$tmp/all" || continue
 		m() { awk -v s=$s '$1 == "mem" && $2 == s { print '"$1"' }' "$tmp/all" | stats | cut -d' ' -f1; }
 		mib() { awk -v x="$1" 'BEGIN { if (x == "-" || x == "") print "-"; else printf "%.2f", x / 1024 }'; }

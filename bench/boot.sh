@@ -7,9 +7,8 @@
 #   klog     the guest kernel's own account (printk times, initcall_debug)
 #   kvmstat  KVM exits of one boot each (perf in L1)
 #   strace   when each VMM first enters the guest (strace in L1)
-# boot, kvmstat and mem also run "ember-2m", ember built with
-# bench/ember-2m.patch (2 MiB-aligned guest RAM + MADV_HUGEPAGE): an
-# experiment showing what that change to src/guest_mem.c would give.
+# boot, kvmstat and mem also run "ember-4k", ember --no-thp (guest RAM in
+# 4 KiB pages): an ablation showing what the default huge pages give.
 #   mem      one 256 MiB guest idle at its shell: the monitor's own memory
 #   dens     DENSITY guests at once, to their shell prompts
 # Usage: bench/boot.sh [-n RUNS] [--cpus "1 2"] [--kernels "min stock"]
@@ -48,9 +47,6 @@ if [ "$report_only" = 0 ]; then
 	scripts/deps.sh qemu-system-x86 busybox-static cpio xz-utils gcc make
 	make -s all guest-kernel guest-initramfs
 	make -s "$out/vmwatch" "$out/initramfs-bench.cpio.gz"
-	rm -f "$out/ember-2m"
-	make -s "$out/ember-2m" >"$out/ember-2m.log" 2>&1 ||
-		echo "boot.sh: the ember-2m experiment did not build (see $out/ember-2m.log); skipped" >&2
 	cat >"$out/params" <<-EOF
 		RUNS=$runs
 		CPUS="$cpus"

@@ -15,7 +15,8 @@
 #   bench: strace SYSTEM MS WHAT                 (first KVM_RUN, from strace)
 #   bench: console KERNEL CPUS SYSTEM LINE       (warm-up run's console)
 #   bench: thp SETTING                           (L1's transparent_hugepage)
-# SYSTEM: ember, qemu, or ember-2m (experiment: bench/ember-2m.patch).
+# SYSTEM: ember, qemu, ember-4k (ember --no-thp: what huge pages give) or
+# qemu-rtc (QEMU microvm with its RTC on; boot race only, see below).
 # KERNEL: min (build/guest/vmlinux) or stock (Debian's). RUN 0 is a warm-up.
 set -u
 B=/lab/bench
@@ -32,16 +33,20 @@ RD=$B/initramfs-bench.cpio.gz
 T=180
 mkdir -p /tmp/b
 
-# ember-2m: ember built with bench/ember-2m.patch (guest RAM 2 MiB-aligned,
-# MADV_HUGEPAGE), an experiment staged only when it built.
-ember_bin() {
+# ember-4k: ember --no-thp, guest RAM in 4 KiB pages (an ablation: what the
+# default transparent huge pages give).
+ember_flags() {
 	case $1 in
-	ember) echo $EMBER ;;
-	ember-2m) echo $B/ember-2m ;;
+	ember-4k) echo --no-thp ;;
 	esac
 }
-SYSTEMS="ember qemu"
-[ ! -x $B/ember-2m ] || SYSTEMS="ember qemu ember-2m"
+SYSTEMS="ember qemu ember-4k"
+# The boot race adds QEMU with rtc=on: the issue prescribes rtc=off as
+# microvm's fastest option, but a stock kernel's rtc-cmos driver then polls
+# the absent RTC for seconds; with the RTC on it finds one at once, as under
+# ember. Reported beside the prescribed QEMU so neither is hidden.
+BOOT_SYSTEMS="$SYSTEMS qemu-rtc"
+NBOOT=$(echo $BOOT_SYSTEMS | wc -w)
 NSYS=$(echo $SYSTEMS | wc -w)
 
 # nth N WORDS...: the Nth word (from 0)
@@ -67,8 +72,11 @@ run() {
 	r_k=$(kernel_path $2)
 	shift 6
 	# shellcheck disable=SC2086 # PRE and QEMU are word lists
-	if [ "$r_sys" != qemu ]; then
-		$PRE $W -t $T -l "$r_l" "$@" -- $(ember_bin $r_sys) run --kernel "$r_k" --initrd $RD --memory $r_m \
+	if [ "$r_sys" = qemu-rtc ]; then
+		$PRE $W -t $T -l "$r_l" "$@" -- $(echo "$QEMU" | sed 's/rtc=off/rtc=on/') -m $r_m -smp "$r_c" \
+			-kernel "$r_k" -initrd $RD -append "$r_cl"
+	elif [ "$r_sys" != qemu ]; then
+		$PRE $W -t $T -l "$r_l" "$@" -- $EMBER run $(ember_flags $r_sys) --kernel "$r_k" --initrd $RD --memory $r_m \
 			--cpus "$r_c" --no-rng --boot-trace --cmdline "$r_cl"
 	else
 		$PRE $W -t $T -l "$r_l" "$@" -- $QEMU -m $r_m -smp "$r_c" -kernel "$r_k" -initrd $RD \
@@ -134,14 +142,14 @@ boot_section() {
 		for c in "$@"; do
 			case " $CPUS " in *" $c "*) ;; *) continue ;; esac
 			echo "bench: section boot $k cpus=$c"
-			for s in $SYSTEMS; do boot $k $c $s 0; done
+			for s in $BOOT_SYSTEMS; do boot $k $c $s 0; done
 			# Each round starts with the next system: no VMM always
 			# follows the same one.
 			i=1
 			while [ $i -le $RUNS ]; do
 				j=0
-				while [ $j -lt $NSYS ]; do
-					boot $k $c $(nth $(((i + j) % NSYS)) $SYSTEMS) $i
+				while [ $j -lt $NBOOT ]; do
+					boot $k $c $(nth $(((i + j) % NBOOT)) $BOOT_SYSTEMS) $i
 					j=$((j + 1))
 				done
 				i=$((i + 1))

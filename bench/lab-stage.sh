@@ -8,7 +8,6 @@
 #   vmlinux-stock   the ELF vmlinux inside $kdir/vmlinuz (the L1 kernel's
 #                   own package), extracted by bench/extract-vmlinux.sh
 #   perf, strace    with their libraries, when the host has them
-#   ember-2m        the experiment build (bench/ember-2m.patch), if it built
 bench_dir=$stage/lab/bench
 mkdir -p "$bench_dir"
 cp "$BENCH_OUT/vmwatch" "$BENCH_OUT/initramfs-bench.cpio.gz" "$BENCH_OUT/params" "$bench_dir/"
@@ -20,7 +19,6 @@ grep -q 'PHYS32_ENTRY' "$BENCH_OUT/vmlinux-stock.inspect" ||
 	die "$BENCH_OUT/vmlinux-stock: ember inspect shows no PVH entry note"
 basename "$kdir" >"$BENCH_OUT/vmlinux-stock.package"
 cp "$BENCH_OUT/vmlinux-stock" "$bench_dir/vmlinux-stock"
-[ ! -x "$BENCH_OUT/ember-2m" ] || cp "$BENCH_OUT/ember-2m" "$bench_dir/ember-2m"
 for tool in perf strace; do
 	if command -v "$tool" >/dev/null; then
 		copy_with_libs "$(command -v "$tool")" "/lab/bench/$tool"

@@ -23,8 +23,8 @@ mkdir -p "$img" "$(dirname "$doc")"
 # --- plots ------------------------------------------------------------------------
 plots=()
 if [ -s "$out/boot-plot.dat" ]; then
-	# boot-plot.dat: a quoted label, then for ember, QEMU and ember-2m (the
-	# experiment; "-" when not run) marker median/min/max and exit
+	# boot-plot.dat: a quoted label, then for ember, QEMU and ember-4k (the
+	# --no-thp ablation; "-" when not run) marker median/min/max and exit
 	# median/min/max. Lab times are only comparable as ratios, so the plot
 	# shows each VMM's time over QEMU's median (whiskers: min and max runs).
 	awk -F'"' '{
@@ -39,8 +39,8 @@ if [ -s "$out/boot-plot.dat" ]; then
 	}' "$out/boot-plot.dat" >"$out/boot-ratio.dat"
 	ex_m='' ex_e=''
 	if awk -F'"' '{ split($3, v, " "); if (v[13] != "-") f = 1 } END { exit !f }' "$out/boot-plot.dat"; then
-		ex_m=', "" using 14:15:16 title "ember-2m (experiment: 2 MiB-aligned RAM)" lc rgb "#e6ab02"'
-		ex_e=', "" using 17:18:19 title "ember-2m (experiment: 2 MiB-aligned RAM)" lc rgb "#e6ab02"'
+		ex_m=', "" using 14:15:16 title "ember --no-thp (4 KiB pages)" lc rgb "#e6ab02"'
+		ex_e=', "" using 17:18:19 title "ember --no-thp (4 KiB pages)" lc rgb "#e6ab02"'
 	fi
 	gnuplot <<-EOF
 		set terminal pngcairo size 1300,560 font "sans,10"
