@@ -229,6 +229,13 @@ static void on_reset(void *ctx)
 	vm_stop(ctx, EMBER_EXIT_OK, "guest reset (i8042 reset command)");
 }
 
+static void on_i8042_irq(void *ctx, unsigned irq, int level)
+{
+	struct vm *vm = ctx;
+
+	ioapic_set_irq(&vm->ioapic, irq, level);
+}
+
 static void on_marker(void *ctx)
 {
 	struct vm *vm = ctx;
@@ -244,6 +251,7 @@ static void on_quit(void *ctx)
 static int setup_devices(struct vm *vm)
 {
 	const struct uart_callbacks ucb = { .tx = on_uart_tx, .irq = on_uart_irq, .ctx = vm };
+	const struct i8042_callbacks kcb = { .reset = on_reset, .irq = on_i8042_irq, .ctx = vm };
 	const struct ioapic_callbacks icb = {
 		.deliver = on_ioapic_deliver, .routes_changed = on_ioapic_routes, .ctx = vm,
 	};
@@ -254,7 +262,7 @@ static int setup_devices(struct vm *vm)
 		void *opaque;
 	} table[] = {
 		{ &vm->pio, PORT_COM1, 8, &uart_bus_ops, &vm->uart },
-		{ &vm->pio, PORT_I8042_DATA, 5, &i8042_bus_ops, &vm->i8042 },
+		{ &vm->pio, PORT_I8042_DATA, I8042_NPORTS, &i8042_bus_ops, &vm->i8042 },
 		{ &vm->pio, PORT_BOOT_MARKER, 1, &boot_marker_bus_ops, &vm->marker },
 		{ &vm->pio, PORT_CMOS_INDEX, 2, &cmos_bus_ops, &vm->cmos },
 		{ &vm->mmio, LAYOUT_BOOT_MARKER, LAYOUT_BOOT_MARKER_LEN, &boot_marker_bus_ops,
@@ -267,7 +275,7 @@ static int setup_devices(struct vm *vm)
 	cmos_init(&vm->cmos, NULL, NULL);
 	vm->ioapic.id = vm->cfg->ncpus << 24; /* as the MP table says */
 	vm->devices_ready = true;
-	vm->i8042 = (struct i8042){ .reset = on_reset, .ctx = vm };
+	i8042_init(&vm->i8042, &kcb);
 	vm->marker = (struct boot_marker){ .marked = on_marker, .ctx = vm };
 	for (unsigned i = 0; i < ARRAY_SIZE(table); i++) {
 		int err = bus_register(table[i].bus, table[i].base, table[i].len, table[i].ops,
@@ -499,6 +507,7 @@ void vm_destroy(struct vm *vm)
 	if (vm->kvm_fd >= 0)
 		close(vm->kvm_fd);
 	if (vm->devices_ready) {
+		i8042_destroy(&vm->i8042);
 		uart_destroy(&vm->uart);
 		ioapic_destroy(&vm->ioapic);
 		cmos_destroy(&vm->cmos);

@@ -1,24 +1,117 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The part of the i8042 keyboard controller a microVM needs: the command port
- * answers "nothing pending" (status 0, so Linux's controller probes return at
- * once instead of waiting ~130 ms each) and command 0xFE pulses the CPU reset
- * line, Linux's reboot=k path. There is no keyboard.
+ * The i8042 keyboard controller with nothing plugged into it: enough of the
+ * controller for Linux's drivers/input/serio/i8042.c to probe it in a few
+ * port accesses, and command 0xFE to pulse the CPU reset line (Linux's
+ * reboot=k path, and how ember's test guests exit).
+ *
+ * Modelled: the status register, the configuration byte (CTR), the output
+ * port, a one-byte output buffer, the self and interface tests, and the
+ * keyboard and AUX enable bits. Bytes sent to the keyboard or the AUX device
+ * find no device: the controller answers 0xFE with the time-out status bit,
+ * on IRQ 1 or 12 when the CTR enables it, so Linux's PS/2 layer fails its
+ * probe at once instead of waiting for a reply (see i8042.c).
+ *
+ * Thread-safe: vCPU threads may access the ports concurrently.
  */
 #ifndef EMBER_DEV_I8042_H
 #define EMBER_DEV_I8042_H
 
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
 #include "bus.h"
 
-#define I8042_CMD_RESET 0xfe
+/* Offsets from PORT_I8042_DATA (0x60). 0x61-0x63 (port B and the rest) read
+ * 0 and ignore writes. */
+#define I8042_OFF_DATA 0
+#define I8042_OFF_CMD  4 /* write: command; read: status */
+#define I8042_NPORTS   5
 
-struct i8042 {
-	void (*reset)(void *ctx); /* called on the reset command */
+/* Status register (read 0x64). */
+#define I8042_STR_OBF	  0x01 /* a byte waits in the output buffer */
+#define I8042_STR_IBF	  0x02 /* never set: ember takes each write at once */
+#define I8042_STR_SYS	  0x04 /* system flag: CTR bit 2, set by a self test */
+#define I8042_STR_CMDDAT  0x08 /* the last write went to 0x64 */
+#define I8042_STR_KEYLOCK 0x10 /* 1: keyboard not inhibited by the key switch */
+#define I8042_STR_AUXDATA 0x20 /* the byte in the buffer is from the AUX port */
+#define I8042_STR_TIMEOUT 0x40 /* the device did not answer */
+
+/* Controller configuration byte, "CTR" in Linux (commands 0x20 and 0x60). */
+#define I8042_CTR_KBDINT 0x01 /* keyboard bytes raise IRQ 1 */
+#define I8042_CTR_AUXINT 0x02 /* AUX bytes raise IRQ 12 */
+#define I8042_CTR_SYS	 0x04
+#define I8042_CTR_KBDDIS 0x10
+#define I8042_CTR_AUXDIS 0x20
+#define I8042_CTR_XLATE	 0x40
+
+/* What a PC's firmware leaves behind: keyboard enabled with its interrupt and
+ * scan-code translation, AUX disabled, self test passed. */
+#define I8042_CTR_INITIAL (I8042_CTR_XLATE | I8042_CTR_AUXDIS | I8042_CTR_SYS | I8042_CTR_KBDINT)
+
+/* Output port (commands 0xD0/0xD1): bit 0 is the CPU reset line (active low),
+ * bit 1 the A20 gate; both high, as a running PC has them. */
+#define I8042_OUTP_INITIAL 0x03
+
+/* Controller commands (write 0x64). */
+#define I8042_CMD_READ_CTR   0x20
+#define I8042_CMD_WRITE_CTR  0x60 /* parameter: the new CTR */
+#define I8042_CMD_AUX_DIS    0xa7
+#define I8042_CMD_AUX_EN     0xa8
+#define I8042_CMD_AUX_TEST   0xa9
+#define I8042_CMD_SELF_TEST  0xaa
+#define I8042_CMD_KBD_TEST   0xab
+#define I8042_CMD_KBD_DIS    0xad
+#define I8042_CMD_KBD_EN     0xae
+#define I8042_CMD_READ_OUTP  0xd0
+#define I8042_CMD_WRITE_OUTP 0xd1 /* parameter: the new output port */
+#define I8042_CMD_AUX_LOOP   0xd3 /* parameter: echoed as if from the AUX port */
+#define I8042_CMD_AUX_SEND   0xd4 /* parameter: a byte for the AUX device */
+#define I8042_CMD_RESET	     0xfe
+
+/* Replies. */
+#define I8042_RET_SELF_TEST 0x55
+#define I8042_RET_IF_OK	    0x00 /* interface test: no clock or data line fault */
+#define I8042_RET_NO_DEVICE 0xfe /* with I8042_STR_TIMEOUT: nobody took the byte */
+
+#define I8042_KBD_IRQ 1
+#define I8042_AUX_IRQ 12
+
+struct i8042_callbacks {
+	void (*reset)(void *ctx);			 /* the guest pulsed the reset line */
+	void (*irq)(void *ctx, unsigned irq, int level); /* IRQ 1 or 12 changed level */
 	void *ctx;
 };
 
-/* Register at PORT_I8042_DATA with length 5 (0x60-0x64): the device looks at
- * offsets 0 (data) and 4 (status/command) only. */
+/* Who put the byte in the output buffer; decides status bit 5 and the IRQ. */
+enum i8042_src {
+	I8042_SRC_NONE, /* buffer empty */
+	I8042_SRC_CTRL, /* a reply to a controller command: polled, no IRQ */
+	I8042_SRC_KBD,
+	I8042_SRC_AUX,
+};
+
+struct i8042 {
+	pthread_mutex_t lock;
+	struct i8042_callbacks cb;
+	uint8_t ctr;
+	uint8_t outp;
+	uint8_t obuf;	      /* output buffer; keeps its value once read */
+	enum i8042_src src;   /* I8042_SRC_NONE: OBF clear */
+	bool timeout;	      /* status bit 6 for the byte in obuf */
+	uint8_t param_cmd;    /* command waiting for its byte on 0x60, or 0 */
+	bool cmd_last;	      /* status bit 3 */
+	int kbd_irq, aux_irq; /* levels last reported through cb.irq */
+};
+
+/* Power-on state as firmware leaves it (I8042_CTR_INITIAL, buffer empty).
+ * Callbacks may be NULL. Call before registering the ports. */
+void i8042_init(struct i8042 *k, const struct i8042_callbacks *cb);
+void i8042_destroy(struct i8042 *k);
+
+/* Register at PORT_I8042_DATA with length I8042_NPORTS (0x60-0x64). Only
+ * byte accesses to offsets 0 and 4 have effects; wider ones read 0. */
 extern const struct bus_ops i8042_bus_ops;
 
 #endif
