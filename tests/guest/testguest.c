@@ -9,8 +9,15 @@
 #include "tg.h"
 #include "uart.h"
 
-#define PORT_I8042_CMD	0x64
-#define I8042_CMD_RESET 0xfe
+#define PORT_I8042_DATA	    0x60
+#define PORT_I8042_CMD	    0x64
+#define I8042_CMD_READ_CTR  0x20
+#define I8042_CMD_WRITE_CTR 0x60
+#define I8042_CMD_RESET	    0xfe
+#define I8042_STR_OBF	    0x01
+#define I8042_STR_IBF	    0x02
+#define I8042_CTR_KBDINT    0x01
+#define I8042_SPIN_MAX	    1000
 
 static u32 passed, failed;
 
@@ -131,6 +138,59 @@ static int check_bss(void)
 	return pass("bss-zeroed");
 }
 
+/* Poll the i8042 status as Linux's i8042_wait_read()/_write() do; bounded,
+ * where Linux gives up after 0.5 s per byte. */
+static int i8042_wait(u8 mask, u8 want)
+{
+	for (u32 i = 0; i < I8042_SPIN_MAX; i++)
+		if ((inb(PORT_I8042_CMD) & mask) == want)
+			return 0;
+	return -1;
+}
+
+static int i8042_command(u8 cmd, int param, u8 *reply)
+{
+	if (i8042_wait(I8042_STR_IBF, 0))
+		return -1;
+	outb(PORT_I8042_CMD, cmd);
+	if (param >= 0) {
+		if (i8042_wait(I8042_STR_IBF, 0))
+			return -1;
+		outb(PORT_I8042_DATA, (u8)param);
+	}
+	if (reply) {
+		if (i8042_wait(I8042_STR_OBF, I8042_STR_OBF))
+			return -1;
+		*reply = inb(PORT_I8042_DATA);
+	}
+	return 0;
+}
+
+/* What Linux's i8042_controller_check() and i8042_controller_init() need:
+ * an empty output buffer, a CTR that reads the same twice and round-trips
+ * through a write, every reply there without waiting. */
+static int check_i8042(void)
+{
+	u8 st = inb(PORT_I8042_CMD), a, b;
+
+	if (st & I8042_STR_OBF)
+		return fail("i8042-ctr", "output buffer full at boot", st, 0);
+	if (i8042_command(I8042_CMD_READ_CTR, -1, &a) || i8042_command(I8042_CMD_READ_CTR, -1, &b))
+		return fail("i8042-ctr", "no reply to read CTR", inb(PORT_I8042_CMD),
+			    I8042_STR_OBF);
+	if (a != b)
+		return fail("i8042-ctr", "CTR changed between two reads", b, a);
+	if (i8042_command(I8042_CMD_WRITE_CTR, a ^ I8042_CTR_KBDINT, 0) ||
+	    i8042_command(I8042_CMD_READ_CTR, -1, &b))
+		return fail("i8042-ctr", "no reply after write CTR", inb(PORT_I8042_CMD), 0);
+	if (b != (a ^ I8042_CTR_KBDINT))
+		return fail("i8042-ctr", "CTR write did not round-trip", b, a ^ I8042_CTR_KBDINT);
+	if (i8042_command(I8042_CMD_WRITE_CTR, a, 0))
+		return fail("i8042-ctr", "controller busy restoring the CTR", inb(PORT_I8042_CMD),
+			    0);
+	return pass("i8042-ctr");
+}
+
 static int check_uart(void)
 {
 	if (uart_stalls())
@@ -179,6 +239,7 @@ void tg_main(void)
 	cpu_checks();
 	bootinfo_checks();
 	smp_checks();
+	check_i8042();
 	check_uart();
 	tg_finish();
 }
