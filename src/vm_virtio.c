@@ -92,7 +92,7 @@ int vm_virtio_add(struct vm *vm, virtio_model_create create, const void *arg, ch
 		return -ENOMEM;
 	s->index = vm->nvirtio;
 	s->base = LAYOUT_VIRTIO_MMIO + (uint64_t)s->index * VM_VIRTIO_STRIDE;
-	s->pin = VM_VIRTIO_PIN0 + s->index;
+	s->pin = vm_virtio_pin(s->index);
 	s->irq_fd = -1;
 	s->worker.epfd = s->worker.stop_fd = -1;
 	vm->virtio[vm->nvirtio++] = s;

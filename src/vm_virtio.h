@@ -16,7 +16,18 @@
 
 #define VM_VIRTIO_MAX	 16
 #define VM_VIRTIO_STRIDE 0x1000
-#define VM_VIRTIO_PIN0	 5 /* pins 5..20; 4 is the UART */
+
+/* The IOAPIC pin of virtio device `index` (< VM_VIRTIO_MAX): 5 upwards,
+ * skipping the pins of ember's legacy devices, which Linux claims
+ * exclusively (rtc-cmos takes IRQ 8, the i8042 IRQs 1 and 12, the UART 4):
+ * a virtio device sharing one would fail to get its interrupt. */
+static inline unsigned vm_virtio_pin(unsigned index)
+{
+	static const uint8_t pins[VM_VIRTIO_MAX] = { 5,	 6,  7,	 9,  10, 11, 13, 14,
+						     15, 16, 17, 18, 19, 20, 21, 22 };
+
+	return pins[index];
+}
 
 struct vm;
 
