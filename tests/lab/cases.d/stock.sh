@@ -7,7 +7,7 @@ STOCK=/lab/vmlinux-stock
 
 # It reaches user space; rtc-cmos finds ember's RTC at once and reads L1's
 # time (both come from the host clock); the keyboard controller probe ends
-# without timeouts.
+# without timeouts and finds the keyboard port.
 case_stock_kernel() {
 	GK=$STOCK # each case runs in a subshell
 	l1_now=$(date +%s)
@@ -28,5 +28,7 @@ dmesg | grep -E 'i8042|rtc_cmos' \""
 		fail "guest RTC says $epoch, L1 said $l1_now before the boot (skew $skew s)"
 	! grep -q "Can't read CTR" "$D/console" ||
 		fail "i8042 probe timed out: $(grep -m1 "Can't read CTR" "$D/console")"
-	echo "# stock kernel: rtc skew ${skew} s; $(grep -m1 'i8042' "$D/console" || echo 'no i8042 lines')"
+	grep -q 'serio: i8042 KBD port at 0x60,0x64 irq 1' "$D/console" ||
+		fail "no i8042 keyboard port: $(grep 'i8042' "$D/console" | grep -v 'command line' | head -n3)"
+	echo "# stock kernel: rtc skew ${skew} s (the guest read it at the end of its boot)"
 }
