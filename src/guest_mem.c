@@ -61,6 +61,10 @@ int guest_mem_map(struct guest_mem *gm, uint64_t size, bool huge)
 	if (huge && size > GUEST_MEM_HUGE &&
 	    madvise(p + GUEST_MEM_HUGE, (size_t)size - GUEST_MEM_HUGE, MADV_HUGEPAGE) == 0)
 		gm->huge = true;
+	/* Without `huge`, say so: a host whose THP mode is "always" would
+	 * otherwise still back the RAM with huge pages. */
+	if (!huge)
+		madvise(p, (size_t)size, MADV_NOHUGEPAGE);
 	return 0;
 }
 

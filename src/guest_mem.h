@@ -45,7 +45,8 @@ void guest_mem_layout(struct guest_mem *gm, uint8_t *base, uint64_t size);
 
 /* Map `size` bytes of anonymous, lazily-populated RAM (MAP_NORESERVE),
  * 2 MiB-aligned; with `huge`, ask for transparent huge pages above the first
- * 2 MiB (gm->huge says whether the host agreed). Returns 0 or -errno (-ENOMEM
+ * 2 MiB (gm->huge says whether the host agreed), without it refuse them
+ * (MADV_NOHUGEPAGE, even where the host's THP mode is "always"). Returns 0 or -errno (-ENOMEM
  * when the host cannot map that much). */
 int guest_mem_map(struct guest_mem *gm, uint64_t size, bool huge);
 

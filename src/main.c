@@ -73,7 +73,7 @@ static const char help[] =
 	"    --rng, --no-rng   virtio-rng fed by the host's getrandom() (default: on).\n"
 	"    --thp, --no-thp   back guest RAM above 2 MiB with transparent huge pages\n"
 	"                      (default: on), so KVM can map it with 2 MiB pages; off\n"
-	"                      keeps 4 KiB pages (less RSS for a sparsely touched guest).\n"
+	"                      refuses them: 4 KiB pages, less RSS for a sparse guest.\n"
 	"    --net tap=NAME[,mac=MAC]\n"
 	"                      virtio-net on the host TAP NAME (attached if it exists, else\n"
 	"                      created: needs CAP_NET_ADMIN). Repeatable, up to 4. Default\n"
