@@ -52,6 +52,7 @@ int guest_mem_map(struct guest_mem *gm, uint64_t size, bool huge)
 	p = (uint8_t *)start;
 	guest_mem_layout(gm, p, size);
 	gm->mapped = true;
+	gm->zeroed = true;
 	/* Transparent huge pages above the first 2 MiB (where the kernel and
 	 * everything it allocates live); the first 2 MiB holds boot tables and
 	 * a small guest's code and is touched sparsely, so it stays in 4 KiB
@@ -117,6 +118,37 @@ int guest_mem_write(const struct guest_mem *gm, gpa_t gpa, const void *src, uint
 	if (!p)
 		return -EFAULT;
 	memcpy(p, src, (size_t)len);
+	return 0;
+}
+
+/* Source pages are compared against this: memcmp() is vectorised and stops
+ * at the first difference, which in code or data comes within bytes. */
+static const uint8_t zero_page[GUEST_MEM_PAGE];
+
+int guest_mem_write_sparse(const struct guest_mem *gm, gpa_t gpa, const void *src, uint64_t len)
+{
+	uint8_t *dst = guest_mem_ptr(gm, gpa, len);
+	const uint8_t *s = src;
+	uint64_t pos = 0, run = 0; /* [run, pos) is still to be copied */
+
+	if (!dst)
+		return -EFAULT;
+	if (!gm->zeroed) {
+		memcpy(dst, src, (size_t)len);
+		return 0;
+	}
+	while (pos < len) {
+		uint64_t n = GUEST_MEM_PAGE - ((gpa + pos) & (GUEST_MEM_PAGE - 1));
+
+		if (n > len - pos)
+			n = len - pos;
+		if (memcmp(s + pos, zero_page, (size_t)n) == 0) {
+			memcpy(dst + run, s + run, (size_t)(pos - run));
+			run = pos + n;
+		}
+		pos += n;
+	}
+	memcpy(dst + run, s + run, (size_t)(len - run));
 	return 0;
 }
 

@@ -22,6 +22,7 @@
 typedef uint64_t gpa_t;
 
 #define GUEST_MEM_MAX_REGIONS 2
+#define GUEST_MEM_PAGE 4096u	  /* x86 base page */
 #define GUEST_MEM_HUGE (2u << 20) /* x86 large page: KVM's 2 MiB mappings */
 
 struct guest_region {
@@ -35,6 +36,12 @@ struct guest_mem {
 	uint64_t size; /* total RAM in bytes */
 	bool mapped;   /* base came from guest_mem_map() and must be unmapped */
 	bool huge;     /* the host took MADV_HUGEPAGE for RAM above 2 MiB */
+	/* RAM is fresh anonymous memory, so whatever the loader has not
+	 * written reads as zero and writing zeros may be skipped. Only
+	 * guest_mem_map() sets it; the loader writes each byte at most once
+	 * and keeps it; vm_load() clears it before anything else writes RAM
+	 * (a reboot that reloads into used RAM must see it false). */
+	bool zeroed;
 	unsigned nregions;
 	struct guest_region regions[GUEST_MEM_MAX_REGIONS];
 };
@@ -66,6 +73,12 @@ bool guest_mem_contains(const struct guest_mem *gm, gpa_t gpa, uint64_t len);
 int guest_mem_read(const struct guest_mem *gm, gpa_t gpa, void *dst, uint64_t len);
 int guest_mem_write(const struct guest_mem *gm, gpa_t gpa, const void *src, uint64_t len);
 int guest_mem_fill(const struct guest_mem *gm, gpa_t gpa, int byte, uint64_t len);
+
+/* guest_mem_write(), except that when gm->zeroed it leaves out each 4 KiB
+ * guest page whose bytes in src are all zero: that page reads as zero
+ * already, and not writing it saves the page fault, the host kernel's
+ * zeroing of the page and the copy. Returns 0 or -EFAULT. */
+int guest_mem_write_sparse(const struct guest_mem *gm, gpa_t gpa, const void *src, uint64_t len);
 
 /* End of RAM below 4 GiB (the size of region 0). */
 uint64_t guest_mem_low_end(const struct guest_mem *gm);

@@ -396,7 +396,9 @@ int vm_load(struct vm *vm)
 
 	if (!err)
 		err = loader_load(&vm->mem, vm->cfg, vm->cmdline, &vm->boot);
-
+	/* RAM now holds the kernel, and soon whatever the guest writes: a later
+	 * load into it must not assume that it reads as zero. */
+	vm->mem.zeroed = false;
 	if (err)
 		return err;
 	if (vm->cfg->boot_trace)

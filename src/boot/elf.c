@@ -309,32 +309,44 @@ int elf_parse(const uint8_t *buf, size_t len, struct elf_image *img)
 	return err;
 }
 
-int elf_load(const struct elf_image *img, const uint8_t *buf, size_t len,
-	     const struct guest_mem *gm, uint64_t min_paddr)
+int elf_place(const struct elf_image *img, const struct guest_mem *gm, uint64_t min_paddr)
 {
 	for (unsigned i = 0; i < img->nsegs; i++) {
 		const struct elf_segment *s = &img->segs[i];
-		uint8_t *dst;
 
 		if (s->paddr < min_paddr)
 			return ember_seterr(-ERANGE,
 					    "segment at 0x%llx starts below 0x%llx (boot data area)",
 					    (unsigned long long)s->paddr,
 					    (unsigned long long)min_paddr);
-		dst = guest_mem_ptr(gm, s->paddr, s->memsz);
-		if (!dst)
+		if (!guest_mem_contains(gm, s->paddr, s->memsz))
 			return ember_seterr(-ERANGE,
 					    "segment at 0x%llx-0x%llx is outside guest RAM "
 					    "(%llu MiB)",
 					    (unsigned long long)s->paddr,
 					    (unsigned long long)(s->paddr + s->memsz),
 					    (unsigned long long)(gm->size >> 20));
-		if (!in_file(s->offset, s->filesz, len))
-			return -EINVAL; /* elf_parse() already refused this */
-		memcpy(dst, buf + s->offset, (size_t)s->filesz);
-		/* Guest RAM is fresh anonymous memory and reads as zero already:
-		 * skip the memset so .bss pages are not touched (RSS, start-up). */
-		if (!gm->mapped)
+	}
+	return 0;
+}
+
+int elf_load(const struct elf_image *img, const uint8_t *buf, size_t len,
+	     const struct guest_mem *gm, uint64_t min_paddr)
+{
+	int err = elf_place(img, gm, min_paddr);
+
+	if (err)
+		return err;
+	for (unsigned i = 0; i < img->nsegs; i++) {
+		const struct elf_segment *s = &img->segs[i];
+		uint8_t *dst = guest_mem_ptr(gm, s->paddr, s->memsz);
+
+		if (!dst || !in_file(s->offset, s->filesz, len))
+			return -EINVAL; /* elf_place() and elf_parse() refused these */
+		guest_mem_write_sparse(gm, s->paddr, buf + s->offset, s->filesz);
+		/* RAM that reads as zero already (fresh anonymous memory) keeps
+		 * .bss untouched: no page faults, no RSS for it. */
+		if (!gm->zeroed)
 			memset(dst + s->filesz, 0, (size_t)(s->memsz - s->filesz));
 	}
 	return 0;

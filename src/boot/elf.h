@@ -58,9 +58,14 @@ struct elf_image {
 
 int elf_parse(const uint8_t *buf, size_t len, struct elf_image *img);
 
-/* Copy every PT_LOAD segment to its p_paddr and zero its tail (.bss).
- * Returns -ERANGE (with a message) if a segment is not inside guest RAM or
- * reaches below `min_paddr` (the boot data area). */
+/* Check that every PT_LOAD segment [p_paddr, p_paddr+p_memsz) lies in guest
+ * RAM and not below `min_paddr` (the boot data area). Returns 0 or -ERANGE
+ * with a message naming the segment. Call before writing any segment: on
+ * success guest_mem_ptr() succeeds for each segment's whole range. */
+int elf_place(const struct elf_image *img, const struct guest_mem *gm, uint64_t min_paddr);
+
+/* elf_place(), then copy every PT_LOAD segment from `buf` (the file elf_parse()
+ * read) to its p_paddr and zero its tail (.bss) unless gm->zeroed. */
 int elf_load(const struct elf_image *img, const uint8_t *buf, size_t len,
 	     const struct guest_mem *gm, uint64_t min_paddr);
 

@@ -16,77 +16,177 @@
 #include "config.h"
 #include "util.h"
 
-/* Open a regular, non-empty file; returns the fd and its size. */
-static int open_input(const char *what, const char *path, uint64_t *size)
+/* Open a regular, non-empty file; returns the fd and fills *st. */
+static int open_input(const char *what, const char *path, struct stat *st)
 {
-	struct stat st;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
 	if (fd < 0)
 		return ember_seterr(-errno, "%s %s: %s", what, path, strerror(errno));
-	if (fstat(fd, &st) < 0) {
+	if (fstat(fd, st) < 0) {
 		int err = -errno;
 
 		close(fd);
 		return ember_seterr(err, "%s %s: %s", what, path, strerror(-err));
 	}
-	if (!S_ISREG(st.st_mode)) {
+	if (!S_ISREG(st->st_mode)) {
 		close(fd);
 		return ember_seterr(-EINVAL, "%s %s: not a regular file", what, path);
 	}
-	if (st.st_size == 0) {
+	if (st->st_size == 0) {
 		close(fd);
 		return ember_seterr(-EINVAL, "%s %s: empty file", what, path);
 	}
-	*size = (uint64_t)st.st_size;
 	return fd;
 }
 
-/* Map a kernel file read-only: the loader copies each segment once, straight
- * from the page cache into guest RAM. */
-static int map_input(const char *what, const char *path, const uint8_t **buf, size_t *len)
-{
+/* A kernel file, open and mapped read-only; release with unmap_input().
+ * Copying from the mapping with guest_mem_write_sparse() measured faster
+ * than pread() into guest RAM: from tmpfs, where the lab keeps its kernels,
+ * 10.1 against 11.5 ms for Debian's (shmem reads go page by page), and from
+ * ext4, 6.1 against 7.4 ms. */
+struct input {
+	int fd;
+	const uint8_t *map;
 	uint64_t size;
+	bool sparse; /* fewer blocks allocated than the size: may have holes */
+};
+
+static int map_input(const char *what, const char *path, struct input *in)
+{
+	struct stat st;
 	void *p;
-	int fd = open_input(what, path, &size);
+	int fd = open_input(what, path, &st);
 
 	if (fd < 0)
 		return fd;
-	if (size > SIZE_MAX) {
+	if ((uint64_t)st.st_size > SIZE_MAX) {
 		close(fd);
 		return ember_seterr(-EFBIG, "%s %s: too large", what, path);
 	}
-	p = mmap(NULL, (size_t)size, PROT_READ, MAP_PRIVATE, fd, 0);
-	close(fd);
-	if (p == MAP_FAILED)
-		return ember_seterr(-errno, "%s %s: %s", what, path, strerror(errno));
-	*buf = p;
-	*len = (size_t)size;
+	p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	if (p == MAP_FAILED) {
+		int err = -errno;
+
+		close(fd);
+		return ember_seterr(err, "%s %s: %s", what, path, strerror(-err));
+	}
+	in->fd = fd;
+	in->map = p;
+	in->size = (uint64_t)st.st_size;
+	/* Only a hint (blocks also hold metadata or preallocated space): it
+	 * spares a file without holes the lseek() calls, each of which walks
+	 * the page cache to the end of the file on tmpfs. */
+	in->sparse = (uint64_t)st.st_blocks < ((uint64_t)st.st_size + 511) / 512;
+	return 0;
+}
+
+static void unmap_input(struct input *in)
+{
+	munmap((void *)in->map, (size_t)in->size);
+	close(in->fd);
+}
+
+/* Where the next data (SEEK_DATA) or hole (SEEK_HOLE) at or after `pos`
+ * starts, capped at `end`. ENXIO from SEEK_DATA means only holes follow; a
+ * file system that refuses the whence (EINVAL) is read as all data, and one
+ * without holes reports a single extent up to EOF. */
+static int seek_extent(int fd, uint64_t pos, uint64_t end, int whence, uint64_t *next)
+{
+	off_t r = lseek(fd, (off_t)pos, whence);
+
+	if (r >= 0)
+		*next = (uint64_t)r < end ? (uint64_t)r : end;
+	else if (errno == ENXIO && whence == SEEK_DATA)
+		*next = end;
+	else if (errno == ENXIO || errno == EINVAL)
+		*next = whence == SEEK_DATA ? pos : end;
+	else
+		return ember_seterr(-errno, "lseek at byte %llu: %s", (unsigned long long)pos,
+				    strerror(errno));
+	return 0;
+}
+
+/*
+ * Copy bytes [off, off+len) of the file to guest RAM at gpa; the caller has
+ * checked both ranges. Into RAM that reads as zero already (gm->zeroed),
+ * guest_mem_write_sparse() leaves out the zero pages, and holes in a sparse
+ * file are skipped without even reading the file's pages (on ext4 a read
+ * fills the page cache with zeros). Such a page of guest RAM is neither
+ * faulted in, nor zeroed by the host kernel, nor copied. Zero pages of a
+ * vmlinux: alignment gaps, and in Debian's the .bss and .brk that sit in
+ * the file because PROGBITS .init.scratch follows them (28 of 58 MiB).
+ */
+static int copy_to_guest(const struct guest_mem *gm, gpa_t gpa, const struct input *in,
+			 uint64_t off, uint64_t len)
+{
+	uint64_t pos = off, end = off + len, data = off, hole = end;
+	int err = 0;
+
+	while (pos < end) {
+		if (in->sparse)
+			err = seek_extent(in->fd, pos, end, SEEK_DATA, &data);
+		if (!err && data > pos && !gm->zeroed)
+			err = guest_mem_fill(gm, gpa + (pos - off), 0, data - pos);
+		if (err || data >= end)
+			break;
+		if (in->sparse)
+			err = seek_extent(in->fd, data, end, SEEK_HOLE, &hole);
+		if (err)
+			break;
+		if (hole <= data)
+			hole = end; /* the file changed under us */
+		err = guest_mem_write_sparse(gm, gpa + (data - off), in->map + data, hole - data);
+		pos = hole;
+	}
+	if (err == -EFAULT) /* the caller's checks make this a bug */
+		ember_seterr(err, "copy to 0x%llx-0x%llx: outside RAM", (unsigned long long)gpa,
+			     (unsigned long long)(gpa + len));
+	return err;
+}
+
+/* A hole past a shrunken end of file reads as zeros: refuse a file whose
+ * size changed while it was copied. */
+static int check_size(const struct input *in)
+{
+	struct stat st;
+
+	if (fstat(in->fd, &st) < 0)
+		return ember_seterr(-errno, "%s", strerror(errno));
+	if ((uint64_t)st.st_size != in->size)
+		return ember_seterr(-EIO, "file changed size while loading (%llu -> %llu bytes)",
+				    (unsigned long long)in->size, (unsigned long long)st.st_size);
 	return 0;
 }
 
 /* A mapped and parsed kernel file; release with close_kernel(). */
 struct kernel_file {
-	const uint8_t *buf;
-	size_t len;
+	struct input in;
 	struct elf_image *img;
 };
 
 static int open_kernel(const char *path, struct kernel_file *k)
 {
-	int err = map_input("kernel", path, &k->buf, &k->len);
+	int err = map_input("kernel", path, &k->in);
 
 	if (err)
 		return err;
 	k->img = malloc(sizeof(*k->img));
 	if (!k->img) {
-		munmap((void *)k->buf, k->len);
+		unmap_input(&k->in);
 		return ember_seterr(-ENOMEM, "kernel %s: out of memory", path);
 	}
-	err = elf_parse(k->buf, k->len, k->img);
+	/* elf_parse() touches only the pages with the headers and notes (and
+	 * the section table if there is no PT_NOTE): on a cold page cache, let
+	 * each of those faults read one page rather than wait for a read-around
+	 * window (0.6 and 2 ms less for the two kernels measured). The copy that
+	 * follows reads in the usual way. Advisory. */
+	madvise((void *)k->in.map, (size_t)k->in.size, MADV_RANDOM);
+	err = elf_parse(k->in.map, (size_t)k->in.size, k->img);
+	madvise((void *)k->in.map, (size_t)k->in.size, MADV_NORMAL);
 	if (err) {
 		free(k->img);
-		munmap((void *)k->buf, k->len);
+		unmap_input(&k->in);
 		return ember_prefixerr(err, "kernel %s", path);
 	}
 	return 0;
@@ -95,7 +195,24 @@ static int open_kernel(const char *path, struct kernel_file *k)
 static void close_kernel(struct kernel_file *k)
 {
 	free(k->img);
-	munmap((void *)k->buf, k->len);
+	unmap_input(&k->in);
+}
+
+static int copy_segments(const struct kernel_file *k, const struct guest_mem *gm)
+{
+	const struct elf_image *img = k->img;
+	int err = elf_place(img, gm, LAYOUT_LOW_RESERVED_END);
+
+	for (unsigned i = 0; i < img->nsegs && !err; i++) {
+		const struct elf_segment *s = &img->segs[i];
+
+		err = copy_to_guest(gm, s->paddr, &k->in, s->offset, s->filesz);
+		/* .bss: fresh anonymous RAM reads as zero already. In RAM by
+		 * elf_place(), so this cannot fail. */
+		if (!err && !gm->zeroed)
+			err = guest_mem_fill(gm, s->paddr + s->filesz, 0, s->memsz - s->filesz);
+	}
+	return err ? err : check_size(&k->in);
 }
 
 static int load_kernel(const struct guest_mem *gm, const char *path, struct loader_result *res)
@@ -119,7 +236,7 @@ static int load_kernel(const struct guest_mem *gm, const char *path, struct load
 				   path, img->pvh_entry, (unsigned long long)img->load_start,
 				   (unsigned long long)img->load_end);
 	} else {
-		err = elf_load(img, k.buf, k.len, gm, LAYOUT_LOW_RESERVED_END);
+		err = copy_segments(&k, gm);
 		if (err)
 			ember_prefixerr(err, "kernel %s", path);
 	}
@@ -135,11 +252,13 @@ static int load_kernel(const struct guest_mem *gm, const char *path, struct load
 static int load_initrd(const struct guest_mem *gm, const char *path, struct loader_result *res)
 {
 	uint64_t size, gpa, done = 0;
+	struct stat st;
 	uint8_t *dst;
-	int err, fd = open_input("initrd", path, &size);
+	int err, fd = open_input("initrd", path, &st);
 
 	if (fd < 0)
 		return fd;
+	size = (uint64_t)st.st_size;
 	err = pvh_place_initrd(gm->size, res->kernel_start, res->kernel_end, size, &gpa);
 	if (err) {
 		close(fd);
@@ -232,7 +351,8 @@ int loader_inspect(const char *path, FILE *out)
 	if (err)
 		return err;
 	img = k.img;
-	fprintf(out, "file:       %s (%zu bytes)\n", path, k.len);
+	fprintf(out, "file:       %s (%llu bytes)\n", path,
+		(unsigned long long)k.in.size);
 	fprintf(out, "format:     ELF%u %s executable\n", img->bits,
 		img->machine == 62 ? "x86-64" : "i386");
 	fprintf(out, "e_entry:    0x%llx (native entry; not used for PVH)\n",

@@ -305,6 +305,40 @@ TEST(load_outside_ram_or_low)
 	CHECK_STR_CONTAINS(ember_lasterr(), "boot data");
 }
 
+TEST(place_checks_every_segment)
+{
+	static uint8_t ram[0x1400080];
+	struct guest_mem gm;
+	size_t len = kernel(64, 8, 0x1000000);
+
+	CHECK_EQ(elf_parse(file, len, &img), 0);
+	guest_mem_init_buf(&gm, ram, sizeof(ram)); /* the last segment ends at the top */
+	CHECK_EQ(elf_place(&img, &gm, 0x100000), 0);
+	guest_mem_init_buf(&gm, ram, sizeof(ram) - 1);
+	CHECK_EQ(elf_place(&img, &gm, 0x100000), -ERANGE);
+	CHECK_STR_CONTAINS(ember_lasterr(), "segment at 0x1400000-0x1400080 is outside guest RAM");
+	guest_mem_init_buf(&gm, ram, sizeof(ram));
+	CHECK_EQ(elf_place(&img, &gm, 0x1000001), -ERANGE);
+	CHECK_STR_CONTAINS(ember_lasterr(), "starts below 0x1000001");
+}
+
+TEST(load_into_zeroed_ram_leaves_bss_alone)
+{
+	static uint8_t ram[32 << 20];
+	struct guest_mem gm;
+	size_t len = kernel(64, 8, 0x1000000);
+
+	/* gm.zeroed promises RAM reads as zero: .bss is not written, which the
+	 * marker (a broken promise) shows. */
+	guest_mem_init_buf(&gm, ram, sizeof(ram));
+	gm.zeroed = true;
+	ram[0x1000000 + 0x100] = 0x5a;
+	CHECK_EQ(elf_parse(file, len, &img), 0);
+	CHECK_EQ(elf_load(&img, file, len, &gm, 0x100000), 0);
+	CHECK_EQ(ram[0x1000000 + 1], 7);
+	CHECK_EQ(ram[0x1000000 + 0x100], 0x5a);
+}
+
 SUITE(elf, T(elf64_pvh_8byte_note), T(elf32_pvh_4byte_note), T(no_pvh_note_parses_without_entry),
       T(pvh_note_high_half_refused), T(pvh_note_bad_descsz), T(reloc_note_recorded), T(not_elf),
       T(truncated_header), T(truncated_program_headers), T(truncated_segment_data),
@@ -312,4 +346,5 @@ SUITE(elf, T(elf64_pvh_8byte_note), T(elf32_pvh_4byte_note), T(no_pvh_note_parse
       T(segment_offset_past_file), T(segment_address_overflow), T(overlapping_segments),
       T(adjacent_segments_sorted), T(too_many_segments), T(note_sizes_past_segment),
       T(note_segment_past_file), T(note_in_section_only), T(load_copies_and_zeroes),
-      T(load_outside_ram_or_low));
+      T(load_outside_ram_or_low), T(place_checks_every_segment),
+      T(load_into_zeroed_ram_leaves_bss_alone));

@@ -103,5 +103,56 @@ TEST(map_aligned_for_large_pages)
 	guest_mem_unmap(&gm);
 }
 
+TEST(map_is_zeroed_buffer_is_not)
+{
+	static uint8_t ram[4096];
+	struct guest_mem gm;
+
+	CHECK_EQ(guest_mem_map(&gm, 4ULL << 20, false), 0);
+	CHECK(gm.zeroed);
+	guest_mem_unmap(&gm);
+	guest_mem_init_buf(&gm, ram, sizeof(ram));
+	CHECK(!gm.zeroed);
+}
+
+/* Zero pages of the source are left out only while RAM is known zero, page
+ * by page of guest-physical address: a range that starts or ends inside a
+ * page compares only its part of that page. */
+TEST(write_sparse_skips_zero_pages_of_zeroed_ram)
+{
+	static uint8_t ram[5 * 4096], src[4 * 4096];
+	struct guest_mem gm;
+
+	memset(src, 0, sizeof(src));
+	src[0] = 1;		  /* page at gpa 0x1800: non-zero */
+	src[4096 - 0x800] = 2;	  /* gpa 0x2000, page 2: non-zero */
+	/* gpa 0x3000 and 0x4000: zero; last partial page 0x5000-0x5800 is out */
+	guest_mem_init_buf(&gm, ram, sizeof(ram));
+	memset(ram, 0xee, sizeof(ram));
+	gm.zeroed = true; /* a broken promise, so that skipped bytes show */
+	CHECK_EQ(guest_mem_write_sparse(&gm, 0x1800, src, 3 * 4096), 0);
+	CHECK_EQ(ram[0x17ff], 0xee);
+	CHECK_EQ(ram[0x1800], 1);
+	CHECK_EQ(ram[0x1fff], 0);
+	CHECK_EQ(ram[0x2000], 2);
+	CHECK_EQ(ram[0x2fff], 0);
+	CHECK_EQ(ram[0x3000], 0xee); /* skipped */
+	CHECK_EQ(ram[0x47ff], 0xee);
+	CHECK_EQ(ram[0x4800], 0xee); /* past the range */
+
+	/* RAM not known zero: every byte is written. */
+	gm.zeroed = false;
+	CHECK_EQ(guest_mem_write_sparse(&gm, 0x1800, src, 3 * 4096), 0);
+	CHECK_EQ(ram[0x3000], 0);
+	CHECK_EQ(ram[0x47ff], 0);
+	CHECK_EQ(ram[0x4800], 0xee);
+
+	/* Ranges: ending exactly at the top of RAM is fine, one more is not. */
+	CHECK_EQ(guest_mem_write_sparse(&gm, sizeof(ram) - 4096, src, 4096), 0);
+	CHECK_EQ(guest_mem_write_sparse(&gm, sizeof(ram) - 4095, src, 4096), -EFAULT);
+	CHECK_EQ(guest_mem_write_sparse(&gm, UINT64_MAX, src, 2), -EFAULT);
+}
+
 SUITE(guest_mem, T(small_ram_one_region), T(overflowing_ranges), T(split_around_mmio_window),
-      T(exactly_three_gib_has_no_high_region), T(map_lazily), T(map_aligned_for_large_pages));
+      T(exactly_three_gib_has_no_high_region), T(map_lazily), T(map_aligned_for_large_pages),
+      T(map_is_zeroed_buffer_is_not), T(write_sparse_skips_zero_pages_of_zeroed_ram));

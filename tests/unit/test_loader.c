@@ -45,14 +45,41 @@ static size_t pvh_kernel(uint64_t paddr, uint64_t memsz)
 	return eb_build(file, sizeof(file), 64, segs, 2);
 }
 
-static int load(const char *kernel, const char *initrd, unsigned ncpus, struct loader_result *r)
+static int load_ram(const char *kernel, const char *initrd, unsigned ncpus, bool zeroed,
+		    struct loader_result *r)
 {
 	struct guest_mem gm;
 	struct ember_config cfg = { .kernel = kernel, .initrd = initrd, .cmdline = "console=ttyS0",
 				    .mem_size = sizeof(ram), .ncpus = ncpus };
 
 	guest_mem_init_buf(&gm, ram, sizeof(ram));
+	gm.zeroed = zeroed;
 	return loader_load(&gm, &cfg, cfg.cmdline, r);
+}
+
+static int load(const char *kernel, const char *initrd, unsigned ncpus, struct loader_result *r)
+{
+	return load_ram(kernel, initrd, ncpus, false, r);
+}
+
+/* Make [off, off+len) of the file a hole if the file system can (the bytes
+ * read as zero either way, and `want` gets the same zeros). Returns whether
+ * lseek() now reports a hole there. */
+static bool punch(const char *path, uint8_t *want, uint64_t off, uint64_t len)
+{
+	int fd = open(path, O_RDWR);
+	bool hole = false;
+
+	CHECK(fd >= 0);
+	if (fd < 0)
+		return false;
+	memset(want + off, 0, len);
+	if (fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)off, (off_t)len) < 0)
+		CHECK(pwrite(fd, want + off, len, (off_t)off) == (ssize_t)len);
+	else
+		hole = lseek(fd, (off_t)off, SEEK_HOLE) == (off_t)off;
+	close(fd);
+	return hole;
 }
 
 static void setup(void)
@@ -83,6 +110,73 @@ TEST(good_kernel_and_initrd)
 	CHECK(memcmp(ram + LAYOUT_MPTABLE, "_MP_", 4) == 0);
 	CHECK_EQ(get_le32(ram + LAYOUT_START_INFO), HVM_START_MAGIC);
 	free(k);
+}
+
+/* A kernel with a 3 MiB segment whose file has a 1 MiB hole (where the file
+ * system can make one) and a zero page stored as data; and an initrd with a
+ * hole. Holes and zero pages read as zeros: into RAM that is not known zero
+ * they are written, into zeroed RAM the kernel's are left out. */
+static void zero_pages(bool sparse)
+{
+	static uint8_t big[4 << 20], rd[1 << 20];
+	const uint64_t paddr = 0x1000000, filesz = 3 << 20, hole = 1 << 20;
+	const uint64_t zpage = 0x280000; /* guest page of zeros stored as data */
+	struct loader_result r;
+	uint8_t notes[64], e[4];
+	uint64_t off;
+	size_t len, nl;
+	bool holes = false;
+	char *k, *i;
+
+	setup();
+	put_le32(e, (uint32_t)paddr);
+	nl = eb_note(notes, "Xen", XEN_ELFNOTE_PHYS32_ENTRY, e, 4);
+	struct eb_seg segs[] = { { 1, paddr, filesz, filesz + 0x1000, NULL },
+				 { 4, 0, nl, nl, notes } };
+	len = eb_build(big, sizeof(big), 64, segs, 2);
+	CHECK(len != 0);
+	off = eb_phdr_off(64, 2); /* segment data follows the headers */
+	memset(big + off + zpage, 0, 4096);
+	k = strdup(write_file(sparse ? "sparse" : "dense", big, len));
+	for (unsigned j = 0; j < sizeof(rd); j++)
+		rd[j] = (uint8_t)(j * 3 + 1);
+	i = strdup(write_file("sparserd", rd, sizeof(rd)));
+	if (sparse) {
+		holes = punch(k, big, (off + hole + 4095) & ~4095ULL, hole);
+		punch(i, rd, 64 << 10, 256 << 10);
+	}
+
+	memset(ram, 0xaa, sizeof(ram));
+	CHECK_EQ(load(k, i, 1, &r), 0);
+	CHECK(memcmp(ram + paddr, big + off, filesz) == 0);
+	CHECK_EQ(ram[paddr + filesz], 0); /* .bss */
+	CHECK_EQ(r.initrd_size, sizeof(rd));
+	CHECK(memcmp(ram + r.initrd_gpa, rd, sizeof(rd)) == 0);
+
+	/* Zeroed RAM: the same bytes, and the markers (a broken promise) show
+	 * what was left out. */
+	memset(ram, 0, sizeof(ram));
+	ram[paddr + 2 * hole] = 0x5a;
+	ram[paddr + zpage] = 0x5a;
+	ram[paddr + zpage + 4096] = 0x5a;
+	CHECK_EQ(load_ram(k, i, 1, true, &r), 0);
+	CHECK(memcmp(ram + paddr, big + off, 2 * hole) == 0);
+	CHECK_EQ(ram[paddr + zpage], 0x5a);
+	CHECK_EQ(ram[paddr + zpage + 4096], big[off + zpage + 4096]);
+	CHECK_EQ(ram[paddr + 2 * hole], holes ? 0x5a : big[off + 2 * hole]);
+	CHECK(memcmp(ram + r.initrd_gpa, rd, sizeof(rd)) == 0);
+	free(k);
+	free(i);
+}
+
+TEST(zero_pages_of_sparse_files)
+{
+	zero_pages(true);
+}
+
+TEST(zero_pages_of_dense_files)
+{
+	zero_pages(false);
 }
 
 TEST(missing_unreadable_empty_directory)
@@ -164,6 +258,7 @@ TEST(inspect_describes_kernel)
 	CHECK_STR_CONTAINS(out, "1 PT_LOAD");
 }
 
-SUITE(loader, T(good_kernel_and_initrd), T(missing_unreadable_empty_directory),
+SUITE(loader, T(good_kernel_and_initrd), T(zero_pages_of_sparse_files),
+      T(zero_pages_of_dense_files), T(missing_unreadable_empty_directory),
       T(not_elf_truncated_no_note), T(segments_outside_ram_or_in_boot_data),
       T(initrd_does_not_fit_or_is_bad), T(inspect_describes_kernel));
