@@ -179,6 +179,48 @@ TEST(zero_pages_of_dense_files)
 	zero_pages(false);
 }
 
+/* A kernel big enough to load on several threads (striped by 2 MiB of
+ * guest memory): segments at odd addresses, two sharing a 2 MiB block, one
+ * with .bss, into RAM that is not known zero. Every byte must land; nothing
+ * around the segments may be touched. */
+TEST(large_kernel_loads_every_byte)
+{
+	static uint8_t big[12 << 20];
+	const uint64_t a = 0x1000000 + 0x123, alen = (5 << 20) + 0x321;
+	const uint64_t b = a + alen + 0x40, blen = 4 << 20, bss = (1 << 20) + 0x10;
+	struct loader_result r;
+	uint8_t notes[64], e[4];
+	size_t len, nl, off;
+	char *k;
+
+	setup();
+	put_le32(e, (uint32_t)a);
+	nl = eb_note(notes, "Xen", XEN_ELFNOTE_PHYS32_ENTRY, e, 4);
+	struct eb_seg segs[] = { { 1, a, alen, alen, NULL },
+				 { 1, b, blen, blen + bss, NULL },
+				 { 4, 0, nl, nl, notes } };
+	len = eb_build(big, sizeof(big), 64, segs, 3);
+	CHECK(len != 0);
+	off = eb_phdr_off(64, 3);
+	for (size_t j = off; j < off + alen + blen; j++)
+		big[j] = (uint8_t)(j * 7 + j / 4096);
+	k = strdup(write_file("large", big, len));
+	memset(ram, 0xaa, sizeof(ram));
+	CHECK_EQ(load(k, NULL, 1, &r), 0);
+	CHECK(memcmp(ram + a, big + off, alen) == 0);
+	CHECK(memcmp(ram + b, big + off + alen, blen) == 0);
+	CHECK_EQ(ram[a - 1], 0xaa);
+	for (uint64_t j = a + alen; j < b; j++)
+		CHECK_EQ(ram[j], 0xaa);
+	for (uint64_t j = b + blen; j < b + blen + bss; j++)
+		if (ram[j] != 0) {
+			CHECK_EQ(ram[j], 0); /* .bss zeroed in used RAM */
+			break;
+		}
+	CHECK_EQ(ram[b + blen + bss], 0xaa);
+	free(k);
+}
+
 TEST(missing_unreadable_empty_directory)
 {
 	struct loader_result r;
@@ -258,7 +300,7 @@ TEST(inspect_describes_kernel)
 	CHECK_STR_CONTAINS(out, "1 PT_LOAD");
 }
 
-SUITE(loader, T(good_kernel_and_initrd), T(zero_pages_of_sparse_files),
+SUITE(loader, T(good_kernel_and_initrd), T(large_kernel_loads_every_byte), T(zero_pages_of_sparse_files),
       T(zero_pages_of_dense_files), T(missing_unreadable_empty_directory),
       T(not_elf_truncated_no_note), T(segments_outside_ram_or_in_boot_data),
       T(initrd_does_not_fit_or_is_bad), T(inspect_describes_kernel));
