@@ -179,7 +179,7 @@ void console_start(struct console *c, int (*input)(void *dev, const uint8_t *buf
 	}
 	if (c->tty)
 		set_raw_mode();
-	err = pthread_create(&c->thread, NULL, input_thread, c);
+	err = ember_thread_start(&c->thread, input_thread, c);
 	if (err) {
 		fprintf(stderr, "ember: console: thread: %s (no console input)\n", strerror(err));
 		return;

@@ -3,6 +3,7 @@
 #ifndef EMBER_UTIL_H
 #define EMBER_UTIL_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -81,5 +82,13 @@ void ember_clearerr(void);
 /* Milliseconds since ember started (ember_time_init() at the top of main). */
 void ember_time_init(void);
 double ember_ms(void);
+
+/* Start a thread of ember's own (vCPU, console, device I/O) with a 1 MiB
+ * stack instead of glibc's 8 MiB: a stack mapping below 2 MiB can never be
+ * backed by a transparent huge page, which a host in THP "always" mode would
+ * otherwise fault in (and zero) for the first touch of a stack. Returns 0 or
+ * a positive errno, like pthread_create(). */
+#define EMBER_THREAD_STACK (1u << 20)
+int ember_thread_start(pthread_t *t, void *(*fn)(void *), void *arg);
 
 #endif

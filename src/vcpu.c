@@ -240,7 +240,7 @@ static void *vcpu_thread(void *arg)
 
 int vcpu_start(struct vcpu *v)
 {
-	int err = pthread_create(&v->thread, NULL, vcpu_thread, v);
+	int err = ember_thread_start(&v->thread, vcpu_thread, v);
 
 	if (err)
 		return ember_seterr(-err, "vCPU %u: thread: %s", v->id, strerror(err));

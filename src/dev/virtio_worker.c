@@ -90,7 +90,7 @@ static void *worker_thread(void *arg)
 
 int worker_start(struct virtio_worker *w)
 {
-	int err = pthread_create(&w->thread, NULL, worker_thread, w);
+	int err = ember_thread_start(&w->thread, worker_thread, w);
 
 	if (err)
 		return ember_seterr(-err, "virtio-%s: thread: %s", w->dev->ops->name,
