@@ -18,8 +18,9 @@
  *   -H         hold: stdin of each copy is a pipe; once every copy has shown
  *              TEXT (or exited), wait MS (-w), sample memory, then write the
  *              -i text (default "q") to every stdin, close it and wait
- *   -g MIB     guest RAM size: anonymous mappings at least this big are the
- *              guest's RAM in the memory sample (default 0: none)
+ *   -g MIB     guest RAM size: an anonymous mapping at least this big, or
+ *              adjacent anonymous mappings adding up to exactly this size, are
+ *              the guest's RAM in the memory sample (default 0: none)
  *
  * Time is CLOCK_MONOTONIC in ms from just before the first fork. Output,
  * one record a line:
@@ -271,7 +272,6 @@ struct memsample {
 static int sample(pid_t pid, long guest_kib, struct memsample *m)
 {
 	char path[64], line[512];
-	int big = 0;
 	FILE *f;
 
 	memset(m, 0, sizeof(*m));
@@ -292,28 +292,57 @@ static int sample(pid_t pid, long guest_kib, struct memsample *m)
 	f = fopen(path, "r");
 	if (!f)
 		return -1;
+	/* Guest RAM may be several adjacent anonymous mappings (ember advises
+	 * huge pages for all but its first 2 MiB, which splits the VMA): a run
+	 * of contiguous anonymous mappings totalling at least guest_kib is the
+	 * guest's RAM. */
+	static struct vma { unsigned long lo, hi; int anon; long rss, pss, thp; } v[8192];
+	unsigned n = 0;
+
 	while (fgets(line, sizeof(line), f)) {
 		unsigned long lo, hi, ino;
 		char name[256] = "";
-		long v;
+		long x;
 
 		/* A mapping header: "lo-hi perms offset dev inode [name]". */
 		if (sscanf(line, "%lx-%lx %*s %*x %*s %lu %255s", &lo, &hi, &ino, name) >= 3) {
-			long kib = (long)((hi - lo) >> 10);
-
-			big = ino == 0 && (!name[0] || strncmp(name, "[anon", 5) == 0) &&
-			      kib >= guest_kib;
-			if (big && !m->guest_size)
-				m->guest_off = (long)((lo & ((2ul << 20) - 1)) >> 10);
-			if (big)
-				m->guest_size += kib;
-		} else if (big && sscanf(line, "Rss: %ld", &v) == 1) {
-			m->guest_rss += v;
-		} else if (big && sscanf(line, "Pss: %ld", &v) == 1) {
-			m->guest_pss += v;
-		} else if (big && sscanf(line, "AnonHugePages: %ld", &v) == 1) {
-			m->guest_thp += v;
+			if (n == sizeof(v) / sizeof(v[0]))
+				break;
+			v[n++] = (struct vma){ lo, hi,
+					       ino == 0 && (!name[0] || strncmp(name, "[anon", 5) == 0),
+					       0, 0, 0 };
+		} else if (n && sscanf(line, "Rss: %ld", &x) == 1) {
+			v[n - 1].rss = x;
+		} else if (n && sscanf(line, "Pss: %ld", &x) == 1) {
+			v[n - 1].pss = x;
+		} else if (n && sscanf(line, "AnonHugePages: %ld", &x) == 1) {
+			v[n - 1].thp = x;
 		}
+	}
+	for (unsigned i = 0; i < n; i++) {
+		unsigned j = i;
+		long kib = 0;
+
+		/* One mapping at least guest_kib big, or adjacent anonymous
+		 * mappings adding up to exactly guest_kib (never more: a thread
+		 * stack may sit right next to the guest's RAM). */
+		while (j < n && v[j].anon && (j == i || v[j].lo == v[j - 1].hi)) {
+			kib += (long)((v[j].hi - v[j].lo) >> 10);
+			j++;
+			if (kib >= guest_kib)
+				break;
+		}
+		if (j == i || kib < guest_kib || (j - i > 1 && kib != guest_kib))
+			continue;
+		if (!m->guest_size)
+			m->guest_off = (long)((v[i].lo & ((2ul << 20) - 1)) >> 10);
+		m->guest_size += kib;
+		for (unsigned k = i; k < j; k++) {
+			m->guest_rss += v[k].rss;
+			m->guest_pss += v[k].pss;
+			m->guest_thp += v[k].thp;
+		}
+		i = j - 1;
 	}
 	fclose(f);
 	return 0;
