@@ -13,7 +13,7 @@
 #   bench-density  bench/density.sh: 50 idle guests at once on this /dev/kvm
 #   bench-boot     bench/boot.sh: boot to user space, memory, density in the lab
 #   bench-report   bench/report.sh: docs/benchmarks.md and docs/img/ from the above
-#   bench          bench-startup, -density, -boot, -report (about 12 minutes on 2 cores,
+#   bench          bench-startup, -density, -boot, -report (about 25 minutes on 2 cores,
 #                  plus any wait for the lab's lock)
 # Benchmarks report; they never gate `make check`.
 
