@@ -149,8 +149,56 @@ qemu=(qemu-system-x86_64 -M q35 -accel tcg -cpu EPYC,+svm,+npt -m 6G -smp 2
 log=$out/console.log
 timeout_s=${LAB_TIMEOUT:-540}
 
+# watch_l1 PID RAW STALL: stop the L1 whose `timeout` is PID when its raw
+# console RAW has not grown for STALL seconds: the emulated L1 sometimes
+# hangs by itself (see README.md), and waiting out the whole timeout only
+# wastes minutes.
+watch_l1() {
+	local pid=$1 raw=$2 stall=$3 last=-1 quiet=0 size
+	while kill -0 "$pid" 2>/dev/null; do
+		sleep 5
+		size=$(stat -c %s "$raw" 2>/dev/null || echo 0)
+		if [ "$size" = "$last" ]; then quiet=$((quiet + 5)); else quiet=0 last=$size; fi
+		if [ $quiet -ge "$stall" ]; then
+			echo "# lab: L1 console silent for $stall s: stopping it"
+			kill "$pid" 2>/dev/null
+			return
+		fi
+	done
+}
+
+# run_l1 CASES LOG: one L1 boot running CASES (space-separated; empty: all),
+# printing its result lines; its console (CR removed) goes to LOG. Every
+# case prints within a minute, so $stall_s s of silence means L1 hung.
+stall_s=${LAB_STALL:-150}
+run_l1() {
+	local l=$1 lg=$2 qpid tpid
+	local q=("${qemu[@]}")
+	q[${#q[@]} - 1]="console=ttyS0 quiet panic=-1 lab.mode=$mode lab.cases=${l// /,} lab.verbose=${LAB_VERBOSE:-}"
+	: >"$lg.raw"
+	timeout -k 10 "$timeout_s" "${q[@]}" -serial stdio </dev/null >"$lg.raw" 2>&1 &
+	qpid=$!
+	tail -n +1 -f --pid=$qpid "$lg.raw" | sed -u 's/\r$//' | tee "$lg" |
+		grep --line-buffered -E '^(ok|FAIL) - |^# ' &
+	tpid=$!
+	watch_l1 $qpid "$lg.raw" "$stall_s"
+	wait $qpid 2>/dev/null || true
+	wait $tpid 2>/dev/null || true
+	rm -f "$lg.raw"
+}
+
 if [ $mode = script ]; then
-	timeout -k 10 "$timeout_s" "${qemu[@]}" -serial stdio </dev/null | tr -d '\r' | tee "$log"
+	# A script (bench/lab-boot.sh) may stay quiet while a guest boots or a
+	# VMM times out (up to 120 s plus a hook): a longer silence limit.
+	: >"$log.raw"
+	timeout -k 10 "$timeout_s" "${qemu[@]}" -serial stdio </dev/null >"$log.raw" 2>&1 &
+	qpid=$!
+	tail -n +1 -f --pid=$qpid "$log.raw" | sed -u 's/\r$//' | tee "$log" &
+	tpid=$!
+	watch_l1 $qpid "$log.raw" "${LAB_STALL:-300}"
+	wait $qpid 2>/dev/null || true
+	wait $tpid 2>/dev/null || true
+	rm -f "$log.raw"
 	exit 0
 fi
 if [ $mode = demo ]; then
@@ -165,36 +213,6 @@ if [ $mode = demo ]; then
 	tr -d '\r' <"$log" | grep -qx 'lab: demo: ember exit status 0' || die "demo did not end with ember exit status 0 (log: $log)"
 	exit 0
 fi
-
-# run_l1 CASES LOG: one L1 boot running CASES (space-separated; empty: all),
-# printing its result lines; its console (CR removed) goes to LOG. A
-# watchdog ends an L1 whose console has been silent for $stall_s s: every
-# case prints within a minute, so that silence means L1 itself hung.
-stall_s=${LAB_STALL:-150}
-run_l1() {
-	local l=$1 lg=$2 qpid tpid last=-1 quiet=0 size
-	local q=("${qemu[@]}")
-	q[${#q[@]} - 1]="console=ttyS0 quiet panic=-1 lab.mode=$mode lab.cases=${l// /,} lab.verbose=${LAB_VERBOSE:-}"
-	: >"$lg.raw"
-	timeout -k 10 "$timeout_s" "${q[@]}" -serial stdio </dev/null >"$lg.raw" 2>&1 &
-	qpid=$!
-	tail -n +1 -f --pid=$qpid "$lg.raw" | sed -u 's/\r$//' | tee "$lg" |
-		grep --line-buffered -E '^(ok|FAIL) - |^# ' &
-	tpid=$!
-	while kill -0 $qpid 2>/dev/null; do
-		sleep 5
-		size=$(stat -c %s "$lg.raw" 2>/dev/null || echo 0)
-		if [ "$size" = "$last" ]; then quiet=$((quiet + 5)); else quiet=0 last=$size; fi
-		if [ $quiet -ge "$stall_s" ]; then
-			echo "# lab: L1 console silent for $stall_s s: stopping it"
-			kill $qpid 2>/dev/null
-			break
-		fi
-	done
-	wait $qpid 2>/dev/null || true
-	wait $tpid 2>/dev/null || true
-	rm -f "$lg.raw"
-}
 
 progress "booting L1 (QEMU TCG, EPYC+svm+npt, 2 CPUs, 6G), at most $timeout_s s; console: $log"
 start=$(date +%s)
