@@ -167,6 +167,76 @@ watch_l1() {
 	done
 }
 
+# boot_l1 LOG STALL APPEND: one L1 boot with kernel command line APPEND; its
+# console (CR removed) goes to stdout and LOG as it comes, and watch_l1 stops
+# it after STALL s of silence.
+boot_l1() {
+	local lg=$1 stall=$2 qpid tpid
+	local q=("${qemu[@]}")
+	q[${#q[@]} - 1]=$3
+	: >"$lg.raw"
+	timeout -k 10 "$timeout_s" "${q[@]}" -serial stdio </dev/null >"$lg.raw" 2>&1 &
+	qpid=$!
+	tail -n +1 -f --pid=$qpid "$lg.raw" | sed -u 's/\r$//' | tee "$lg" &
+	tpid=$!
+	watch_l1 $qpid "$lg.raw" "$stall"
+	wait $qpid 2>/dev/null || true
+	wait $tpid 2>/dev/null || true
+	rm -f "$lg.raw"
+}
+
+# run_l1 CASES LOG: one L1 boot running CASES (space-separated; empty: all),
+# printing its result lines. Every case prints within a minute, so
+# $stall_s s of silence means L1 hung.
+stall_s=${LAB_STALL:-150}
+run_l1() {
+	boot_l1 "$2" "$stall_s" \
+		"console=ttyS0 quiet panic=-1 lab.mode=$mode lab.cases=${1// /,} lab.verbose=${LAB_VERBOSE:-}" |
+		grep --line-buffered -E '^(ok|FAIL) - |^# ' || true
+}
+
+if [ $mode = script ]; then
+	# A script (bench/lab-boot.sh) may stay quiet while a guest boots or a
+	# VMM times out (up to 120 s plus a hook): a longer silence limit.
+	boot_l1 "$log" "${LAB_STALL:-300}" "${qemu[${#qemu[@]} - 1]}"
+	exit 0
+fi
+if [ $mode = demo ]; then
+	if [ -t 0 ]; then interactive=1; else cat >"$stage/lab/demo-input"; fi
+fi
+for f in "$here"/cases.d/*.host.sh; do
+	[ -e "$f" ] || continue
+	progress "staging $(basename "$f" .host.sh) cases"
+	. "$f"
+done
+(cd "$stage" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc --owner=0:0 --quiet) >"$out/l1.cpio"
+
+list=${cases[*]:-}
+qemu=(qemu-system-x86_64 -M q35 -accel tcg -cpu EPYC,+svm,+npt -m 6G -smp 2
+	-nodefaults -no-user-config -nographic -no-reboot
+	-kernel "$kdir/vmlinuz" -initrd "$out/l1.cpio"
+	-append "console=ttyS0 quiet panic=-1 lab.mode=$mode lab.cases=${list// /,} lab.verbose=${LAB_VERBOSE:-}")
+log=$out/console.log
+timeout_s=${LAB_TIMEOUT:-540}
+
+# watch_l1 PID RAW STALL: stop the L1 whose `timeout` is PID when its raw
+# console RAW has not grown for STALL seconds: the emulated L1 sometimes
+# hangs by itself (see README.md), and waiting out the whole timeout only
+# wastes minutes.
+watch_l1() {
+	local pid=$1 raw=$2 stall=$3 last=-1 quiet=0 size
+	while kill -0 "$pid" 2>/dev/null; do
+		sleep 5
+		size=$(stat -c %s "$raw" 2>/dev/null || echo 0)
+		if [ "$size" = "$last" ]; then quiet=$((quiet + 5)); else quiet=0 last=$size; fi
+		if [ $quiet -ge "$stall" ]; then
+			echo "# lab: L1 console silent for $stall s: stopping it"
+			kill "$pid" 2>/dev/null
+			return
+		fi
+	done
+}
+
 # run_l1 CASES LOG: one L1 boot running CASES (space-separated; empty: all),
 # printing its result lines; its console (CR removed) goes to LOG. Every
 # case prints within a minute, so $stall_s s of silence means L1 hung.
