@@ -15,12 +15,16 @@
 #   bench: strace SYSTEM MS WHAT                 (first KVM_RUN, from strace)
 #   bench: console KERNEL CPUS SYSTEM LINE       (warm-up run's console)
 #   bench: thp SETTING                           (L1's transparent_hugepage)
+#   bench: unit NAME / bench: unit-end NAME      (around each unit of work)
+# Units (boot-KERNEL-CPUS, klog, kvmstat, strace, mem, dens) named in $DONE
+# are skipped: bench/boot.sh lists there what an earlier L1 finished before
+# it died, keeps only the lines of finished units, and starts a fresh L1.
 # SYSTEM: ember, qemu, ember-4k (ember --no-thp: what huge pages give) or
 # qemu-rtc (QEMU microvm with its RTC on; boot race only, see below).
 # KERNEL: min (build/guest/vmlinux) or stock (Debian's). RUN 0 is a warm-up.
 set -u
 B=/lab/bench
-. $B/params # RUNS CPUS KERNELS SECTIONS DENSITY_N
+. $B/params # RUNS CPUS KERNELS SECTIONS DENSITY_N DONE CRASH
 W=$B/vmwatch
 EMBER=/lab/ember
 QEMU="qemu-system-x86_64 -M microvm,x-option-roms=off,rtc=off,pit=off,pic=off,isa-serial=on
@@ -56,6 +60,19 @@ nth() {
 	shift $n
 	echo $1
 }
+
+# unit NAME: false if NAME is in $DONE; else prints its start line.
+# CRASH=NAME (bench/boot.sh --crash-l1-in NAME, first L1 only) panics L1
+# there on purpose: a test of the fresh-L1 retry.
+unit() {
+	case " ${DONE:-} " in *" $1 "*) return 1 ;; esac
+	echo "bench: unit $1"
+	if [ "${CRASH:-}" = "$1" ]; then
+		echo "bench: crashing L1 on purpose in unit $1 (--crash-l1-in)"
+		echo c >/proc/sysrq-trigger
+	fi
+}
+unit_end() { echo "bench: unit-end $1"; }
 
 kernel_path() {
 	case $1 in
@@ -141,6 +158,7 @@ boot_section() {
 	for k in $KERNELS; do
 		for c in "$@"; do
 			case " $CPUS " in *" $c "*) ;; *) continue ;; esac
+			unit boot-$k-$c || continue
 			echo "bench: section boot $k cpus=$c"
 			for s in $BOOT_SYSTEMS; do boot $k $c $s 0; done
 			# Each round starts with the next system: no VMM always
@@ -154,6 +172,7 @@ boot_section() {
 				done
 				i=$((i + 1))
 			done
+			unit_end boot-$k-$c
 		done
 	done
 }
@@ -164,7 +183,7 @@ boot_section() {
 case " $SECTIONS " in *" boot "*) boot_section 1 ;; esac
 
 # What the guest kernel reports about its own boot, under each VMM.
-case " $SECTIONS " in *" klog "*)
+case " $SECTIONS " in *" klog "*) ! unit klog || {
 	for k in $KERNELS; do
 		for s in ember qemu; do
 			echo "bench: section klog $k $s"
@@ -174,11 +193,13 @@ case " $SECTIONS " in *" klog "*)
 			tr -d '\r' <$l.0.out | sed -n "s/^ember-bench: /bench: klog $k $s /p"
 		done
 	done
+	unit_end klog
+	}
 	;;
 esac
 
 # KVM exits of one minimal boot per VMM (perf on the kvm tracepoints).
-case " $SECTIONS " in *" kvmstat "*)
+case " $SECTIONS " in *" kvmstat "*) ! unit kvmstat || {
 	if [ -x $B/perf ]; then
 		mount -t tracefs nodev /sys/kernel/tracing 2>/dev/null
 		for s in $SYSTEMS; do
@@ -201,11 +222,13 @@ case " $SECTIONS " in *" kvmstat "*)
 	else
 		echo "bench: note: no perf in L1, kvmstat skipped"
 	fi
+	unit_end kvmstat
+	}
 	;;
 esac
 
 # When does each VMM first enter the guest (strace, ms since exec)?
-case " $SECTIONS " in *" strace "*)
+case " $SECTIONS " in *" strace "*) ! unit strace || {
 	if [ -x $B/strace ]; then
 		for s in ember qemu; do
 			echo "bench: section strace $s"
@@ -227,12 +250,14 @@ case " $SECTIONS " in *" strace "*)
 			grep -c 'KVM_RUN' $l.st | sed "s/^/bench: strace $s count-KVM_RUN /"
 		done
 	fi
+	unit_end strace
+	}
 	;;
 esac
 
 # Memory: one 256 MiB guest idle at its shell prompt (no ember.cmd: guest/'s
 # init starts an interactive sh); sampled 2 s after the prompt appeared.
-case " $SECTIONS " in *" mem "*)
+case " $SECTIONS " in *" mem "*) ! unit mem || {
 	echo "bench: section mem"
 	for i in 1 2 3; do
 		for s in $SYSTEMS; do
@@ -242,12 +267,14 @@ case " $SECTIONS " in *" mem "*)
 					/^vm 0 / && $3 != 0 { print "bench: note: mem " s " exited " $3 }'
 		done
 	done
+	unit_end mem
+	}
 	;;
 esac
 
 # Density: DENSITY_N Linux guests (minimal kernel, 256 MiB, 1 vCPU) started at
 # once, each until its shell prompt; VMs/s = N / time to the last prompt.
-case " $SECTIONS " in *" dens "*)
+case " $SECTIONS " in *" dens "*) ! unit dens || {
 	echo "bench: section dens"
 	for s in ember qemu; do
 		l=/tmp/b/dens-$s
@@ -259,6 +286,8 @@ case " $SECTIONS " in *" dens "*)
 			/^vm / && ($3 != 0 || $4 < 0) { bad++ }
 			END { print "bench: dens " s " " n " " ready " " avail " " rss " " pss " " grss " " bad + 0 }' $l.txt
 	done
+	unit_end dens
+	}
 	;;
 esac
 case " $SECTIONS " in *" boot "*)

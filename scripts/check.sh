@@ -42,6 +42,7 @@ run_part unit make -s check-unit
 run_part sanitize make -s check-sanitize
 run_part fuzz make -s check-fuzz
 run_part cli tests/cli/run.sh
+run_part bench-scripts tests/bench/run.sh
 run_part guest make -s check-guest
 if [ -x tests/lab/run.sh ]; then
 	run_part lab make -s check-lab

@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# The benchmark scripts' own logic, without the lab: what bench/boot.sh keeps
+# of a dying L1's console (bench/lab-merge.sh) and what bench/boot-report.sh
+# makes of a results log. Prints "ok - NAME" / "FAIL - NAME: why" and
+# "bench-scripts: N passed, M failed".
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+tmp=$(mktemp -d /tmp/ember-bench-test.XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+pass=0 fail=0
+
+# expect NAME FILE WANT: FILE's content is exactly WANT.
+expect() {
+	if [ "$(cat "$2")" = "$3" ]; then
+		echo "ok - $1"; pass=$((pass + 1))
+	else
+		echo "FAIL - $1: got:"; sed 's/^/#   /' "$2"; echo "# want:"; printf '%s\n' "$3" | sed 's/^/#   /'
+		fail=$((fail + 1))
+	fi
+}
+# has NAME FILE REGEX: some line of FILE matches REGEX.
+has() {
+	if grep -qE -- "$3" "$2"; then
+		echo "ok - $1"; pass=$((pass + 1))
+	else
+		echo "FAIL - $1: no line matches '$3' in:"; sed 's/^/#   /' "$2" | head -n 40; fail=$((fail + 1))
+	fi
+}
+
+# An L1 that died in its second unit, after a line of it.
+cat >"$tmp/dead" <<'L'
+bench: L1 6.1.0 2 CPUs
+bench: version ember 0.1
+bench: unit boot-min-1
+bench: boot min 1 ember 1 0 100 120 10
+bench: unit-end boot-min-1
+bench: unit mem
+bench: mem ember 1 1 2 3 4 5 6 7 8 9 10
+L
+bench/lab-merge.sh 1 <"$tmp/dead" >"$tmp/out"
+expect "merge keeps the header and the finished unit, drops the cut one" "$tmp/out" "bench: L1 6.1.0 2 CPUs
+bench: version ember 0.1
+bench: unit boot-min-1
+bench: boot min 1 ember 1 0 100 120 10
+bench: unit-end boot-min-1"
+
+# The next L1: its header repeats, mem runs whole, then done.
+cat >"$tmp/next" <<'L'
+bench: L1 6.1.0 2 CPUs
+bench: unit mem
+bench: mem ember 1 1 2 3 4 5 6 7 8 9 10
+bench: unit-end mem
+bench: done
+L
+bench/lab-merge.sh 0 <"$tmp/next" >"$tmp/out"
+expect "merge of a later L1 drops its header, keeps units and done" "$tmp/out" "bench: unit mem
+bench: mem ember 1 1 2 3 4 5 6 7 8 9 10
+bench: unit-end mem
+bench: done"
+
+# A unit-end that does not close the open unit keeps nothing of it.
+printf 'bench: unit a\nbench: x 1\nbench: unit b\nbench: x 2\nbench: unit-end a\n' |
+	bench/lab-merge.sh 0 >"$tmp/out"
+expect "merge ignores a mismatched unit-end" "$tmp/out" ""
+
+# boot-report: medians, ratios and the target lines of a small results log.
+{
+	echo "bench: L1 6.1.0 2 CPUs"
+	echo "bench: unit boot-min-1"
+	for r in 1 2 3; do
+		echo "bench: boot min 1 ember $r 0 $((500 + r)) $((600 + r)) 5"
+		echo "bench: boot min 1 qemu $r 0 $((1000 + r)) $((1100 + r)) 50"
+	done
+	echo "bench: boot min 1 ember 4 1 -1 -1 -1"
+	echo "bench: unit-end boot-min-1"
+	echo "bench: unit boot-stock-1"
+	echo "bench: boot stock 1 ember 1 0 900 950 5"
+	echo "bench: boot stock 1 qemu 1 0 800 850 50"
+	echo "bench: unit-end boot-stock-1"
+	echo "bench: done"
+} >"$tmp/lab.log"
+bench/boot-report.sh "$tmp/lab.log" "$tmp" >"$tmp/report" 2>"$tmp/err"
+has "report: ember row counts its failed run" "$tmp/report" '^\| minimal \(guest/\) \| 1 \| ember \| 3/4 \| 502\.0 \| 501\.0-503\.0 \| 602\.0 '
+has "report: ratio of the medians" "$tmp/report" '^\| minimal \(guest/\) \| 1 \| QEMU microvm \| 3/3 \| 1002\.0 .* \*\*0\.50x\*\* \| 0\.55x \|$'
+has "report: minimal target met" "$tmp/report" '^- Target, minimal kernel, 1 vCPU, .*: MET \(0\.50x\)$'
+has "report: stock target missed" "$tmp/report" '^- Target, stock kernel, 1 vCPU, .*: MISSED \(1\.12x\)$'
+has "report: plot data written" "$tmp/boot-plot.dat" '^"min, 1 vCPU" 502 501 503 602 601 603 1002 '
+
+echo "bench-scripts: $pass passed, $fail failed"
+[ "$fail" = 0 ]
