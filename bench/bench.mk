@@ -4,6 +4,7 @@
 #   build/bench/measure  wall time + peak RSS of one command (static if possible)
 #   build/bench/ablate   floor plus optional monitor steps, each timed (costs.sh)
 #   build/bench/vmwatch  starts N VMMs, timestamps a console line and the exit
+#   build/bench/scrub    frees the lab of the previous VM's translated code (lab-boot.sh)
 #   build/bench/idleguest.elf  PVH guest that idles until console input
 #   build/bench/initramfs-bench.cpio.gz  guest/'s initramfs + bench overlay
 #                        (/benchinit: boot marker + console line; /bench-kernel-log)
@@ -37,6 +38,10 @@ $(BENCH_B)/vmwatch: bench/vmwatch.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -static -o $@ $< || $(CC) $(CFLAGS) -o $@ $<
 
+$(BENCH_B)/scrub: bench/scrub.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -static -o $@ $< || $(CC) $(CFLAGS) -o $@ $<
+
 # The guest's rdinit: freestanding, no libc (a few KiB in the initramfs).
 $(BENCH_B)/benchinit: bench/benchinit.c
 	@mkdir -p $(dir $@)
@@ -62,7 +67,7 @@ $(BENCH_B)/idleguest.elf: $(BENCH_B)/idleguest.o $(TG_DIR)/guest.ld
 	$(TG_CC) $(TG_LDFLAGS) -o $@ $<
 
 -include $(BENCH_B)/floor.d $(BENCH_B)/measure.d $(BENCH_B)/ablate.d $(BENCH_B)/vmwatch.d \
-	$(BENCH_B)/benchinit.d $(BENCH_B)/idleguest.d
+	$(BENCH_B)/scrub.d $(BENCH_B)/benchinit.d $(BENCH_B)/idleguest.d
 
 BENCH_STARTUP_DEPS := $(B)/ember $(B)/tests/guest/exitguest.elf $(BENCH_B)/floor $(BENCH_B)/measure
 

@@ -142,7 +142,7 @@ if [ -s "$tmp/trace" ]; then
 	while read -r k c; do hdr+=" $k, $c vCPU |"; sep+="---:|"; done <<<"$groups"
 	echo "$hdr"
 	echo "$sep"
-	for ev in "vm created" "kernel loaded" "first KVM_RUN" "first console byte" "boot marker" "exit"; do
+	for ev in "vm created" "kernel parsed" "kernel copied" "kernel loaded" "first KVM_RUN" "first console byte" "boot marker" "exit"; do
 		row="| $ev |"
 		while read -r k c; do
 			v=$(awk -v k="$k" -v c="$c" -v ev="$ev" '{ e = $6; for (i = 7; i <= NF; i++) e = e " " $i }

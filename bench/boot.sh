@@ -55,7 +55,7 @@ done
 if [ "$report_only" = 0 ]; then
 	scripts/deps.sh qemu-system-x86 busybox-static cpio xz-utils gcc make
 	make -s all guest-kernel guest-initramfs
-	make -s "$out/vmwatch" "$out/initramfs-bench.cpio.gz"
+	make -s "$out/vmwatch" "$out/scrub" "$out/initramfs-bench.cpio.gz"
 	echo "boot.sh: lab run: $runs runs x kernels ($kernels) x vCPUs ($cpus) x 2 VMMs; sections: $sections" >&2
 	start=$(date +%s)
 	# The emulated L1 sometimes dies on its own (docs/benchmarks.md, "The

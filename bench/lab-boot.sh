@@ -35,6 +35,7 @@ BASE="console=ttyS0 reboot=t panic=-1 pci=off i8042.noaux i8042.nomux i8042.nopn
 MARK="ember-bench: boot marker"
 RD=$B/initramfs-bench.cpio.gz
 T=180
+SCRUB_MIB=256 # one guest's RAM
 mkdir -p /tmp/b
 
 # ember-4k: ember --no-thp, guest RAM in 4 KiB pages (an ablation: what the
@@ -83,11 +84,15 @@ kernel_path() {
 
 # run SYSTEM KERNEL CPUS MEM CMDLINE LOGPREFIX [vmwatch options...]: one VM
 # under vmwatch, the same guest for both VMMs. $PRE: a command prefix (perf).
+# Each run starts after bench/scrub has taken back the memory the last VM
+# freed, so that no VMM pays for TCG dropping the code it had translated
+# for the VM before (see bench/scrub.c).
 PRE=
 run() {
 	local r_sys=$1 r_k r_c=$3 r_m=$4 r_cl=$5 r_l=$6
 	r_k=$(kernel_path $2)
 	shift 6
+	$B/scrub $SCRUB_MIB || echo "bench: note: scrub $SCRUB_MIB failed"
 	# shellcheck disable=SC2086 # PRE and QEMU are word lists
 	if [ "$r_sys" = qemu-rtc ]; then
 		$PRE $W -t $T -l "$r_l" "$@" -- $(echo "$QEMU" | sed 's/rtc=off/rtc=on/') -m $r_m -smp "$r_c" \
@@ -239,6 +244,7 @@ case " $SECTIONS " in *" strace "*) ! unit strace || {
 				# shellcheck disable=SC2086
 				set -- $QEMU -m 256M -smp 1 -kernel /lab/vmlinux -initrd $RD -append
 			fi
+			$B/scrub $SCRUB_MIB
 			$B/strace -f --seccomp-bpf -ttt -e trace=execve,ioctl,exit_group -o $l.st "$@" \
 				"$BASE rdinit=/benchinit ember.cmd=true" </dev/null >/dev/null 2>&1
 			awk -v s=$s '

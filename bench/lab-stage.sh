@@ -4,13 +4,13 @@
 # bench/boot.sh sets LAB_BENCH_STAGE to this file; uses run.sh's $stage (the
 # L1 initramfs tree), $kdir (the Debian kernel package L1 boots) and
 # copy_with_libs. Fills /lab/bench in L1 for bench/lab-boot.sh:
-#   vmwatch, initramfs-bench.cpio.gz, params   from $BENCH_OUT (bench/boot.sh)
+#   vmwatch, scrub, initramfs-bench.cpio.gz, params   from $BENCH_OUT (bench/boot.sh)
 #   vmlinux-stock   the ELF vmlinux inside $kdir/vmlinuz (the L1 kernel's
 #                   own package), extracted by bench/extract-vmlinux.sh
 #   perf, strace    with their libraries, when the host has them
 bench_dir=$stage/lab/bench
 mkdir -p "$bench_dir"
-cp "$BENCH_OUT/vmwatch" "$BENCH_OUT/initramfs-bench.cpio.gz" "$BENCH_OUT/params" "$bench_dir/"
+cp "$BENCH_OUT/vmwatch" "$BENCH_OUT/scrub" "$BENCH_OUT/initramfs-bench.cpio.gz" "$BENCH_OUT/params" "$bench_dir/"
 if [ ! -s "$BENCH_OUT/vmlinux-stock" ] || [ "$kdir/vmlinuz" -nt "$BENCH_OUT/vmlinux-stock" ]; then
 	bench/extract-vmlinux.sh "$kdir/vmlinuz" "$BENCH_OUT/vmlinux-stock"
 fi

@@ -395,7 +395,8 @@ int vm_load(struct vm *vm)
 	int err = add_devices(vm);
 
 	if (!err)
-		err = loader_load(&vm->mem, vm->cfg, vm->cmdline, &vm->boot);
+		err = loader_load(&vm->mem, vm->cfg, vm->cmdline, &vm->boot,
+				  vm->cfg->boot_trace ? &vm->trace : NULL);
 	/* RAM now holds the kernel, and soon whatever the guest writes: a later
 	 * load into it must not assume that it reads as zero. */
 	vm->mem.zeroed = false;

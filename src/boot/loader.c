@@ -14,6 +14,7 @@
 #include "boot/mptable.h"
 #include "boot/pvh.h"
 #include "config.h"
+#include "trace.h"
 #include "util.h"
 
 /* Open a regular, non-empty file; returns the fd and fills *st. */
@@ -215,7 +216,15 @@ static int copy_segments(const struct kernel_file *k, const struct guest_mem *gm
 	return err ? err : check_size(&k->in);
 }
 
-static int load_kernel(const struct guest_mem *gm, const char *path, struct loader_result *res)
+/* A --boot-trace event, when tracing. */
+static void mark(struct trace *t, const char *what)
+{
+	if (t)
+		trace_mark(t, what, false);
+}
+
+static int load_kernel(const struct guest_mem *gm, const char *path, struct loader_result *res,
+		       struct trace *t)
 {
 	struct kernel_file k;
 	const struct elf_image *img;
@@ -223,6 +232,7 @@ static int load_kernel(const struct guest_mem *gm, const char *path, struct load
 
 	if (err)
 		return err;
+	mark(t, "kernel parsed");
 	img = k.img;
 	if (!img->has_pvh) {
 		err = ember_seterr(-ENOEXEC,
@@ -295,7 +305,7 @@ static int load_initrd(const struct guest_mem *gm, const char *path, struct load
 }
 
 int loader_load(const struct guest_mem *gm, const struct ember_config *cfg, const char *cmdline,
-		struct loader_result *res)
+		struct loader_result *res, struct trace *t)
 {
 	struct pvh_boot boot = { .cmdline = cmdline };
 	size_t mpsize = mptable_size(cfg->ncpus);
@@ -303,9 +313,11 @@ int loader_load(const struct guest_mem *gm, const struct ember_config *cfg, cons
 	int err;
 
 	memset(res, 0, sizeof(*res));
-	err = load_kernel(gm, cfg->kernel, res);
-	if (!err && cfg->initrd)
+	err = load_kernel(gm, cfg->kernel, res, t);
+	if (!err && cfg->initrd) {
+		mark(t, "kernel copied");
 		err = load_initrd(gm, cfg->initrd, res);
+	}
 	if (err)
 		return err;
 	boot.has_initrd = res->initrd_size != 0;

@@ -20,9 +20,13 @@ struct loader_result {
 	uint64_t initrd_gpa, initrd_size; /* size 0: no initrd */
 };
 
-/* Returns 0 or negative errno with a message naming the file and problem. */
+struct trace;
+
+/* Returns 0 or negative errno with a message naming the file and problem.
+ * With a trace (--boot-trace), marks "kernel parsed" and, before an initrd,
+ * "kernel copied". */
 int loader_load(const struct guest_mem *gm, const struct ember_config *cfg, const char *cmdline,
-		struct loader_result *res);
+		struct loader_result *res, struct trace *t);
 
 /* `ember inspect`: describe what the loader sees in a kernel file. */
 int loader_inspect(const char *path, FILE *out);

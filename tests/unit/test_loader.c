@@ -54,7 +54,7 @@ static int load_ram(const char *kernel, const char *initrd, unsigned ncpus, bool
 
 	guest_mem_init_buf(&gm, ram, sizeof(ram));
 	gm.zeroed = zeroed;
-	return loader_load(&gm, &cfg, cfg.cmdline, r);
+	return loader_load(&gm, &cfg, cfg.cmdline, r, NULL);
 }
 
 static int load(const char *kernel, const char *initrd, unsigned ncpus, struct loader_result *r)
