@@ -86,5 +86,21 @@ has "report: minimal target met" "$tmp/report" '^- Target, minimal kernel, 1 vCP
 has "report: stock target missed" "$tmp/report" '^- Target, stock kernel, 1 vCPU, .*: MISSED \(1\.12x\)$'
 has "report: plot data written" "$tmp/boot-plot.dat" '^"min, 1 vCPU" 502 501 503 602 601 603 1002 '
 
+# bench/scrub: refuses a bad size; takes and frees the memory it is given.
+make -s build/bench/scrub || { echo "bench-scripts: cannot build bench/scrub"; exit 1; }
+for bad in "" 0 x 12x 65537; do
+	if build/bench/scrub $bad 2>"$tmp/err" || ! grep -q '^usage: scrub MIB' "$tmp/err"; then
+		echo "FAIL - scrub '$bad': not refused with its usage line"; fail=$((fail + 1))
+	else
+		echo "ok - scrub refuses '$bad'"; pass=$((pass + 1))
+	fi
+done
+# Under a 64 MiB address-space limit, 32 MiB fit and 128 MiB must fail.
+if (ulimit -v 65536 && build/bench/scrub 32) && ! (ulimit -v 65536 && build/bench/scrub 128 2>/dev/null); then
+	echo "ok - scrub touches what fits and fails on what does not"; pass=$((pass + 1))
+else
+	echo "FAIL - scrub under ulimit -v 64 MiB: 32 MiB should pass and 128 MiB fail"; fail=$((fail + 1))
+fi
+
 echo "bench-scripts: $pass passed, $fail failed"
 [ "$fail" = 0 ]
