@@ -2,6 +2,8 @@
 #include "util.h"
 
 #include <errno.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -72,4 +74,41 @@ int ember_thread_start(pthread_t *t, void *(*fn)(void *), void *arg)
 		err = pthread_create(t, &attr, fn, arg);
 	pthread_attr_destroy(&attr);
 	return err;
+}
+
+/* Where a SIGBUS on this thread jumps to, inside ember_guard_sigbus(); NULL
+ * elsewhere. The signal handler must reach it, hence a (thread-local)
+ * global. */
+static _Thread_local sigjmp_buf *sigbus_jump;
+
+static void on_sigbus(int sig, siginfo_t *si, void *uc)
+{
+	(void)si;
+	(void)uc;
+	if (sigbus_jump)
+		siglongjmp(*sigbus_jump, 1);
+	/* Not ours: die of it, as without the handler. */
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+int ember_guard_sigbus(int (*fn)(void *), void *arg)
+{
+	struct sigaction sa = { .sa_sigaction = on_sigbus, .sa_flags = SA_SIGINFO }, old;
+	sigjmp_buf jump;
+	volatile int ret;
+
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGBUS, &sa, &old) < 0)
+		return -errno;
+	if (sigsetjmp(jump, 1) == 0) {
+		sigbus_jump = &jump;
+		ret = fn(arg);
+	} else {
+		ret = ember_seterr(-EIO, "SIGBUS reading a file mapping (the file shrank, or "
+					 "its storage failed)");
+	}
+	sigbus_jump = NULL;
+	sigaction(SIGBUS, &old, NULL);
+	return ret;
 }

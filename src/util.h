@@ -91,4 +91,12 @@ double ember_ms(void);
 #define EMBER_THREAD_STACK (1u << 20)
 int ember_thread_start(pthread_t *t, void *(*fn)(void *), void *arg);
 
+/* Run fn(arg) and return what it returns, or -EIO if it took a SIGBUS: a
+ * read from a file mapping past the file's end (the file shrank after it
+ * was mapped) or from storage that failed. Without this, such a read would
+ * kill ember. Only the calling thread's SIGBUS is caught; fn must not leave
+ * locks or allocations behind that a jump out of it would skip. Not
+ * reentrant: fn must not call ember_guard_sigbus() itself. */
+int ember_guard_sigbus(int (*fn)(void *), void *arg);
+
 #endif

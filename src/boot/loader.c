@@ -166,6 +166,14 @@ struct kernel_file {
 	struct elf_image *img;
 };
 
+/* Under ember_guard_sigbus(): elf_parse() reads the file's mapping. */
+static int parse_mapped(void *arg)
+{
+	struct kernel_file *k = arg;
+
+	return elf_parse(k->in.map, (size_t)k->in.size, k->img);
+}
+
 static int open_kernel(const char *path, struct kernel_file *k)
 {
 	int err = map_input("kernel", path, &k->in);
@@ -183,7 +191,7 @@ static int open_kernel(const char *path, struct kernel_file *k)
 	 * window (0.6 and 2 ms less for the two kernels measured). The copy that
 	 * follows reads in the usual way. Advisory. */
 	madvise((void *)k->in.map, (size_t)k->in.size, MADV_RANDOM);
-	err = elf_parse(k->in.map, (size_t)k->in.size, k->img);
+	err = ember_guard_sigbus(parse_mapped, k);
 	madvise((void *)k->in.map, (size_t)k->in.size, MADV_NORMAL);
 	if (err) {
 		free(k->img);
@@ -199,21 +207,48 @@ static void close_kernel(struct kernel_file *k)
 	unmap_input(&k->in);
 }
 
-static int copy_segments(const struct kernel_file *k, const struct guest_mem *gm)
+struct copy_job {
+	const struct kernel_file *k;
+	const struct guest_mem *gm;
+};
+
+/* Under ember_guard_sigbus(): reads the file's mapping; no locks, no
+ * allocations, errors recorded with ember_seterr() only. */
+static int copy_segments_mapped(void *arg)
 {
-	const struct elf_image *img = k->img;
-	int err = elf_place(img, gm, LAYOUT_LOW_RESERVED_END);
+	const struct copy_job *job = arg;
+	const struct elf_image *img = job->k->img;
+	int err = 0;
 
 	for (unsigned i = 0; i < img->nsegs && !err; i++) {
 		const struct elf_segment *s = &img->segs[i];
 
-		err = copy_to_guest(gm, s->paddr, &k->in, s->offset, s->filesz);
+		err = copy_to_guest(job->gm, s->paddr, &job->k->in, s->offset, s->filesz);
 		/* .bss: fresh anonymous RAM reads as zero already. In RAM by
 		 * elf_place(), so this cannot fail. */
-		if (!err && !gm->zeroed)
-			err = guest_mem_fill(gm, s->paddr + s->filesz, 0, s->memsz - s->filesz);
+		if (!err && !job->gm->zeroed)
+			err = guest_mem_fill(job->gm, s->paddr + s->filesz, 0,
+					     s->memsz - s->filesz);
 	}
-	return err ? err : check_size(&k->in);
+	return err;
+}
+
+static int copy_segments(const struct kernel_file *k, const struct guest_mem *gm)
+{
+	struct copy_job job = { k, gm };
+	int err = elf_place(k->img, gm, LAYOUT_LOW_RESERVED_END);
+
+	if (!err) {
+		int size_err;
+
+		err = ember_guard_sigbus(copy_segments_mapped, &job);
+		/* A file that changed size explains any failure (a SIGBUS past
+		 * its new end) and spoils a success (a hole read as zeros). */
+		size_err = check_size(&k->in);
+		if (size_err)
+			err = size_err;
+	}
+	return err;
 }
 
 /* A --boot-trace event, when tracing. */

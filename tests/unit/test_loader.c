@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <signal.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -300,7 +302,54 @@ TEST(inspect_describes_kernel)
 	CHECK_STR_CONTAINS(out, "1 PT_LOAD");
 }
 
-SUITE(loader, T(good_kernel_and_initrd), T(large_kernel_loads_every_byte), T(zero_pages_of_sparse_files),
+/* ember_guard_sigbus(), which the loader copies the kernel under: a read
+ * past the end of a file that shrank after it was mapped is an error, not a
+ * dead ember; other results pass through; the old handler comes back. */
+struct guarded_read {
+	const volatile uint8_t *p;
+	size_t len;
+	unsigned sum;
+};
+
+static int read_mapping(void *arg)
+{
+	struct guarded_read *r = arg;
+
+	for (size_t i = 0; i < r->len; i += 4096)
+		r->sum += r->p[i];
+	return 7;
+}
+
+TEST(copy_from_shrunken_file_is_an_error)
+{
+	char path[] = "/tmp/ember-sigbus-XXXXXX";
+	struct sigaction before, after;
+	struct guarded_read r = { 0 };
+	int fd = mkstemp(path);
+	void *map;
+
+	CHECK(fd >= 0);
+	CHECK_EQ(ftruncate(fd, 3 * 4096), 0);
+	map = mmap(NULL, 3 * 4096, PROT_READ, MAP_SHARED, fd, 0);
+	CHECK(map != MAP_FAILED);
+	sigaction(SIGBUS, NULL, &before);
+	r.p = map;
+	r.len = 3 * 4096;
+	CHECK_EQ(ember_guard_sigbus(read_mapping, &r), 7);
+	CHECK_EQ(ftruncate(fd, 4096), 0); /* pages 1 and 2 are gone */
+	ember_clearerr();
+	CHECK_EQ(ember_guard_sigbus(read_mapping, &r), -EIO);
+	CHECK_STR_CONTAINS(ember_lasterr(), "SIGBUS");
+	sigaction(SIGBUS, NULL, &after);
+	CHECK(after.sa_handler == before.sa_handler);
+	r.len = 4096; /* what is left reads fine */
+	CHECK_EQ(ember_guard_sigbus(read_mapping, &r), 7);
+	munmap(map, 3 * 4096);
+	close(fd);
+	unlink(path);
+}
+
+SUITE(loader, T(copy_from_shrunken_file_is_an_error), T(good_kernel_and_initrd), T(large_kernel_loads_every_byte), T(zero_pages_of_sparse_files),
       T(zero_pages_of_dense_files), T(missing_unreadable_empty_directory),
       T(not_elf_truncated_no_note), T(segments_outside_ram_or_in_boot_data),
       T(initrd_does_not_fit_or_is_bad), T(inspect_describes_kernel));
