@@ -20,6 +20,15 @@ img=docs/img
 scripts/deps.sh gnuplot-nox
 mkdir -p "$img" "$(dirname "$doc")"
 
+# The commit measured, "-dirty" if files other than this report's own
+# outputs (which it has just rewritten) differ from it.
+tree_rev() {
+	local rev
+	rev=$(git rev-parse --short HEAD 2>/dev/null) || { echo '?'; return; }
+	git diff --quiet HEAD -- . ":(exclude)$doc" ":(exclude)$img" 2>/dev/null || rev=$rev-dirty
+	echo "$rev"
+}
+
 # --- plots ------------------------------------------------------------------------
 plots=()
 if [ -s "$out/boot-plot.dat" ]; then
@@ -103,7 +112,7 @@ trap 'rm -f "$gen"' EXIT
 	echo "- host: $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1), $(nproc) CPUs," \
 		"$(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)," \
 		"Linux $(uname -r), Debian $(cat /etc/debian_version 2>/dev/null || echo '?')"
-	echo "- ember from git $(git describe --always --dirty 2>/dev/null || echo '?') (the tree when this report was made), built with" \
+	echo "- ember from git $(tree_rev) (the tree when this report was made), built with" \
 		"$(${CC:-cc} --version | head -n1), linked statically"
 	echo "- $(qemu-system-x86_64 --version | head -n1)"
 	if [ -s "$out/lab.log" ]; then
