@@ -21,6 +21,7 @@
 #define SEG_MAX	   126 /* data segments per request we accept (queue 256) */
 #define QUEUE_SIZE 256
 #define DISCARD_SEG_SIZE 16
+#define MAX_DISCARD_SEGS 1 /* ranges per discard or write-zeroes request */
 
 /* Config space offsets (5.2.4). */
 #define CFG_CAPACITY	      0
@@ -90,10 +91,10 @@ int virtio_blk_open(struct virtio_blk *b, const struct disk_config *cfg)
 	put_le16(b->config + CFG_NUM_QUEUES, 1);
 	if (b->can_discard) {
 		put_le32(b->config + CFG_MAX_DISCARD_SECT, 0x3fffff);
-		put_le32(b->config + CFG_MAX_DISCARD_SEG, 1);
+		put_le32(b->config + CFG_MAX_DISCARD_SEG, MAX_DISCARD_SEGS);
 		put_le32(b->config + CFG_DISCARD_ALIGN, 1);
 		put_le32(b->config + CFG_MAX_WZ_SECT, 0x3fffff);
-		put_le32(b->config + CFG_MAX_WZ_SEG, 1);
+		put_le32(b->config + CFG_MAX_WZ_SEG, MAX_DISCARD_SEGS);
 		b->config[CFG_WZ_MAY_UNMAP] = 1;
 	}
 	b->ops = (struct virtio_dev_ops){
@@ -198,6 +199,10 @@ static uint8_t do_discard(struct virtio_blk *b, const struct vq_chain *c, uint32
 		return VIRTIO_BLK_S_UNSUPP;
 	if (data == 0 || data % DISCARD_SEG_SIZE)
 		return VIRTIO_BLK_S_IOERR;
+	/* One segment, as max_discard_seg and max_write_zeroes_seg say: more
+	 * is refused before any is applied. */
+	if (data / DISCARD_SEG_SIZE > MAX_DISCARD_SEGS)
+		return VIRTIO_BLK_S_UNSUPP;
 	for (uint64_t o = 0; o < data; o += DISCARD_SEG_SIZE) {
 		uint64_t sector, count, off;
 		uint32_t flags;
@@ -207,8 +212,11 @@ static uint8_t do_discard(struct virtio_blk *b, const struct vq_chain *c, uint32
 		sector = get_le64(seg);
 		count = get_le32(seg + 8);
 		flags = get_le32(seg + 12);
-		if ((flags & ~1u) || (type == VIRTIO_BLK_T_DISCARD && flags) ||
-		    !in_range(b, sector, count * SECTOR, &off))
+		/* Virtio 1.2, 5.2.6.2: unknown flags, and "unmap" on a
+		 * discard, are VIRTIO_BLK_S_UNSUPP. */
+		if ((flags & ~1u) || (type == VIRTIO_BLK_T_DISCARD && flags))
+			return VIRTIO_BLK_S_UNSUPP;
+		if (!in_range(b, sector, count * SECTOR, &off))
 			return VIRTIO_BLK_S_IOERR;
 		/* Discard and unmapping write-zeroes punch holes (which read as
 		 * zeroes); a plain write-zeroes keeps the blocks allocated. */

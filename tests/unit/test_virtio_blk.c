@@ -207,6 +207,59 @@ TEST(malformed_chains)
 	done();
 }
 
-SUITE(virtio_blk, T(config_and_features), T(bad_images), T(read_write_flush),
+/* Virtio 1.2, 5.2.6.2: unknown flags, and "unmap" on a discard, answer
+ * UNSUPP; more ranges than max_*_seg (1) are refused before any applies;
+ * both write-zeroes forms zero the range. */
+TEST(discard_and_write_zeroes_flags)
+{
+	uint32_t w;
+	uint8_t two[32];
+
+	mkimg(1 << 20, false, NULL);
+	if (!blk.can_discard) { /* /tmp without hole punching */
+		done();
+		return;
+	}
+	CHECK_EQ(get_le32(blk.config + 40), 1); /* max_discard_seg */
+	CHECK_EQ(get_le32(blk.config + 52), 1); /* max_write_zeroes_seg */
+	put_le64(data, 0);
+	put_le32(data + 8, 1);
+	put_le32(data + 12, 1); /* unmap */
+	req(VIRTIO_BLK_T_DISCARD, 0, 16, false);
+	CHECK_EQ(virtio_blk_request(&blk, &chain, &w), VIRTIO_BLK_S_UNSUPP);
+	put_le32(data + 12, 2); /* unknown */
+	req(VIRTIO_BLK_T_WRITE_ZEROES, 0, 16, false);
+	CHECK_EQ(virtio_blk_request(&blk, &chain, &w), VIRTIO_BLK_S_UNSUPP);
+	CHECK_EQ(status, VIRTIO_BLK_S_UNSUPP);
+	req(VIRTIO_BLK_T_IN, 0, 512, true);
+	CHECK_EQ(virtio_blk_request(&blk, &chain, &w), VIRTIO_BLK_S_OK);
+	CHECK_EQ(data[0], 'A'); /* nothing was zeroed */
+	/* Two ranges: sector 0, then sector 1; neither may be applied. */
+	memset(two, 0, sizeof(two));
+	put_le32(two + 8, 1);
+	put_le64(two + 16, 1);
+	put_le32(two + 24, 1);
+	memcpy(data, two, sizeof(two));
+	req(VIRTIO_BLK_T_WRITE_ZEROES, 0, 32, false);
+	CHECK_EQ(virtio_blk_request(&blk, &chain, &w), VIRTIO_BLK_S_UNSUPP);
+	req(VIRTIO_BLK_T_IN, 0, 1024, true);
+	CHECK_EQ(virtio_blk_request(&blk, &chain, &w), VIRTIO_BLK_S_OK);
+	CHECK_EQ(data[0], 'A');
+	CHECK_EQ(data[512], 'B');
+	for (uint32_t fl = 0; fl < 2; fl++) { /* keep blocks, then may unmap */
+		put_le64(data, 2 + fl);
+		put_le32(data + 8, 1);
+		put_le32(data + 12, fl);
+		req(VIRTIO_BLK_T_WRITE_ZEROES, 0, 16, false);
+		CHECK_EQ(virtio_blk_request(&blk, &chain, &w), VIRTIO_BLK_S_OK);
+		req(VIRTIO_BLK_T_IN, 2 + fl, 512, true);
+		CHECK_EQ(virtio_blk_request(&blk, &chain, &w), VIRTIO_BLK_S_OK);
+		CHECK_EQ(data[0], 0);
+		CHECK_EQ(data[511], 0);
+	}
+	done();
+}
+
+SUITE(virtio_blk, T(discard_and_write_zeroes_flags), T(config_and_features), T(bad_images), T(read_write_flush),
       T(out_of_range_and_odd_lengths), T(read_only_refuses_writes), T(get_id_and_discard),
       T(malformed_chains));
