@@ -150,7 +150,9 @@ log=$out/console.log
 timeout_s=${LAB_TIMEOUT:-540}
 
 # watch_l1 PID RAW STALL: stop the L1 whose `timeout` is PID when its raw
-# console RAW has not grown for STALL seconds: the emulated L1 sometimes
+# console RAW has not grown for STALL seconds, or shows L1's own kernel
+# locked up (a soft lockup: L1 has never come back from one here, and its
+# reports keep the console from falling silent). The emulated L1 sometimes
 # hangs by itself (see README.md), and waiting out the whole timeout only
 # wastes minutes.
 watch_l1() {
@@ -161,6 +163,11 @@ watch_l1() {
 		if [ "$size" = "$last" ]; then quiet=$((quiet + 5)); else quiet=0 last=$size; fi
 		if [ $quiet -ge "$stall" ]; then
 			echo "# lab: L1 console silent for $stall s: stopping it"
+			kill "$pid" 2>/dev/null
+			return
+		fi
+		if grep -aq 'watchdog: BUG: soft lockup' "$raw"; then
+			echo "# lab: L1 reports a soft lockup: stopping it"
 			kill "$pid" 2>/dev/null
 			return
 		fi
