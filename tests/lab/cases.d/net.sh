@@ -48,9 +48,12 @@ $NET_ECHOS\"" \
 	pid=$!
 	echo none >"$D/rc2"
 	if net_wait lab-net-up 90; then
-		ping -c 3 -W 10 $NET_GUEST >"$D/ping" 2>&1
+		# The second ember first: the guest waits for L1's three pings
+		# before it exits, so tap0 is surely still taken. (After the
+		# pings, the first ember could already be gone.)
 		"$EMBER" run --kernel "$GK" --net tap=tap0 </dev/null >/dev/null 2>"$D/err2"
 		echo $? >"$D/rc2"
+		ping -c 3 -W 10 $NET_GUEST >"$D/ping" 2>&1
 	fi
 	rc=0
 	wait $pid || rc=$?
