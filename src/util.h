@@ -96,7 +96,8 @@ int ember_thread_start(pthread_t *t, void *(*fn)(void *), void *arg);
  * was mapped) or from storage that failed. Without this, such a read would
  * kill ember. Only the calling thread's SIGBUS is caught; fn must not leave
  * locks or allocations behind that a jump out of it would skip. Not
- * reentrant: fn must not call ember_guard_sigbus() itself. */
+ * reentrant, and one thread at a time (it swaps the process's SIGBUS
+ * handler): only the loader uses it. */
 int ember_guard_sigbus(int (*fn)(void *), void *arg);
 
 #endif

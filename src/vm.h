@@ -53,6 +53,15 @@ struct vm {
 	struct cmos cmos;
 	struct boot_marker marker;
 	struct loader_result boot;
+	/* The kernel and initrd copy, on a thread of its own while the main
+	 * thread creates the VM (see start_image_load() in vm.c). */
+	struct image_load {
+		pthread_t thread;
+		bool threaded; /* on the thread (else vm_load() copies) */
+		bool running;  /* started and not yet joined */
+		int err;
+		char msg[512]; /* the thread's error message */
+	} load;
 	struct trace trace;
 	int out_fd; /* guest console output */
 

@@ -339,12 +339,9 @@ static int load_initrd(const struct guest_mem *gm, const char *path, struct load
 	return 0;
 }
 
-int loader_load(const struct guest_mem *gm, const struct ember_config *cfg, const char *cmdline,
-		struct loader_result *res, struct trace *t)
+int loader_load_images(const struct guest_mem *gm, const struct ember_config *cfg,
+		       struct loader_result *res, struct trace *t)
 {
-	struct pvh_boot boot = { .cmdline = cmdline };
-	size_t mpsize = mptable_size(cfg->ncpus);
-	uint8_t *mp;
 	int err;
 
 	memset(res, 0, sizeof(*res));
@@ -353,12 +350,22 @@ int loader_load(const struct guest_mem *gm, const struct ember_config *cfg, cons
 		mark(t, "kernel copied");
 		err = load_initrd(gm, cfg->initrd, res);
 	}
-	if (err)
-		return err;
-	boot.has_initrd = res->initrd_size != 0;
-	boot.initrd_gpa = res->initrd_gpa;
-	boot.initrd_size = res->initrd_size;
-	err = pvh_write_boot_data(gm, &boot);
+	return err;
+}
+
+int loader_write_boot_data(const struct guest_mem *gm, const struct ember_config *cfg,
+			   const char *cmdline, const struct loader_result *res)
+{
+	struct pvh_boot boot = {
+		.cmdline = cmdline,
+		.has_initrd = res->initrd_size != 0,
+		.initrd_gpa = res->initrd_gpa,
+		.initrd_size = res->initrd_size,
+	};
+	size_t mpsize = mptable_size(cfg->ncpus);
+	uint8_t *mp;
+	int err = pvh_write_boot_data(gm, &boot);
+
 	if (err)
 		return err;
 	mp = mpsize <= LAYOUT_MPTABLE_MAX ? guest_mem_ptr(gm, LAYOUT_MPTABLE, mpsize) : NULL;
@@ -368,6 +375,14 @@ int loader_load(const struct guest_mem *gm, const struct ember_config *cfg, cons
 	if (err < 0)
 		return ember_seterr(err, "cannot build the MP table for %u CPUs", cfg->ncpus);
 	return 0;
+}
+
+int loader_load(const struct guest_mem *gm, const struct ember_config *cfg, const char *cmdline,
+		struct loader_result *res, struct trace *t)
+{
+	int err = loader_load_images(gm, cfg, res, t);
+
+	return err ? err : loader_write_boot_data(gm, cfg, cmdline, res);
 }
 
 static const char *note_type_name(const struct elf_note *n)

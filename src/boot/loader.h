@@ -24,9 +24,16 @@ struct trace;
 
 /* Returns 0 or negative errno with a message naming the file and problem.
  * With a trace (--boot-trace), marks "kernel parsed" and, before an initrd,
- * "kernel copied". */
+ * "kernel copied". loader_load() is loader_load_images() (the kernel's
+ * segments and the initrd: the bulk of the work, which needs no VM yet)
+ * followed by loader_write_boot_data() (start_info, command line, memory
+ * map, MP table). */
 int loader_load(const struct guest_mem *gm, const struct ember_config *cfg, const char *cmdline,
 		struct loader_result *res, struct trace *t);
+int loader_load_images(const struct guest_mem *gm, const struct ember_config *cfg,
+		       struct loader_result *res, struct trace *t);
+int loader_write_boot_data(const struct guest_mem *gm, const struct ember_config *cfg,
+			   const char *cmdline, const struct loader_result *res);
 
 /* `ember inspect`: describe what the loader sees in a kernel file. */
 int loader_inspect(const char *path, FILE *out);

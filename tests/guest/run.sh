@@ -76,6 +76,12 @@ tg_sum() {
 		     END { printf "%.0f\n", s }'
 }
 INITRD_SUM=$(tg_sum "$INITRD")
+# Over 2 MiB of kernel plus initrd, ember copies them on a thread while it
+# creates the VM (vm.c, start_image_load): one run takes that path.
+BIG_INITRD=$W/initrd-big.bin
+BIG_INITRD_SIZE=$(((2 << 20) + 1000))
+head -c $BIG_INITRD_SIZE /dev/urandom >"$BIG_INITRD" || die "cannot write $BIG_INITRD"
+BIG_INITRD_SUM=$(tg_sum "$BIG_INITRD")
 
 # Append tg.cmdline_len=<length of the whole line, this key included>.
 with_len() {
@@ -108,13 +114,15 @@ report_fail() {
 	echo "#   log: $log"
 }
 
-# run_testguest MEM CPUS INITRD(0/1) LONG_CMDLINE(0/1)
+# run_testguest MEM CPUS INITRD(0: none, 1: small, 2: over 2 MiB) LONG_CMDLINE(0/1)
 run_testguest() {
 	local mem=$1 cpus=$2 use_initrd=$3 long=$4
 	local name="testguest $mem/${cpus}cpu" cl args log t0 t1 rc line n m oks
-	local base="console=ttyS0 tg.mem=$mem tg.cpus=$cpus"
+	local base="console=ttyS0 tg.mem=$mem tg.cpus=$cpus" rd=$INITRD
 
 	[ "$use_initrd" = 1 ] && base="$base tg.initrd_size=$INITRD_SIZE tg.initrd_sum=$INITRD_SUM"
+	[ "$use_initrd" = 2 ] && base="$base tg.initrd_size=$BIG_INITRD_SIZE tg.initrd_sum=$BIG_INITRD_SUM" &&
+		rd=$BIG_INITRD
 	if [ "$long" = 1 ]; then
 		cl=$(padded_to "$base" 2047) # the longest ember takes: 2048 with the NUL
 		name="$name+long-cmdline"
@@ -124,9 +132,10 @@ run_testguest() {
 	# --no-rng: no virtio device appends its parameter, so the guest can
 	# check that the command line arrives exactly as given.
 	args=(run --kernel "$TESTGUEST" --memory "$mem" --cpus "$cpus" --no-rng --cmdline "$cl")
-	if [ "$use_initrd" = 1 ]; then
-		args+=(--initrd "$INITRD")
+	if [ "$use_initrd" != 0 ]; then
+		args+=(--initrd "$rd")
 		name="$name+initrd"
+		[ "$use_initrd" = 1 ] || name="$name-2MiB"
 	fi
 	log="$W/testguest-$mem-${cpus}cpu.log"
 
@@ -190,6 +199,7 @@ for mem in 128M 3584M 5G; do
 		i=$((i + 1))
 	done
 done
+run_testguest 256M 2 2 0
 
 # ---- the hostile guest ----
 
