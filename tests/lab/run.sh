@@ -203,9 +203,10 @@ run_l1() {
 }
 
 if [ $mode = script ]; then
-	# A script (bench/lab-boot.sh) may stay quiet while a guest boots or a
-	# VMM times out (up to 120 s plus a hook): a longer silence limit.
-	boot_l1 "$log" "${LAB_STALL:-300}" "${qemu[${#qemu[@]} - 1]}"
+	# A script (bench/lab-boot.sh) may stay quiet while its VMMs run:
+	# vmwatch gives a boot 60-120 s and the density run 180 s before it
+	# gives up (then a 1 s hook), so 200 s of silence means L1 is gone.
+	boot_l1 "$log" "${LAB_STALL:-200}" "${qemu[${#qemu[@]} - 1]}"
 	exit 0
 fi
 if [ $mode = demo ]; then
