@@ -9,7 +9,7 @@
 #include <string.h>
 #include <time.h>
 
-static _Thread_local char errbuf[512];
+static _Thread_local char errbuf[EMBER_ERRMSG_MAX];
 
 int ember_seterr(int err, const char *fmt, ...)
 {

@@ -73,6 +73,7 @@ static inline void put_le64(uint8_t *p, uint64_t v)
  * CLI prints it as "ember: <msg>". The message buffer is thread-local so vCPU
  * threads cannot clobber the main thread's message.
  */
+#define EMBER_ERRMSG_MAX 512 /* bytes of a recorded message, NUL included */
 int ember_seterr(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Prepend "<fmt>: " to the recorded message (adds context on the way up). */
 int ember_prefixerr(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -307,12 +307,18 @@ static int setup_devices(struct vm *vm)
  */
 #define LOAD_THREAD_MIN (2u << 20) /* bytes of kernel plus initrd */
 
+/* The --boot-trace timeline, or NULL without --boot-trace. */
+static struct trace *boot_trace(struct vm *vm)
+{
+	return vm->cfg->boot_trace ? &vm->trace : NULL;
+}
+
 static void *image_load_thread(void *arg)
 {
 	struct vm *vm = arg;
 
 	vm->load.err = loader_load_images(&vm->mem, vm->cfg, &vm->boot,
-					  vm->cfg->boot_trace ? &vm->trace : NULL);
+					  boot_trace(vm));
 	if (vm->load.err)
 		snprintf(vm->load.msg, sizeof(vm->load.msg), "%s", ember_lasterr());
 	return NULL;
@@ -457,7 +463,7 @@ int vm_load(struct vm *vm)
 	err = finish_image_load(vm);
 	if (!err && !vm->load.threaded)
 		err = loader_load_images(&vm->mem, vm->cfg, &vm->boot,
-					 vm->cfg->boot_trace ? &vm->trace : NULL);
+					 boot_trace(vm));
 	if (!err)
 		err = loader_write_boot_data(&vm->mem, vm->cfg, vm->cmdline, &vm->boot);
 	/* RAM now holds the kernel, and soon whatever the guest writes: a later

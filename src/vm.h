@@ -23,6 +23,7 @@
 #include "dev/uart.h"
 #include "guest_mem.h"
 #include "trace.h"
+#include "util.h"
 #include "boot/layout.h"
 
 struct vm_virtio;
@@ -60,7 +61,7 @@ struct vm {
 		bool threaded; /* on the thread (else vm_load() copies) */
 		bool running;  /* started and not yet joined */
 		int err;
-		char msg[512]; /* the thread's error message */
+		char msg[EMBER_ERRMSG_MAX]; /* the thread's error message */
 	} load;
 	struct trace trace;
 	int out_fd; /* guest console output */
