@@ -81,24 +81,34 @@ static bool next_item(const char **s, char *buf, size_t cap)
 	return true;
 }
 
+int config_copy(char *dst, size_t cap, const char *src)
+{
+	size_t n = strlen(src);
+
+	if (n >= cap)
+		return -ENAMETOOLONG;
+	memcpy(dst, src, n + 1);
+	return 0;
+}
+
 int config_parse_disk(const char *s, struct disk_config *d)
 {
-	char item[600];
+	char item[CONFIG_PATH_MAX + 1];
 	const char *p = s;
 
 	memset(d, 0, sizeof(*d));
+	d->cache = DISK_CACHE_WRITEBACK; /* the guest's flushes reach the image */
 	if (!next_item(&p, item, sizeof(item)) || !*item)
 		return ember_seterr(-EINVAL, "--disk: missing PATH in '%s'", s);
-	if (strlen(item) >= sizeof(d->path))
+	if (config_copy(d->path, sizeof(d->path), item))
 		return ember_seterr(-EINVAL, "--disk: path is too long");
-	strcpy(d->path, item);
 	while (next_item(&p, item, sizeof(item))) {
 		if (strcmp(item, "ro") == 0) {
 			d->ro = true;
 		} else if (strncmp(item, "id=", 3) == 0) {
-			if (strlen(item + 3) == 0 || strlen(item + 3) > 20)
-				return ember_seterr(-EINVAL, "--disk: id '%s' must be 1-20 bytes",
-						    item + 3);
+			if (strlen(item + 3) == 0 || strlen(item + 3) > CONFIG_SERIAL_ID_MAX)
+				return ember_seterr(-EINVAL, "--disk: id '%s' must be 1-%d bytes",
+						    item + 3, CONFIG_SERIAL_ID_MAX);
 			strcpy(d->id, item + 3);
 		} else {
 			return ember_seterr(-EINVAL, "--disk: unknown option '%s' (ro, id=NAME)",
@@ -108,7 +118,7 @@ int config_parse_disk(const char *s, struct disk_config *d)
 	return 0;
 }
 
-static int parse_mac(const char *s, uint8_t mac[6])
+int config_parse_mac(const char *s, uint8_t mac[6])
 {
 	unsigned v[6];
 	char tail;
@@ -137,7 +147,7 @@ int config_parse_net(const char *s, struct net_config *n)
 						    item + 4);
 			strcpy(n->tap, item + 4);
 		} else if (strncmp(item, "mac=", 4) == 0) {
-			if (parse_mac(item + 4, n->mac))
+			if (config_parse_mac(item + 4, n->mac))
 				return ember_seterr(-EINVAL, "--net: '%s' is not a unicast MAC "
 							     "address",
 						    item + 4);
@@ -207,25 +217,45 @@ static int take_value(int argc, char **argv, int *i, const char *name, const cha
 	return 1;
 }
 
-int config_parse_run(int argc, char **argv, struct ember_config *cfg)
+void config_init_run(struct ember_config *cfg)
 {
-	const char *mem = NULL, *cpus = NULL, *val = NULL, *root = NULL;
-	int err;
-
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->mem_size = CONFIG_DEFAULT_MEMORY;
 	cfg->ncpus = 1;
-	cfg->rng = true;
+	cfg->rng.enabled = true;
 	cfg->thp = true;
 	cfg->root_disk = -1;
+	strcpy(cfg->cmdline, CONFIG_DEFAULT_CMDLINE);
+}
+
+/* A path option into its array: refused when empty or too long. */
+static int set_path(char *dst, size_t cap, const char *opt, const char *val)
+{
+	if (!*val)
+		return ember_seterr(-EINVAL, "%s: empty path", opt);
+	if (config_copy(dst, cap, val))
+		return ember_seterr(-EINVAL, "%s: path of %zu bytes is over the limit of %zu", opt,
+				    strlen(val), cap - 1);
+	return 0;
+}
+
+int config_parse_run(int argc, char **argv, struct ember_config *cfg, const char **api_sock)
+{
+	const char *mem = NULL, *cpus = NULL, *val = NULL, *root = NULL, *kernel = NULL;
+	const char *initrd = NULL, *cmdline = NULL;
+	int err;
+
+	config_init_run(cfg);
+	*api_sock = NULL;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 
-		if ((err = take_value(argc, argv, &i, "--kernel", &cfg->kernel)) ||
-		    (err = take_value(argc, argv, &i, "--initrd", &cfg->initrd)) ||
-		    (err = take_value(argc, argv, &i, "--cmdline", &cfg->cmdline)) ||
+		if ((err = take_value(argc, argv, &i, "--kernel", &kernel)) ||
+		    (err = take_value(argc, argv, &i, "--initrd", &initrd)) ||
+		    (err = take_value(argc, argv, &i, "--cmdline", &cmdline)) ||
 		    (err = take_value(argc, argv, &i, "--memory", &mem)) ||
-		    (err = take_value(argc, argv, &i, "--cpus", &cpus))) {
+		    (err = take_value(argc, argv, &i, "--cpus", &cpus)) ||
+		    (err = take_value(argc, argv, &i, "--api-sock", api_sock))) {
 			if (err < 0)
 				return err;
 			continue;
@@ -280,9 +310,9 @@ int config_parse_run(int argc, char **argv, struct ember_config *cfg)
 			continue;
 		}
 		if (strcmp(a, "--rng") == 0)
-			cfg->rng = true;
+			cfg->rng.enabled = true;
 		else if (strcmp(a, "--no-rng") == 0)
-			cfg->rng = false;
+			cfg->rng.enabled = false;
 		else if (strcmp(a, "--thp") == 0)
 			cfg->thp = true;
 		else if (strcmp(a, "--no-thp") == 0)
@@ -297,12 +327,15 @@ int config_parse_run(int argc, char **argv, struct ember_config *cfg)
 			return ember_seterr(-EINVAL, "unexpected argument '%s' (see ember --help)",
 					    a);
 	}
-	if (!cfg->kernel)
+	if (!kernel)
 		return ember_seterr(-EINVAL, "--kernel PATH is required");
-	if (!*cfg->kernel)
-		return ember_seterr(-EINVAL, "--kernel: empty path");
-	if (cfg->initrd && !*cfg->initrd)
-		return ember_seterr(-EINVAL, "--initrd: empty path");
+	err = set_path(cfg->kernel, sizeof(cfg->kernel), "--kernel", kernel);
+	if (!err && initrd)
+		err = set_path(cfg->initrd, sizeof(cfg->initrd), "--initrd", initrd);
+	if (!err && *api_sock && !**api_sock)
+		err = ember_seterr(-EINVAL, "--api-sock: empty path");
+	if (err)
+		return err;
 	if (mem) {
 		if (config_parse_size(mem, &cfg->mem_size))
 			return ember_prefixerr(-EINVAL, "--memory");
@@ -331,11 +364,11 @@ int config_parse_run(int argc, char **argv, struct ember_config *cfg)
 						     "or id=)",
 					    root);
 	}
-	if (!cfg->cmdline)
-		cfg->cmdline = cfg->console == CONSOLE_VIRTIO ? CONFIG_DEFAULT_CMDLINE_HVC
-							      : CONFIG_DEFAULT_CMDLINE;
-	if (strlen(cfg->cmdline) > LAYOUT_CMDLINE_MAX - 1)
+	if (!cmdline)
+		cmdline = cfg->console == CONSOLE_VIRTIO ? CONFIG_DEFAULT_CMDLINE_HVC
+							 : CONFIG_DEFAULT_CMDLINE;
+	if (config_copy(cfg->cmdline, sizeof(cfg->cmdline), cmdline))
 		return ember_seterr(-EINVAL, "--cmdline: %zu bytes is over the limit of %d",
-				    strlen(cfg->cmdline), LAYOUT_CMDLINE_MAX - 1);
+				    strlen(cmdline), LAYOUT_CMDLINE_MAX - 1);
 	return 0;
 }

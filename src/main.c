@@ -119,11 +119,12 @@ static int fail(int status, const char *msg)
 
 static int cmd_run(int argc, char **argv)
 {
-	struct ember_config cfg;
+	static struct ember_config cfg; /* ~100 KiB: not on the stack */
+	const char *api_sock;
 	struct vm vm;
 	int status;
 
-	if (config_parse_run(argc, argv, &cfg))
+	if (config_parse_run(argc, argv, &cfg, &api_sock))
 		return fail(EMBER_EXIT_USAGE, ember_lasterr());
 	if (vm_create(&vm, &cfg) || vm_load(&vm)) {
 		status = fail(EMBER_EXIT_ERROR, ember_lasterr());

@@ -328,7 +328,7 @@ static uint64_t file_size(const char *path)
 {
 	struct stat st;
 
-	return path && stat(path, &st) == 0 && st.st_size > 0 ? (uint64_t)st.st_size : 0;
+	return path[0] && stat(path, &st) == 0 && st.st_size > 0 ? (uint64_t)st.st_size : 0;
 }
 
 static void start_image_load(struct vm *vm)
@@ -438,7 +438,7 @@ static int add_devices(struct vm *vm)
 	if (cfg->vsock.enabled && !err)
 		err = vm_virtio_add(vm, virtio_vsock_create, &cfg->vsock, vm->cmdline,
 				    sizeof(vm->cmdline));
-	if (cfg->rng && !err)
+	if (cfg->rng.enabled && !err)
 		err = vm_virtio_add(vm, virtio_rng_create, NULL, vm->cmdline, sizeof(vm->cmdline));
 	if (cfg->console == CONSOLE_VIRTIO && !err) {
 		struct virtio_console_args a = {

@@ -346,7 +346,7 @@ int loader_load_images(const struct guest_mem *gm, const struct ember_config *cf
 
 	memset(res, 0, sizeof(*res));
 	err = load_kernel(gm, cfg->kernel, res, t);
-	if (!err && cfg->initrd) {
+	if (!err && cfg->initrd[0]) {
 		mark(t, "kernel copied");
 		err = load_initrd(gm, cfg->initrd, res);
 	}

@@ -72,7 +72,8 @@ int virtio_blk_open(struct virtio_blk *b, const struct disk_config *cfg)
 	b->capacity = size;
 	b->ro = cfg->ro;
 	snprintf(b->path, sizeof(b->path), "%s", cfg->path);
-	memcpy(b->id, cfg->id, sizeof(b->id));
+	/* The serial is the id's first 20 bytes (virtio 1.2, 5.2.6). */
+	snprintf(b->id, sizeof(b->id), "%.*s", VIRTIO_BLK_ID_BYTES, cfg->id);
 	/* Punching a hole past the end changes nothing, and tells whether the
 	 * file system supports it: offer discard/write-zeroes only then. */
 	b->can_discard = !b->ro && S_ISREG(st.st_mode) &&

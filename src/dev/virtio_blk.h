@@ -12,6 +12,7 @@
 
 #include <stdint.h>
 
+#include "config.h"
 #include "vm_virtio.h"
 
 #define VIRTIO_BLK_F_SEG_MAX	  (1ULL << 2)
@@ -43,7 +44,7 @@ struct virtio_blk {
 	bool ro;
 	bool can_discard;
 	char id[VIRTIO_BLK_ID_BYTES + 1];
-	char path[512];
+	char path[CONFIG_PATH_MAX];
 	uint64_t features;
 	uint8_t config[VIRTIO_BLK_CONFIG_SIZE];
 	struct virtio_dev_ops ops;

@@ -43,7 +43,9 @@ static int parse(struct ember_config *c, const char *const *args)
 	while (*args)
 		argv[argc++] = (char *)*args++;
 	argv[argc] = NULL;
-	return config_parse_run(argc, argv, c);
+	const char *sock;
+
+	return config_parse_run(argc, argv, c, &sock);
 }
 
 #define ARGS(...) ((const char *const[]){ __VA_ARGS__, NULL })
@@ -56,7 +58,7 @@ TEST(run_defaults_and_options)
 	CHECK_EQ(c.mem_size, 256ULL << 20);
 	CHECK_EQ(c.ncpus, 1);
 	CHECK(strcmp(c.cmdline, CONFIG_DEFAULT_CMDLINE) == 0);
-	CHECK(c.initrd == NULL);
+	CHECK(c.initrd[0] == 0);
 	CHECK_EQ(parse(&c, ARGS("--kernel=k", "--initrd", "i", "--cmdline", "a b", "--memory=5G",
 				"--cpus", "4", "--boot-trace", "--debug")),
 		 0);

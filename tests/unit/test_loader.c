@@ -50,10 +50,15 @@ static size_t pvh_kernel(uint64_t paddr, uint64_t memsz)
 static int load_ram(const char *kernel, const char *initrd, unsigned ncpus, bool zeroed,
 		    struct loader_result *r)
 {
+	static struct ember_config cfg;
 	struct guest_mem gm;
-	struct ember_config cfg = { .kernel = kernel, .initrd = initrd, .cmdline = "console=ttyS0",
-				    .mem_size = sizeof(ram), .ncpus = ncpus };
 
+	config_init_run(&cfg);
+	strcpy(cfg.kernel, kernel);
+	snprintf(cfg.initrd, sizeof(cfg.initrd), "%s", initrd ? initrd : "");
+	strcpy(cfg.cmdline, "console=ttyS0");
+	cfg.mem_size = sizeof(ram);
+	cfg.ncpus = ncpus;
 	guest_mem_init_buf(&gm, ram, sizeof(ram));
 	gm.zeroed = zeroed;
 	return loader_load(&gm, &cfg, cfg.cmdline, r, NULL);
