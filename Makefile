@@ -20,6 +20,7 @@ LIB_SRCS += src/guest_mem.c
 LIB_SRCS += src/bus.c
 LIB_SRCS += src/cpuid.c
 LIB_SRCS += src/vm.c
+LIB_SRCS += src/board.c
 LIB_SRCS += src/vcpu.c
 LIB_SRCS += src/console.c
 LIB_SRCS += src/config.c

@@ -77,7 +77,7 @@ size_t console_filter(struct console *c, uint8_t *buf, size_t len, bool *quit)
 	size_t out = 0;
 
 	*quit = false;
-	if (!c->tty)
+	if (!c->tty || c->plain)
 		return len;
 	for (size_t i = 0; i < len; i++) {
 		uint8_t b = buf[i];
@@ -105,6 +105,10 @@ size_t console_filter(struct console *c, uint8_t *buf, size_t len, bool *quit)
 /* Deliver buf to the guest, waiting for room; false once the VM stops. */
 static bool feed(struct console *c, const uint8_t *buf, size_t len)
 {
+	pthread_mutex_lock(&c->lock);
+	while (c->paused)
+		pthread_cond_wait(&c->cond, &c->lock);
+	pthread_mutex_unlock(&c->lock);
 	while (len) {
 		int n = c->input(c->dev, buf, len);
 
@@ -142,7 +146,7 @@ static void *input_thread(void *arg)
 			continue;
 		if (n <= 0) {
 			/* End of input: tell a guest shell, then stop reading. */
-			if (!c->tty) {
+			if (!c->tty && !c->plain) {
 				uint8_t eot = CONSOLE_EOT;
 
 				feed(c, &eot, 1);
@@ -161,11 +165,14 @@ static void *input_thread(void *arg)
 }
 
 void console_start(struct console *c, int (*input)(void *dev, const uint8_t *buf, size_t len),
-		   void *dev, void (*quit)(void *ctx), void *ctx)
+		   void *dev, void (*quit)(void *ctx), void *ctx, bool plain)
 {
 	int err;
 
 	memset(c, 0, sizeof(*c));
+	pthread_mutex_init(&c->lock, NULL);
+	pthread_cond_init(&c->cond, NULL);
+	c->plain = plain;
 	c->input = input;
 	c->dev = dev;
 	c->quit = quit;
@@ -194,6 +201,7 @@ void console_stop(struct console *c)
 	if (c->thread_started) {
 		if (write(c->stop_fd, &one, sizeof(one)) < 0)
 			perror("ember: console: eventfd");
+		console_resume(c); /* a paused feed() must see the device closed */
 		pthread_join(c->thread, NULL);
 		c->thread_started = false;
 	}
@@ -201,4 +209,21 @@ void console_stop(struct console *c)
 		close(c->stop_fd);
 	c->stop_fd = -1;
 	restore_tty();
+	pthread_cond_destroy(&c->cond);
+	pthread_mutex_destroy(&c->lock);
+}
+
+void console_pause(struct console *c)
+{
+	pthread_mutex_lock(&c->lock);
+	c->paused = true;
+	pthread_mutex_unlock(&c->lock);
+}
+
+void console_resume(struct console *c)
+{
+	pthread_mutex_lock(&c->lock);
+	c->paused = false;
+	pthread_cond_broadcast(&c->cond);
+	pthread_mutex_unlock(&c->lock);
 }

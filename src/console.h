@@ -5,7 +5,12 @@
  * is put in raw mode (restored on every exit path, signals included) and
  * Ctrl-A x quits, Ctrl-A Ctrl-A sends a Ctrl-A, as in QEMU. When stdin is not
  * a terminal and reaches end of file, the guest gets one Ctrl-D (EOT), so a
- * shell reading its console sees the end of its input.
+ * shell reading its console sees the end of its input. In Firecracker mode
+ * (`plain`) bytes pass through untouched, with neither escape nor Ctrl-D,
+ * as Firecracker's serial port does.
+ *
+ * While the VM is paused the input thread holds what it read and delivers
+ * it on resume.
  */
 #ifndef EMBER_CONSOLE_H
 #define EMBER_CONSOLE_H
@@ -28,17 +33,24 @@ struct console {
 	void *ctx;
 	int stop_fd; /* eventfd: wakes the input thread's poll at shutdown */
 	bool tty;
+	bool plain;  /* no Ctrl-A escapes, no Ctrl-D at end of input */
 	bool escape; /* the previous byte was Ctrl-A */
 	pthread_t thread;
 	bool thread_started;
+	pthread_mutex_t lock; /* guards paused */
+	pthread_cond_t cond;
+	bool paused;
 };
 
 /* Start forwarding stdin to the guest UART. Failures degrade to no input
  * with a warning: the guest still runs and prints. */
 void console_start(struct console *c, int (*input)(void *dev, const uint8_t *buf, size_t len),
-		   void *dev, void (*quit)(void *ctx), void *ctx);
+		   void *dev, void (*quit)(void *ctx), void *ctx, bool plain);
 /* Stop the input thread and restore the terminal. */
 void console_stop(struct console *c);
+/* Hold input (the VM is paused) and release it. */
+void console_pause(struct console *c);
+void console_resume(struct console *c);
 
 /* Write all of buf to fd, retrying short writes; drops output if fd fails. */
 void console_output(int fd, const uint8_t *buf, size_t len);

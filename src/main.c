@@ -124,9 +124,11 @@ static int cmd_run(int argc, char **argv)
 	struct vm vm;
 	int status;
 
+	const struct vm_options opt = { .vcpu0_here = true, .out_fd = -1 };
+
 	if (config_parse_run(argc, argv, &cfg, &api_sock))
 		return fail(EMBER_EXIT_USAGE, ember_lasterr());
-	if (vm_create(&vm, &cfg) || vm_load(&vm)) {
+	if (vm_create(&vm, &cfg, &opt) || vm_load(&vm)) {
 		status = fail(EMBER_EXIT_ERROR, ember_lasterr());
 		vm_destroy(&vm);
 		return status;

@@ -10,6 +10,12 @@
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
+/* Process exit statuses (documented in ember --help). */
+#define EMBER_EXIT_OK	     0 /* guest reset or shut down; stopped on request */
+#define EMBER_EXIT_ERROR     1 /* ember failed: bad input, host problem */
+#define EMBER_EXIT_USAGE     2 /* bad command line */
+#define EMBER_EXIT_GUEST_ERR 3 /* guest crashed the vCPU: internal error, bad exit */
+
 /* __builtin_*_overflow: GCC and clang both provide them; C11 has no portable
  * equivalent. They return true on overflow. */
 #define ckd_add(r, a, b) __builtin_add_overflow((a), (b), (r))

@@ -4,16 +4,20 @@
 #include <errno.h>
 #include <linux/kvm.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include "boot/pvh.h"
+#include "bus.h"
 #include "cpuid.h"
+#include "trace.h"
 #include "util.h"
-#include "vm.h"
 
 #define SIG_KICK SIGUSR1
 
@@ -38,17 +42,17 @@ int vcpu_signal_init(void)
 
 static int set_cpuid(struct vcpu *v)
 {
-	struct vm *vm = v->vm;
-	unsigned cap = vm->host_cpuid->nent + CPUID_EXTRA_ENTRIES;
+	const struct vcpu_host *h = v->group->host;
+	unsigned cap = h->host_cpuid->nent + CPUID_EXTRA_ENTRIES;
 	struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + cap * sizeof(c->entries[0]));
 	struct cpuid_policy pol = {
-		.apic_id = v->id, .ncpus = vm->nvcpus, .tsc_deadline = vm->tsc_deadline,
+		.apic_id = v->id, .ncpus = v->group->n, .tsc_deadline = h->tsc_deadline,
 	};
 	int n, err = 0;
 
 	if (!c)
 		return -ENOMEM;
-	n = cpuid_build(vm->host_cpuid->entries, vm->host_cpuid->nent, c->entries, cap, &pol);
+	n = cpuid_build(h->host_cpuid->entries, h->host_cpuid->nent, c->entries, cap, &pol);
 	if (n < 0) {
 		free(c);
 		return ember_seterr(n, "vCPU %u: CPUID table", v->id);
@@ -86,7 +90,7 @@ static int set_boot_regs(struct vcpu *v)
 
 	if (ioctl(v->fd, KVM_GET_SREGS, &sregs) < 0)
 		return ember_seterr(-errno, "KVM_GET_SREGS: %s", strerror(errno));
-	pvh_boot_regs(v->vm->boot.entry, &regs, &sregs);
+	pvh_boot_regs(v->group->host->entry, &regs, &sregs);
 	if (ioctl(v->fd, KVM_SET_SREGS, &sregs) < 0)
 		return ember_seterr(-errno, "KVM_SET_SREGS: %s", strerror(errno));
 	if (ioctl(v->fd, KVM_SET_REGS, &regs) < 0)
@@ -94,18 +98,17 @@ static int set_boot_regs(struct vcpu *v)
 	return 0;
 }
 
-int vcpu_create(struct vm *vm, struct vcpu *v, unsigned id)
+static int create_one(struct vcpus *g, struct vcpu *v, unsigned id)
 {
 	void *run;
 	int err;
 
-	memset(v, 0, sizeof(*v));
-	v->vm = vm;
+	v->group = g;
 	v->id = id;
-	v->fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, (unsigned long)id);
+	v->fd = ioctl(g->host->vm_fd, KVM_CREATE_VCPU, (unsigned long)id);
 	if (v->fd < 0)
 		return ember_seterr(-errno, "vCPU %u: KVM_CREATE_VCPU: %s", id, strerror(errno));
-	run = mmap(NULL, (size_t)vm->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, v->fd, 0);
+	run = mmap(NULL, (size_t)g->host->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, v->fd, 0);
 	if (run == MAP_FAILED)
 		return ember_seterr(-errno, "vCPU %u: mmap kvm_run: %s", id, strerror(errno));
 	v->run = run;
@@ -124,15 +127,18 @@ static void handle_io(struct vcpu *v)
 	uint64_t total = (uint64_t)r->io.count * r->io.size;
 	uint8_t *p = (uint8_t *)r + r->io.data_offset;
 
+	uint64_t run_size = (uint64_t)v->group->host->run_size;
+
 	/* The kernel fills these; check them anyway before touching memory. */
-	if (r->io.size == 0 || r->io.size > 4 || r->io.data_offset > (uint64_t)v->vm->run_size ||
-	    total > (uint64_t)v->vm->run_size - r->io.data_offset) {
-		vm_stop(v->vm, EMBER_EXIT_ERROR, "vCPU %u: malformed I/O exit (port 0x%x size %u)",
-			v->id, r->io.port, r->io.size);
+	if (r->io.size == 0 || r->io.size > 4 || r->io.data_offset > run_size ||
+	    total > run_size - r->io.data_offset) {
+		vcpus_stop(v->group, EMBER_EXIT_ERROR,
+			   "vCPU %u: malformed I/O exit (port 0x%x size %u)", v->id, r->io.port,
+			   r->io.size);
 		return;
 	}
 	for (uint32_t i = 0; i < r->io.count; i++, p += r->io.size)
-		bus_access(&v->vm->pio, r->io.port, p, r->io.size,
+		bus_access(v->group->host->pio, r->io.port, p, r->io.size,
 			   r->io.direction == KVM_EXIT_IO_OUT);
 }
 
@@ -141,11 +147,11 @@ static void handle_mmio(struct vcpu *v)
 	struct kvm_run *r = v->run;
 
 	if (r->mmio.len == 0 || r->mmio.len > sizeof(r->mmio.data)) {
-		vm_stop(v->vm, EMBER_EXIT_ERROR, "vCPU %u: malformed MMIO exit (len %u)", v->id,
-			r->mmio.len);
+		vcpus_stop(v->group, EMBER_EXIT_ERROR, "vCPU %u: malformed MMIO exit (len %u)",
+			   v->id, r->mmio.len);
 		return;
 	}
-	bus_access(&v->vm->mmio, r->mmio.phys_addr, r->mmio.data, r->mmio.len,
+	bus_access(v->group->host->mmio, r->mmio.phys_addr, r->mmio.data, r->mmio.len,
 		   r->mmio.is_write);
 }
 
@@ -165,11 +171,10 @@ static void guest_failure(struct vcpu *v, const char *what)
 			(unsigned long long)r->fail_entry.hardware_entry_failure_reason);
 	}
 	vcpu_dump(v, stderr);
-	vm_stop(v->vm, EMBER_EXIT_GUEST_ERR, "vCPU %u: %s", v->id, what);
+	vcpus_stop(v->group, EMBER_EXIT_GUEST_ERR, "vCPU %u: %s", v->id, what);
 }
 
-/* Handle one exit; false when the vCPU should stop running. */
-static bool handle_exit(struct vcpu *v)
+bool vcpu_handle_exit(struct vcpu *v)
 {
 	struct kvm_run *r = v->run;
 
@@ -183,20 +188,21 @@ static bool handle_exit(struct vcpu *v)
 	case KVM_EXIT_INTR:
 		return true;
 	case KVM_EXIT_IOAPIC_EOI:
-		ioapic_eoi(&v->vm->ioapic, r->eoi.vector);
+		if (v->group->host->eoi)
+			v->group->host->eoi(v->group->host->eoi_ctx, r->eoi.vector);
 		return true;
 	case KVM_EXIT_SHUTDOWN:
 		/* Triple fault: Linux's reboot=t, or a guest that crashed very
 		 * early. Either way the machine resets, which ends ember. */
-		vm_stop(v->vm, EMBER_EXIT_OK, "guest reset (triple fault)");
+		vcpus_stop(v->group, EMBER_EXIT_OK, "guest reset (triple fault)");
 		return false;
 	case KVM_EXIT_SYSTEM_EVENT:
 		if (r->system_event.type == KVM_SYSTEM_EVENT_CRASH) {
 			guest_failure(v, "guest crashed (system event)");
 			return false;
 		}
-		vm_stop(v->vm, EMBER_EXIT_OK, "guest %s",
-			r->system_event.type == KVM_SYSTEM_EVENT_RESET ? "reset" : "shut down");
+		vcpus_stop(v->group, EMBER_EXIT_OK, "guest %s",
+			   r->system_event.type == KVM_SYSTEM_EVENT_RESET ? "reset" : "shut down");
 		return false;
 	case KVM_EXIT_INTERNAL_ERROR:
 		guest_failure(v, "KVM internal error (the guest ran something KVM cannot "
@@ -211,69 +217,236 @@ static bool handle_exit(struct vcpu *v)
 	}
 }
 
-void vcpu_run_here(struct vcpu *v)
+/* The vCPU enters its run loop: record it for kicks. False if the VM is
+ * already stopping. */
+static bool enter(struct vcpus *g, struct vcpu *v)
 {
-	struct vm *vm = v->vm;
+	bool ok;
 
-	if (!vm_vcpu_enter(vm, v))
+	pthread_mutex_lock(&g->lock);
+	ok = !(atomic_load(&g->flags) & VCPUS_STOP);
+	if (ok) {
+		v->thread = pthread_self();
+		v->running = true;
+		g->inside++;
+	}
+	pthread_mutex_unlock(&g->lock);
+	return ok;
+}
+
+static void leave(struct vcpus *g, struct vcpu *v)
+{
+	pthread_mutex_lock(&g->lock);
+	v->running = false;
+	g->inside--;
+	pthread_cond_broadcast(&g->cond);
+	pthread_mutex_unlock(&g->lock);
+}
+
+/*
+ * Park until the pause is lifted or the VM stops. The vCPU is between two
+ * exits: every exit it took has been handled, so no device request is half
+ * done. The kick that made it leave KVM_RUN left immediate_exit set; clear
+ * it before the flags are read again (see vcpu_kick for why that order
+ * cannot lose a later kick).
+ */
+static void park(struct vcpus *g, struct vcpu *v)
+{
+	pthread_mutex_lock(&g->lock);
+	g->parked++;
+	pthread_cond_broadcast(&g->cond);
+	while ((atomic_load(&g->flags) & (VCPUS_PAUSE | VCPUS_STOP)) == VCPUS_PAUSE)
+		pthread_cond_wait(&g->cond, &g->lock);
+	g->parked--;
+	pthread_mutex_unlock(&g->lock);
+	__atomic_store_n(&v->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
+}
+
+void vcpus_run_here(struct vcpus *g, unsigned id)
+{
+	struct vcpu *v = &g->v[id];
+
+	if (!enter(g, v))
 		return;
-	if (v->id == 0 && vm->cfg->boot_trace)
-		trace_mark(&vm->trace, "first KVM_RUN", true);
-	while (!vm_stopping(vm)) {
+	if (id == 0 && g->host->trace)
+		trace_mark(g->host->trace, "first KVM_RUN", true);
+	for (;;) {
+		unsigned f = atomic_load(&g->flags);
+
+		if (f & VCPUS_STOP)
+			break;
+		if (f & VCPUS_PAUSE) {
+			park(g, v);
+			continue;
+		}
 		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN)
 				continue;
-			vm_stop(vm, EMBER_EXIT_ERROR, "vCPU %u: KVM_RUN: %s", v->id,
-				strerror(errno));
+			vcpus_stop(g, EMBER_EXIT_ERROR, "vCPU %u: KVM_RUN: %s", v->id,
+				   strerror(errno));
 			break;
 		}
-		if (!handle_exit(v))
+		if (!vcpu_handle_exit(v))
 			break;
 	}
+	leave(g, v);
 }
 
 static void *vcpu_thread(void *arg)
 {
-	vcpu_run_here(arg);
+	struct vcpu *v = arg;
+	char name[16];
+
+	/* Kata Containers finds Firecracker's vCPU threads by this name to
+	 * place them in cgroups; 15 bytes is the kernel's limit. */
+	snprintf(name, sizeof(name), v->group->host->thread_name, v->id);
+	prctl(PR_SET_NAME, name, 0, 0, 0);
+	vcpus_run_here(v->group, v->id);
 	return NULL;
 }
 
-int vcpu_start(struct vcpu *v)
+/*
+ * Make a running vCPU leave KVM_RUN (it then reads the group's flags). Call
+ * with the group's lock held, on vCPUs whose `running` is set.
+ * immediate_exit covers the window before the thread enters KVM_RUN; the
+ * signal interrupts it once inside. The flags are stored before this, and
+ * park() clears immediate_exit before reading them, so either the vCPU
+ * sees the new flags or KVM_RUN sees immediate_exit. The field is a plain
+ * __u8 shared with the kernel, so C11 atomics cannot name it: use the
+ * GCC/clang __atomic builtin for a sequentially consistent store.
+ */
+static void kick(struct vcpu *v)
 {
-	int err = ember_thread_start(&v->thread, vcpu_thread, v);
-
-	if (err)
-		return ember_seterr(-err, "vCPU %u: thread: %s", v->id, strerror(err));
-	v->joinable = true;
-	return 0;
-}
-
-void vcpu_kick(struct vcpu *v)
-{
-	/* immediate_exit covers the window before the thread enters KVM_RUN;
-	 * the signal interrupts it once inside. The field is a plain __u8
-	 * shared with the kernel, so C11 atomics cannot name it: use the
-	 * GCC/clang __atomic builtin for a sequentially consistent store. */
 	__atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
 	if (!pthread_equal(v->thread, pthread_self()))
 		pthread_kill(v->thread, SIG_KICK);
 }
 
-void vcpu_join(struct vcpu *v)
+static void kick_all(struct vcpus *g)
 {
-	if (v->joinable)
-		pthread_join(v->thread, NULL);
-	v->joinable = false;
+	for (unsigned i = 0; i < g->n; i++)
+		if (g->v[i].running)
+			kick(&g->v[i]);
 }
 
-void vcpu_destroy(struct vcpu *v)
+int vcpus_init(struct vcpus *g, const struct vcpu_host *host, unsigned n)
 {
-	if (v->run)
-		munmap(v->run, (size_t)v->vm->run_size);
-	if (v->fd >= 0)
-		close(v->fd);
-	v->run = NULL;
-	v->fd = -1;
+	memset(g, 0, sizeof(*g));
+	g->host = host;
+	g->stop_fd = -1;
+	pthread_mutex_init(&g->lock, NULL);
+	pthread_cond_init(&g->cond, NULL);
+	atomic_init(&g->flags, 0);
+	g->v = calloc(n, sizeof(*g->v));
+	if (!g->v)
+		return ember_seterr(-ENOMEM, "out of memory for %u vCPUs", n);
+	g->n = n;
+	for (unsigned i = 0; i < n; i++) {
+		g->v[i].fd = -1;
+		g->v[i].group = g;
+		g->v[i].id = i;
+	}
+	g->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (g->stop_fd < 0)
+		return ember_seterr(-errno, "eventfd: %s", strerror(errno));
+	return 0;
+}
+
+int vcpus_create(struct vcpus *g)
+{
+	for (unsigned i = 0; i < g->n; i++) {
+		int err = create_one(g, &g->v[i], i);
+
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+int vcpus_start(struct vcpus *g, unsigned first)
+{
+	for (unsigned i = first; i < g->n; i++) {
+		int err = ember_thread_start(&g->v[i].thread, vcpu_thread, &g->v[i]);
+
+		if (err)
+			return ember_seterr(-err, "vCPU %u: thread: %s", i, strerror(err));
+		g->v[i].joinable = true;
+	}
+	return 0;
+}
+
+void vcpus_join(struct vcpus *g)
+{
+	for (unsigned i = 0; i < g->n; i++) {
+		if (g->v[i].joinable)
+			pthread_join(g->v[i].thread, NULL);
+		g->v[i].joinable = false;
+	}
+}
+
+void vcpus_destroy(struct vcpus *g)
+{
+	for (unsigned i = 0; g->v && i < g->n; i++) {
+		struct vcpu *v = &g->v[i];
+
+		if (v->run)
+			munmap(v->run, (size_t)g->host->run_size);
+		if (v->fd >= 0)
+			close(v->fd);
+	}
+	free(g->v);
+	g->v = NULL;
+	g->n = 0;
+	if (g->stop_fd >= 0)
+		close(g->stop_fd);
+	g->stop_fd = -1;
+	pthread_cond_destroy(&g->cond);
+	pthread_mutex_destroy(&g->lock);
+}
+
+void vcpus_stop(struct vcpus *g, int status, const char *fmt, ...)
+{
+	uint64_t one = 1;
+	va_list ap;
+
+	pthread_mutex_lock(&g->lock);
+	if (!(atomic_load(&g->flags) & VCPUS_STOP)) {
+		g->exit_status = status;
+		va_start(ap, fmt);
+		vsnprintf(g->stop_reason, sizeof(g->stop_reason), fmt, ap);
+		va_end(ap);
+		/* Under the lock: a vCPU either entered before (and is kicked
+		 * here) or sees the flag when it enters. */
+		atomic_fetch_or(&g->flags, VCPUS_STOP);
+		kick_all(g);
+		pthread_cond_broadcast(&g->cond);
+		if (g->stop_fd >= 0 && write(g->stop_fd, &one, sizeof(one)) < 0)
+			perror("ember: stop eventfd");
+	}
+	pthread_mutex_unlock(&g->lock);
+}
+
+bool vcpus_stopping(struct vcpus *g)
+{
+	return atomic_load(&g->flags) & VCPUS_STOP;
+}
+
+void vcpus_pause(struct vcpus *g)
+{
+	pthread_mutex_lock(&g->lock);
+	atomic_fetch_or(&g->flags, VCPUS_PAUSE);
+	kick_all(g);
+	while (g->parked < g->inside && !(atomic_load(&g->flags) & VCPUS_STOP))
+		pthread_cond_wait(&g->cond, &g->lock);
+	pthread_mutex_unlock(&g->lock);
+}
+
+void vcpus_resume(struct vcpus *g)
+{
+	pthread_mutex_lock(&g->lock);
+	atomic_fetch_and(&g->flags, ~VCPUS_PAUSE);
+	pthread_cond_broadcast(&g->cond);
+	pthread_mutex_unlock(&g->lock);
 }
 
 static void dump_seg(FILE *f, const char *name, const struct kvm_segment *s)

@@ -18,12 +18,6 @@
 #include "console.h"
 #include "util.h"
 #include "vcpu.h"
-#include "vm_virtio.h"
-#include "dev/virtio_blk.h"
-#include "dev/virtio_net.h"
-#include "dev/virtio_rng.h"
-#include "dev/virtio_console.h"
-#include "dev/virtio_vsock.h"
 
 /* Intel VMX needs three pages for the real-mode TSS; put them at the top of
  * the MMIO window, where nothing else lives (as QEMU and Firecracker do). */
@@ -142,6 +136,10 @@ static int register_memory(struct vm *vm)
 		const struct guest_region *r = &vm->mem.regions[i];
 		struct kvm_userspace_memory_region slot = {
 			.slot = i,
+			/* Dirty logging for diff snapshots (Firecracker's
+			 * track_dirty_pages): KVM then write-protects RAM to
+			 * record writes, so it stays off unless asked for. */
+			.flags = vm->cfg->track_dirty_pages ? KVM_MEM_LOG_DIRTY_PAGES : 0,
 			.guest_phys_addr = r->gpa,
 			.memory_size = r->size,
 			.userspace_addr = (uintptr_t)r->host,
@@ -152,146 +150,6 @@ static int register_memory(struct vm *vm)
 					    "--memory: KVM refused %llu MiB of guest RAM at 0x%llx: %s",
 					    (unsigned long long)(r->size >> 20),
 					    (unsigned long long)r->gpa, strerror(errno));
-	}
-	return 0;
-}
-
-/* Device callbacks: the devices know nothing about KVM or the VM. */
-static void on_console_output(void *ctx)
-{
-	struct vm *vm = ctx;
-
-	if (vm->cfg->boot_trace)
-		trace_mark(&vm->trace, "first console byte", true);
-}
-
-static void on_uart_tx(void *ctx, uint8_t byte)
-{
-	on_console_output(ctx);
-	console_output(((struct vm *)ctx)->out_fd, &byte, 1);
-}
-
-/* Terminal input to the UART, waiting while its FIFO is full. */
-static int uart_in(void *uart, const uint8_t *buf, size_t len)
-{
-	return uart_input(uart, buf, len, true);
-}
-
-static void on_uart_irq(void *ctx, int level)
-{
-	struct vm *vm = ctx;
-
-	ioapic_set_irq(&vm->ioapic, PORT_COM1_IRQ, level);
-}
-
-static void on_ioapic_deliver(void *ctx, unsigned pin, const struct ioapic_msi *m)
-{
-	struct vm *vm = ctx;
-	struct kvm_msi msi = {
-		.address_lo = (uint32_t)m->address,
-		.address_hi = (uint32_t)(m->address >> 32),
-		.data = m->data,
-	};
-
-	/* 0: the interrupt was blocked (e.g. APIC disabled): not an error. */
-	if (ioctl(vm->vm_fd, KVM_SIGNAL_MSI, &msi) < 0)
-		vm_stop(vm, EMBER_EXIT_ERROR, "KVM_SIGNAL_MSI for IOAPIC pin %u: %s", pin,
-			strerror(errno));
-}
-
-/* Mirror the unmasked redirection entries into KVM's GSI routes: KVM's split
- * irqchip derives from them which vectors are level-triggered and must exit
- * with KVM_EXIT_IOAPIC_EOI. */
-static void on_ioapic_routes(void *ctx, const struct ioapic_msi routes[IOAPIC_PINS],
-			     uint32_t unmasked)
-{
-	struct vm *vm = ctx;
-	union {
-		struct kvm_irq_routing hdr;
-		uint8_t bytes[sizeof(struct kvm_irq_routing) +
-			      IOAPIC_PINS * sizeof(struct kvm_irq_routing_entry)];
-	} r;
-	unsigned n = 0;
-
-	memset(&r, 0, sizeof(r));
-	for (unsigned pin = 0; pin < IOAPIC_PINS; pin++) {
-		struct kvm_irq_routing_entry *e = &r.hdr.entries[n];
-
-		if (!(unmasked & (1u << pin)))
-			continue;
-		e->gsi = pin;
-		e->type = KVM_IRQ_ROUTING_MSI;
-		e->u.msi.address_lo = (uint32_t)routes[pin].address;
-		e->u.msi.address_hi = (uint32_t)(routes[pin].address >> 32);
-		e->u.msi.data = routes[pin].data;
-		n++;
-	}
-	r.hdr.nr = n;
-	if (ioctl(vm->vm_fd, KVM_SET_GSI_ROUTING, &r.hdr) < 0)
-		vm_stop(vm, EMBER_EXIT_ERROR, "KVM_SET_GSI_ROUTING: %s", strerror(errno));
-}
-
-static void on_reset(void *ctx)
-{
-	vm_stop(ctx, EMBER_EXIT_OK, "guest reset (i8042 reset command)");
-}
-
-static void on_i8042_irq(void *ctx, unsigned irq, int level)
-{
-	struct vm *vm = ctx;
-
-	ioapic_set_irq(&vm->ioapic, irq, level);
-}
-
-static void on_marker(void *ctx)
-{
-	struct vm *vm = ctx;
-
-	trace_mark(&vm->trace, "boot marker", true);
-}
-
-static void on_quit(void *ctx)
-{
-	vm_stop(ctx, EMBER_EXIT_OK, "quit from the console (Ctrl-A x)");
-}
-
-static int setup_devices(struct vm *vm)
-{
-	const struct uart_callbacks ucb = { .tx = on_uart_tx, .irq = on_uart_irq, .ctx = vm };
-	const struct i8042_callbacks kcb = { .reset = on_reset, .irq = on_i8042_irq, .ctx = vm };
-	const struct ioapic_callbacks icb = {
-		.deliver = on_ioapic_deliver, .routes_changed = on_ioapic_routes, .ctx = vm,
-	};
-	struct {
-		struct bus *bus;
-		uint64_t base, len;
-		const struct bus_ops *ops;
-		void *opaque;
-	} table[] = {
-		{ &vm->pio, PORT_COM1, 8, &uart_bus_ops, &vm->uart },
-		{ &vm->pio, PORT_I8042_DATA, I8042_NPORTS, &i8042_bus_ops, &vm->i8042 },
-		{ &vm->pio, PORT_BOOT_MARKER, 1, &boot_marker_bus_ops, &vm->marker },
-		{ &vm->pio, PORT_CMOS_INDEX, 2, &cmos_bus_ops, &vm->cmos },
-		{ &vm->mmio, LAYOUT_BOOT_MARKER, LAYOUT_BOOT_MARKER_LEN, &boot_marker_bus_ops,
-		  &vm->marker },
-		{ &vm->mmio, LAYOUT_IOAPIC, IOAPIC_MMIO_SIZE, &ioapic_bus_ops, &vm->ioapic },
-	};
-
-	uart_init(&vm->uart, &ucb);
-	ioapic_init(&vm->ioapic, &icb);
-	cmos_init(&vm->cmos, NULL, NULL);
-	vm->ioapic.id = vm->cfg->ncpus << 24; /* as the MP table says */
-	vm->devices_ready = true;
-	i8042_init(&vm->i8042, &kcb);
-	vm->marker = (struct boot_marker){ .marked = on_marker, .ctx = vm };
-	for (unsigned i = 0; i < ARRAY_SIZE(table); i++) {
-		int err = bus_register(table[i].bus, table[i].base, table[i].len, table[i].ops,
-				       table[i].opaque);
-
-		if (err)
-			return ember_seterr(err, "%s bus: cannot register %s at 0x%llx",
-					    table[i].bus->name, table[i].ops->name,
-					    (unsigned long long)table[i].base);
 	}
 	return 0;
 }
@@ -349,19 +207,27 @@ static int finish_image_load(struct vm *vm)
 	return vm->load.err ? ember_seterr(vm->load.err, "%s", vm->load.msg) : 0;
 }
 
-int vm_create(struct vm *vm, const struct ember_config *cfg)
+/* The board's stop callback. */
+static void board_stop(void *ctx, int status, const char *reason)
+{
+	vm_stop(ctx, status, "%s", reason);
+}
+
+int vm_create(struct vm *vm, const struct ember_config *cfg, const struct vm_options *opt)
 {
 	struct kvm_enable_cap split = { .cap = KVM_CAP_SPLIT_IRQCHIP, .args = { IOAPIC_PINS } };
+	struct board_env env;
 	int err;
 
 	memset(vm, 0, sizeof(*vm));
 	vm->cfg = cfg;
+	vm->opt = *opt;
+	if (vm->opt.out_fd < 0)
+		vm->opt.out_fd = STDOUT_FILENO;
+	if (!vm->opt.vcpu_name)
+		vm->opt.vcpu_name = "ember_vcpu %u";
 	vm->kvm_fd = vm->vm_fd = -1;
-	vm->out_fd = STDOUT_FILENO;
-	pthread_mutex_init(&vm->stop_lock, NULL);
 	trace_init(&vm->trace);
-	bus_init(&vm->pio, "port", cfg->debug);
-	bus_init(&vm->mmio, "mmio", cfg->debug);
 
 	err = open_kvm(vm);
 	if (err)
@@ -390,82 +256,36 @@ int vm_create(struct vm *vm, const struct ember_config *cfg)
 		return ember_seterr(-errno, "KVM_ENABLE_CAP(KVM_CAP_SPLIT_IRQCHIP): %s",
 				    strerror(errno));
 	err = register_memory(vm);
-	if (!err)
-		err = setup_devices(vm);
+	if (err)
+		return err;
+	env = (struct board_env){
+		.vm_fd = vm->vm_fd,
+		.mem = &vm->mem,
+		.cfg = cfg,
+		.trace = boot_trace(vm),
+		.out_fd = vm->opt.out_fd,
+		.stop = board_stop,
+		.marker = vm->opt.marker,
+		.ctx = vm,
+	};
+	vm->board_ready = true;
+	err = board_create(&vm->board, &env);
 	if (!err && cfg->boot_trace)
 		trace_mark(&vm->trace, "vm created", false);
 	return err;
 }
 
-static int append_cmdline(struct vm *vm, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static int append_cmdline(struct vm *vm, const char *fmt, ...)
-{
-	size_t len = strlen(vm->cmdline);
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(vm->cmdline + len, sizeof(vm->cmdline) - len, fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof(vm->cmdline) - len)
-		return ember_seterr(-E2BIG, "kernel command line: over %zu bytes with device "
-					    "parameters",
-				    sizeof(vm->cmdline) - 1);
-	return 0;
-}
-
-/* The virtio devices, in the order Linux probes them: disks first, so that
- * --disk N is /dev/vd<N>. Each appends its virtio_mmio.device= parameter. */
-static int add_devices(struct vm *vm)
-{
-	const struct ember_config *cfg = vm->cfg;
-	int err = 0;
-
-	if (strlen(cfg->cmdline) >= sizeof(vm->cmdline))
-		return ember_seterr(-E2BIG, "--cmdline: too long");
-	strcpy(vm->cmdline, cfg->cmdline);
-	for (unsigned i = 0; i < cfg->ndisks && !err; i++)
-		err = vm_virtio_add(vm, virtio_blk_create, &cfg->disks[i], vm->cmdline,
-				    sizeof(vm->cmdline));
-	if (!err && cfg->root_disk >= 0)
-		err = append_cmdline(vm, " root=/dev/vd%c %s", 'a' + cfg->root_disk,
-				     cfg->disks[cfg->root_disk].ro ? "ro" : "rw");
-	for (unsigned i = 0; i < cfg->nnets && !err; i++)
-		err = vm_virtio_add(vm, virtio_net_create, &cfg->nets[i], vm->cmdline,
-				    sizeof(vm->cmdline));
-	if (cfg->vsock.enabled && !err)
-		err = vm_virtio_add(vm, virtio_vsock_create, &cfg->vsock, vm->cmdline,
-				    sizeof(vm->cmdline));
-	if (cfg->rng.enabled && !err)
-		err = vm_virtio_add(vm, virtio_rng_create, NULL, vm->cmdline, sizeof(vm->cmdline));
-	if (cfg->console == CONSOLE_VIRTIO && !err) {
-		struct virtio_console_args a = {
-			.out_fd = vm->out_fd, .first_output = on_console_output, .ctx = vm,
-			.out = &vm->vcon,
-		};
-
-		err = vm_virtio_add(vm, virtio_console_create, &a, vm->cmdline,
-				    sizeof(vm->cmdline));
-		if (!err)
-			err = virtio_console_attach(vm->vcon);
-	}
-	return err;
-}
-
 int vm_load(struct vm *vm)
 {
-	int err = add_devices(vm);
+	int err = board_add_devices(&vm->board);
 
 	if (err)
 		return err; /* vm_destroy() joins the image load */
 	err = finish_image_load(vm);
 	if (!err && !vm->load.threaded)
-		err = loader_load_images(&vm->mem, vm->cfg, &vm->boot,
-					 boot_trace(vm));
+		err = loader_load_images(&vm->mem, vm->cfg, &vm->boot, boot_trace(vm));
 	if (!err)
-		err = loader_write_boot_data(&vm->mem, vm->cfg, vm->cmdline, &vm->boot);
+		err = loader_write_boot_data(&vm->mem, vm->cfg, vm->board.cmdline, &vm->boot);
 	/* RAM now holds the kernel, and soon whatever the guest writes: a later
 	 * load into it must not assume that it reads as zero. */
 	vm->mem.zeroed = false;
@@ -473,121 +293,139 @@ int vm_load(struct vm *vm)
 		return err;
 	if (vm->cfg->boot_trace)
 		trace_mark(&vm->trace, "kernel loaded", false);
-	vm->vcpus = calloc(vm->cfg->ncpus, sizeof(*vm->vcpus));
-	if (!vm->vcpus)
-		return ember_seterr(-ENOMEM, "out of memory for %u vCPUs", vm->cfg->ncpus);
-	for (unsigned i = 0; i < vm->cfg->ncpus; i++)
-		vm->vcpus[i].fd = -1;
-	vm->nvcpus = vm->cfg->ncpus;
-	for (unsigned i = 0; i < vm->nvcpus; i++) {
-		err = vcpu_create(vm, &vm->vcpus[i], i);
-		if (err)
-			return err;
-	}
-	return 0;
+	vm->vhost = (struct vcpu_host){
+		.vm_fd = vm->vm_fd,
+		.run_size = vm->run_size,
+		.host_cpuid = vm->host_cpuid,
+		.tsc_deadline = vm->tsc_deadline,
+		.entry = vm->boot.entry,
+		.pio = &vm->board.pio,
+		.mmio = &vm->board.mmio,
+		.eoi = board_eoi,
+		.eoi_ctx = &vm->board,
+		.trace = boot_trace(vm),
+		.thread_name = vm->opt.vcpu_name,
+	};
+	vm->vcpus_ready = true;
+	err = vcpus_init(&vm->vcpus, &vm->vhost, vm->cfg->ncpus);
+	return err ? err : vcpus_create(&vm->vcpus);
 }
 
 void vm_stop(struct vm *vm, int status, const char *fmt, ...)
 {
+	char reason[sizeof(vm->vcpus.stop_reason)];
 	va_list ap;
 
-	pthread_mutex_lock(&vm->stop_lock);
-	if (!vm->stopping) {
-		vm->stopping = true;
-		vm->exit_status = status;
-		va_start(ap, fmt);
-		vsnprintf(vm->stop_reason, sizeof(vm->stop_reason), fmt, ap);
-		va_end(ap);
-		/* Under the lock: a vCPU either registered before (and is
-		 * kicked here) or sees `stopping` when it registers. */
-		for (unsigned i = 0; i < vm->nvcpus; i++)
-			if (vm->vcpus[i].running)
-				vcpu_kick(&vm->vcpus[i]);
-	}
-	pthread_mutex_unlock(&vm->stop_lock);
-}
-
-bool vm_vcpu_enter(struct vm *vm, struct vcpu *v)
-{
-	bool ok;
-
-	pthread_mutex_lock(&vm->stop_lock);
-	ok = !vm->stopping;
-	if (ok) {
-		v->thread = pthread_self();
-		v->running = true;
-	}
-	pthread_mutex_unlock(&vm->stop_lock);
-	return ok;
+	va_start(ap, fmt);
+	vsnprintf(reason, sizeof(reason), fmt, ap);
+	va_end(ap);
+	vcpus_stop(&vm->vcpus, status, "%s", reason);
 }
 
 bool vm_stopping(struct vm *vm)
 {
-	/* Checked after every exit: a plain atomic load, no lock. */
-	return atomic_load(&vm->stopping);
+	return vcpus_stopping(&vm->vcpus);
 }
 
-int vm_run(struct vm *vm)
+int vm_stop_fd(struct vm *vm)
 {
-	struct console con;
+	return vm->vcpus.stop_fd;
+}
+
+static void on_quit(void *ctx)
+{
+	vm_stop(ctx, EMBER_EXIT_OK, "quit from the console (Ctrl-A x)");
+}
+
+int vm_start(struct vm *vm)
+{
 	int err = vcpu_signal_init();
 
-	if (err)
-		return EMBER_EXIT_ERROR;
-	if (vm->vcon)
-		console_start(&con, virtio_console_input, vm->vcon, on_quit, vm);
-	else
-		console_start(&con, uart_in, &vm->uart, on_quit, vm);
-	err = vm_virtio_start(vm);
-	for (unsigned i = 1; i < vm->nvcpus && !err; i++)
-		err = vcpu_start(&vm->vcpus[i]);
+	vm->started = true;
+	console_start(&vm->con, board_console_input, &vm->board, on_quit, vm,
+		      vm->opt.plain_console);
+	if (!err)
+		err = board_start(&vm->board);
+	if (!err)
+		err = vcpus_start(&vm->vcpus, vm->opt.vcpu0_here ? 1 : 0);
 	if (err)
 		vm_stop(vm, EMBER_EXIT_ERROR, "%s", ember_lasterr());
-	vcpu_run_here(&vm->vcpus[0]); /* returns once the VM is stopping */
+	return err;
+}
 
-	uart_close(&vm->uart);
-	if (vm->vcon)
-		virtio_console_close(vm->vcon);
-	for (unsigned i = 1; i < vm->nvcpus; i++)
-		vcpu_join(&vm->vcpus[i]);
-	console_stop(&con);
+void vm_run_vcpu0(struct vm *vm)
+{
+	vcpus_run_here(&vm->vcpus, 0); /* returns once the VM is stopping */
+}
+
+void vm_pause(struct vm *vm)
+{
+	if (vm->paused)
+		return;
+	vcpus_pause(&vm->vcpus);
+	board_pause(&vm->board);
+	console_pause(&vm->con);
+	vm->paused = true;
+}
+
+void vm_resume(struct vm *vm)
+{
+	if (!vm->paused)
+		return;
+	console_resume(&vm->con);
+	board_resume(&vm->board);
+	vcpus_resume(&vm->vcpus);
+	vm->paused = false;
+}
+
+int vm_finish(struct vm *vm)
+{
+	if (!vm->started)
+		return vm->vcpus.exit_status;
+	/* A paused VM that stops: its device threads end in board_destroy(),
+	 * its vCPUs saw the stop. */
+	board_close_input(&vm->board);
+	vcpus_join(&vm->vcpus);
+	console_stop(&vm->con);
+	vm->started = false;
 
 	if (vm->cfg->boot_trace) {
 		trace_mark(&vm->trace, "exit", false);
 		trace_print(&vm->trace, stderr);
 	}
-	bus_report(&vm->pio);
-	bus_report(&vm->mmio);
-	if (vm->exit_status != EMBER_EXIT_OK)
-		fprintf(stderr, "ember: %s\n", vm->stop_reason);
+	bus_report(&vm->board.pio);
+	bus_report(&vm->board.mmio);
+	if (vm->vcpus.exit_status != EMBER_EXIT_OK)
+		fprintf(stderr, "ember: %s\n", vm->vcpus.stop_reason);
 	else if (vm->cfg->debug || vm->cfg->boot_trace)
-		fprintf(stderr, "ember: %s\n", vm->stop_reason);
-	return vm->exit_status;
+		fprintf(stderr, "ember: %s\n", vm->vcpus.stop_reason);
+	return vm->vcpus.exit_status;
+}
+
+int vm_run(struct vm *vm)
+{
+	if (vm_start(vm) == 0)
+		vm_run_vcpu0(vm);
+	return vm_finish(vm);
 }
 
 void vm_destroy(struct vm *vm)
 {
 	if (vm->load.running) /* it writes to guest RAM: join before the unmap */
 		pthread_join(vm->load.thread, NULL);
-	vm_virtio_destroy(vm);
-	for (unsigned i = 0; vm->vcpus && i < vm->nvcpus; i++)
-		vcpu_destroy(&vm->vcpus[i]);
-	free(vm->vcpus);
-	vm->vcpus = NULL;
+	if (vm->started) {
+		vm_stop(vm, EMBER_EXIT_ERROR, "VM destroyed while running");
+		vm_finish(vm);
+	}
+	if (vm->board_ready)
+		board_destroy(&vm->board);
+	if (vm->vcpus_ready)
+		vcpus_destroy(&vm->vcpus);
 	guest_mem_unmap(&vm->mem);
 	free(vm->host_cpuid);
 	if (vm->vm_fd >= 0)
 		close(vm->vm_fd);
 	if (vm->kvm_fd >= 0)
 		close(vm->kvm_fd);
-	if (vm->devices_ready) {
-		i8042_destroy(&vm->i8042);
-		uart_destroy(&vm->uart);
-		ioapic_destroy(&vm->ioapic);
-		cmos_destroy(&vm->cmos);
-	}
-	bus_destroy(&vm->pio);
-	bus_destroy(&vm->mmio);
 	trace_destroy(&vm->trace);
-	pthread_mutex_destroy(&vm->stop_lock);
 }

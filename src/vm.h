@@ -1,58 +1,63 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The virtual machine: /dev/kvm, the VM fd, guest RAM and its memory slots,
- * the split irqchip (local APICs in KVM, IOAPIC in ember), the buses and legacy devices, the vCPUs, and
- * the stop protocol. Init runs in a fixed order (vm_create) and tears down in
- * reverse (vm_destroy).
+ * the split irqchip (local APICs in KVM, the IOAPIC on the board), the board
+ * with its devices, the vCPUs, the terminal, and the lifecycle that every
+ * front end drives:
+ *
+ *   vm_create -> vm_load -> vm_start -> [vm_pause <-> vm_resume] -> vm_stop
+ *   -> vm_finish -> vm_destroy
+ *
+ * Init runs in a fixed order and tears down in reverse; vm_destroy() is safe
+ * after a failure at any step.
  */
 #ifndef EMBER_VM_H
 #define EMBER_VM_H
 
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "board.h"
 #include "boot/loader.h"
-#include "bus.h"
 #include "config.h"
-#include "dev/boot_marker.h"
-#include "dev/cmos.h"
-#include "dev/i8042.h"
-#include "dev/ioapic.h"
-#include "dev/uart.h"
+#include "console.h"
 #include "guest_mem.h"
 #include "trace.h"
 #include "util.h"
-#include "boot/layout.h"
+#include "vcpu.h"
 
-struct vm_virtio;
-struct virtio_console;
-
-struct vcpu;
 struct kvm_cpuid2;
 
-/* Process exit statuses (documented in ember --help). */
-#define EMBER_EXIT_OK	     0 /* guest reset or shut down */
-#define EMBER_EXIT_ERROR     1 /* ember failed: bad input, host problem */
-#define EMBER_EXIT_USAGE     2 /* bad command line */
-#define EMBER_EXIT_GUEST_ERR 3 /* guest crashed the vCPU: internal error, bad exit */
+/* How a front end wants the machine run. */
+struct vm_options {
+	/* Thread names of the vCPUs (a format with the vCPU id): Firecracker
+	 * mode uses Firecracker's "fc_vcpu %u". */
+	const char *vcpu_name;
+	/* Run vCPU 0 on the thread that calls vm_run_vcpu0() (the CLI), else
+	 * on a thread of its own (the API's main thread keeps serving). */
+	bool vcpu0_here;
+	/* Console input passes through untouched: no Ctrl-A escapes, no
+	 * Ctrl-D at end of input (Firecracker's serial behaviour). */
+	bool plain_console;
+	/* Guest console output; -1 for standard output. */
+	int out_fd;
+	/* The guest wrote the boot marker; or NULL. */
+	void (*marker)(void *ctx);
+	void *ctx;
+};
 
 struct vm {
 	const struct ember_config *cfg;
+	struct vm_options opt;
 	int kvm_fd, vm_fd;
 	int run_size; /* KVM_GET_VCPU_MMAP_SIZE */
 	unsigned max_vcpus;
 	bool tsc_deadline;
 	struct kvm_cpuid2 *host_cpuid; /* KVM_GET_SUPPORTED_CPUID */
 	struct guest_mem mem;
-	struct bus pio, mmio;
-	struct uart uart;
-	struct ioapic ioapic;
-	bool devices_ready;
-	struct i8042 i8042;
-	struct cmos cmos;
-	struct boot_marker marker;
+	struct board board;
+	bool board_ready;
 	struct loader_result boot;
 	/* The kernel and initrd copy, on a thread of its own while the main
 	 * thread creates the VM (see start_image_load() in vm.c). */
@@ -64,42 +69,50 @@ struct vm {
 		char msg[EMBER_ERRMSG_MAX]; /* the thread's error message */
 	} load;
 	struct trace trace;
-	int out_fd; /* guest console output */
-
-	struct virtio_console *vcon; /* --console virtio, else NULL */
-	unsigned nvirtio;
-	struct vm_virtio *virtio[16];
-	char cmdline[LAYOUT_CMDLINE_MAX]; /* the user's plus device parameters */
-
-	unsigned nvcpus;
-	struct vcpu *vcpus;
-
-	pthread_mutex_t stop_lock;
-	atomic_bool stopping; /* written under stop_lock; read anywhere */
-	int exit_status;
-	char stop_reason[160];
+	struct vcpu_host vhost;
+	struct vcpus vcpus;
+	bool vcpus_ready;
+	struct console con;
+	bool started; /* vm_start() ran: console and threads to stop */
+	bool paused;
 };
 
-/* Open KVM, create the VM, memory, irqchip, devices. On error returns
- * negative errno with a message; vm_destroy() is safe afterwards. */
-int vm_create(struct vm *vm, const struct ember_config *cfg);
+/* Open KVM, create the VM, memory, irqchip and the board's legacy devices.
+ * On error returns negative errno with a message; vm_destroy() is safe
+ * afterwards. */
+int vm_create(struct vm *vm, const struct ember_config *cfg, const struct vm_options *opt);
 
-/* Load the kernel, initrd and boot data into guest RAM and set up vCPUs. */
+/* Add the virtio devices, load the kernel, initrd and boot data into guest
+ * RAM and create the vCPUs. */
 int vm_load(struct vm *vm);
 
-/* Run until the guest resets, shuts down or fails, or the user quits.
- * Returns the process exit status (EMBER_EXIT_*). */
-int vm_run(struct vm *vm);
+/* Start the console, the device threads and the vCPU threads (vCPU 0 too
+ * unless opt.vcpu0_here). On error the VM is stopping; call vm_finish(). */
+int vm_start(struct vm *vm);
+/* With opt.vcpu0_here: run vCPU 0 on this thread until the VM stops. */
+void vm_run_vcpu0(struct vm *vm);
 
-void vm_destroy(struct vm *vm);
+/* Park the vCPUs (between two exits), then the device threads (between two
+ * requests) and the console input; resume in reverse. From one control
+ * thread, not from a vCPU or device thread. */
+void vm_pause(struct vm *vm);
+void vm_resume(struct vm *vm);
 
 /* Ask every vCPU to stop; the first caller's status and reason win.
  * Callable from any thread. */
 void vm_stop(struct vm *vm, int status, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 bool vm_stopping(struct vm *vm);
-/* A vCPU is about to run on the calling thread: record it for kicks.
- * Returns false if the VM is already stopping. */
-bool vm_vcpu_enter(struct vm *vm, struct vcpu *v);
+/* An fd that becomes readable once the VM is stopping (for event loops). */
+int vm_stop_fd(struct vm *vm);
+
+/* After the stop: join the threads, restore the terminal, print the boot
+ * trace and the reason. Returns the process exit status (EMBER_EXIT_*). */
+int vm_finish(struct vm *vm);
+
+/* The CLI's whole run: vm_start, vCPU 0 here, vm_finish. */
+int vm_run(struct vm *vm);
+
+void vm_destroy(struct vm *vm);
 
 #endif

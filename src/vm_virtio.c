@@ -12,7 +12,7 @@
 
 #include "boot/layout.h"
 #include "util.h"
-#include "vm.h"
+#include "board.h"
 
 static void raise_irq(void *ctx)
 {
@@ -56,7 +56,7 @@ static void install_ioeventfds(void *ctx)
 	s->ioeventfds = true;
 }
 
-static int wire(struct vm *vm, struct vm_virtio *s)
+static int wire(struct board *b, struct vm_virtio *s)
 {
 	struct kvm_irqfd irqfd = { .gsi = s->pin };
 
@@ -65,10 +65,10 @@ static int wire(struct vm *vm, struct vm_virtio *s)
 		return ember_seterr(-errno, "virtio-%s: eventfd: %s", s->dev.ops->name,
 				    strerror(errno));
 	irqfd.fd = (uint32_t)s->irq_fd;
-	if (ioctl(vm->vm_fd, KVM_IRQFD, &irqfd) < 0)
+	if (ioctl(b->env.vm_fd, KVM_IRQFD, &irqfd) < 0)
 		return ember_seterr(-errno, "virtio-%s: KVM_IRQFD: %s", s->dev.ops->name,
 				    strerror(errno));
-	s->vm_fd = vm->vm_fd;
+	s->vm_fd = b->env.vm_fd;
 	s->dev.irq = raise_irq;
 	s->dev.irq_ctx = s;
 	s->dev.kick = worker_kick;
@@ -78,62 +78,54 @@ static int wire(struct vm *vm, struct vm_virtio *s)
 	return 0;
 }
 
-int vm_virtio_add(struct vm *vm, virtio_model_create create, const void *arg, char *cmdline,
-		  size_t cap)
+int vm_virtio_add(struct board *b, virtio_model_create create, const void *arg,
+		  unsigned kind_index)
 {
 	struct vm_virtio *s;
-	size_t len = strlen(cmdline);
+	size_t len = strlen(b->cmdline), cap = sizeof(b->cmdline);
 	int err, n;
 
-	if (vm->nvirtio >= VM_VIRTIO_MAX)
+	if (b->nvirtio >= VM_VIRTIO_MAX)
 		return ember_seterr(-ENOSPC, "more than %d virtio devices", VM_VIRTIO_MAX);
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
-	s->index = vm->nvirtio;
+	s->index = b->nvirtio;
+	s->kind_index = kind_index;
 	s->base = LAYOUT_VIRTIO_MMIO + (uint64_t)s->index * VM_VIRTIO_STRIDE;
 	s->pin = vm_virtio_pin(s->index);
 	s->irq_fd = -1;
 	s->worker.epfd = s->worker.stop_fd = -1;
-	vm->virtio[vm->nvirtio++] = s;
-	err = create(s, &vm->mem, arg);
+	b->virtio[b->nvirtio++] = s;
+	err = create(s, b->env.mem, arg);
 	if (err)
 		return err;
 	err = worker_init(&s->worker, &s->dev);
 	if (!err)
-		err = wire(vm, s);
+		err = wire(b, s);
 	if (err)
 		return err;
-	err = bus_register(&vm->mmio, s->base, VIRTIO_MMIO_SIZE, &virtio_mmio_bus_ops, &s->dev);
+	err = bus_register(&b->mmio, s->base, VIRTIO_MMIO_SIZE, &virtio_mmio_bus_ops, &s->dev);
 	if (err)
 		return ember_seterr(err, "virtio-%s: cannot register MMIO at 0x%llx",
 				    s->dev.ops->name, (unsigned long long)s->base);
 	/* Linux's virtio_mmio.device=<size>@<base>:<irq> (needs
 	 * CONFIG_VIRTIO_MMIO_CMDLINE_DEVICES). */
-	n = snprintf(cmdline + len, cap - len, " virtio_mmio.device=4K@0x%llx:%u",
+	n = snprintf(b->cmdline + len, cap - len, " virtio_mmio.device=4K@0x%llx:%u",
 		     (unsigned long long)s->base, s->pin);
-	if (n < 0 || (size_t)n >= cap - len)
+	if (n < 0 || (size_t)n >= cap - len) {
+		b->cmdline[len] = '\0';
 		return ember_seterr(-E2BIG, "kernel command line: no room for virtio-%s's "
 					    "parameter (limit %zu bytes)",
 				    s->dev.ops->name, cap - 1);
-	return 0;
-}
-
-int vm_virtio_start(struct vm *vm)
-{
-	for (unsigned i = 0; i < vm->nvirtio; i++) {
-		int err = worker_start(&vm->virtio[i]->worker);
-
-		if (err)
-			return err;
 	}
 	return 0;
 }
 
-void vm_virtio_destroy(struct vm *vm)
+void vm_virtio_destroy(struct board *b)
 {
-	for (unsigned i = 0; i < vm->nvirtio; i++) {
-		struct vm_virtio *s = vm->virtio[i];
+	for (unsigned i = 0; i < b->nvirtio; i++) {
+		struct vm_virtio *s = b->virtio[i];
 
 		if (s->worker.epfd >= 0)
 			worker_destroy(&s->worker);
@@ -145,5 +137,5 @@ void vm_virtio_destroy(struct vm *vm)
 			close(s->irq_fd);
 		free(s);
 	}
-	vm->nvirtio = 0;
+	b->nvirtio = 0;
 }

@@ -29,12 +29,13 @@ static inline unsigned vm_virtio_pin(unsigned index)
 	return pins[index];
 }
 
-struct vm;
+struct board;
 
 struct vm_virtio {
 	struct virtio_dev dev;
 	struct virtio_worker worker;
-	unsigned index;
+	unsigned index;	     /* MMIO slot */
+	unsigned kind_index; /* among devices of its kind: disks[kind_index] */
 	uint64_t base;
 	unsigned pin;
 	int irq_fd;
@@ -50,15 +51,12 @@ struct vm_virtio {
 typedef int (*virtio_model_create)(struct vm_virtio *s, const struct guest_mem *mem,
 				   const void *arg);
 
-/* Create and wire one device; appends its virtio_mmio.device= parameter to
- * `cmdline` (capacity `cap`). */
-int vm_virtio_add(struct vm *vm, virtio_model_create create, const void *arg, char *cmdline,
-		  size_t cap);
-
-/* Start every device's I/O thread. */
-int vm_virtio_start(struct vm *vm);
+/* Create and wire one device in the board's next MMIO slot; appends its
+ * virtio_mmio.device= parameter to the board's command line. */
+int vm_virtio_add(struct board *b, virtio_model_create create, const void *arg,
+		  unsigned kind_index);
 
 /* Stop the threads and free the devices. */
-void vm_virtio_destroy(struct vm *vm);
+void vm_virtio_destroy(struct board *b);
 
 #endif

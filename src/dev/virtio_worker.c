@@ -23,6 +23,8 @@ int worker_init(struct virtio_worker *w, struct virtio_dev *dev)
 	w->dev = dev;
 	w->stop_fd = -1;
 	pthread_mutex_init(&w->lock, NULL);
+	pthread_mutex_init(&w->ctl_lock, NULL);
+	pthread_cond_init(&w->ctl_cond, NULL);
 	for (unsigned i = 0; i < VIRTIO_MAX_QUEUES; i++)
 		w->notify_fd[i] = -1;
 	for (unsigned i = 0; i < WORKER_MAX_FDS; i++)
@@ -54,6 +56,26 @@ static void drain(int fd)
 		;
 }
 
+/* A stop or pause request: true when the thread must end. A pause parks
+ * here, between two callbacks, until it is lifted. */
+static bool control(struct virtio_worker *w)
+{
+	bool stop;
+
+	drain(w->stop_fd);
+	pthread_mutex_lock(&w->ctl_lock);
+	if (w->pause_req && !w->stop_req) {
+		w->paused = true;
+		pthread_cond_broadcast(&w->ctl_cond);
+		while (w->pause_req && !w->stop_req)
+			pthread_cond_wait(&w->ctl_cond, &w->ctl_lock);
+		w->paused = false;
+	}
+	stop = w->stop_req;
+	pthread_mutex_unlock(&w->ctl_lock);
+	return stop;
+}
+
 static void *worker_thread(void *arg)
 {
 	struct virtio_worker *w = arg;
@@ -69,8 +91,13 @@ static void *worker_thread(void *arg)
 		for (int i = 0; i < n; i++) {
 			uint32_t tag = evs[i].data.u32;
 
-			if (tag == STOP_TAG)
-				return NULL;
+			if (tag == STOP_TAG) {
+				if (control(w))
+					return NULL;
+				/* Resumed: serve what came meanwhile on the
+				 * next epoll_wait (level-triggered). */
+				break;
+			}
 			if (tag < VIRTIO_MAX_QUEUES) {
 				drain(w->notify_fd[tag]);
 				w->dev->ops->notify(w->dev, tag);
@@ -109,13 +136,42 @@ void worker_kick(void *opaque, unsigned q)
 		perror("ember: virtio: kick");
 }
 
-void worker_destroy(struct virtio_worker *w)
+static void request(struct virtio_worker *w)
 {
 	uint64_t one = 1;
 
+	if (write(w->stop_fd, &one, sizeof(one)) < 0)
+		perror("ember: virtio: worker control");
+}
+
+void worker_pause(struct virtio_worker *w)
+{
+	pthread_mutex_lock(&w->ctl_lock);
+	w->pause_req = true;
 	if (w->started) {
-		if (write(w->stop_fd, &one, sizeof(one)) < 0)
-			perror("ember: virtio: stop");
+		request(w);
+		while (!w->paused && !w->stop_req)
+			pthread_cond_wait(&w->ctl_cond, &w->ctl_lock);
+	}
+	pthread_mutex_unlock(&w->ctl_lock);
+}
+
+void worker_resume(struct virtio_worker *w)
+{
+	pthread_mutex_lock(&w->ctl_lock);
+	w->pause_req = false;
+	pthread_cond_broadcast(&w->ctl_cond);
+	pthread_mutex_unlock(&w->ctl_lock);
+}
+
+void worker_destroy(struct virtio_worker *w)
+{
+	if (w->started) {
+		pthread_mutex_lock(&w->ctl_lock);
+		w->stop_req = true;
+		pthread_cond_broadcast(&w->ctl_cond);
+		pthread_mutex_unlock(&w->ctl_lock);
+		request(w);
 		pthread_join(w->thread, NULL);
 		w->started = false;
 	}
@@ -127,6 +183,8 @@ void worker_destroy(struct virtio_worker *w)
 	if (w->epfd >= 0)
 		close(w->epfd);
 	pthread_mutex_destroy(&w->lock);
+	pthread_cond_destroy(&w->ctl_cond);
+	pthread_mutex_destroy(&w->ctl_lock);
 }
 
 int worker_add_fd(struct virtio_worker *w, int fd, uint32_t events, worker_fd_cb cb, void *ctx)

@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The board: every device of the machine, how each is wired (bus ranges,
+ * IOAPIC pins, KVM irqfds and ioeventfds, MSI routes) and the kernel
+ * command-line words the virtio devices add. The legacy devices (16550,
+ * IOAPIC, i8042, CMOS RTC, boot marker) are always there; the virtio
+ * devices come from the configuration through one table in board.c, in
+ * the order Linux probes them: a new device is its own file plus one entry
+ * in that table.
+ *
+ * The board knows the VM only through struct board_env: the VM fd for its
+ * KVM wiring, guest memory for the devices, and a stop callback for a guest
+ * that resets or a wiring failure.
+ */
+#ifndef EMBER_BOARD_H
+#define EMBER_BOARD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "boot/layout.h"
+#include "bus.h"
+#include "config.h"
+#include "dev/boot_marker.h"
+#include "dev/cmos.h"
+#include "dev/i8042.h"
+#include "dev/ioapic.h"
+#include "dev/uart.h"
+#include "guest_mem.h"
+#include "vm_virtio.h"
+
+struct trace;
+struct virtio_console;
+
+struct board_env {
+	int vm_fd;
+	const struct guest_mem *mem;
+	const struct ember_config *cfg;
+	struct trace *trace; /* "first console byte", "boot marker"; or NULL */
+	int out_fd;	     /* guest console output */
+	/* The machine must stop: the guest reset it, or wiring failed. */
+	void (*stop)(void *ctx, int status, const char *reason);
+	/* The guest wrote the boot marker (called on every write); or NULL. */
+	void (*marker)(void *ctx);
+	void *ctx;
+};
+
+struct board {
+	struct board_env env;
+	struct bus pio, mmio;
+	struct uart uart;
+	struct ioapic ioapic;
+	struct i8042 i8042;
+	struct cmos cmos;
+	struct boot_marker marker;
+	bool legacy_ready;
+	struct virtio_console *vcon; /* --console virtio, else NULL */
+	unsigned nvirtio;
+	struct vm_virtio *virtio[VM_VIRTIO_MAX];
+	char cmdline[LAYOUT_CMDLINE_MAX]; /* the configured one plus device words */
+};
+
+/* The legacy devices on their buses. On error returns negative errno with a
+ * message; board_destroy() is safe afterwards. */
+int board_create(struct board *b, const struct board_env *env);
+/* The virtio devices from the configuration, and the command line with
+ * their parameters (b->cmdline). */
+int board_add_devices(struct board *b);
+/* Start the devices' I/O threads. */
+int board_start(struct board *b);
+/* Park the device threads between two requests (none in flight), and
+ * release them. */
+void board_pause(struct board *b);
+void board_resume(struct board *b);
+/* The VM is stopping: refuse further console input. */
+void board_close_input(struct board *b);
+void board_destroy(struct board *b);
+
+/* KVM_EXIT_IOAPIC_EOI (the vCPU's EOI hook; ctx is the board). */
+void board_eoi(void *ctx, unsigned vector);
+
+/* Console input for the terminal thread, to the UART or virtio-console:
+ * blocks until at least one byte is taken; negative once closed. */
+int board_console_input(void *ctx, const uint8_t *buf, size_t len);
+
+/* The virtio device of `kind` ("blk", "net", ...) and index among its kind
+ * (disks[i]), or NULL. */
+struct vm_virtio *board_find(struct board *b, const char *kind, unsigned index);
+
+#endif
