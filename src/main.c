@@ -5,15 +5,15 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "api/api.h"
+#include "api/fc_main.h"
+#include "api/logger.h"
+#include "api/metrics.h"
 #include "boot/loader.h"
 #include "config.h"
+#include "instance.h"
 #include "probe.h"
 #include "util.h"
-#include "vm.h"
-
-#ifndef EMBER_VERSION
-#define EMBER_VERSION "0.1.0"
-#endif
 
 static const char help[] =
 	"NAME\n"
@@ -25,6 +25,8 @@ static const char help[] =
 	"              [--disk PATH[,ro][,id=NAME]]... [--root DISK]\n"
 	"              [--net tap=NAME[,mac=MAC]]... [--vsock cid=N,uds=PATH]\n"
 	"              [--console uart|virtio] [--rng | --no-rng] [--thp | --no-thp]\n"
+	"              [--api-sock PATH]\n"
+	"    ember firecracker [Firecracker's options]   (see ember firecracker --help)\n"
 	"    ember inspect PATH\n"
 	"    ember probe\n"
 	"\n"
@@ -37,6 +39,9 @@ static const char help[] =
 	"\n"
 	"COMMANDS\n"
 	"    run       Boot a kernel and run it until it resets or powers off.\n"
+	"    firecracker\n"
+	"              Firecracker's command line and REST API (v1.16) in front of\n"
+	"              ember; also what runs when ember is started as `firecracker`.\n"
 	"    inspect   Print what the loader sees in a kernel file: format, PT_LOAD\n"
 	"              segments, PVH entry and ELF notes. Creates no VM.\n"
 	"    probe     Measure how fast /dev/kvm runs guests. Exits 0 when it runs them\n"
@@ -83,6 +88,9 @@ static const char help[] =
 	"                      virtio-vsock for guest CID N over AF_UNIX: host programs\n"
 	"                      connect to PATH and send \"CONNECT <port>\\n\"; guest\n"
 	"                      connections to host port P go to PATH_P.\n"
+	"    --api-sock PATH   serve Firecracker's API on this Unix socket while the VM\n"
+	"                      runs: GET / and /vm/config, PATCH /vm (pause, resume),\n"
+	"                      SendCtrlAltDel, PATCH /drives/ID (the --disk id=).\n"
 	"\n"
 	"CONSOLE\n"
 	"    When standard input is a terminal it is put in raw mode (restored on exit).\n"
@@ -119,22 +127,51 @@ static int fail(int status, const char *msg)
 
 static int cmd_run(int argc, char **argv)
 {
-	static struct ember_config cfg; /* ~100 KiB: not on the stack */
+	/* The configuration alone is ~100 KiB: not on the stack. */
+	static struct instance in;
+	static struct logger log;
+	static struct metrics metrics;
+	const struct vm_options opt = { .vcpu0_here = true, .out_fd = -1 };
 	const char *api_sock;
-	struct vm vm;
+	struct api_server *srv = NULL;
+	struct api_thread th = { 0 };
+	struct api a;
 	int status;
 
-	const struct vm_options opt = { .vcpu0_here = true, .out_fd = -1 };
-
-	if (config_parse_run(argc, argv, &cfg, &api_sock))
+	if (config_parse_run(argc, argv, &in.cfg, &api_sock))
 		return fail(EMBER_EXIT_USAGE, ember_lasterr());
-	if (vm_create(&vm, &cfg, &opt) || vm_load(&vm)) {
-		status = fail(EMBER_EXIT_ERROR, ember_lasterr());
-		vm_destroy(&vm);
-		return status;
+	instance_init(&in, &opt);
+	if (api_sock) {
+		/* The API's log is quiet here: its callers get the fault
+		 * messages, and the terminal belongs to the guest. */
+		logger_init(&log, "ember");
+		log.cfg.level = LOG_OFF;
+		a = (struct api){ .in = &in, .log = &log, .metrics = &metrics, .id = "ember" };
+		metrics_init(&metrics, &in, &a, &log);
+		/* Listening before the boot: a client may connect at once; it
+		 * is served once the VM runs. */
+		srv = api_server_open(api_sock, 51200, api_handle, &a);
+		if (!srv)
+			return fail(EMBER_EXIT_ERROR, ember_lasterr());
 	}
-	status = vm_run(&vm);
-	vm_destroy(&vm);
+	if (instance_start(&in)) {
+		status = fail(EMBER_EXIT_ERROR, ember_lasterr());
+		goto out;
+	}
+	if (srv && api_thread_start(&th, srv)) {
+		instance_stop(&in, EMBER_EXIT_ERROR, ember_lasterr());
+		status = instance_finish(&in);
+		goto out;
+	}
+	instance_run_vcpu0(&in);
+	api_thread_stop(&th);
+	status = instance_finish(&in);
+out:
+	if (srv) {
+		api_server_close(srv);
+		metrics_close(&metrics);
+		logger_close(&log);
+	}
 	return status;
 }
 
@@ -164,9 +201,19 @@ static int cmd_probe(int argc, char **argv)
 	return r.hardware ? 0 : 2;
 }
 
+/* The program's own name: "firecracker" through the symlink. */
+static const char *prog_name(const char *argv0)
+{
+	const char *slash = strrchr(argv0, '/');
+
+	return slash ? slash + 1 : argv0;
+}
+
 int main(int argc, char **argv)
 {
 	ember_time_init();
+	if (argc > 0 && strcmp(prog_name(argv[0]), "firecracker") == 0)
+		return fc_main(argc, argv);
 	if (argc < 2)
 		return fail(EMBER_EXIT_USAGE, "no command given (ember run --kernel PATH; see ember "
 					      "--help)");
@@ -180,11 +227,13 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "run"))
 		return cmd_run(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "firecracker"))
+		return fc_main(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "inspect"))
 		return cmd_inspect(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "probe"))
 		return cmd_probe(argc - 1, argv + 1);
-	fprintf(stderr, "ember: unknown command '%s' (commands: run, inspect, probe; see ember "
+	fprintf(stderr, "ember: unknown command '%s' (commands: run, firecracker, inspect, probe; see ember "
 			"--help)\n",
 		argv[1]);
 	return EMBER_EXIT_USAGE;

@@ -10,6 +10,11 @@
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
+/* ember's version (ember --version; Firecracker mode prints it too). */
+#ifndef EMBER_VERSION
+#define EMBER_VERSION "0.2.0"
+#endif
+
 /* Process exit statuses (documented in ember --help). */
 #define EMBER_EXIT_OK	     0 /* guest reset or shut down; stopped on request */
 #define EMBER_EXIT_ERROR     1 /* ember failed: bad input, host problem */

@@ -137,6 +137,9 @@ static void handle_io(struct vcpu *v)
 			   r->io.size);
 		return;
 	}
+	atomic_fetch_add_explicit(
+		&v->exits[r->io.direction == KVM_EXIT_IO_OUT ? VCPU_EXIT_IO_OUT : VCPU_EXIT_IO_IN], 1,
+		memory_order_relaxed);
 	for (uint32_t i = 0; i < r->io.count; i++, p += r->io.size)
 		bus_access(v->group->host->pio, r->io.port, p, r->io.size,
 			   r->io.direction == KVM_EXIT_IO_OUT);
@@ -151,6 +154,9 @@ static void handle_mmio(struct vcpu *v)
 			   v->id, r->mmio.len);
 		return;
 	}
+	atomic_fetch_add_explicit(
+		&v->exits[r->mmio.is_write ? VCPU_EXIT_MMIO_WRITE : VCPU_EXIT_MMIO_READ], 1,
+		memory_order_relaxed);
 	bus_access(v->group->host->mmio, r->mmio.phys_addr, r->mmio.data, r->mmio.len,
 		   r->mmio.is_write);
 }
@@ -424,6 +430,15 @@ void vcpus_stop(struct vcpus *g, int status, const char *fmt, ...)
 			perror("ember: stop eventfd");
 	}
 	pthread_mutex_unlock(&g->lock);
+}
+
+uint64_t vcpus_exits(struct vcpus *g, enum vcpu_exit_kind k)
+{
+	uint64_t sum = 0;
+
+	for (unsigned i = 0; i < g->n; i++)
+		sum += atomic_load_explicit(&g->v[i].exits[k], memory_order_relaxed);
+	return sum;
 }
 
 bool vcpus_stopping(struct vcpus *g)

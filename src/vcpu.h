@@ -38,6 +38,10 @@ struct vcpu_host {
 	const char *thread_name; /* printf format with the vCPU id: "fc_vcpu %u" */
 };
 
+/* Exits counted for the metrics (Firecracker's vcpu.exit_*). */
+enum vcpu_exit_kind { VCPU_EXIT_IO_IN, VCPU_EXIT_IO_OUT, VCPU_EXIT_MMIO_READ, VCPU_EXIT_MMIO_WRITE,
+		      VCPU_NEXITS };
+
 struct vcpu {
 	struct vcpus *group;
 	unsigned id;
@@ -46,6 +50,9 @@ struct vcpu {
 	pthread_t thread; /* valid while `running`: the thread in the run loop */
 	bool running;	  /* guarded by the group's lock; kickable when set */
 	bool joinable;	  /* has a thread of its own */
+	/* Exit counts for the metrics, written by this vCPU's thread, read
+	 * by the metrics writer. */
+	atomic_uint_fast64_t exits[VCPU_NEXITS];
 };
 
 /* Group flags, read with one atomic load after every exit. */
@@ -91,6 +98,9 @@ bool vcpus_stopping(struct vcpus *g);
  * parked (or the VM stops). Not from a vCPU thread. */
 void vcpus_pause(struct vcpus *g);
 void vcpus_resume(struct vcpus *g);
+
+/* One exit count summed over the group's vCPUs. */
+uint64_t vcpus_exits(struct vcpus *g, enum vcpu_exit_kind k);
 
 /* Handle the exit in v->run; false when the vCPU should stop running.
  * Exposed for tests. */

@@ -1,0 +1,603 @@
+// SPDX-License-Identifier: MIT
+#include "api/api.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "api/fc_json.h"
+#include "api/logger.h"
+#include "api/metrics.h"
+#include "instance.h"
+#include "util.h"
+
+/* Firecracker's wording for a call in the wrong state. */
+#define POST_BOOT_ONLY "The requested operation is not supported before starting the microVM."
+#define PRE_BOOT_ONLY  "The requested operation is not supported after starting the microVM."
+
+/* The largest config file ember reads (Firecracker reads any size; a
+ * config with 16 drives of 4 KiB paths is under 100 KiB). */
+#define CONFIG_FILE_MAX (1u << 20)
+
+static void reply(struct api_response *resp, int status, char *body)
+{
+	resp->status = status;
+	resp->body = body;
+	resp->body_len = body ? strlen(body) : 0;
+}
+
+static void fault(struct api *a, struct api_response *resp, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void fault(struct api *a, struct api_response *resp, const char *fmt, ...)
+{
+	char msg[EMBER_ERRMSG_MAX + 128];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_error(a->log, "Received Error. Status code: 400 Bad Request. Message: %s", msg);
+	reply(resp, 400, fcj_error(msg));
+}
+
+static bool started(const struct api *a)
+{
+	return a->in->state != INSTANCE_NOT_STARTED;
+}
+
+/* What a request is: its route, the counter it bumps, and its handler. */
+struct route_ctx {
+	struct api *a;
+	const struct http_request *req;
+	struct api_response *resp;
+	const char *id; /* the path's second token ("/drives/{id}"), or NULL */
+	const char *body;
+	size_t len;
+};
+
+/* --- GET ---------------------------------------------------------------- */
+
+static int get_instance_info(struct route_ctx *r)
+{
+	reply(r->resp, 200,
+	      fcj_instance_info(r->a->id, instance_state_name(r->a->in->state),
+				FCJ_FIRECRACKER_VERSION));
+	return 0;
+}
+
+static int get_version(struct route_ctx *r)
+{
+	reply(r->resp, 200, fcj_version());
+	return 0;
+}
+
+static int get_machine_config(struct route_ctx *r)
+{
+	reply(r->resp, 200, fcj_machine_config(&r->a->in->cfg));
+	return 0;
+}
+
+static int get_vm_config(struct route_ctx *r)
+{
+	reply(r->resp, 200, fcj_vm_config(&r->a->in->cfg));
+	return 0;
+}
+
+/* --- pre-boot configuration ---------------------------------------------- */
+
+/*
+ * Apply a configuration change through fcj_*: on a copy, committed whole
+ * (the fcj functions leave cfg untouched on error too; the copy also keeps
+ * a half-applied logger or metrics change out).
+ */
+static int configure(struct route_ctx *r, const char *what,
+		     int (*fn)(struct ember_config *cfg, const char *body, size_t len))
+{
+	if (started(r->a)) {
+		fault(r->a, r->resp, PRE_BOOT_ONLY);
+		return -1;
+	}
+	if (fn(&r->a->in->cfg, r->body, r->len)) {
+		fault(r->a, r->resp, "%s: %s", what, ember_lasterr());
+		return -1;
+	}
+	reply(r->resp, 204, NULL);
+	return 0;
+}
+
+static int put_boot_source(struct route_ctx *r)
+{
+	return configure(r, "Boot source error", fcj_put_boot_source);
+}
+
+static int put_machine_config(struct route_ctx *r)
+{
+	return configure(r, "Machine config error", fcj_put_machine_config);
+}
+
+static int patch_machine_config(struct route_ctx *r)
+{
+	return configure(r, "Machine config error", fcj_patch_machine_config);
+}
+
+static int put_vsock(struct route_ctx *r)
+{
+	return configure(r, "Vsock config error", fcj_put_vsock);
+}
+
+static int put_entropy(struct route_ctx *r)
+{
+	return configure(r, "Entropy config error", fcj_put_entropy);
+}
+
+static int put_serial(struct route_ctx *r)
+{
+	return configure(r, "Serial config error", fcj_put_serial);
+}
+
+static int put_drive(struct route_ctx *r)
+{
+	if (started(r->a)) {
+		fault(r->a, r->resp, PRE_BOOT_ONLY);
+		return -1;
+	}
+	if (fcj_put_drive(&r->a->in->cfg, r->id, r->body, r->len)) {
+		fault(r->a, r->resp, "Drive config error: %s", ember_lasterr());
+		return -1;
+	}
+	reply(r->resp, 204, NULL);
+	return 0;
+}
+
+static int put_net(struct route_ctx *r)
+{
+	if (started(r->a)) {
+		fault(r->a, r->resp, PRE_BOOT_ONLY);
+		return -1;
+	}
+	if (fcj_put_net(&r->a->in->cfg, r->id, r->body, r->len)) {
+		fault(r->a, r->resp, "Network config error: %s", ember_lasterr());
+		return -1;
+	}
+	reply(r->resp, 204, NULL);
+	return 0;
+}
+
+/* The logger and metrics act at once (Firecracker opens their files when
+ * the PUT arrives), and they are pre-boot only. */
+static int put_logger(struct route_ctx *r)
+{
+	struct ember_config tmp = r->a->in->cfg;
+
+	if (started(r->a)) {
+		fault(r->a, r->resp, PRE_BOOT_ONLY);
+		return -1;
+	}
+	if (fcj_put_logger(&tmp, r->body, r->len) || logger_configure(r->a->log, &tmp.logger)) {
+		fault(r->a, r->resp, "Logger error: %s", ember_lasterr());
+		return -1;
+	}
+	r->a->in->cfg.logger = tmp.logger;
+	reply(r->resp, 204, NULL);
+	return 0;
+}
+
+static int put_metrics(struct route_ctx *r)
+{
+	struct ember_config tmp = r->a->in->cfg;
+
+	if (started(r->a)) {
+		fault(r->a, r->resp, PRE_BOOT_ONLY);
+		return -1;
+	}
+	if (fcj_put_metrics(&tmp, r->body, r->len) ||
+	    metrics_configure(r->a->metrics, tmp.metrics.path)) {
+		fault(r->a, r->resp, "Metrics error: %s", ember_lasterr());
+		return -1;
+	}
+	r->a->in->cfg.metrics = tmp.metrics;
+	reply(r->resp, 204, NULL);
+	return 0;
+}
+
+/* --- actions -------------------------------------------------------------- */
+
+int api_start(struct api *a)
+{
+	int err = instance_start(a->in);
+
+	if (err)
+		return ember_prefixerr(err, "Start microvm error");
+	log_info(a->log, "Successfully started microvm that was configured from one single json");
+	return 0;
+}
+
+static int put_actions(struct route_ctx *r)
+{
+	struct api *a = r->a;
+	enum fcj_action act;
+
+	if (fcj_parse_action(r->body, r->len, &act)) {
+		fault(a, r->resp, "%s", ember_lasterr());
+		return -1;
+	}
+	switch (act) {
+	case FCJ_ACTION_INSTANCE_START:
+		if (started(a)) {
+			fault(a, r->resp, PRE_BOOT_ONLY);
+			return -1;
+		}
+		if (instance_start(a->in)) {
+			fault(a, r->resp, "Start microvm error: %s", ember_lasterr());
+			return -1;
+		}
+		break;
+	case FCJ_ACTION_SEND_CTRL_ALT_DEL:
+		if (!started(a)) {
+			fault(a, r->resp, POST_BOOT_ONLY);
+			return -1;
+		}
+		if (instance_ctrl_alt_del(a->in)) {
+			fault(a, r->resp, "Internal VMM error: %s", ember_lasterr());
+			return -1;
+		}
+		break;
+	case FCJ_ACTION_FLUSH_METRICS:
+		if (!started(a)) {
+			fault(a, r->resp, POST_BOOT_ONLY);
+			return -1;
+		}
+		if (metrics_flush(a->metrics)) {
+			fault(a, r->resp, "Internal VMM error: %s", ember_lasterr());
+			return -1;
+		}
+		break;
+	}
+	reply(r->resp, 204, NULL);
+	return 0;
+}
+
+/* --- post-boot updates ----------------------------------------------------- */
+
+static int find_disk(const struct ember_config *cfg, const char *id)
+{
+	for (unsigned i = 0; i < cfg->ndisks; i++)
+		if (strcmp(cfg->disks[i].id, id) == 0)
+			return (int)i;
+	return -1;
+}
+
+static int find_net(const struct ember_config *cfg, const char *id)
+{
+	for (unsigned i = 0; i < cfg->nnets; i++)
+		if (strcmp(cfg->nets[i].id, id) == 0)
+			return (int)i;
+	return -1;
+}
+
+static int patch_drive(struct route_ctx *r)
+{
+	struct api *a = r->a;
+	struct fcj_drive_patch p;
+	int i;
+
+	if (fcj_parse_patch_drive(r->id, r->body, r->len, &p)) {
+		fault(a, r->resp, "%s", ember_lasterr());
+		return -1;
+	}
+	if (!started(a)) {
+		fault(a, r->resp, POST_BOOT_ONLY);
+		return -1;
+	}
+	i = find_disk(&a->in->cfg, p.drive_id);
+	if (i < 0) {
+		fault(a, r->resp, "Drive config error: no drive with id %s", p.drive_id);
+		return -1;
+	}
+	if (instance_patch_drive(a->in, (unsigned)i, p.has_path ? p.path : NULL,
+				 p.has_rate_limiter ? &p.rate_limiter : NULL)) {
+		fault(a, r->resp, "Drive config error: Unable to patch the block device: %s",
+		      ember_lasterr());
+		return -1;
+	}
+	reply(r->resp, 204, NULL);
+	return 0;
+}
+
+static int patch_net(struct route_ctx *r)
+{
+	struct api *a = r->a;
+	struct fcj_net_patch p;
+	int i;
+
+	if (fcj_parse_patch_net(r->id, r->body, r->len, &p)) {
+		fault(a, r->resp, "%s", ember_lasterr());
+		return -1;
+	}
+	if (!started(a)) {
+		fault(a, r->resp, POST_BOOT_ONLY);
+		return -1;
+	}
+	i = find_net(&a->in->cfg, p.iface_id);
+	if (i < 0) {
+		fault(a, r->resp, "Network config error: no network interface with id %s",
+		      p.iface_id);
+		return -1;
+	}
+	instance_patch_net(a->in, (unsigned)i, p.has_rx ? &p.rx : NULL, p.has_tx ? &p.tx : NULL);
+	reply(r->resp, 204, NULL);
+	return 0;
+}
+
+static int patch_vm(struct route_ctx *r)
+{
+	struct api *a = r->a;
+	double t0 = ember_ms();
+	bool pause;
+
+	if (fcj_parse_vm_state(r->body, r->len, &pause)) {
+		fault(a, r->resp, "%s", ember_lasterr());
+		return -1;
+	}
+	if (!started(a)) {
+		fault(a, r->resp, POST_BOOT_ONLY);
+		return -1;
+	}
+	if (pause ? instance_pause(a->in) : instance_resume(a->in)) {
+		fault(a, r->resp, "Internal VMM error: %s", ember_lasterr());
+		return -1;
+	}
+	log_info(a->log, "'%s vm' VMM action took %.0f us.", pause ? "pause" : "resume",
+		 (ember_ms() - t0) * 1000);
+	reply(r->resp, 204, NULL);
+	return 0;
+}
+
+/* --- not implemented -------------------------------------------------------- */
+
+static int unsupported(struct route_ctx *r)
+{
+	fault(r->a, r->resp,
+	      "The requested operation is not supported: ember does not implement %s %s yet",
+	      r->req->method_name, r->req->path);
+	return -1;
+}
+
+/* --- routing ---------------------------------------------------------------- */
+
+struct route {
+	enum http_method method;
+	const char *first;  /* first path token */
+	const char *second; /* required second token, "*" for an id, NULL for none */
+	int (*fn)(struct route_ctx *r);
+	enum api_counter counter;
+};
+
+static const struct route routes[] = {
+	{ HTTP_GET, "", NULL, get_instance_info, API_GET_INSTANCE_INFO },
+	{ HTTP_GET, "version", NULL, get_version, API_GET_VMM_VERSION },
+	{ HTTP_GET, "machine-config", NULL, get_machine_config, API_GET_MACHINE_CFG },
+	{ HTTP_GET, "vm", "config", get_vm_config, API_GET_VM_CONFIG },
+	{ HTTP_PUT, "actions", NULL, put_actions, API_PUT_ACTIONS },
+	{ HTTP_PUT, "boot-source", NULL, put_boot_source, API_PUT_BOOT_SOURCE },
+	{ HTTP_PUT, "drives", "*", put_drive, API_PUT_DRIVE },
+	{ HTTP_PUT, "logger", NULL, put_logger, API_PUT_LOGGER },
+	{ HTTP_PUT, "machine-config", NULL, put_machine_config, API_PUT_MACHINE_CFG },
+	{ HTTP_PUT, "metrics", NULL, put_metrics, API_PUT_METRICS },
+	{ HTTP_PUT, "network-interfaces", "*", put_net, API_PUT_NETWORK },
+	{ HTTP_PUT, "vsock", NULL, put_vsock, API_PUT_VSOCK },
+	{ HTTP_PUT, "entropy", NULL, put_entropy, API_PUT_ENTROPY },
+	{ HTTP_PUT, "serial", NULL, put_serial, API_PUT_SERIAL },
+	{ HTTP_PATCH, "drives", "*", patch_drive, API_PATCH_DRIVE },
+	{ HTTP_PATCH, "network-interfaces", "*", patch_net, API_PATCH_NETWORK },
+	{ HTTP_PATCH, "machine-config", NULL, patch_machine_config, API_PATCH_MACHINE_CFG },
+	{ HTTP_PATCH, "vm", NULL, patch_vm, API_PATCH_VM },
+};
+
+/* Firecracker endpoints ember does not implement (yet): the first path
+ * token, any method. */
+static const char *const unimplemented[] = {
+	"balloon", "mmds", "cpu-config", "pmem", "hotplug", "snapshot",
+};
+
+/* Split "/a/b/c" into its first two tokens (leading '/'s skipped, as
+ * Firecracker does; later tokens are ignored, as there). */
+static void tokens(const char *path, char *first, size_t fcap, char *second, size_t scap,
+		   bool *has_second)
+{
+	const char *p = path, *e;
+	size_t n;
+
+	while (*p == '/')
+		p++;
+	e = strchr(p, '/');
+	n = e ? (size_t)(e - p) : strlen(p);
+	snprintf(first, fcap, "%.*s", (int)(n < fcap ? n : fcap - 1), p);
+	*has_second = false;
+	second[0] = '\0';
+	if (!e)
+		return;
+	p = e + 1;
+	e = strchr(p, '/');
+	n = e ? (size_t)(e - p) : strlen(p);
+	if (n == 0)
+		return; /* "/drives/" has no id */
+	*has_second = true;
+	snprintf(second, scap, "%.*s", (int)(n < scap ? n : scap - 1), p);
+}
+
+void api_handle(void *ctx, const struct http_request *req, struct api_response *resp)
+{
+	struct api *a = ctx;
+	char first[64], second[CONFIG_ID_MAX + 1];
+	bool has_second, has_body = req->body_len > 0;
+	struct route_ctx r = {
+		.a = a, .req = req, .resp = resp, .body = (const char *)req->body,
+		.len = req->body_len,
+	};
+
+	if (has_body)
+		log_info(a->log, "The API server received a %s request on \"%s\" with body \"%.*s\".",
+			 req->method_name, req->path, (int)(req->body_len > 1024 ? 1024 : req->body_len),
+			 (const char *)req->body);
+	else
+		log_info(a->log, "The API server received a %s request on \"%s\".", req->method_name,
+			 req->path);
+	tokens(req->path, first, sizeof(first), second, sizeof(second), &has_second);
+
+	/* Firecracker's body rules come before the route. */
+	if (req->method == HTTP_GET && has_body) {
+		fault(a, resp, "GET request cannot have a body.");
+		return;
+	}
+	if (req->method == HTTP_PUT && !has_body) {
+		fault(a, resp, "Empty PUT request.");
+		return;
+	}
+	if (req->method == HTTP_PATCH && !has_body) {
+		fault(a, resp, "Empty PATCH request.");
+		return;
+	}
+	for (unsigned i = 0; i < ARRAY_SIZE(routes); i++) {
+		const struct route *rt = &routes[i];
+
+		if (rt->method != req->method || strcmp(rt->first, first) != 0)
+			continue;
+		if (rt->second && strcmp(rt->second, "*") != 0 &&
+		    (!has_second || strcmp(rt->second, second) != 0))
+			continue;
+		if (rt->second && strcmp(rt->second, "*") == 0) {
+			if (!has_second) {
+				a->count[rt->counter]++;
+				a->fails[rt->counter]++;
+				fault(a, resp, "The ID cannot be empty.");
+				return;
+			}
+			r.id = second;
+		}
+		a->count[rt->counter]++;
+		if (rt->fn(&r) < 0)
+			a->fails[rt->counter]++;
+		return;
+	}
+	for (unsigned i = 0; i < ARRAY_SIZE(unimplemented); i++)
+		if (strcmp(first, unimplemented[i]) == 0) {
+			a->count[API_OTHER]++;
+			a->fails[API_OTHER]++;
+			unsupported(&r);
+			return;
+		}
+	a->count[API_OTHER]++;
+	a->fails[API_OTHER]++;
+	fault(a, resp, "Invalid request method and/or path: %s %s.", req->method_name, req->path);
+}
+
+/* --- the config file ---------------------------------------------------------- */
+
+int api_load_config_file(struct api *a, const char *path)
+{
+	struct ember_config tmp = a->in->cfg;
+	struct stat st;
+	char *buf;
+	ssize_t n;
+	int fd, err;
+
+	/* Non-blocking: a FIFO given as a config file must not hang us. */
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return ember_seterr(-errno, "--config-file %s: %s", path, strerror(errno));
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > CONFIG_FILE_MAX) {
+		close(fd);
+		return ember_seterr(-EINVAL, "--config-file %s: not a regular file of at most %u bytes",
+				    path, CONFIG_FILE_MAX);
+	}
+	buf = malloc((size_t)st.st_size + 1);
+	if (!buf) {
+		close(fd);
+		return -ENOMEM;
+	}
+	n = read(fd, buf, (size_t)st.st_size);
+	close(fd);
+	if (n != st.st_size) {
+		free(buf);
+		return ember_seterr(-EIO, "--config-file %s: short read", path);
+	}
+	buf[n] = '\0';
+	err = fcj_load_config_file(&tmp, buf, (size_t)n);
+	free(buf);
+	if (err)
+		return ember_prefixerr(err, "--config-file %s", path);
+	if (tmp.logger.set && logger_configure(a->log, &tmp.logger))
+		return ember_prefixerr(-EINVAL, "--config-file %s: logger", path);
+	if (tmp.metrics.set && metrics_configure(a->metrics, tmp.metrics.path))
+		return ember_prefixerr(-EINVAL, "--config-file %s: metrics", path);
+	a->in->cfg = tmp;
+	return 0;
+}
+
+/* --- serving on a thread of its own (ember run --api-sock) --------------------- */
+
+static void *api_thread_main(void *arg)
+{
+	struct api_thread *t = arg;
+
+	prctl(PR_SET_NAME, "ember_api", 0, 0, 0);
+	for (;;) {
+		struct pollfd p[2] = {
+			{ .fd = t->quit_fd, .events = POLLIN },
+			{ .fd = api_server_fd(t->srv), .events = POLLIN },
+		};
+
+		if (poll(p, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (p[0].revents)
+			break;
+		if ((p[1].revents & POLLIN) && api_server_serve(t->srv, 0) < 0)
+			break;
+	}
+	return NULL;
+}
+
+int api_thread_start(struct api_thread *t, struct api_server *srv)
+{
+	int err;
+
+	memset(t, 0, sizeof(*t));
+	t->srv = srv;
+	t->quit_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (t->quit_fd < 0)
+		return ember_seterr(-errno, "API thread: eventfd: %s", strerror(errno));
+	err = ember_thread_start(&t->thread, api_thread_main, t);
+	if (err) {
+		close(t->quit_fd);
+		t->quit_fd = -1;
+		return ember_seterr(-err, "API thread: %s", strerror(err));
+	}
+	t->running = true;
+	return 0;
+}
+
+void api_thread_stop(struct api_thread *t)
+{
+	uint64_t one = 1;
+
+	if (!t->running)
+		return;
+	if (write(t->quit_fd, &one, sizeof(one)) < 0)
+		perror("ember: API thread: eventfd");
+	pthread_join(t->thread, NULL);
+	close(t->quit_fd);
+	t->running = false;
+}
