@@ -262,12 +262,15 @@ static void conn_event(struct api_server *s, struct api_conn *c, uint32_t events
 		goto close;
 	for (;;) {
 		size_t before = c->in_len;
+		bool paused = pending(c) >= API_OUT_PAUSE;
 
 		if (process(s, c) < 0 || conn_flush(c) < 0)
 			goto close;
-		/* Flushing may have lifted the pause on requests already
-		 * buffered; go on until nothing more is answered. */
-		if (c->in_len == before || c->closing || pending(c) >= API_OUT_PAUSE)
+		/* Requests may wait in the buffer behind a pause that this
+		 * flush lifted, with no more input to wake us: go on while
+		 * that may be so. */
+		if (c->closing || !c->in_len || pending(c) >= API_OUT_PAUSE ||
+		    (c->in_len == before && !paused))
 			break;
 	}
 	if (!pending(c) && (c->closing || c->eof))
@@ -448,8 +451,9 @@ struct api_server *api_server_open(const char *path, size_t max_payload, api_han
 		goto fail;
 	}
 	/* The socket file gets 0777 & ~umask; whoever can connect controls the
-	 * VM, so only the owner may (Firecracker leaves this to its jailer). */
-	old = umask(077);
+	 * VM, so only the owner may: 0600 (Firecracker leaves this to its
+	 * jailer). */
+	old = umask(0177);
 	r = bind(s->lfd, (const struct sockaddr *)&sa, sizeof(sa));
 	umask(old);
 	if (r < 0) {

@@ -44,7 +44,7 @@ struct api_server;
 
 /*
  * Bind and listen on path (owner-only: mode 0600, created under a umask of
- * 077). An existing path is replaced only if it is a stale socket nobody
+ * 0177). An existing path is replaced only if it is a stale socket nobody
  * listens on (connect() gives ECONNREFUSED); anything else is refused with a
  * message. max_payload is the largest request body (HTTP_DEFAULT_MAX_PAYLOAD
  * is Firecracker's default), up to HTTP_MAX_BODY_LIMIT. Every fd is
