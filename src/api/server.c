@@ -406,9 +406,15 @@ struct api_server *api_server_open(const char *path, size_t max_payload, api_han
 		ember_seterr(-EINVAL, "api socket: no path or handler");
 		return NULL;
 	}
-	if (strlen(path) == 0 || strlen(path) >= sizeof(sa.sun_path)) {
+	if (strlen(path) == 0) {
+		errno = EINVAL;
+		ember_seterr(-EINVAL, "api socket: empty path");
+		return NULL;
+	}
+	/* sun_path must hold it with its NUL: a longer path would be cut. */
+	if (strlen(path) >= sizeof(sa.sun_path)) {
 		errno = ENAMETOOLONG;
-		ember_seterr(-ENAMETOOLONG, "api socket %s: path is empty or over %zu bytes", path,
+		ember_seterr(-ENAMETOOLONG, "api socket %s: path is over %zu bytes", path,
 			     sizeof(sa.sun_path) - 1);
 		return NULL;
 	}

@@ -107,7 +107,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const uint8_t *buf;
 	uint8_t *c1, *c2, *c3;
 	size_t len, k, off;
-	struct http_buf out = { 0 };
+	struct http_buf out = {0};
 	int n, m, s;
 
 	if (size < 2)
@@ -121,8 +121,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (n > 0) {
 		if (k < (size_t)n ? m != 0 : m != n)
 			abort();
-		if (m == n && (strcmp(part.path, full.path) != 0 || part.body_len != full.body_len ||
-			       part.method != full.method || part.keep_alive != full.keep_alive))
+		if (m == n &&
+		    (strcmp(part.path, full.path) != 0 || part.body_len != full.body_len ||
+		     part.method != full.method || part.keep_alive != full.keep_alive))
 			abort();
 	} else if (n == 0) {
 		if (m != 0)

@@ -858,6 +858,38 @@ TEST(server_expect_continue)
 	teardown(&f);
 }
 
+TEST(server_byte_at_a_time)
+{
+	const char *req = "PUT /drives/rootfs HTTP/1.1\r\nExpect: 100-continue\r\n"
+			  "Content-Length: 4\r\n\r\n{}{}GET /next HTTP/1.1\r\n\r\n";
+	size_t head = (size_t)(strstr(req, "\r\n\r\n") - req) + 4;
+	struct fixture f;
+
+	if (!setup(&f)) {
+		CHECK(0);
+		return;
+	}
+	cli_open(&cl, f.path);
+	for (size_t i = 0; i < strlen(req); i++) {
+		send_all(cl.fd, req + i, 1);
+		for (int j = 0; j < 3; j++)
+			api_server_serve(f.s, 0);
+		if (i + 1 == head) {
+			/* The head is in: the 100 Continue, and nothing else. */
+			CHECK(next_response(&f, &cl, resp, sizeof(resp)) > 0);
+			CHECK(strncmp(resp, "HTTP/1.1 100 \r\n", 15) == 0);
+			CHECK_EQ(f.calls, 0);
+		}
+	}
+	CHECK(next_response(&f, &cl, resp, sizeof(resp)) > 0);
+	CHECK_STR_CONTAINS(resp, "\r\n\r\n0 PUT /drives/rootfs {}{}");
+	CHECK(next_response(&f, &cl, resp, sizeof(resp)) > 0);
+	CHECK_STR_CONTAINS(resp, "\r\n\r\n1 GET /next ");
+	CHECK_EQ(cl.len, 0);
+	cli_close(&cl);
+	teardown(&f);
+}
+
 TEST(server_disconnects)
 {
 	struct fixture f;
@@ -1164,6 +1196,8 @@ TEST(server_socket_path)
 	memset(file, 'x', sizeof(file) - 1);
 	file[sizeof(file) - 1] = '\0';
 	CHECK(api_server_open(file, 1024, noop, NULL) == NULL && errno == ENAMETOOLONG);
+	CHECK(api_server_open("", 1024, noop, NULL) == NULL && errno == EINVAL);
+	CHECK(api_server_open(path, 1024, NULL, NULL) == NULL && errno == EINVAL);
 	CHECK(api_server_open(path, (size_t)HTTP_MAX_BODY_LIMIT + 1, noop, NULL) == NULL &&
 	      errno == EINVAL);
 	CHECK(access(path, F_OK) < 0);
@@ -1177,6 +1211,7 @@ SUITE(http, T(parse_get_complete), T(parse_put_body), T(parse_split_every_byte),
       T(parse_absolute_uri), T(parse_query_string), T(parse_path_limit), T(parse_http10),
       T(parse_connection_close), T(parse_expect_continue), T(parse_line_endings),
       T(parse_header_syntax), T(parse_methods), T(format_response), T(fault_json),
-      T(server_roundtrip), T(server_pipelined), T(server_expect_continue), T(server_disconnects),
-      T(server_payload_too_large), T(server_many_bad_requests), T(server_http10_and_close),
-      T(server_max_connections), T(server_slow_reader), T(server_socket_path));
+      T(server_roundtrip), T(server_pipelined), T(server_expect_continue), T(server_byte_at_a_time),
+      T(server_disconnects), T(server_payload_too_large), T(server_many_bad_requests),
+      T(server_http10_and_close), T(server_max_connections), T(server_slow_reader),
+      T(server_socket_path));
