@@ -759,6 +759,7 @@ static char resp[1 << 16];
 
 TEST(server_roundtrip)
 {
+	struct pollfd pfd = {.events = POLLIN};
 	struct fixture f;
 	struct stat st;
 
@@ -768,7 +769,12 @@ TEST(server_roundtrip)
 	}
 	/* Owner-only. */
 	CHECK(stat(f.path, &st) == 0 && S_ISSOCK(st.st_mode) && (st.st_mode & 0777) == 0600);
+	/* The fd to wait on: idle, then readable when a client comes. */
+	pfd.fd = api_server_fd(f.s);
+	CHECK_EQ(poll(&pfd, 1, 0), 0);
+	CHECK_EQ(api_server_serve(f.s, 0), 0);
 	cli_open(&cl, f.path);
+	CHECK_EQ(poll(&pfd, 1, 1000), 1);
 	send_str(cl.fd, "GET /machine-config HTTP/1.1\r\nHost: localhost\r\n\r\n");
 	CHECK(next_response(&f, &cl, resp, sizeof(resp)) > 0);
 	CHECK(strcmp(resp, "HTTP/1.1 201 \r\nServer: Firecracker API\r\nConnection: keep-alive\r\n"
@@ -937,14 +943,26 @@ TEST(server_disconnects)
 TEST(server_payload_too_large)
 {
 	static char body[60000];
+	static char big[70000];
 	struct fixture f;
+	char head[128];
 
 	if (!setup(&f)) {
 		CHECK(0);
 		return;
 	}
-	cli_open(&cl, f.path);
 	memset(body, 'x', sizeof(body));
+	/* The limit itself is fine, and the buffer grows to take it. */
+	cli_open(&cl, f.path);
+	sprintf(head, "PUT /mmds HTTP/1.1\r\nContent-Length: %d\r\n\r\n", MAXB);
+	send_str(cl.fd, head);
+	send_all(cl.fd, body, MAXB);
+	CHECK(next_response(&f, &cl, big, sizeof(big)) > 0);
+	CHECK(strncmp(big, "HTTP/1.1 201 ", 13) == 0);
+	CHECK(strstr(big, "Content-Length: 51212\r\n\r\n0 PUT /mmds xxxxxxxx") != NULL);
+	cli_close(&cl);
+
+	cli_open(&cl, f.path);
 	send_str(cl.fd, "PUT /mmds HTTP/1.1\r\nContent-Length: 51201\r\n\r\n");
 	send_all(cl.fd, body, 51201);
 	CHECK(next_response(&f, &cl, resp, sizeof(resp)) > 0);
@@ -954,7 +972,7 @@ TEST(server_payload_too_large)
 		     "{\"fault_message\":\"Request payload with size 51201 is larger than the "
 		     "limit of 51200 allowed by server.\"}") == 0);
 	CHECK_EQ(next_response(&f, &cl, resp, sizeof(resp)), 0);
-	CHECK_EQ(f.calls, 0);
+	CHECK_EQ(f.calls, 1);
 	cli_close(&cl);
 	/* With Expect: refused before the body is sent, no 100 first. */
 	cli_open(&cl, f.path);
@@ -1191,6 +1209,13 @@ TEST(server_socket_path)
 	s = api_server_open(path, 1024, noop, NULL);
 	CHECK(s == NULL && errno == EEXIST);
 	unlink(path);
+
+	/* A directory that is not there. */
+	snprintf(file, sizeof(file), "%s/no/such/dir.sock", dir);
+	errno = 0;
+	CHECK(api_server_open(file, 1024, noop, NULL) == NULL && errno == ENOENT);
+	CHECK_STR_CONTAINS(ember_lasterr(), "bind");
+	api_server_close(NULL);
 
 	/* Bad arguments. */
 	memset(file, 'x', sizeof(file) - 1);
