@@ -81,10 +81,11 @@ struct http_request {
  *       Transfer-Encoding other than identity), and a message for
  *       fault_message in err (NUL-terminated, printable ASCII). The stream
  *       cannot be resynchronised: answer and close the connection.
- * Never reads past buf[len - 1]. Errors are found as early as the bytes allow
- * (a bad request line is refused before the headers arrive), and a prefix of
- * a valid request never gives an error. max_body is capped to
- * HTTP_MAX_BODY_LIMIT.
+ * Never reads past buf[len - 1]. An error is reported once the line holding
+ * it is complete (a bad request line before the headers arrive, a
+ * Content-Length over max_body before the body), a control byte or an
+ * over-long head at once; a prefix of a valid request never gives an error.
+ * max_body is capped to HTTP_MAX_BODY_LIMIT.
  */
 int http_parse_request(const uint8_t *buf, size_t len, size_t max_body, struct http_request *req,
 		       char *err, size_t errlen);
@@ -103,8 +104,8 @@ void http_buf_free(struct http_buf *b);
 /* Flags for http_format_response(). */
 #define HTTP_RESP_CLOSE (1u << 0) /* "Connection: close" instead of keep-alive */
 #define HTTP_RESP_DEPRECATION                                                                      \
-	(1u << 1) /* "Deprecation: true": Firecracker's mark on                                    \
-		   * a request that used a deprecated API */
+	(1u << 1) /* "Deprecation: true", Firecracker's mark on a                                  \
+		   * request that used a deprecated API */
 
 /*
  * Append one response to out, in micro_http's exact form:

@@ -7,8 +7,8 @@
  * (a partial request is re-parsed when more arrives: at most HTTP_HEAD_MAX
  * bytes of head, cheap next to a syscall), and an output queue written with
  * non-blocking send(MSG_NOSIGNAL) whenever there is something in it, then on
- * EPOLLOUT. The input buffer never holds more than one request
- * (HTTP_HEAD_MAX + max_payload): the parser refuses anything larger before it
+ * EPOLLOUT. The input buffer never grows past HTTP_HEAD_MAX + max_payload,
+ * the largest request the parser accepts: it refuses a larger one before it
  * is all read.
  *
  * Where micro_http (Firecracker's HTTP server) differs, on purpose:
