@@ -101,11 +101,10 @@ struct http_buf {
 int http_buf_append(struct http_buf *b, const void *p, size_t n);
 void http_buf_free(struct http_buf *b);
 
-/* Flags for http_format_response(). */
-#define HTTP_RESP_CLOSE (1u << 0) /* "Connection: close" instead of keep-alive */
-#define HTTP_RESP_DEPRECATION                                                                      \
-	(1u << 1) /* "Deprecation: true", Firecracker's mark on a                                  \
-		   * request that used a deprecated API */
+/* Flags for http_format_response(). Deprecation is Firecracker's mark on the
+ * answer to a request that used a deprecated API. */
+#define HTTP_RESP_CLOSE	      (1u << 0) /* "Connection: close" instead of keep-alive */
+#define HTTP_RESP_DEPRECATION (1u << 1) /* "Deprecation: true" */
 
 /*
  * Append one response to out, in micro_http's exact form:
