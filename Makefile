@@ -45,6 +45,8 @@ LIB_SRCS += src/vm_virtio.c
 LIB_SRCS += src/dev/cmos.c
 LIB_SRCS += src/dev/i8042.c
 LIB_SRCS += src/dev/boot_marker.c
+LIB_SRCS += src/api/http.c
+LIB_SRCS += src/api/server.c
 
 SRCS := $(LIB_SRCS) src/main.c
 OBJS := $(SRCS:%.c=$(B)/%.o)

@@ -5,10 +5,11 @@ FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 120
 FUZZ_FLAGS   := -g -O1 -std=gnu11 -D_GNU_SOURCE -Isrc -Itests/unit \
 		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
-FUZZ_TARGETS := elf pvh vq
+FUZZ_TARGETS := elf pvh vq http
 FUZZ_LIB_elf := src/boot/elf.c src/guest_mem.c src/util.c
 FUZZ_LIB_pvh := src/boot/pvh.c src/boot/mptable.c src/guest_mem.c src/util.c
 FUZZ_LIB_vq  := src/dev/virtqueue.c src/guest_mem.c src/util.c
+FUZZ_LIB_http := src/api/http.c src/util.c
 
 define fuzz_rule
 $(B)/fuzz/fuzz_$(1): tests/fuzz/fuzz_$(1).c $$(FUZZ_LIB_$(1)) $(wildcard src/*.h src/*/*.h)

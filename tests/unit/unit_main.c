@@ -17,6 +17,7 @@ extern const struct test_suite suite_virtio_vsock;
 extern const struct test_suite suite_cmos;
 extern const struct test_suite suite_i8042;
 extern const struct test_suite suite_vcpu;
+extern const struct test_suite suite_http;
 
 static const struct test_suite *const suites[] = {
 	&suite_guest_mem, &suite_elf,	 &suite_pvh,	 &suite_mptable, &suite_uart,
@@ -27,6 +28,7 @@ static const struct test_suite *const suites[] = {
 	&suite_cmos,
 	&suite_i8042,
 	&suite_vcpu,
+	&suite_http,
 };
 
 int main(int argc, char **argv)
