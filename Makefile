@@ -52,10 +52,21 @@ SRCS := $(LIB_SRCS) src/main.c
 OBJS := $(SRCS:%.c=$(B)/%.o)
 LIB_OBJS := $(LIB_SRCS:%.c=$(B)/%.o)
 
-all: $(B)/ember
+all: $(B)/ember $(B)/firecracker
 
 $(B)/ember: $(OBJS) Makefile
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LDLIBS)
+
+# ember started as `firecracker` is ember's Firecracker front end.
+$(B)/firecracker: $(B)/ember
+	ln -sf ember $@
+
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+install: $(B)/ember
+	install -d $(DESTDIR)$(BINDIR)
+	install -m 0755 $(B)/ember $(DESTDIR)$(BINDIR)/ember
+	ln -sf ember $(DESTDIR)$(BINDIR)/firecracker
 
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -82,4 +93,4 @@ format:
 clean:
 	rm -rf $(B)
 
-.PHONY: all check deps format clean
+.PHONY: all check deps format clean install

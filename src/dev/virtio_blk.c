@@ -332,6 +332,40 @@ static void blk_notify(struct virtio_dev *d, unsigned q)
 	free(c);
 }
 
+int virtio_blk_swap(struct virtio_blk *b, struct virtio_dev *d, const char *path)
+{
+	struct disk_config cfg = { .ro = b->ro };
+	struct virtio_blk nb;
+	int err, old;
+
+	if (config_copy(cfg.path, sizeof(cfg.path), path))
+		return ember_seterr(-ENAMETOOLONG, "path is too long");
+	err = virtio_blk_open(&nb, &cfg);
+	if (err) {
+		virtio_blk_close(&nb);
+		return err;
+	}
+	virtio_lock(d);
+	/* A request with the lock dropped for its I/O uses b->fd: let it
+	 * finish on the old file. */
+	while (d->busy)
+		pthread_cond_wait(&d->idle, &d->lock);
+	old = b->fd;
+	b->fd = nb.fd;
+	b->capacity = nb.capacity;
+	/* A negotiated DISCARD the new file cannot do answers UNSUPP. */
+	b->can_discard = nb.can_discard;
+	memcpy(b->path, nb.path, sizeof(b->path));
+	put_le64(b->config + CFG_CAPACITY, nb.capacity / SECTOR);
+	d->config_gen++;
+	d->isr |= VIRTIO_INT_CONFIG;
+	if (d->irq)
+		d->irq(d->irq_ctx);
+	virtio_unlock(d);
+	close(old);
+	return 0;
+}
+
 static void blk_destroy(void *model)
 {
 	struct virtio_blk *b = model;

@@ -58,6 +58,16 @@ int virtio_blk_create(struct vm_virtio *s, const struct guest_mem *mem, const vo
 int virtio_blk_open(struct virtio_blk *b, const struct disk_config *cfg);
 void virtio_blk_close(struct virtio_blk *b);
 
+/*
+ * Replace the backing file while the guest runs (Firecracker's PATCH
+ * /drives): open `path` as the disk was opened (read-only or not), wait for
+ * the request in flight, switch, update the capacity in config space and
+ * raise a config-change interrupt, after which Linux re-reads the capacity
+ * ("new size" in its log). The features stay what the driver negotiated.
+ * 0, or negative errno with a message and the old file still in use.
+ */
+int virtio_blk_swap(struct virtio_blk *b, struct virtio_dev *d, const char *path);
+
 /* Serve one request chain; returns the status byte written, or -EINVAL if
  * the chain is malformed (no room for the status byte, header too short). */
 int virtio_blk_request(struct virtio_blk *b, const struct vq_chain *c, uint32_t *written);
