@@ -439,7 +439,8 @@ static int add_devices(struct vm *vm)
 		err = vm_virtio_add(vm, virtio_vsock_create, &cfg->vsock, vm->cmdline,
 				    sizeof(vm->cmdline));
 	if (cfg->rng.enabled && !err)
-		err = vm_virtio_add(vm, virtio_rng_create, NULL, vm->cmdline, sizeof(vm->cmdline));
+		err = vm_virtio_add(vm, virtio_rng_create, &cfg->rng, vm->cmdline,
+				    sizeof(vm->cmdline));
 	if (cfg->console == CONSOLE_VIRTIO && !err) {
 		struct virtio_console_args a = {
 			.out_fd = vm->out_fd, .first_output = on_console_output, .ctx = vm,

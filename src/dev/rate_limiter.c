@@ -253,18 +253,21 @@ static int set_timer(struct rate_limiter_io *io, uint64_t ns)
 	return timerfd_settime(io->timer_fd, 0, &its, NULL) < 0 ? -errno : 0;
 }
 
-int rate_limiter_io_update(struct rate_limiter_io *io, const struct rate_limiter_config *cfg)
+int rate_limiter_io_prepare(struct rate_limiter_io *io, const struct rate_limiter_config *cfg)
 {
 	struct rate_limiter next = io->rl;
-	int err;
 
 	rate_limiter_update(&next, cfg);
-	if (rate_limiter_enabled(&next)) {
-		err = open_timer(io);
-		if (err)
-			return err;
-	}
-	io->rl = next;
+	return rate_limiter_enabled(&next) ? open_timer(io) : 0;
+}
+
+int rate_limiter_io_update(struct rate_limiter_io *io, const struct rate_limiter_config *cfg)
+{
+	int err = rate_limiter_io_prepare(io, cfg);
+
+	if (err)
+		return err;
+	rate_limiter_update(&io->rl, cfg);
 	/* A device parked on the timer re-evaluates now, on its own thread,
 	 * instead of at the end of a wait the old buckets computed. */
 	if (io->armed && set_timer(io, 1) < 0)

@@ -126,9 +126,13 @@ int rate_limiter_io_init(struct rate_limiter_io *io, const struct rate_limiter_c
 void rate_limiter_io_attach(struct rate_limiter_io *io, struct virtio_worker *w,
 			    worker_fd_cb on_timer, void *ctx);
 
-/* rate_limiter_update(), creating the timerfd if the first bucket appears
- * (0 or negative errno with a message; the limiter is then unchanged), and
- * disarming the timer: the caller kicks the device to re-evaluate. */
+/* What can fail in an update: create the timerfd if cfg brings the first
+ * bucket. 0 or negative errno with a message. */
+int rate_limiter_io_prepare(struct rate_limiter_io *io, const struct rate_limiter_config *cfg);
+
+/* rate_limiter_io_prepare(), then rate_limiter_update() (on error the
+ * limiter is unchanged). A device parked on the timer is woken at once, on
+ * its own thread, to re-evaluate with the new buckets. */
 int rate_limiter_io_update(struct rate_limiter_io *io, const struct rate_limiter_config *cfg);
 
 /* May an operation of `bytes` and `ops` go ahead now? false: throttled, and
