@@ -243,7 +243,7 @@ void rate_limiter_io_attach(struct rate_limiter_io *io, struct virtio_worker *w,
 
 static int set_timer(struct rate_limiter_io *io, uint64_t ns)
 {
-	struct itimerspec its = { 0 };
+	struct itimerspec its = {0};
 
 	/* it_value 0 would disarm the timer: wait at least 1 ns. */
 	if (!ns)

@@ -104,10 +104,10 @@ uint64_t rate_limiter_now_ns(void);
  */
 struct rate_limiter_io {
 	struct rate_limiter rl;
-	int timer_fd; /* -1: none */
-	bool armed;   /* the timer is set */
-	bool watched; /* timer_fd is in the worker's epoll set */
-	bool failed;  /* watching failed: reported once, the limit is off */
+	int timer_fd;		      /* -1: none */
+	bool armed;		      /* the timer is set */
+	bool watched;		      /* timer_fd is in the worker's epoll set */
+	bool failed;		      /* watching failed: reported once, the limit is off */
 	struct virtio_worker *worker; /* NULL: the caller polls timer_fd (tests) */
 	worker_fd_cb on_timer;
 	void *ctx;

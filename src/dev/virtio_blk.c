@@ -279,8 +279,8 @@ static void blk_count(struct virtio_blk *b, uint32_t type, uint8_t status, uint6
 	}
 }
 
-static int blk_serve(struct virtio_blk *b, const struct vq_chain *c, uint32_t type,
-		     uint64_t sector, uint32_t *written)
+static int blk_serve(struct virtio_blk *b, const struct vq_chain *c, uint32_t type, uint64_t sector,
+		     uint32_t *written)
 {
 	struct iovec iov[SEG_MAX + 2];
 	uint8_t status = VIRTIO_BLK_S_OK;

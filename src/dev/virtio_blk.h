@@ -51,7 +51,7 @@ struct disk_config;
 struct virtio_blk_metrics {
 	_Atomic uint64_t read_bytes, write_bytes; /* data of successful requests */
 	_Atomic uint64_t read_count, write_count, flush_count;
-	_Atomic uint64_t invalid_reqs_count; /* answered IOERR or UNSUPP */
+	_Atomic uint64_t invalid_reqs_count;		/* answered IOERR or UNSUPP */
 	_Atomic uint64_t rate_limiter_throttled_events; /* requests the limiter refused */
 	_Atomic uint64_t rate_limiter_event_count;	/* its timer fired */
 };
@@ -66,8 +66,8 @@ struct virtio_blk {
 	uint64_t features;
 	uint8_t config[VIRTIO_BLK_CONFIG_SIZE];
 	struct virtio_dev_ops ops;
-	struct virtio_dev *dev;	      /* set by virtio_blk_create() (or the test) */
-	struct rate_limiter_io rl;    /* guarded by dev's lock */
+	struct virtio_dev *dev;	   /* set by virtio_blk_create() (or the test) */
+	struct rate_limiter_io rl; /* guarded by dev's lock */
 	struct virtio_blk_metrics m;
 };
 

@@ -55,12 +55,12 @@ void virtio_rng_notify(struct virtio_dev *d, unsigned q)
 }
 
 const struct virtio_dev_ops virtio_rng_ops = {
-	.name = "rng",
-	.device_id = VIRTIO_ID_RNG,
-	.features = VIRTIO_F_RING_INDIRECT_DESC | VIRTIO_F_RING_EVENT_IDX,
-	.nqueues = 1,
-	.queue_max = 256,
-	.notify = virtio_rng_notify,
+    .name = "rng",
+    .device_id = VIRTIO_ID_RNG,
+    .features = VIRTIO_F_RING_INDIRECT_DESC | VIRTIO_F_RING_EVENT_IDX,
+    .nqueues = 1,
+    .queue_max = 256,
+    .notify = virtio_rng_notify,
 };
 
 void virtio_rng_timer_ready(void *ctx, int fd, uint32_t events)

@@ -19,12 +19,12 @@
 
 static struct token_bucket_config tb(uint64_t size, uint64_t burst, uint64_t refill_ms)
 {
-	return (struct token_bucket_config){ true, size, burst, refill_ms };
+	return (struct token_bucket_config){true, size, burst, refill_ms};
 }
 
 static struct rate_limiter_config bw_only(uint64_t size, uint64_t burst, uint64_t refill_ms)
 {
-	return (struct rate_limiter_config){ .bandwidth = tb(size, burst, refill_ms) };
+	return (struct rate_limiter_config){.bandwidth = tb(size, burst, refill_ms)};
 }
 
 /* consume() that must succeed / must fail with exactly `wait`. */
@@ -49,12 +49,12 @@ static uint64_t refused(struct rate_limiter *rl, uint64_t now, uint64_t bytes, u
 TEST(no_limit_configs)
 {
 	struct rate_limiter_config cfgs[] = {
-		{ .ops = { 0 } },				 /* nothing set */
-		{ .bandwidth = { false, 100, 0, 100 } },	 /* not set */
-		{ .bandwidth = tb(0, 0, 100), .ops = tb(0, 5, 1) }, /* size 0 */
-		{ .bandwidth = tb(100, 0, 0), .ops = tb(1, 0, 0) }, /* refill 0 */
-		/* refill_time in ns overflows u64: Firecracker's new() says None */
-		{ .bandwidth = tb(100, 0, UINT64_MAX / MS + 1) },
+	    {.ops = {0}},				      /* nothing set */
+	    {.bandwidth = {false, 100, 0, 100}},	      /* not set */
+	    {.bandwidth = tb(0, 0, 100), .ops = tb(0, 5, 1)}, /* size 0 */
+	    {.bandwidth = tb(100, 0, 0), .ops = tb(1, 0, 0)}, /* refill 0 */
+	    /* refill_time in ns overflows u64: Firecracker's new() says None */
+	    {.bandwidth = tb(100, 0, UINT64_MAX / MS + 1)},
 	};
 	struct rate_limiter rl;
 
@@ -154,8 +154,7 @@ TEST(one_time_burst_first_never_refilled)
  * manual_replenish). The wait is the longer of the two. */
 TEST(both_buckets_or_neither)
 {
-	struct rate_limiter_config cfg = { .bandwidth = tb(1000, 500, 1000),
-					   .ops = tb(2, 0, 1000) };
+	struct rate_limiter_config cfg = {.bandwidth = tb(1000, 500, 1000), .ops = tb(2, 0, 1000)};
 	struct rate_limiter rl;
 
 	rate_limiter_init(&rl, &cfg);
@@ -236,9 +235,8 @@ TEST(request_larger_than_the_bucket)
 
 TEST(update_one_bucket_both_or_removal)
 {
-	struct rate_limiter_config cfg = { .bandwidth = tb(1000, 200, 1000),
-					   .ops = tb(10, 0, 1000) };
-	struct rate_limiter_config upd = { 0 };
+	struct rate_limiter_config cfg = {.bandwidth = tb(1000, 200, 1000), .ops = tb(10, 0, 1000)};
+	struct rate_limiter_config upd = {0};
 	struct rate_limiter rl;
 
 	rate_limiter_init(&rl, &cfg);
@@ -267,12 +265,12 @@ TEST(update_one_bucket_both_or_removal)
 	CHECK_EQ(refused(&rl, T0, 0, 1), 100 * MS);
 
 	/* Removal: size 0 (and refill 0), as Firecracker's docs show. */
-	upd = (struct rate_limiter_config){ .ops = tb(0, 0, 0) };
+	upd = (struct rate_limiter_config){.ops = tb(0, 0, 0)};
 	rate_limiter_update(&rl, &upd);
 	CHECK(rate_limiter_enabled(&rl));
 	CHECK(take(&rl, T0, 0, 1000));
 	CHECK_EQ(refused(&rl, T0, 1, 0), 1 * MS); /* bandwidth still empty */
-	upd = (struct rate_limiter_config){ .bandwidth = tb(1000, 0, 0) };
+	upd = (struct rate_limiter_config){.bandwidth = tb(1000, 0, 0)};
 	rate_limiter_update(&rl, &upd);
 	CHECK(!rate_limiter_enabled(&rl));
 	CHECK(take(&rl, T0, UINT64_MAX, UINT64_MAX));
@@ -282,7 +280,7 @@ TEST(update_one_bucket_both_or_removal)
 	cfg = bw_only(1000, 0, 1000);
 	rate_limiter_init(&rl, &cfg);
 	CHECK(take(&rl, T0, 5000, 0)); /* owes 4000 ms */
-	upd = (struct rate_limiter_config){ .ops = tb(10, 0, 1000) };
+	upd = (struct rate_limiter_config){.ops = tb(10, 0, 1000)};
 	rate_limiter_update(&rl, &upd);
 	CHECK(!rate_limiter_blocked(&rl, T0));
 	CHECK_EQ(refused(&rl, T0 + 1000 * MS, 1, 1), 3001 * MS);
@@ -354,15 +352,15 @@ TEST(overflow_edges)
 /* The timerfd helper with the real clock, no worker: the test polls. */
 static bool fires_within(int fd, int ms)
 {
-	struct pollfd p = { .fd = fd, .events = POLLIN };
+	struct pollfd p = {.fd = fd, .events = POLLIN};
 
 	return poll(&p, 1, ms) == 1;
 }
 
 TEST(io_timer_arms_and_updates)
 {
-	struct rate_limiter_config cfg = { .ops = tb(1, 0, 50) };
-	struct rate_limiter_config none = { 0 };
+	struct rate_limiter_config cfg = {.ops = tb(1, 0, 50)};
+	struct rate_limiter_config none = {0};
 	struct rate_limiter_io io;
 	uint64_t t;
 
@@ -414,9 +412,9 @@ TEST(io_timer_arms_and_updates)
 
 /* virtio-rng over a one-queue fake ring: each request costs 1 op and the
  * bytes it gets; a throttled request waits in the ring for the timer. */
-#define RQ	  8
-#define RNG_RAM	  0x20000
-#define RNG_DATA  0x8000
+#define RQ	 8
+#define RNG_RAM	 0x20000
+#define RNG_DATA 0x8000
 static uint8_t rram[RNG_RAM];
 
 static void rng_req(unsigned i, uint32_t len)
@@ -438,9 +436,9 @@ static uint16_t rng_used(void)
 
 TEST(rng_throttles_and_resumes)
 {
-	struct rng_config cfg = { .enabled = true,
-				  .rl = { .bandwidth = tb(64, 0, 100), .ops = tb(2, 0, 100) } };
-	struct rate_limiter_config off = { .bandwidth = tb(0, 0, 0), .ops = tb(0, 0, 0) };
+	struct rng_config cfg = {.enabled = true,
+				 .rl = {.bandwidth = tb(64, 0, 100), .ops = tb(2, 0, 100)}};
+	struct rate_limiter_config off = {.bandwidth = tb(0, 0, 0), .ops = tb(0, 0, 0)};
 	struct guest_mem gm;
 	struct virtio_dev dev;
 	struct virtio_rng rng;
@@ -498,5 +496,5 @@ TEST(rng_throttles_and_resumes)
 SUITE(rate_limiter, T(no_limit_configs), T(bucket_refills_over_time),
       T(fractions_of_tokens_carry_over), T(one_time_burst_first_never_refilled),
       T(both_buckets_or_neither), T(blocked_limiter_refuses_everything),
-      T(request_larger_than_the_bucket), T(update_one_bucket_both_or_removal),
-      T(overflow_edges), T(io_timer_arms_and_updates), T(rng_throttles_and_resumes));
+      T(request_larger_than_the_bucket), T(update_one_bucket_both_or_removal), T(overflow_edges),
+      T(io_timer_arms_and_updates), T(rng_throttles_and_resumes));

@@ -291,7 +291,7 @@ static struct virtio_dev bdev;
 
 static struct token_bucket_config tb(uint64_t size, uint64_t burst, uint64_t refill_ms)
 {
-	return (struct token_bucket_config){ true, size, burst, refill_ms };
+	return (struct token_bucket_config){true, size, burst, refill_ms};
 }
 
 static uint8_t pattern(uint64_t sector)
@@ -386,7 +386,7 @@ static bool read_ok(unsigned k, uint64_t sector)
 
 static bool timer_fires(int fd, int ms)
 {
-	struct pollfd p = { .fd = fd, .events = POLLIN };
+	struct pollfd p = {.fd = fd, .events = POLLIN};
 
 	return poll(&p, 1, ms) == 1;
 }
@@ -395,7 +395,7 @@ static bool timer_fires(int fd, int ms)
  * meanwhile serves nothing, and the timer brings them back in order. */
 TEST(throttled_requests_wait_in_order)
 {
-	struct rate_limiter_config rl = { .ops = tb(1, 0, 100) };
+	struct rate_limiter_config rl = {.ops = tb(1, 0, 100)};
 
 	blk_live(&rl, 64);
 	for (unsigned k = 0; k < 3; k++)
@@ -429,7 +429,7 @@ TEST(throttled_requests_wait_in_order)
  * write and the read of what it wrote, which keep their order. */
 TEST(bandwidth_counts_data_bytes)
 {
-	struct rate_limiter_config rl = { .bandwidth = tb(8192, 0, 100) };
+	struct rate_limiter_config rl = {.bandwidth = tb(8192, 0, 100)};
 
 	blk_live(&rl, 64);
 	memset(bram + B_DATA, 0x5a, 4096);
@@ -459,8 +459,8 @@ TEST(bandwidth_counts_data_bytes)
  * parked for an hour; adding one to a device without a limiter limits it. */
 TEST(runtime_update_takes_effect_at_once)
 {
-	struct rate_limiter_config slow = { .ops = tb(1, 0, 3600 * 1000) };
-	struct rate_limiter_config off = { .ops = tb(0, 0, 0) };
+	struct rate_limiter_config slow = {.ops = tb(1, 0, 3600 * 1000)};
+	struct rate_limiter_config off = {.ops = tb(0, 0, 0)};
 
 	blk_live(&slow, 64);
 	breq(0, VIRTIO_BLK_T_IN, 0);
@@ -513,7 +513,7 @@ static uint64_t cpu_ns(void)
  */
 TEST(measured_bandwidth_through_the_worker)
 {
-	struct rate_limiter_config rl = { .bandwidth = tb(16384, 0, 250) };
+	struct rate_limiter_config rl = {.bandwidth = tb(16384, 0, 250)};
 	struct virtio_worker w;
 	const unsigned n = 36;
 	uint64_t t0, elapsed, cpu0, cpu;
@@ -528,17 +528,18 @@ TEST(measured_bandwidth_through_the_worker)
 	t0 = now_ns();
 	worker_kick(&w, 0);
 	while (bused() < n && now_ns() - t0 < 10000 * MS) {
-		struct timespec ts = { 0, 2 * MS };
+		struct timespec ts = {0, 2 * MS};
 
 		nanosleep(&ts, NULL);
 	}
 	elapsed = now_ns() - t0;
 	cpu = cpu_ns() - cpu0;
 	worker_destroy(&w);
-	fprintf(stderr, "  rate_limiter: 144 KiB at 64 KiB/s took %.3f s (expected 2.000), cpu %.3f s, "
-	       "%llu timer wake-ups\n",
-	       (double)elapsed / 1e9, (double)cpu / 1e9,
-	       (unsigned long long)blk.m.rate_limiter_event_count);
+	fprintf(stderr,
+		"  rate_limiter: 144 KiB at 64 KiB/s took %.3f s (expected 2.000), cpu %.3f s, "
+		"%llu timer wake-ups\n",
+		(double)elapsed / 1e9, (double)cpu / 1e9,
+		(unsigned long long)blk.m.rate_limiter_event_count);
 	CHECK_EQ(bused(), n);
 	CHECK(elapsed >= 1600 * MS);
 	CHECK(elapsed <= 2400 * MS);
@@ -553,8 +554,8 @@ TEST(measured_bandwidth_through_the_worker)
 	blk_stop();
 }
 
-SUITE(virtio_blk, T(discard_and_write_zeroes_flags), T(config_and_features), T(bad_images), T(read_write_flush),
-      T(out_of_range_and_odd_lengths), T(read_only_refuses_writes), T(get_id_and_discard),
-      T(malformed_chains), T(throttled_requests_wait_in_order),
+SUITE(virtio_blk, T(discard_and_write_zeroes_flags), T(config_and_features), T(bad_images),
+      T(read_write_flush), T(out_of_range_and_odd_lengths), T(read_only_refuses_writes),
+      T(get_id_and_discard), T(malformed_chains), T(throttled_requests_wait_in_order),
       T(bandwidth_counts_data_bytes), T(runtime_update_takes_effect_at_once),
       T(measured_bandwidth_through_the_worker));

@@ -461,12 +461,12 @@ TEST(open_tap_errors_name_the_option)
 /* Rate limiters: the real clock, the timerfd polled by the test. */
 static struct token_bucket_config tb(uint64_t size, uint64_t burst, uint64_t refill_ms)
 {
-	return (struct token_bucket_config){ true, size, burst, refill_ms };
+	return (struct token_bucket_config){true, size, burst, refill_ms};
 }
 
 static bool timer_fires(int fd, int ms)
 {
-	struct pollfd p = { .fd = fd, .events = POLLIN };
+	struct pollfd p = {.fd = fd, .events = POLLIN};
 
 	return poll(&p, 1, ms) == 1;
 }
@@ -552,7 +552,8 @@ TEST(rx_throttled_stops_reading_the_tap)
 	for (unsigned i = 0; i < 4; i++) {
 		CHECK_EQ(used_id(0, i), i);
 		CHECK_EQ(used_len(0, i), VIRTIO_NET_HDR_SIZE + 100);
-		CHECK(frame_is(ram + DATA + 0x800 * i + VIRTIO_NET_HDR_SIZE, 100, (uint8_t)(10 * i)));
+		CHECK(
+		    frame_is(ram + DATA + 0x800 * i + VIRTIO_NET_HDR_SIZE, 100, (uint8_t)(10 * i)));
 	}
 	CHECK_EQ(net.m.rx_packets_count, 4);
 	CHECK_EQ(net.m.rx_bytes_count, 4 * (VIRTIO_NET_HDR_SIZE + 100));
@@ -596,8 +597,8 @@ TEST(rx_frame_charged_once)
 TEST(runtime_update_of_either_direction)
 {
 	struct net_config cfg = test_cfg;
-	struct rate_limiter_config off = { .ops = tb(0, 0, 0) };
-	struct rate_limiter_config rx = { .bandwidth = tb(VIRTIO_NET_HDR_SIZE + 100, 0, 3600000) };
+	struct rate_limiter_config off = {.ops = tb(0, 0, 0)};
+	struct rate_limiter_config rx = {.bandwidth = tb(VIRTIO_NET_HDR_SIZE + 100, 0, 3600000)};
 	uint8_t got[256];
 
 	cfg.tx_rl.ops = tb(1, 0, 3600 * 1000);
