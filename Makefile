@@ -35,6 +35,7 @@ LIB_SRCS += src/dev/ioapic.c
 LIB_SRCS += src/dev/virtqueue.c
 LIB_SRCS += src/dev/virtio_mmio.c
 LIB_SRCS += src/dev/virtio_worker.c
+LIB_SRCS += src/dev/rate_limiter.c
 LIB_SRCS += src/dev/virtio_rng.c
 LIB_SRCS += src/dev/virtio_blk.c
 LIB_SRCS += src/dev/virtio_console.c

@@ -252,7 +252,7 @@ static unsigned count_rng(const struct ember_config *cfg)
 
 static int add_rng(struct board *b, unsigned i)
 {
-	return vm_virtio_add(b, virtio_rng_create, NULL, i);
+	return vm_virtio_add(b, virtio_rng_create, &b->env.cfg->rng, i);
 }
 
 static unsigned count_console(const struct ember_config *cfg)

@@ -107,6 +107,24 @@ int instance_ctrl_alt_del(struct instance *in)
 	return 0;
 }
 
+/* What the configuration says after a runtime update, as the device
+ * applies it (Firecracker's BucketUpdate): an absent bucket is unchanged,
+ * one with size 0 is removed, any other replaces it. */
+static void merge_rate_limiter(struct rate_limiter_config *cur, const struct rate_limiter_config *up)
+{
+	const struct token_bucket_config *u[2] = { &up->bandwidth, &up->ops };
+	struct token_bucket_config *c[2] = { &cur->bandwidth, &cur->ops };
+
+	for (unsigned i = 0; i < 2; i++) {
+		if (!u[i]->set)
+			continue;
+		if (u[i]->size == 0)
+			memset(c[i], 0, sizeof(*c[i]));
+		else
+			*c[i] = *u[i];
+	}
+}
+
 int instance_patch_drive(struct instance *in, unsigned index, const char *path,
 			 const struct rate_limiter_config *rl)
 {
@@ -122,14 +140,16 @@ int instance_patch_drive(struct instance *in, unsigned index, const char *path,
 		return ember_seterr(-ENODEV, "drive %s has no device", d->id);
 	b = s->model;
 	if (path) {
-		err = virtio_blk_swap(b, &s->dev, path);
+		err = virtio_blk_swap(b, path);
 		if (err)
 			return err;
 		config_copy(d->path, sizeof(d->path), path); /* checked by the swap */
 	}
 	if (rl) {
-		virtio_blk_set_rate_limiter(b, rl);
-		d->rl = *rl;
+		err = virtio_blk_set_rate_limiter(b, rl);
+		if (err)
+			return err;
+		merge_rate_limiter(&d->rl, rl);
 	}
 	return 0;
 }
@@ -139,20 +159,20 @@ int instance_patch_net(struct instance *in, unsigned index, const struct rate_li
 {
 	struct net_config *n = &in->cfg.nets[index];
 	struct vm_virtio *s;
+	int err;
 
 	if (in->state == INSTANCE_NOT_STARTED || index >= in->cfg.nnets)
 		return ember_seterr(-EINVAL, "no such running network interface");
 	s = board_find(&in->vm.board, "net", index);
 	if (!s)
 		return ember_seterr(-ENODEV, "network interface %s has no device", n->id);
-	if (rx) {
-		virtio_net_set_rx_rate_limiter(s->model, rx);
-		n->rx_rl = *rx;
-	}
-	if (tx) {
-		virtio_net_set_tx_rate_limiter(s->model, tx);
-		n->tx_rl = *tx;
-	}
+	err = virtio_net_set_rate_limiter(s->model, rx, tx);
+	if (err)
+		return err;
+	if (rx)
+		merge_rate_limiter(&n->rx_rl, rx);
+	if (tx)
+		merge_rate_limiter(&n->tx_rl, tx);
 	return 0;
 }
 

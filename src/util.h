@@ -4,6 +4,7 @@
 #define EMBER_UTIL_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -25,6 +26,11 @@
  * equivalent. They return true on overflow. */
 #define ckd_add(r, a, b) __builtin_add_overflow((a), (b), (r))
 #define ckd_mul(r, a, b) __builtin_mul_overflow((a), (b), (r))
+
+/* Statistics counters (device metrics) are _Atomic uint64_t: bumped by a
+ * device thread, read by whoever writes the metrics. Relaxed: a counter
+ * orders nothing. */
+#define counter_add(c, v) atomic_fetch_add_explicit((c), (uint64_t)(v), memory_order_relaxed)
 
 /* Round x up to a multiple of the power of two a; false on overflow. */
 static inline bool align_up_u64(uint64_t x, uint64_t a, uint64_t *out)

@@ -48,8 +48,10 @@ int virtio_blk_open(struct virtio_blk *b, const struct disk_config *cfg)
 {
 	struct stat st;
 	uint64_t size;
+	char name[sizeof(b->rl.name)];
 
 	memset(b, 0, sizeof(*b));
+	rate_limiter_io_preinit(&b->rl);
 	b->fd = open(cfg->path, (cfg->ro ? O_RDONLY : O_RDWR) | O_CLOEXEC);
 	if (b->fd < 0)
 		return ember_seterr(-errno, "--disk %s: %s", cfg->path, strerror(errno));
@@ -108,7 +110,8 @@ int virtio_blk_open(struct virtio_blk *b, const struct disk_config *cfg)
 		.config_read = blk_config_read,
 		.notify = blk_notify,
 	};
-	return 0;
+	snprintf(name, sizeof(name), "virtio-blk %.28s", cfg->id[0] ? cfg->id : cfg->path);
+	return rate_limiter_io_init(&b->rl, &cfg->rl, name);
 }
 
 void virtio_blk_close(struct virtio_blk *b)
@@ -116,6 +119,7 @@ void virtio_blk_close(struct virtio_blk *b)
 	if (b->fd >= 0)
 		close(b->fd);
 	b->fd = -1;
+	rate_limiter_io_close(&b->rl);
 }
 
 /*
@@ -233,28 +237,64 @@ static uint8_t do_discard(struct virtio_blk *b, const struct vq_chain *c, uint32
 	return VIRTIO_BLK_S_OK;
 }
 
-int virtio_blk_request(struct virtio_blk *b, const struct vq_chain *c, uint32_t *written)
+/* The request's type and sector, read once: the limiter's charge and the
+ * service must agree while the guest may rewrite the header meanwhile. */
+static int blk_header(const struct vq_chain *c, uint32_t *type, uint64_t *sector)
 {
-	struct iovec iov[SEG_MAX + 2];
-	uint8_t hdr[HDR_SIZE], status = VIRTIO_BLK_S_OK;
-	uint64_t total, off;
-	uint32_t type;
-	int n;
+	uint8_t hdr[HDR_SIZE];
 
-	*written = 0;
 	/* The header and the status byte are mandatory (5.2.6). */
 	if (c->read_len < HDR_SIZE || c->write_len < 1)
 		return ember_seterr(-EINVAL, "request %u without header or status byte", c->head);
 	vq_chain_read(c, 0, hdr, HDR_SIZE);
-	type = get_le32(hdr);
+	*type = get_le32(hdr);
+	*sector = get_le64(hdr + 8);
+	return 0;
+}
 
+/* The bytes a request moves, as the limiter charges them (Firecracker's
+ * data_len of In and Out; the rest move none). The chain's lengths are our
+ * snapshot of its descriptors: the guest cannot change them under us. */
+static uint64_t blk_data_bytes(const struct vq_chain *c, uint32_t type)
+{
+	if (type == VIRTIO_BLK_T_IN)
+		return c->write_len - 1;
+	if (type == VIRTIO_BLK_T_OUT)
+		return c->read_len - HDR_SIZE;
+	return 0;
+}
+
+static void blk_count(struct virtio_blk *b, uint32_t type, uint8_t status, uint64_t bytes)
+{
+	if (status != VIRTIO_BLK_S_OK) {
+		counter_add(&b->m.invalid_reqs_count, 1);
+	} else if (type == VIRTIO_BLK_T_IN) {
+		counter_add(&b->m.read_bytes, bytes);
+		counter_add(&b->m.read_count, 1);
+	} else if (type == VIRTIO_BLK_T_OUT) {
+		counter_add(&b->m.write_bytes, bytes);
+		counter_add(&b->m.write_count, 1);
+	} else if (type == VIRTIO_BLK_T_FLUSH) {
+		counter_add(&b->m.flush_count, 1);
+	}
+}
+
+static int blk_serve(struct virtio_blk *b, const struct vq_chain *c, uint32_t type, uint64_t sector,
+		     uint32_t *written)
+{
+	struct iovec iov[SEG_MAX + 2];
+	uint8_t status = VIRTIO_BLK_S_OK;
+	uint64_t total = 0, off;
+	int n;
+
+	*written = 0;
 	switch (type) {
 	case VIRTIO_BLK_T_IN:
 	case VIRTIO_BLK_T_OUT: {
 		bool is_write = type == VIRTIO_BLK_T_OUT;
 
 		n = data_iov(c, !is_write, iov, &total);
-		if (n < 0 || total % SECTOR || !in_range(b, get_le64(hdr + 8), total, &off))
+		if (n < 0 || total % SECTOR || !in_range(b, sector, total, &off))
 			status = VIRTIO_BLK_S_IOERR;
 		else if (is_write && b->ro)
 			status = VIRTIO_BLK_S_IOERR;
@@ -288,7 +328,19 @@ int virtio_blk_request(struct virtio_blk *b, const struct vq_chain *c, uint32_t 
 	}
 	vq_chain_write(c, c->write_len - 1, &status, 1);
 	*written += 1;
+	blk_count(b, type, status, total);
 	return status;
+}
+
+int virtio_blk_request(struct virtio_blk *b, const struct vq_chain *c, uint32_t *written)
+{
+	uint32_t type = 0;
+	uint64_t sector = 0;
+	int err;
+
+	*written = 0;
+	err = blk_header(c, &type, &sector);
+	return err ? err : blk_serve(b, c, type, sector, written);
 }
 
 static void blk_notify(struct virtio_dev *d, unsigned q)
@@ -305,16 +357,22 @@ static void blk_notify(struct virtio_dev *d, unsigned q)
 	 * guest's MMIO accesses to the device never wait for the disk. */
 	virtio_lock(d);
 	while ((vq = virtio_queue(d, q)) && (r = vq_pop(vq, c)) > 0) {
-		uint32_t written;
-		int st;
+		uint32_t written, type = 0;
+		uint64_t sector = 0;
 
-		virtio_begin_io(d);
-		st = virtio_blk_request(b, c, &written);
-		virtio_end_io(d);
-		if (st < 0) {
-			r = st;
+		r = blk_header(c, &type, &sector);
+		if (r < 0)
+			break;
+		/* Throttled: the request goes back to the ring, and the
+		 * limiter's timer brings us back to it first. */
+		if (!rate_limiter_io_allow(&b->rl, blk_data_bytes(c, type), 1)) {
+			counter_add(&b->m.rate_limiter_throttled_events, 1);
+			vq_unpop(vq);
 			break;
 		}
+		virtio_begin_io(d);
+		blk_serve(b, c, type, sector, &written); /* the status is in the chain */
+		virtio_end_io(d);
 		vq_push(vq, c->head, written); /* a reset waits for us: same rings */
 		pushed = true;
 		/* Interrupt per batch, not per request: but do not starve
@@ -332,8 +390,9 @@ static void blk_notify(struct virtio_dev *d, unsigned q)
 	free(c);
 }
 
-int virtio_blk_swap(struct virtio_blk *b, struct virtio_dev *d, const char *path)
+int virtio_blk_swap(struct virtio_blk *b, const char *path)
 {
+	struct virtio_dev *d = b->dev;
 	struct disk_config cfg = { .ro = b->ro };
 	struct virtio_blk nb;
 	int err, old;
@@ -363,7 +422,32 @@ int virtio_blk_swap(struct virtio_blk *b, struct virtio_dev *d, const char *path
 		d->irq(d->irq_ctx);
 	virtio_unlock(d);
 	close(old);
+	nb.fd = -1;
+	virtio_blk_close(&nb);
 	return 0;
+}
+
+void virtio_blk_timer_ready(void *ctx, int fd, uint32_t events)
+{
+	struct virtio_blk *b = ctx;
+
+	(void)fd;
+	(void)events;
+	virtio_lock(b->dev);
+	rate_limiter_io_timer_fired(&b->rl);
+	counter_add(&b->m.rate_limiter_event_count, 1);
+	virtio_unlock(b->dev);
+	blk_notify(b->dev, 0);
+}
+
+int virtio_blk_set_rate_limiter(struct virtio_blk *b, const struct rate_limiter_config *cfg)
+{
+	int err;
+
+	virtio_lock(b->dev);
+	err = rate_limiter_io_update(&b->rl, cfg);
+	virtio_unlock(b->dev);
+	return err;
 }
 
 static void blk_destroy(void *model)
@@ -387,6 +471,8 @@ int virtio_blk_create(struct vm_virtio *s, const struct guest_mem *mem, const vo
 		free(b);
 		return err;
 	}
+	b->dev = &s->dev;
+	rate_limiter_io_attach(&b->rl, &s->worker, virtio_blk_timer_ready, b);
 	s->model = b;
 	s->model_destroy = blk_destroy;
 	virtio_init(&s->dev, &b->ops, b, mem);

@@ -255,6 +255,8 @@ static int rx_deliver(struct virtio_net *n, struct vq *vq)
 	}
 	for (unsigned i = 0; i < used; i++)
 		vq_push(vq, n->rx_used[i].head, n->rx_used[i].len);
+	counter_add(&n->m.rx_bytes_count, n->rx_len);
+	counter_add(&n->m.rx_packets_count, 1);
 	return 1;
 }
 
@@ -264,7 +266,7 @@ static void net_rx(struct virtio_net *n)
 {
 	struct virtio_dev *d = n->dev;
 	struct vq *vq = virtio_queue(d, VIRTIO_NET_RXQ);
-	bool pushed = false;
+	bool pushed = false, parked = false;
 	unsigned budget = RX_BUDGET;
 
 	if (!vq) {
@@ -299,6 +301,17 @@ static void net_rx(struct virtio_net *n)
 				continue;
 			}
 			n->rx_len = (uint32_t)got;
+			n->rx_charged = false;
+		}
+		/* Charged once, though it may then wait for guest buffers. */
+		if (!n->rx_charged) {
+			if (!rate_limiter_io_allow(&n->rx_rl, n->rx_len, 1)) {
+				counter_add(&n->m.rx_rate_limiter_throttled, 1);
+				rx_poll(n, false); /* the limiter's timer resumes */
+				parked = true;
+				break;
+			}
+			n->rx_charged = true;
 		}
 		r = rx_deliver(n, vq);
 		if (r < 0) {
@@ -309,12 +322,13 @@ static void net_rx(struct virtio_net *n)
 		}
 		if (r == 0) {
 			rx_poll(n, false); /* the driver's next kick on queue 0 resumes */
+			parked = true;
 			break;
 		}
 		n->rx_len = 0;
 		pushed = true;
 	}
-	if (!budget)
+	if (!budget && !parked)
 		rx_poll(n, true); /* more may be waiting: epoll calls again */
 	if (pushed)
 		virtio_signal_used(d, VIRTIO_NET_RXQ);
@@ -368,6 +382,14 @@ static void net_tx(struct virtio_net *n)
 		    c->read_len >= VIRTIO_NET_HDR_SIZE + 14 && c->read_len <= VIRTIO_NET_PACKET_MAX;
 		int cnt = ok ? tx_iov(c, n->tx_iov) : 0;
 
+		/* Throttled: the chain goes back to the ring, and the
+		 * limiter's timer brings us back to it first. Frames dropped
+		 * as bad cost nothing. */
+		if (ok && !rate_limiter_io_allow(&n->tx_rl, c->read_len, 1)) {
+			counter_add(&n->m.tx_rate_limiter_throttled, 1);
+			vq_unpop(vq);
+			break;
+		}
 		/* The TAP may run the host's network stack in this call:
 		 * keep the vCPUs' register accesses out of its way. A driver
 		 * reset meanwhile waits for us (virtio_begin_io). */
@@ -379,8 +401,12 @@ static void net_tx(struct virtio_net *n)
 			}
 		}
 		virtio_end_io(d);
-		if (!ok)
+		if (!ok) {
 			n->tx_dropped++;
+		} else {
+			counter_add(&n->m.tx_bytes_count, c->read_len);
+			counter_add(&n->m.tx_packets_count, 1);
+		}
 		vq = virtio_queue(d, VIRTIO_NET_TXQ);
 		if (!vq)
 			break; /* the device broke meanwhile */
@@ -409,10 +435,61 @@ static void net_notify(struct virtio_dev *d, unsigned q)
 	virtio_unlock(d);
 }
 
-void virtio_net_setup(struct virtio_net *n, int fd, bool is_tap, const struct net_config *cfg,
-		      bool guest_offloads)
+void virtio_net_rx_timer_ready(void *ctx, int fd, uint32_t events)
 {
+	struct virtio_net *n = ctx;
+
+	(void)fd;
+	(void)events;
+	virtio_lock(n->dev);
+	rate_limiter_io_timer_fired(&n->rx_rl);
+	counter_add(&n->m.rx_event_rate_limiter_count, 1);
+	if (!n->rx_broken)
+		net_rx(n);
+	virtio_unlock(n->dev);
+}
+
+void virtio_net_tx_timer_ready(void *ctx, int fd, uint32_t events)
+{
+	struct virtio_net *n = ctx;
+
+	(void)fd;
+	(void)events;
+	virtio_lock(n->dev);
+	rate_limiter_io_timer_fired(&n->tx_rl);
+	counter_add(&n->m.tx_rate_limiter_event_count, 1);
+	virtio_unlock(n->dev);
+	net_tx(n);
+}
+
+int virtio_net_set_rate_limiter(struct virtio_net *n, const struct rate_limiter_config *rx,
+				const struct rate_limiter_config *tx)
+{
+	int err = 0;
+
+	virtio_lock(n->dev);
+	/* Both timerfds first: then neither update can fail half-way. */
+	if (rx)
+		err = rate_limiter_io_prepare(&n->rx_rl, rx);
+	if (!err && tx)
+		err = rate_limiter_io_prepare(&n->tx_rl, tx);
+	if (!err && rx)
+		err = rate_limiter_io_update(&n->rx_rl, rx);
+	if (!err && tx)
+		err = rate_limiter_io_update(&n->tx_rl, tx);
+	virtio_unlock(n->dev);
+	return err;
+}
+
+int virtio_net_setup(struct virtio_net *n, int fd, bool is_tap, const struct net_config *cfg,
+		     bool guest_offloads)
+{
+	char name[sizeof(n->rx_rl.name)];
+	int err;
+
 	memset(n, 0, sizeof(*n));
+	rate_limiter_io_preinit(&n->rx_rl);
+	rate_limiter_io_preinit(&n->tx_rl);
 	n->fd = fd;
 	n->is_tap = is_tap;
 	snprintf(n->name, sizeof(n->name), "%s", cfg->tap);
@@ -435,6 +512,15 @@ void virtio_net_setup(struct virtio_net *n, int fd, bool is_tap, const struct ne
 	    .reset = net_reset,
 	    .notify = net_notify,
 	};
+	snprintf(name, sizeof(name), "virtio-net %s rx", n->name);
+	err = rate_limiter_io_init(&n->rx_rl, &cfg->rx_rl, name);
+	snprintf(name, sizeof(name), "virtio-net %s tx", n->name);
+	if (!err)
+		err = rate_limiter_io_init(&n->tx_rl, &cfg->tx_rl, name);
+	/* The worker and the device come later: virtio_net_create(). */
+	rate_limiter_io_attach(&n->rx_rl, NULL, virtio_net_rx_timer_ready, n);
+	rate_limiter_io_attach(&n->tx_rl, NULL, virtio_net_tx_timer_ready, n);
+	return err;
 }
 
 void virtio_net_close(struct virtio_net *n)
@@ -442,6 +528,8 @@ void virtio_net_close(struct virtio_net *n)
 	if (n->fd >= 0)
 		close(n->fd);
 	n->fd = -1;
+	rate_limiter_io_close(&n->rx_rl);
+	rate_limiter_io_close(&n->tx_rl);
 }
 
 static void net_destroy(void *model)
@@ -458,7 +546,7 @@ int virtio_net_create(struct vm_virtio *s, const struct guest_mem *mem, const vo
 	const struct net_config *cfg = arg;
 	struct virtio_net *n;
 	bool offloads;
-	int fd = virtio_net_open_tap(cfg->tap, &offloads);
+	int err, fd = virtio_net_open_tap(cfg->tap, &offloads);
 
 	if (fd < 0)
 		return fd;
@@ -467,9 +555,16 @@ int virtio_net_create(struct vm_virtio *s, const struct guest_mem *mem, const vo
 		close(fd);
 		return -ENOMEM;
 	}
-	virtio_net_setup(n, fd, true, cfg, offloads);
+	err = virtio_net_setup(n, fd, true, cfg, offloads);
+	if (err) {
+		virtio_net_close(n);
+		free(n);
+		return err;
+	}
 	n->dev = &s->dev;
 	n->worker = &s->worker; /* initialised after us; used from activate() */
+	rate_limiter_io_attach(&n->rx_rl, n->worker, virtio_net_rx_timer_ready, n);
+	rate_limiter_io_attach(&n->tx_rl, n->worker, virtio_net_tx_timer_ready, n);
 	s->model = n;
 	s->model_destroy = net_destroy;
 	virtio_init(&s->dev, &n->ops, n, mem);

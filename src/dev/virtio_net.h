@@ -20,6 +20,13 @@
  * room, the frame is kept, the TAP is no longer polled, and delivery resumes
  * when the driver notifies queue 0: no busy loop, and the TAP's own queue
  * holds what arrives meanwhile.
+ *
+ * Optional rate limiters (Firecracker's, dev/rate_limiter.h), one per
+ * direction, charge each frame 1 op and its bytes, vnet header included (as
+ * Firecracker counts them). A tx chain that does not fit goes back to the
+ * ring; an rx frame that does not fit is held and the TAP is no longer
+ * polled. Either way the direction waits for its limiter's timer, which
+ * resumes it: nothing polls, and the TAP queues what arrives meanwhile.
  */
 #ifndef EMBER_DEV_VIRTIO_NET_H
 #define EMBER_DEV_VIRTIO_NET_H
@@ -28,6 +35,7 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
+#include "dev/rate_limiter.h"
 #include "vm_virtio.h"
 
 /* Feature bits (5.1.3). */
@@ -71,6 +79,15 @@
 
 struct net_config;
 
+/* Firecracker's net metrics (its names, net/metrics.rs) for the metrics
+ * writer; bumped with counter_add(). Bytes include the vnet header. */
+struct virtio_net_metrics {
+	_Atomic uint64_t rx_bytes_count, rx_packets_count; /* delivered to the guest */
+	_Atomic uint64_t tx_bytes_count, tx_packets_count; /* written to the TAP */
+	_Atomic uint64_t rx_rate_limiter_throttled, tx_rate_limiter_throttled;
+	_Atomic uint64_t rx_event_rate_limiter_count, tx_rate_limiter_event_count; /* timers */
+};
+
 struct virtio_net {
 	int fd;	     /* the TAP; in tests, a datagram socket */
 	bool is_tap; /* TUNSETOFFLOAD applies to fd */
@@ -85,7 +102,10 @@ struct virtio_net {
 	bool rx_polling; /* ... with EPOLLIN */
 	bool rx_broken;	 /* reading the TAP failed for good; reported once */
 	uint32_t rx_len; /* bytes of the frame held in rx_buf (0: none) */
+	bool rx_charged; /* ... and the rx limiter has let it through */
 	uint64_t rx_dropped, tx_dropped;
+	struct rate_limiter_io rx_rl, tx_rl;
+	struct virtio_net_metrics m;
 	/* Worker-thread scratch. */
 	struct vq_chain first, chain; /* rx: the first chain of a frame, the others */
 	struct vq_chain tx;
@@ -117,15 +137,31 @@ int virtio_net_open_tap(const char *name, bool *guest_offloads);
 /*
  * Fill `n` for an already open fd (the TAP, or a datagram socket in tests):
  * config space, offered features (the GUEST_* offloads only if
- * guest_offloads) and ops. `n` takes over fd. The caller sets n->dev (and
- * n->worker) once the virtio_dev exists.
+ * guest_offloads), ops and the rate limiters of cfg. `n` takes over fd. The
+ * caller sets n->dev (and n->worker) once the virtio_dev exists. Returns 0,
+ * or negative errno with a message (a limiter's timerfd); close() then.
  */
-void virtio_net_setup(struct virtio_net *n, int fd, bool is_tap, const struct net_config *cfg,
-		      bool guest_offloads);
+int virtio_net_setup(struct virtio_net *n, int fd, bool is_tap, const struct net_config *cfg,
+		     bool guest_offloads);
 void virtio_net_close(struct virtio_net *n);
 
 /* The TAP has frames (worker callback; exposed for tests). */
 void virtio_net_rx_ready(void *ctx, int fd, uint32_t events);
+
+/*
+ * Replace the rx and/or tx limiter's buckets at run time (Firecracker's
+ * PATCH /network-interfaces: rate_limiter_update() semantics; NULL leaves a
+ * direction alone), from any thread: under the device lock, effective at
+ * once; a throttled direction re-evaluates on the device thread. 0, or
+ * negative errno (no timerfd) with neither limiter changed.
+ */
+int virtio_net_set_rate_limiter(struct virtio_net *n, const struct rate_limiter_config *rx,
+				const struct rate_limiter_config *tx);
+
+/* A limiter's timer fired: resume rx, or tx (worker callbacks; exposed for
+ * tests). */
+void virtio_net_rx_timer_ready(void *ctx, int fd, uint32_t events);
+void virtio_net_tx_timer_ready(void *ctx, int fd, uint32_t events);
 
 /* Check and fix a received vnet header against the negotiated GUEST_*
  * features: false if the frame must be dropped. */

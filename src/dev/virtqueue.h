@@ -59,6 +59,15 @@ int vq_setup(struct vq *q, const struct guest_mem *mem, uint16_t size, uint16_t 
  * empty, -EINVAL if the guest's ring or chain is malformed. */
 int vq_pop(struct vq *q, struct vq_chain *c);
 
+/* Give back the last chain vq_pop() returned, unused (a rate-limited device
+ * serves it later): its avail slot still names it (the driver cannot reuse a
+ * slot before the chain in it is used), and vq_pop() reads and checks it
+ * again. */
+static inline void vq_unpop(struct vq *q)
+{
+	q->last_avail--;
+}
+
 /* Return chain `head` to the guest with `written` bytes written. */
 int vq_push(struct vq *q, uint16_t head, uint32_t written);
 

@@ -4,6 +4,7 @@
  * for the TAP (one read or write per frame, like a TAP with IFF_VNET_HDR).
  */
 #include <errno.h>
+#include <poll.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -68,15 +69,15 @@ static const struct net_config test_cfg = {
     .has_mac = true,
 };
 
-/* A live device with both queues set up and these driver features. */
-static void start(uint64_t features)
+/* A live device for cfg with both queues set up and these driver features. */
+static void start_cfg(uint64_t features, const struct net_config *cfg)
 {
 	int sv[2];
 
 	memset(ram, 0, sizeof(ram));
 	guest_mem_init_buf(&gm, ram, sizeof(ram));
 	CHECK_EQ(socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv), 0);
-	virtio_net_setup(&net, sv[0], false, &test_cfg, true);
+	CHECK_EQ(virtio_net_setup(&net, sv[0], false, cfg, true), 0);
 	peer = sv[1];
 	virtio_init(&dev, &net.ops, &net, &gm);
 	net.dev = &dev;
@@ -91,6 +92,11 @@ static void start(uint64_t features)
 	dev.live = true;
 	CHECK_EQ(net.ops.activate(&dev), 0);
 	CHECK(net.rx_polling);
+}
+
+static void start(uint64_t features)
+{
+	start_cfg(features, &test_cfg);
 }
 
 static void stop(void)
@@ -452,9 +458,185 @@ TEST(open_tap_errors_name_the_option)
 	CHECK_STR_CONTAINS(ember_lasterr(), "--net tap=bad/name: ");
 }
 
+/* Rate limiters: the real clock, the timerfd polled by the test. */
+static struct token_bucket_config tb(uint64_t size, uint64_t burst, uint64_t refill_ms)
+{
+	return (struct token_bucket_config){true, size, burst, refill_ms};
+}
+
+static bool timer_fires(int fd, int ms)
+{
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+
+	return poll(&p, 1, ms) == 1;
+}
+
+/* tx chain k: one descriptor, header + len bytes of frame from seed k. */
+static void tx_frame(unsigned k, unsigned len)
+{
+	uint64_t a = DATA + 0x800 * (uint64_t)k;
+
+	memset(ram + a, 0, VIRTIO_NET_HDR_SIZE);
+	for (unsigned i = 0; i < len; i++)
+		ram[a + VIRTIO_NET_HDR_SIZE + i] = (uint8_t)(k + i);
+	desc(1, k, a, VIRTIO_NET_HDR_SIZE + len, 0, 0);
+	offer(1, (uint16_t)k);
+}
+
+/* One frame per 100 ms on tx: the others wait in the ring and go in order
+ * when the timer fires; a bad frame is dropped and costs nothing. */
+TEST(tx_throttled_frames_wait_in_order)
+{
+	struct net_config cfg = test_cfg;
+	uint8_t got[256];
+
+	cfg.tx_rl.ops = tb(1, 0, 100);
+	start_cfg(0, &cfg);
+	tx_frame(0, 60);
+	desc(1, 1, DATA + 0x800, VIRTIO_NET_HDR_SIZE, 0, 0); /* no frame: dropped */
+	offer(1, 1);
+	tx_frame(2, 70);
+	tx_frame(3, 80);
+	net.ops.notify(&dev, VIRTIO_NET_TXQ);
+	CHECK_EQ(used_idx(1), 2);
+	CHECK_EQ(net.tx_dropped, 1);
+	CHECK(net.tx_rl.armed);
+	CHECK_EQ(recv(peer, got, sizeof(got), 0), VIRTIO_NET_HDR_SIZE + 60);
+	CHECK(frame_is(got + VIRTIO_NET_HDR_SIZE, 60, 0));
+	CHECK_EQ(recv(peer, got, sizeof(got), 0), -1);
+	net.ops.notify(&dev, VIRTIO_NET_TXQ); /* a kick while throttled */
+	CHECK_EQ(used_idx(1), 2);
+	for (unsigned k = 2; k <= 3; k++) {
+		CHECK(timer_fires(net.tx_rl.timer_fd, 2000));
+		virtio_net_tx_timer_ready(&net, net.tx_rl.timer_fd, EPOLLIN);
+		CHECK_EQ(used_idx(1), k + 1);
+		CHECK_EQ(used_id(1, k), k);
+		CHECK_EQ(recv(peer, got, sizeof(got), 0), VIRTIO_NET_HDR_SIZE + 60 + 10 * (k - 1));
+		CHECK(frame_is(got + VIRTIO_NET_HDR_SIZE, 60 + 10 * (k - 1), (uint8_t)k));
+	}
+	CHECK_EQ(net.m.tx_packets_count, 3);
+	CHECK_EQ(net.m.tx_bytes_count, 3 * VIRTIO_NET_HDR_SIZE + 60 + 70 + 80);
+	CHECK_EQ(net.m.tx_rate_limiter_throttled, 3);
+	CHECK_EQ(net.m.tx_rate_limiter_event_count, 2);
+	stop();
+}
+
+/* rx bandwidth for two 112-byte frames (header included) per 100 ms: the
+ * third is held, the TAP is no longer polled (the socket keeps the fourth),
+ * and each timer delivers the next in order. */
+TEST(rx_throttled_stops_reading_the_tap)
+{
+	struct net_config cfg = test_cfg;
+
+	cfg.rx_rl.bandwidth = tb(2 * (VIRTIO_NET_HDR_SIZE + 100), 0, 100);
+	start_cfg(0, &cfg);
+	for (unsigned i = 0; i < 4; i++) {
+		desc(0, i, DATA + 0x800 * i, 2048, VIRTQ_DESC_F_WRITE, 0);
+		offer(0, (uint16_t)i);
+		tap_send(0, 0, 100, (uint8_t)(10 * i));
+	}
+	virtio_net_rx_ready(&net, net.fd, EPOLLIN);
+	CHECK_EQ(used_idx(0), 2);
+	CHECK(!net.rx_polling);
+	CHECK_EQ(net.rx_len, VIRTIO_NET_HDR_SIZE + 100); /* the third, held */
+	CHECK(net.rx_rl.armed);
+	net.ops.notify(&dev, VIRTIO_NET_RXQ); /* buffers posted while throttled */
+	CHECK_EQ(used_idx(0), 2);
+	CHECK(!net.rx_polling);
+	for (unsigned k = 3; k <= 4; k++) {
+		CHECK(timer_fires(net.rx_rl.timer_fd, 2000));
+		virtio_net_rx_timer_ready(&net, net.rx_rl.timer_fd, EPOLLIN);
+		CHECK_EQ(used_idx(0), k);
+	}
+	CHECK(net.rx_polling); /* the TAP is empty: polled again */
+	for (unsigned i = 0; i < 4; i++) {
+		CHECK_EQ(used_id(0, i), i);
+		CHECK_EQ(used_len(0, i), VIRTIO_NET_HDR_SIZE + 100);
+		CHECK(
+		    frame_is(ram + DATA + 0x800 * i + VIRTIO_NET_HDR_SIZE, 100, (uint8_t)(10 * i)));
+	}
+	CHECK_EQ(net.m.rx_packets_count, 4);
+	CHECK_EQ(net.m.rx_bytes_count, 4 * (VIRTIO_NET_HDR_SIZE + 100));
+	CHECK_EQ(net.m.rx_rate_limiter_throttled, 3);
+	CHECK_EQ(net.m.rx_event_rate_limiter_count, 2);
+	CHECK_EQ(net.rx_dropped, 0);
+	stop();
+}
+
+/* A frame the limiter let through but the guest had no buffers for is not
+ * charged again when the buffers come (one op per hour here). */
+TEST(rx_frame_charged_once)
+{
+	struct net_config cfg = test_cfg;
+
+	cfg.rx_rl.ops = tb(1, 0, 3600 * 1000);
+	start_cfg(0, &cfg);
+	tap_send(0, 0, 60, 1);
+	virtio_net_rx_ready(&net, net.fd, EPOLLIN);
+	CHECK_EQ(used_idx(0), 0);
+	CHECK(net.rx_charged);
+	CHECK(!net.rx_rl.armed); /* waiting for buffers, not for the limiter */
+	desc(0, 0, DATA, 2048, VIRTQ_DESC_F_WRITE, 0);
+	offer(0, 0);
+	net.ops.notify(&dev, VIRTIO_NET_RXQ);
+	CHECK_EQ(used_idx(0), 1);
+	CHECK(frame_is(ram + DATA + VIRTIO_NET_HDR_SIZE, 60, 1));
+	desc(0, 1, DATA + 0x800, 2048, VIRTQ_DESC_F_WRITE, 0);
+	offer(0, 1);
+	tap_send(0, 0, 60, 2);
+	virtio_net_rx_ready(&net, net.fd, EPOLLIN);
+	CHECK_EQ(used_idx(0), 1);
+	CHECK(net.rx_rl.armed);
+	CHECK_EQ(net.m.rx_rate_limiter_throttled, 1);
+	stop();
+}
+
+/* Runtime updates: tx's hour-long wait ends at once when its bucket goes;
+ * rx, without a limiter so far, gets one (and its timerfd); NULL leaves a
+ * direction alone. */
+TEST(runtime_update_of_either_direction)
+{
+	struct net_config cfg = test_cfg;
+	struct rate_limiter_config off = {.ops = tb(0, 0, 0)};
+	struct rate_limiter_config rx = {.bandwidth = tb(VIRTIO_NET_HDR_SIZE + 100, 0, 3600000)};
+	uint8_t got[256];
+
+	cfg.tx_rl.ops = tb(1, 0, 3600 * 1000);
+	start_cfg(0, &cfg);
+	CHECK_EQ(net.rx_rl.timer_fd, -1);
+	tx_frame(0, 60);
+	tx_frame(1, 60);
+	net.ops.notify(&dev, VIRTIO_NET_TXQ);
+	CHECK_EQ(used_idx(1), 1);
+	CHECK_EQ(virtio_net_set_rate_limiter(&net, &rx, NULL), 0);
+	CHECK(net.tx_rl.armed); /* tx untouched */
+	CHECK(!timer_fires(net.tx_rl.timer_fd, 20));
+	CHECK(net.rx_rl.timer_fd >= 0);
+	CHECK_EQ(virtio_net_set_rate_limiter(&net, NULL, &off), 0);
+	CHECK(timer_fires(net.tx_rl.timer_fd, 1000));
+	virtio_net_tx_timer_ready(&net, net.tx_rl.timer_fd, EPOLLIN);
+	CHECK_EQ(used_idx(1), 2);
+	CHECK_EQ(recv(peer, got, sizeof(got), 0), VIRTIO_NET_HDR_SIZE + 60);
+	CHECK_EQ(recv(peer, got, sizeof(got), 0), VIRTIO_NET_HDR_SIZE + 60);
+	CHECK(frame_is(got + VIRTIO_NET_HDR_SIZE, 60, 1));
+	/* rx now lets one 112-byte frame through per hour. */
+	for (unsigned i = 0; i < 2; i++) {
+		desc(0, i, DATA + 0x800 * i, 2048, VIRTQ_DESC_F_WRITE, 0);
+		offer(0, (uint16_t)i);
+		tap_send(0, 0, 100, (uint8_t)i);
+	}
+	virtio_net_rx_ready(&net, net.fd, EPOLLIN);
+	CHECK_EQ(used_idx(0), 1);
+	CHECK(net.rx_rl.armed);
+	CHECK(!net.rx_polling);
+	stop();
+}
+
 SUITE(virtio_net, T(config_space_and_features), T(mac_generation), T(tx_gathers_header_and_frame),
       T(tx_drops_bad_frames), T(tx_malformed_chain_needs_reset), T(rx_one_chain_per_frame),
       T(rx_mergeable_buffers), T(rx_waits_for_buffers_then_resumes),
       T(rx_frame_larger_than_a_chain_is_dropped), T(rx_hostile_chains),
       T(rx_offloads_follow_negotiation), T(rx_short_frames_and_reset),
-      T(open_tap_errors_name_the_option));
+      T(open_tap_errors_name_the_option), T(tx_throttled_frames_wait_in_order),
+      T(rx_throttled_stops_reading_the_tap), T(rx_frame_charged_once),
+      T(runtime_update_of_either_direction));

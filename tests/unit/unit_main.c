@@ -18,6 +18,7 @@ extern const struct test_suite suite_cmos;
 extern const struct test_suite suite_i8042;
 extern const struct test_suite suite_vcpu;
 extern const struct test_suite suite_http;
+extern const struct test_suite suite_rate_limiter;
 
 static const struct test_suite *const suites[] = {
 	&suite_guest_mem, &suite_elf,	 &suite_pvh,	 &suite_mptable, &suite_uart,
@@ -29,6 +30,7 @@ static const struct test_suite *const suites[] = {
 	&suite_i8042,
 	&suite_vcpu,
 	&suite_http,
+	&suite_rate_limiter,
 };
 
 int main(int argc, char **argv)
