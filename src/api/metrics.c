@@ -2,6 +2,7 @@
 #include "api/metrics.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,9 @@
 
 #include "api/api.h"
 #include "api/logger.h"
+#include "dev/virtio_blk.h"
+#include "dev/virtio_net.h"
+#include "dev/virtio_rng.h"
 #include "instance.h"
 #include "util.h"
 
@@ -161,6 +165,122 @@ static void vcpu_metrics(struct metrics *m, json_object *root)
 			    in->vm.vcpus.exit_status == EMBER_EXIT_GUEST_ERR
 		    ? 1
 		    : 0);
+}
+
+/* A device's counters: a name and where the _Atomic uint64_t sits in its
+ * metrics struct. */
+struct field {
+	const char *name;
+	size_t off;
+};
+
+#define F(type, name) { #name, offsetof(type, name) }
+
+static const struct field blk_fields[] = {
+	F(struct virtio_blk_metrics, read_bytes),
+	F(struct virtio_blk_metrics, write_bytes),
+	F(struct virtio_blk_metrics, read_count),
+	F(struct virtio_blk_metrics, write_count),
+	F(struct virtio_blk_metrics, flush_count),
+	F(struct virtio_blk_metrics, invalid_reqs_count),
+	F(struct virtio_blk_metrics, rate_limiter_throttled_events),
+	F(struct virtio_blk_metrics, rate_limiter_event_count),
+};
+
+static const struct field net_fields[] = {
+	F(struct virtio_net_metrics, rx_bytes_count),
+	F(struct virtio_net_metrics, rx_packets_count),
+	F(struct virtio_net_metrics, tx_bytes_count),
+	F(struct virtio_net_metrics, tx_packets_count),
+	F(struct virtio_net_metrics, rx_rate_limiter_throttled),
+	F(struct virtio_net_metrics, tx_rate_limiter_throttled),
+	F(struct virtio_net_metrics, rx_event_rate_limiter_count),
+	F(struct virtio_net_metrics, tx_rate_limiter_event_count),
+};
+
+static const struct field rng_fields[] = {
+	F(struct virtio_rng_metrics, entropy_event_count),
+	F(struct virtio_rng_metrics, entropy_bytes),
+	F(struct virtio_rng_metrics, host_rng_fails),
+	F(struct virtio_rng_metrics, entropy_rate_limiter_throttled),
+	F(struct virtio_rng_metrics, rate_limiter_event_count),
+};
+
+static uint64_t field_value(const void *metrics, const struct field *f)
+{
+	const _Atomic uint64_t *p = (const _Atomic uint64_t *)((const char *)metrics + f->off);
+
+	return atomic_load_explicit(p, memory_order_relaxed);
+}
+
+/*
+ * One device kind: an aggregate group ("block") and one group per device
+ * ("block_<id>"), as Firecracker reports them. `metrics_of` gives a
+ * device's metrics struct from its slot.
+ */
+static void device_groups(struct metrics *m, json_object *root, const char *kind,
+			  const char *gname, const struct field *fields, unsigned nfields,
+			  const void *(*metrics_of)(struct vm_virtio *s),
+			  const char *(*id_of)(const struct ember_config *cfg, unsigned i))
+{
+	struct instance *in = m->in;
+	uint64_t sum[16] = { 0 };
+	json_object *agg = group(root, gname);
+
+	for (unsigned i = 0; in->vm_live && i < VM_VIRTIO_MAX; i++) {
+		struct vm_virtio *s = board_find(&in->vm.board, kind, i);
+		char name[CONFIG_ID_MAX + 16];
+		json_object *g;
+
+		if (!s)
+			break;
+		snprintf(name, sizeof(name), "%s_%s", gname, id_of ? id_of(&in->cfg, i) : "");
+		g = id_of ? group(root, name) : NULL;
+		for (unsigned k = 0; k < nfields; k++) {
+			uint64_t v = field_value(metrics_of(s), &fields[k]);
+
+			sum[k] += v;
+			if (g)
+				inc(m, g, name, fields[k].name, v);
+		}
+	}
+	for (unsigned k = 0; k < nfields; k++)
+		inc(m, agg, gname, fields[k].name, sum[k]);
+}
+
+static const void *blk_metrics(struct vm_virtio *s)
+{
+	return &((struct virtio_blk *)s->model)->m;
+}
+
+static const void *net_metrics(struct vm_virtio *s)
+{
+	return &((struct virtio_net *)s->model)->m;
+}
+
+static const void *rng_metrics(struct vm_virtio *s)
+{
+	return &((struct virtio_rng *)s->model)->m;
+}
+
+static const char *disk_id(const struct ember_config *cfg, unsigned i)
+{
+	return cfg->disks[i].id;
+}
+
+static const char *net_id(const struct ember_config *cfg, unsigned i)
+{
+	return cfg->nets[i].id;
+}
+
+static void metrics_devices(struct metrics *m, json_object *root)
+{
+	device_groups(m, root, "blk", "block", blk_fields, ARRAY_SIZE(blk_fields), blk_metrics,
+		      disk_id);
+	device_groups(m, root, "net", "net", net_fields, ARRAY_SIZE(net_fields), net_metrics,
+		      net_id);
+	device_groups(m, root, "rng", "entropy", rng_fields, ARRAY_SIZE(rng_fields), rng_metrics,
+		      NULL);
 }
 
 int metrics_flush(struct metrics *m)
