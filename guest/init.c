@@ -9,6 +9,12 @@
  * prints "ember-init: exit status N", syncs and reboots (with
  * reboot=k the kernel writes 0xFE to port 0x64 and ember exits 0).
  *
+ * Ctrl-Alt-Del (ember's i8042 keyboard, Firecracker's SendCtrlAltDel) ends
+ * it the same way, whatever the command is doing: init prints
+ * "ember-init: ctrl-alt-del", syncs and reboots. The guest kernel needs the
+ * i8042, atkbd and VT drivers for that (Debian's stock kernel has them, the
+ * minimal kernel from guest/linux.fragment does not).
+ *
  * ember.cmd quoting: the value is everything after "ember.cmd=" to the end of
  * the command line. If it starts with a double quote it ends at the next
  * double quote instead: ember.cmd="cat /proc/cmdline" quiet. Prefer the quoted
@@ -19,6 +25,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -144,11 +151,51 @@ static int input_at_eof(void)
 	return n == 0;
 }
 
+/*
+ * Wait for the child to exit, reaping orphans as PID 1 must, or for
+ * Ctrl-Alt-Del. Returns true for Ctrl-Alt-Del: with C_A_D off (main()
+ * turns it off), Linux's ctrl_alt_del() (kernel/reboot.c) sends SIGINT to
+ * PID 1. Both signals are blocked from the start of main() (sigs): the
+ * kernel drops a signal whose action is the default for PID 1, but never a
+ * blocked one (sig_ignored(), kernel/signal.c), and sigwaitinfo() takes
+ * them with no window between a check and the sleep.
+ */
+static bool wait_child(pid_t child, const sigset_t *sigs, int *status)
+{
+	pid_t pid;
+	int st;
+
+	for (;;) {
+		while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+			if (pid == child) {
+				*status = st;
+				return false;
+			}
+		}
+		if (pid < 0 && errno != EINTR)
+			return false; /* no child at all: nothing to wait for */
+		if (sigwaitinfo(sigs, NULL) == SIGINT)
+			return true;
+	}
+}
+
 int main(void)
 {
 	char *cmd;
-	pid_t child, pid;
+	pid_t child;
 	int status = 127 << 8, code; /* reported if fork or wait fails */
+	sigset_t sigs, old_mask;
+	bool cad = false;
+
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &sigs, &old_mask);
+	/* Linux starts with C_A_D on: Ctrl-Alt-Del restarts at once, from a
+	 * work item, without syncing. Off, it becomes SIGINT to us, as
+	 * sysvinit and systemd also ask. */
+	if (reboot(RB_DISABLE_CAD) != 0)
+		say("reboot(RB_DISABLE_CAD): %s", strerror(errno));
 
 	mount_fs("proc", "/proc");
 	mount_fs("sysfs", "/sys");
@@ -173,6 +220,7 @@ int main(void)
 
 	child = fork();
 	if (child == 0) {
+		sigprocmask(SIG_SETMASK, &old_mask, NULL); /* exec keeps the mask */
 		if (cmd) {
 			execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
 		} else {
@@ -188,13 +236,14 @@ int main(void)
 	}
 	if (child < 0)
 		say("fork: %s", strerror(errno));
-	/* As PID 1 we also reap orphans; stop when our child is gone. */
-	while (child > 0 && (pid = wait(&status)) != child) {
-		if (pid < 0 && errno != EINTR)
-			break;
+	else
+		cad = wait_child(child, &sigs, &status);
+	if (cad) {
+		say("%s", "ctrl-alt-del");
+	} else {
+		code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+		fprintf(stderr, "ember-init: exit status %d\n", code);
 	}
-	code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-	fprintf(stderr, "ember-init: exit status %d\n", code);
 	sync();
 	reboot(RB_AUTOBOOT);
 	say("reboot: %s", strerror(errno));

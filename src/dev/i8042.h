@@ -1,18 +1,24 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The i8042 keyboard controller with nothing plugged into it: enough of the
- * controller for Linux's drivers/input/serio/i8042.c to probe it in a few
- * port accesses, and command 0xFE to pulse the CPU reset line (Linux's
- * reboot=k path, and how ember's test guests exit).
+ * The i8042 keyboard controller, with a keyboard that can only press
+ * Ctrl-Alt-Del: enough of the controller for Linux's
+ * drivers/input/serio/i8042.c to probe it in a few port accesses, command
+ * 0xFE to pulse the CPU reset line (Linux's reboot=k path, and how ember's
+ * test guests exit), and i8042_send_ctrl_alt_del() for Firecracker's
+ * SendCtrlAltDel action.
  *
  * Modelled: the status register, the configuration byte (CTR), the output
- * port, a one-byte output buffer, the self and interface tests, and the
- * keyboard and AUX enable bits. Bytes sent to the keyboard or the AUX device
- * find no device: the controller answers 0xFE with the time-out status bit,
- * on IRQ 1 or 12 when the CTR enables it, so Linux's PS/2 layer fails its
- * probe at once instead of waiting for a reply (see i8042.c).
+ * port, a one-byte output buffer, the self and interface tests, the keyboard
+ * and AUX enable bits, and scan-code translation (CTR bit 6) of the bytes
+ * the keyboard sends. The keyboard sends, but takes no commands: bytes sent
+ * to the keyboard or the AUX device find no device and the controller
+ * answers 0xFE with the time-out status bit, on IRQ 1 or 12 when the CTR
+ * enables it, so Linux's PS/2 layer fails its probe at once instead of
+ * waiting for a reply (see i8042.c). Linux therefore needs i8042.dumbkbd
+ * (on ember's default command line) to bind atkbd to the keyboard port.
  *
- * Thread-safe: vCPU threads may access the ports concurrently.
+ * Thread-safe: vCPU threads may access the ports concurrently with each
+ * other and with i8042_send_ctrl_alt_del().
  */
 #ifndef EMBER_DEV_I8042_H
 #define EMBER_DEV_I8042_H
@@ -78,6 +84,20 @@
 #define I8042_KBD_IRQ 1
 #define I8042_AUX_IRQ 12
 
+/*
+ * Ctrl-Alt-Del as the keyboard sends it, in scan-code set 2 (the set a PS/2
+ * keyboard starts in, and the one Linux's atkbd assumes with i8042.dumbkbd):
+ * press left Ctrl, left Alt, Delete, then release them in reverse order.
+ * 11 bytes, 8 once the controller translates them to set 1.
+ */
+#define I8042_KBD_CAD_LEN 11
+
+/* The keyboard holds two sequences. Translated, that is 16 bytes: the most
+ * Linux's i8042_flush() drains (I8042_BUFFER_SIZE) before its probe gives up
+ * with "No controller found", should the requests come before the guest's
+ * driver has started. */
+#define I8042_KBD_QUEUE (2 * I8042_KBD_CAD_LEN)
+
 struct i8042_callbacks {
 	void (*reset)(void *ctx);			 /* the guest pulsed the reset line */
 	void (*irq)(void *ctx, unsigned irq, int level); /* IRQ 1 or 12 changed level */
@@ -103,12 +123,29 @@ struct i8042 {
 	uint8_t param_cmd;    /* command waiting for its byte on 0x60, or 0 */
 	bool cmd_last;	      /* status bit 3 */
 	int kbd_irq, aux_irq; /* levels last reported through cb.irq */
+	/* Set-2 bytes the keyboard has yet to see taken, oldest first. The
+	 * byte in obuf may stand for the first key_used of them: they leave
+	 * the queue only when the guest reads it (see i8042.c). */
+	uint8_t kbd_q[I8042_KBD_QUEUE];
+	unsigned kbd_len;
+	unsigned key_used; /* 0: obuf holds no key byte */
 };
 
 /* Power-on state as firmware leaves it (I8042_CTR_INITIAL, buffer empty).
  * Callbacks may be NULL. Call before registering the ports. */
 void i8042_init(struct i8042 *k, const struct i8042_callbacks *cb);
 void i8042_destroy(struct i8042 *k);
+
+/*
+ * Queue the keyboard's Ctrl-Alt-Del (press and release, I8042_KBD_CAD_LEN
+ * set-2 bytes) for the guest. The bytes reach the output buffer one at a
+ * time, each after the guest has read the one before, on IRQ 1 when the CTR
+ * enables it, and only while the CTR does not disable the keyboard. Call from
+ * any thread. Returns 0, or -ENOSPC (with ember_seterr()) when the keyboard
+ * has no room for a whole sequence because the guest has not read the
+ * earlier ones (I8042_KBD_QUEUE): nothing is queued then.
+ */
+int i8042_send_ctrl_alt_del(struct i8042 *k);
 
 /* Register at PORT_I8042_DATA with length I8042_NPORTS (0x60-0x64). Only
  * byte accesses to offsets 0 and 4 have effects; wider ones read 0. */

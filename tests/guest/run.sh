@@ -7,6 +7,9 @@
 # with an i8042 reset), print "testguest: N passed, 0 failed" with N > 0,
 # no FAIL line, and "ok smp-started <cpus>".
 #
+# The wait guest (waitguest.c, for the API's SendCtrlAltDel) must start and
+# print its heartbeat; only the API can end it, so a timeout stops it.
+#
 # Then the hostile guest (hostile.c), a virtio driver that breaks every rule
 # it can, against a 1 MiB disk image with known contents: ember must exit 0,
 # the guest must print "hostileguest: N passed, 0 failed" with N > 0, and the
@@ -32,6 +35,7 @@ B=build/tests/guest
 TESTGUEST=$B/testguest.elf
 EXITGUEST=$B/exitguest.elf
 HOSTILEGUEST=$B/hostileguest.elf
+WAITGUEST=$B/waitguest.elf
 W=$B/run
 INITRD=$W/initrd.bin
 INITRD_SIZE=5000 # deliberately not a multiple of 4096
@@ -51,7 +55,7 @@ fi
 if [ ! -r /dev/kvm ] || [ ! -w /dev/kvm ]; then
 	die "/dev/kvm is not readable and writable by $(id -un): $(ls -l /dev/kvm)"
 fi
-for f in "$EMBER" "$TESTGUEST" "$EXITGUEST" "$HOSTILEGUEST"; do
+for f in "$EMBER" "$TESTGUEST" "$EXITGUEST" "$HOSTILEGUEST" "$WAITGUEST"; do
 	[ -e "$f" ] || die "$f is missing: run make first"
 done
 mkdir -p "$W" || die "cannot create $W"
@@ -189,7 +193,28 @@ run_exitguest() {
 	fi
 }
 
+# The guest for the API's SendCtrlAltDel tests (waitguest.c) waits for keys
+# that only the API can send; here it must start and keep its heartbeat
+# until the timeout stops it.
+run_waitguest() {
+	local log=$W/waitguest.log rc
+	timeout 3 "$EMBER" run --kernel "$WAITGUEST" --memory 64M --no-rng </dev/null >"$log.raw" 2>&1
+	rc=$?
+	tr -d '\r' <"$log.raw" >"$log" && rm -f "$log.raw"
+	if [ $rc -ne 124 ]; then
+		report_fail "waitguest" "ember exited with status $rc before the 3 s timeout" "$log"
+	elif ! grep -a -q '^waitguest: ready$' "$log" || ! grep -a -q '^waitguest: tick 1$' "$log"; then
+		report_fail "waitguest" "no 'waitguest: ready' and 'waitguest: tick 1' lines" "$log"
+	elif grep -a -v -E '^waitguest: (ready|tick [0-9]+)$' "$log" | grep -a -q .; then
+		report_fail "waitguest" "unexpected output" "$log"
+	else
+		passed=$((passed + 1))
+		echo "ok - waitguest: ready, $(grep -a -c '^waitguest: tick' "$log") ticks in 3 s"
+	fi
+}
+
 run_exitguest
+run_waitguest
 i=0
 for mem in 128M 3584M 5G; do
 	for cpus in 1 2 4; do

@@ -5,10 +5,13 @@
  * read once it shows OBF, and each wait counts its status polls. Linux waits
  * up to 10000 polls of 50 us; here every wait must end on its first poll.
  */
+#include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 
 #include "dev/i8042.h"
 #include "harness.h"
+#include "util.h"
 
 struct sink {
 	unsigned resets;
@@ -491,7 +494,270 @@ TEST(i8042_concurrent_vcpus)
 	teardown();
 }
 
+/* ---- the keyboard: Ctrl-Alt-Del ---- */
+
+/* What the guest reads: set 1 with the CTR's XLATE bit (Linux's atkbd,
+ * translated: KEY_LEFTCTRL, KEY_LEFTALT, KEY_DELETE pressed, then released),
+ * the keyboard's own set 2 without it. */
+static const uint8_t cad_set1[] = { 0x1d, 0x38, 0xe0, 0x53, 0xe0, 0xd3, 0xb8, 0x9d };
+static const uint8_t cad_set2[] = {
+	0x14, 0x11, 0xe0, 0x71, 0xe0, 0xf0, 0x71, 0xf0, 0x11, 0xf0, 0x14
+};
+
+/* A key byte as a polling guest sees it: OBF, from the keyboard, no error. */
+static bool key_waiting(void)
+{
+	return (status() & (I8042_STR_OBF | I8042_STR_AUXDATA | I8042_STR_TIMEOUT)) ==
+	       I8042_STR_OBF;
+}
+
+/* Read bytes while OBF is set, at most max; returns how many. */
+static unsigned read_all(uint8_t *buf, unsigned max)
+{
+	unsigned n = 0;
+
+	while (n < max && (status() & I8042_STR_OBF))
+		buf[n++] = rd(I8042_OFF_DATA);
+	return n;
+}
+
+static void set_ctr_to(uint8_t ctr)
+{
+	uint8_t p = ctr;
+
+	CHECK_EQ(command(&p, WCTR), 0);
+}
+
+TEST(i8042_cad_translated)
+{
+	setup();
+	CHECK_EQ(sizeof(cad_set2), I8042_KBD_CAD_LEN);
+	CHECK_EQ(i8042_send_ctrl_alt_del(&k), 0);
+	/* One byte per IRQ 1 edge: each read drops the line and the next
+	 * byte raises it again, as i8042_interrupt() needs. */
+	for (unsigned i = 0; i < sizeof(cad_set1); i++) {
+		CHECK(key_waiting());
+		CHECK_EQ(sink.level[I8042_KBD_IRQ], 1);
+		CHECK_EQ(sink.edges[I8042_KBD_IRQ], i + 1);
+		CHECK_EQ(rd(I8042_OFF_DATA), cad_set1[i]);
+	}
+	CHECK_EQ(status(), I8042_STR_SYS | I8042_STR_KEYLOCK);
+	CHECK_EQ(sink.level[I8042_KBD_IRQ], 0);
+	CHECK_EQ(sink.edges[I8042_KBD_IRQ], sizeof(cad_set1));
+	CHECK_EQ(sink.edges[I8042_AUX_IRQ], 0);
+	CHECK_EQ(rd(I8042_OFF_DATA), cad_set1[sizeof(cad_set1) - 1]); /* the latch */
+	CHECK_EQ(sink.edges[I8042_KBD_IRQ], sizeof(cad_set1));
+	CHECK_EQ(sink.resets, 0);
+	teardown();
+}
+
+TEST(i8042_cad_untranslated)
+{
+	uint8_t got[32];
+
+	setup();
+	set_ctr_to(I8042_CTR_INITIAL & ~I8042_CTR_XLATE); /* i8042.direct */
+	CHECK_EQ(i8042_send_ctrl_alt_del(&k), 0);
+	CHECK_EQ(read_all(got, sizeof(got)), sizeof(cad_set2));
+	CHECK(memcmp(got, cad_set2, sizeof(cad_set2)) == 0);
+	CHECK_EQ(sink.edges[I8042_KBD_IRQ], sizeof(cad_set2));
+
+	/* Translation happens as each byte enters the buffer: switching it
+	 * on after the presses gives set 1 from the byte after the one that
+	 * is already in the buffer (0xE0, the same in both sets). */
+	CHECK_EQ(i8042_send_ctrl_alt_del(&k), 0);
+	for (unsigned i = 0; i < 4; i++)
+		CHECK_EQ(rd(I8042_OFF_DATA), cad_set2[i]);
+	set_ctr_to(I8042_CTR_INITIAL);
+	CHECK_EQ(read_all(got, sizeof(got)), 4);
+	CHECK(memcmp(got, cad_set1 + 4, 4) == 0);
+	teardown();
+}
+
+TEST(i8042_cad_polled)
+{
+	uint8_t got[16];
+
+	setup();
+	set_ctr_to(I8042_CTR_INITIAL & ~I8042_CTR_KBDINT);
+	CHECK_EQ(i8042_send_ctrl_alt_del(&k), 0);
+	CHECK(key_waiting());
+	CHECK_EQ(sink.edges[I8042_KBD_IRQ], 0);
+	CHECK_EQ(read_all(got, 4), 4);
+	CHECK(memcmp(got, cad_set1, 4) == 0);
+	CHECK_EQ(sink.edges[I8042_KBD_IRQ], 0);
+	/* Enabling the interrupt with a key byte waiting raises IRQ 1. */
+	set_ctr_to(I8042_CTR_INITIAL);
+	CHECK_EQ(sink.level[I8042_KBD_IRQ], 1);
+	CHECK_EQ(read_all(got, sizeof(got)), 4);
+	CHECK(memcmp(got, cad_set1 + 4, 4) == 0);
+	CHECK_EQ(sink.edges[I8042_KBD_IRQ], 4);
+	CHECK_EQ(sink.level[I8042_KBD_IRQ], 0);
+	teardown();
+}
+
+TEST(i8042_cad_kbd_disabled)
+{
+	uint8_t p = 0, got[16];
+
+	setup();
+	CHECK_EQ(command(&p, I8042_CMD_KBD_DIS), 0);
+	CHECK_EQ(i8042_send_ctrl_alt_del(&k), 0);
+	CHECK_EQ(status() & I8042_STR_OBF, 0); /* the keyboard may not send */
+	CHECK_EQ(sink.edges[I8042_KBD_IRQ], 0);
+	CHECK_EQ(command(&p, I8042_CMD_KBD_EN), 0);
+	CHECK(key_waiting());
+	CHECK_EQ(sink.level[I8042_KBD_IRQ], 1);
+	CHECK_EQ(rd(I8042_OFF_DATA), cad_set1[0]);
+	CHECK_EQ(rd(I8042_OFF_DATA), cad_set1[1]);
+
+	/* Disabled through the CTR (i8042_controller_init()) with a byte in
+	 * the buffer: that byte stays readable, the rest waits. */
+	set_ctr_to(I8042_CTR_INITIAL | I8042_CTR_KBDDIS);
+	CHECK(key_waiting());
+	CHECK_EQ(rd(I8042_OFF_DATA), cad_set1[2]);
+	CHECK_EQ(status() & I8042_STR_OBF, 0);
+	CHECK_EQ(sink.level[I8042_KBD_IRQ], 0);
+	set_ctr_to(I8042_CTR_INITIAL);
+	CHECK_EQ(read_all(got, sizeof(got)), 5);
+	CHECK(memcmp(got, cad_set1 + 3, 5) == 0);
+	CHECK_EQ(sink.edges[I8042_KBD_IRQ], 8);
+	teardown();
+}
+
+/* The guest runs controller commands while key bytes wait (Linux's probe,
+ * or any driver that reads the CTR): each reply is the next byte the guest
+ * reads, and the key bytes still arrive whole and in order. */
+TEST(i8042_cad_with_commands)
+{
+	uint8_t p, got[16];
+	unsigned n = 0;
+
+	setup();
+	CHECK_EQ(i8042_send_ctrl_alt_del(&k), 0);
+	CHECK_EQ(sink.level[I8042_KBD_IRQ], 1);
+	CHECK_EQ(command(&p, RCTR), 0);
+	CHECK_EQ(p, I8042_CTR_INITIAL);
+	CHECK_EQ(command(&p, RCTR), 0); /* i8042_controller_init() reads it twice */
+	CHECK_EQ(p, I8042_CTR_INITIAL);
+	/* Replies raise no IRQ; after each, the key byte comes back as a new
+	 * edge. */
+	CHECK_EQ(sink.edges[I8042_KBD_IRQ], 3);
+	CHECK(key_waiting());
+	got[n++] = rd(I8042_OFF_DATA);
+	CHECK_EQ(command(&p, SELFT), 0);
+	CHECK_EQ(p, I8042_RET_SELF_TEST);
+	p = 0x77;
+	CHECK_EQ(command(&p, 0x1000 | I8042_CMD_AUX_LOOP), 0); /* AUX byte over a key byte */
+	CHECK_EQ(status() & (I8042_STR_OBF | I8042_STR_AUXDATA), I8042_STR_OBF | I8042_STR_AUXDATA);
+	CHECK_EQ(rd(I8042_OFF_DATA), 0x77);
+	got[n++] = rd(I8042_OFF_DATA);
+	/* A byte for the keyboard, which takes no commands: its NAK first. */
+	wr(I8042_OFF_DATA, 0xf2);
+	CHECK_EQ(status() & (I8042_STR_OBF | I8042_STR_TIMEOUT), I8042_STR_OBF | I8042_STR_TIMEOUT);
+	CHECK_EQ(rd(I8042_OFF_DATA), I8042_RET_NO_DEVICE);
+	/* A command with a parameter between two key bytes. */
+	got[n++] = rd(I8042_OFF_DATA);
+	set_ctr_to(I8042_CTR_INITIAL);
+	n += read_all(got + n, sizeof(got) - n);
+	CHECK_EQ(n, sizeof(cad_set1));
+	CHECK(memcmp(got, cad_set1, sizeof(cad_set1)) == 0);
+	CHECK_EQ(status() & I8042_STR_OBF, 0);
+	teardown();
+}
+
+TEST(i8042_cad_queue_full)
+{
+	uint8_t got[32];
+
+	setup();
+	ember_seterr(0, "none");
+	CHECK_EQ(i8042_send_ctrl_alt_del(&k), 0);
+	CHECK_EQ(i8042_send_ctrl_alt_del(&k), 0);
+	CHECK_EQ(i8042_send_ctrl_alt_del(&k), -ENOSPC);
+	CHECK_STR_CONTAINS(ember_lasterr(), "i8042: keyboard queue full");
+	/* Two sequences are 16 bytes: Linux's i8042_flush() drains them all,
+	 * so requests made before the guest's driver probes cannot make it
+	 * report "No controller found". */
+	CHECK_EQ(flush(), 16);
+	/* A request needs room for its whole sequence: one byte read is not
+	 * enough, a sequence's worth of set-2 bytes is. */
+	CHECK_EQ(i8042_send_ctrl_alt_del(&k), 0);
+	CHECK_EQ(i8042_send_ctrl_alt_del(&k), 0);
+	CHECK_EQ(rd(I8042_OFF_DATA), cad_set1[0]);
+	CHECK_EQ(i8042_send_ctrl_alt_del(&k), -ENOSPC);
+	CHECK_EQ(read_all(got, 8), 8);
+	CHECK_EQ(i8042_send_ctrl_alt_del(&k), 0);
+	CHECK_EQ(read_all(got, sizeof(got)), 15);
+	CHECK(memcmp(got, cad_set1 + 1, 7) == 0);
+	CHECK(memcmp(got + 7, cad_set1, 8) == 0);
+
+	/* A guest that disabled the keyboard is named in the message. */
+	set_ctr_to(I8042_CTR_INITIAL | I8042_CTR_KBDDIS);
+	CHECK_EQ(i8042_send_ctrl_alt_del(&k), 0);
+	CHECK_EQ(i8042_send_ctrl_alt_del(&k), 0);
+	CHECK_EQ(i8042_send_ctrl_alt_del(&k), -ENOSPC);
+	CHECK_STR_CONTAINS(ember_lasterr(), "disabled the keyboard");
+	CHECK_EQ(status() & I8042_STR_OBF, 0);
+	teardown();
+}
+
+/* The API thread queues sequences while a vCPU thread reads them and runs
+ * controller commands, as Linux does under its lock: every reply comes
+ * right after its command and the key stream arrives whole and in order. */
+#define CAD_ROUNDS 200
+
+static void *send_cads(void *arg)
+{
+	(void)arg;
+	for (unsigned sent = 0; sent < CAD_ROUNDS;) {
+		int err = i8042_send_ctrl_alt_del(&k);
+
+		if (err == 0)
+			sent++;
+		else if (err != -ENOSPC)
+			return (void *)1;
+		else
+			sched_yield();
+	}
+	return NULL;
+}
+
+TEST(i8042_cad_concurrent)
+{
+	static uint8_t got[CAD_ROUNDS * sizeof(cad_set1)];
+	unsigned n = 0, bad = 0, spins = 0;
+	pthread_t t;
+	void *ret;
+	uint8_t p;
+
+	setup();
+	CHECK_EQ(pthread_create(&t, NULL, send_cads, NULL), 0);
+	while (n < sizeof(got) && spins < 100000000) {
+		spins++;
+		if (n % 5 == 1 && (spins & 1)) {
+			if (command(&p, RCTR) || p != I8042_CTR_INITIAL)
+				bad++;
+		}
+		if (status() & I8042_STR_OBF)
+			got[n++] = rd(I8042_OFF_DATA);
+	}
+	CHECK_EQ(pthread_join(t, &ret), 0);
+	CHECK(ret == NULL);
+	CHECK_EQ(bad, 0);
+	CHECK_EQ(n, sizeof(got));
+	for (unsigned i = 0; i < n; i++)
+		if (got[i] != cad_set1[i % sizeof(cad_set1)])
+			bad++;
+	CHECK_EQ(bad, 0);
+	CHECK_EQ(flush(), 0);
+	CHECK_EQ(sink.level[I8042_KBD_IRQ], 0);
+	teardown();
+}
+
 SUITE(i8042, T(i8042_power_on_status), T(i8042_read_ctr), T(i8042_write_ctr_round_trip),
-      T(i8042_self_test), T(i8042_linux_probe), T(i8042_linux_check_aux),
-      T(i8042_kbd_no_device), T(i8042_aux_no_device), T(i8042_reset_only_on_fe),
-      T(i8042_unknown_commands_ignored), T(i8042_odd_accesses), T(i8042_concurrent_vcpus));
+      T(i8042_self_test), T(i8042_linux_probe), T(i8042_linux_check_aux), T(i8042_kbd_no_device),
+      T(i8042_aux_no_device), T(i8042_reset_only_on_fe), T(i8042_unknown_commands_ignored),
+      T(i8042_odd_accesses), T(i8042_concurrent_vcpus), T(i8042_cad_translated),
+      T(i8042_cad_untranslated), T(i8042_cad_polled), T(i8042_cad_kbd_disabled),
+      T(i8042_cad_with_commands), T(i8042_cad_queue_full), T(i8042_cad_concurrent));
