@@ -101,10 +101,7 @@ int instance_ctrl_alt_del(struct instance *in)
 {
 	if (in->state == INSTANCE_NOT_STARTED)
 		return ember_seterr(-EINVAL, "the microVM is not started");
-	if (i8042_send_ctrl_alt_del(&in->vm.board.i8042) < 0)
-		return ember_seterr(-EAGAIN, "the i8042 keyboard buffer is full (the guest "
-					     "reads no keys)");
-	return 0;
+	return i8042_send_ctrl_alt_del(&in->vm.board.i8042);
 }
 
 /* What the configuration says after a runtime update, as the device

@@ -64,13 +64,29 @@ struct route_ctx {
 	size_t len;
 };
 
+/* A successful call that used a deprecated field: Firecracker adds a
+ * "Deprecation: true" header and logs the note (fcj_* leave it in
+ * ember_lasterr()). */
+static void deprecation(struct route_ctx *r)
+{
+	if (!*ember_lasterr())
+		return;
+	r->resp->deprecation = true;
+	log_warn(r->a->log, "%s", ember_lasterr());
+}
+
 /* --- GET ---------------------------------------------------------------- */
 
 static int get_instance_info(struct route_ctx *r)
 {
+	static const enum fcj_vm_state states[] = {
+		[INSTANCE_NOT_STARTED] = FCJ_STATE_NOT_STARTED,
+		[INSTANCE_RUNNING] = FCJ_STATE_RUNNING,
+		[INSTANCE_PAUSED] = FCJ_STATE_PAUSED,
+	};
+
 	reply(r->resp, 200,
-	      fcj_instance_info(r->a->id, instance_state_name(r->a->in->state),
-				FCJ_FIRECRACKER_VERSION));
+	      fcj_instance_info(r->a->id, states[r->a->in->state], FCJ_FIRECRACKER_VERSION));
 	return 0;
 }
 
@@ -106,11 +122,13 @@ static int configure(struct route_ctx *r, const char *what,
 		fault(r->a, r->resp, PRE_BOOT_ONLY);
 		return -1;
 	}
+	ember_clearerr();
 	if (fn(&r->a->in->cfg, r->body, r->len)) {
 		fault(r->a, r->resp, "%s: %s", what, ember_lasterr());
 		return -1;
 	}
 	reply(r->resp, 204, NULL);
+	deprecation(r);
 	return 0;
 }
 
@@ -150,6 +168,7 @@ static int put_drive(struct route_ctx *r)
 		fault(r->a, r->resp, PRE_BOOT_ONLY);
 		return -1;
 	}
+	ember_clearerr();
 	if (fcj_put_drive(&r->a->in->cfg, r->id, r->body, r->len)) {
 		fault(r->a, r->resp, "Drive config error: %s", ember_lasterr());
 		return -1;
@@ -164,6 +183,7 @@ static int put_net(struct route_ctx *r)
 		fault(r->a, r->resp, PRE_BOOT_ONLY);
 		return -1;
 	}
+	ember_clearerr();
 	if (fcj_put_net(&r->a->in->cfg, r->id, r->body, r->len)) {
 		fault(r->a, r->resp, "Network config error: %s", ember_lasterr());
 		return -1;
@@ -284,10 +304,35 @@ static int find_net(const struct ember_config *cfg, const char *id)
 	return -1;
 }
 
+/* A PATCH's bucket changes as the devices take them: an unset bucket is
+ * left alone, one with size 0 is removed, any other replaces it. */
+static struct rate_limiter_config rl_update(const struct fcj_rl_update *u)
+{
+	struct rate_limiter_config rl = { 0 };
+
+	if (u->bandwidth_op == FCJ_BUCKET_SET)
+		rl.bandwidth = u->rl.bandwidth;
+	if (u->ops_op == FCJ_BUCKET_SET)
+		rl.ops = u->rl.ops;
+	rl.bandwidth.set = u->bandwidth_op != FCJ_BUCKET_KEEP;
+	rl.ops.set = u->ops_op != FCJ_BUCKET_KEEP;
+	if (u->bandwidth_op == FCJ_BUCKET_DISABLE)
+		rl.bandwidth.size = 0;
+	if (u->ops_op == FCJ_BUCKET_DISABLE)
+		rl.ops.size = 0;
+	return rl;
+}
+
+static bool rl_changes(const struct fcj_rl_update *u)
+{
+	return u->bandwidth_op != FCJ_BUCKET_KEEP || u->ops_op != FCJ_BUCKET_KEEP;
+}
+
 static int patch_drive(struct route_ctx *r)
 {
 	struct api *a = r->a;
 	struct fcj_drive_patch p;
+	struct rate_limiter_config rl;
 	int i;
 
 	if (fcj_parse_patch_drive(r->id, r->body, r->len, &p)) {
@@ -303,8 +348,15 @@ static int patch_drive(struct route_ctx *r)
 		fault(a, r->resp, "Drive config error: no drive with id %s", p.drive_id);
 		return -1;
 	}
+	rl = rl_update(&p.rl);
+	/* Checked first: a FIFO must not hang the API thread in open(). */
+	if (p.has_path && fcj_check_file(p.path, FCJ_FILE_DRIVE, a->in->cfg.disks[i].ro)) {
+		fault(a, r->resp, "Drive config error: Unable to patch the block device: %s",
+		      ember_lasterr());
+		return -1;
+	}
 	if (instance_patch_drive(a->in, (unsigned)i, p.has_path ? p.path : NULL,
-				 p.has_rate_limiter ? &p.rate_limiter : NULL)) {
+				 rl_changes(&p.rl) ? &rl : NULL)) {
 		fault(a, r->resp, "Drive config error: Unable to patch the block device: %s",
 		      ember_lasterr());
 		return -1;
@@ -317,6 +369,7 @@ static int patch_net(struct route_ctx *r)
 {
 	struct api *a = r->a;
 	struct fcj_net_patch p;
+	struct rate_limiter_config rx, tx;
 	int i;
 
 	if (fcj_parse_patch_net(r->id, r->body, r->len, &p)) {
@@ -333,7 +386,13 @@ static int patch_net(struct route_ctx *r)
 		      p.iface_id);
 		return -1;
 	}
-	instance_patch_net(a->in, (unsigned)i, p.has_rx ? &p.rx : NULL, p.has_tx ? &p.tx : NULL);
+	rx = rl_update(&p.rx);
+	tx = rl_update(&p.tx);
+	if (instance_patch_net(a->in, (unsigned)i, rl_changes(&p.rx) ? &rx : NULL,
+			       rl_changes(&p.tx) ? &tx : NULL)) {
+		fault(a, r->resp, "Network config error: %s", ember_lasterr());
+		return -1;
+	}
 	reply(r->resp, 204, NULL);
 	return 0;
 }
