@@ -485,6 +485,26 @@ static int type_err(struct json_object *v, const char *path, const char *key, co
 	return js_err(path, key, "invalid type: %s, expected %s", d, expected);
 }
 
+/* serde's list of what was expected: "`a`", "`a` or `b`", "one of `a`, `b`, `c`". */
+static void expected_list(char *dst, size_t cap, const char *const *names, size_t n)
+{
+	size_t used = 0;
+	int w;
+
+	dst[0] = '\0';
+	if (n > 2) {
+		w = snprintf(dst, cap, "one of ");
+		used = w > 0 ? (size_t)w : 0;
+	}
+	for (size_t i = 0; i < n && used < cap; i++) {
+		w = snprintf(dst + used, cap - used, "%s`%s`",
+			     i == 0 ? "" : (n == 2 ? " or " : ", "), names[i]);
+		if (w < 0)
+			break;
+		used += (size_t)w;
+	}
+}
+
 int js_object(struct json_object *v, const char *path, const char *what)
 {
 	if (json_object_get_type(v) == json_type_object)
@@ -496,27 +516,17 @@ int js_known(struct json_object *obj, const char *path, const char *const *known
 {
 	json_object_object_foreach(obj, key, val)
 	{
-		char list[256] = "", q[80];
-		size_t used = 0;
-
-		(void)val;
+		char list[256], q[80];
 		bool found = false;
 
+		(void)val;
 		for (size_t i = 0; i < n && !found; i++)
 			found = strcmp(key, known[i]) == 0;
 		if (found)
 			continue;
-		for (size_t i = 0; i < n && used < sizeof(list); i++) {
-			int w = snprintf(list + used, sizeof(list) - used, "%s`%s`",
-					 i == 0 ? "" : (i + 1 == n ? " or " : ", "), known[i]);
-
-			if (w < 0)
-				break;
-			used += (size_t)w;
-		}
+		expected_list(list, sizeof(list), known, n);
 		js_quote(q, sizeof(q), key, strlen(key));
-		return js_err(path, NULL, "unknown field `%s`, expected %s%s", q,
-			      n > 1 ? "one of " : "", list);
+		return js_err(path, NULL, "unknown field `%s`, expected %s", q, list);
 	}
 	return 0;
 }
@@ -620,8 +630,7 @@ int js_variant(struct json_object *obj, const char *path, const char *key, enum 
 {
 	int err;
 	struct json_object *v = js_field(obj, path, key, need, "a string", &err);
-	char list[256] = "", q[80];
-	size_t used = 0;
+	char list[256], q[80];
 
 	if (given)
 		*given = false;
@@ -639,15 +648,7 @@ int js_variant(struct json_object *obj, const char *path, const char *key, enum 
 			return 0;
 		}
 	}
-	for (size_t i = 0; i < n && used < sizeof(list); i++) {
-		int w = snprintf(list + used, sizeof(list) - used, "%s`%s`",
-				 i == 0 ? "" : (i + 1 == n ? " or " : ", "), names[i]);
-
-		if (w < 0)
-			break;
-		used += (size_t)w;
-	}
+	expected_list(list, sizeof(list), names, n);
 	js_quote(q, sizeof(q), s, (size_t)json_object_get_string_len(v));
-	return js_err(path, key, "unknown variant `%s`, expected %s%s", q, n > 1 ? "one of " : "",
-		      list);
+	return js_err(path, key, "unknown variant `%s`, expected %s", q, list);
 }

@@ -16,6 +16,7 @@ extern const struct test_suite suite_guest_mem, suite_elf, suite_pvh, suite_mpta
 extern const struct test_suite suite_virtio_vsock;
 extern const struct test_suite suite_cmos;
 extern const struct test_suite suite_i8042;
+extern const struct test_suite suite_fc_json;
 
 static const struct test_suite *const suites[] = {
 	&suite_guest_mem, &suite_elf,	 &suite_pvh,	 &suite_mptable, &suite_uart,
@@ -25,6 +26,7 @@ static const struct test_suite *const suites[] = {
 	&suite_virtio_vsock,
 	&suite_cmos,
 	&suite_i8042,
+	&suite_fc_json,
 };
 
 int main(int argc, char **argv)
