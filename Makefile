@@ -46,6 +46,7 @@ LIB_SRCS += src/dev/i8042.c
 LIB_SRCS += src/dev/boot_marker.c
 LIB_SRCS += src/api/json_strict.c
 LIB_SRCS += src/api/fc_json.c
+LIB_SRCS += src/api/fc_json_out.c
 
 SRCS := $(LIB_SRCS) src/main.c
 OBJS := $(SRCS:%.c=$(B)/%.o)

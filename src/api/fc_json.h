@@ -12,9 +12,11 @@
  * (VmResources::from_json in src/vmm/src/resources.rs).
  *
  * Every function that changes a configuration works on a copy and commits it
- * whole: on error *cfg is untouched. Errors are -EINVAL (bad request: the
- * HTTP layer answers 400 with fcj_error(ember_lasterr())), -ENOMEM, or a
- * negative errno from a file check. On success ember_lasterr() is empty, or
+ * whole: on error *cfg is untouched. Errors are -EINVAL, a bad request (the
+ * HTTP layer answers 400 with fcj_error(ember_lasterr()), as Firecracker
+ * answers every configuration error, a missing file included), or -ENOMEM.
+ * The message is Firecracker's fault message in meaning, naming the field
+ * and the value. On success ember_lasterr() is empty, or
  * holds Firecracker's deprecation note ("PUT /vsock: vsock_id field is
  * deprecated."), for which Firecracker adds a `Deprecation: true` header.
  *
@@ -155,7 +157,8 @@ enum fcj_vm_state { FCJ_STATE_NOT_STARTED, FCJ_STATE_RUNNING, FCJ_STATE_PAUSED }
  * compare it; vmm_version should be FCJ_FIRECRACKER_VERSION. */
 char *fcj_instance_info(const char *id, enum fcj_vm_state state, const char *vmm_version);
 char *fcj_version(void); /* GET /version */
-/* {"fault_message": msg}; bytes that are not UTF-8 become U+FFFD. */
+/* {"fault_message": msg} (msg not NULL); bytes that are not UTF-8 become
+ * U+FFFD, since a message can quote a cut value. */
 char *fcj_error(const char *msg);
 
 #endif
