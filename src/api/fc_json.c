@@ -125,16 +125,16 @@ int fcj_check_file(const char *path, enum fcj_file_kind kind, bool read_only)
 	 * file system instead, below. */
 	fd = FCJ_OPEN(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)
-		return ember_seterr(-errno, "%s: %s", path, strerror(errno));
+		return ember_seterr(-errno, "%s: %s", strerror(errno), path);
 	if (fstat(fd, &st) < 0) {
 		err = -errno;
 		close(fd);
-		return ember_seterr(err, "%s: %s", path, strerror(-err));
+		return ember_seterr(err, "%s: %s", strerror(-err), path);
 	}
 	if (kind != FCJ_FILE_DRIVE) {
 		close(fd);
 		if (!S_ISREG(st.st_mode))
-			return ember_seterr(-EINVAL, "%s: not a regular file", path);
+			return ember_seterr(-EINVAL, "not a regular file: %s", path);
 		return 0;
 	}
 	if (S_ISREG(st.st_mode)) {
@@ -143,22 +143,21 @@ int fcj_check_file(const char *path, enum fcj_file_kind kind, bool read_only)
 		if (ioctl(fd, BLKGETSIZE64, &size) < 0) {
 			err = -errno;
 			close(fd);
-			return ember_seterr(err, "%s: block device size: %s", path, strerror(-err));
+			return ember_seterr(err, "block device size: %s: %s", strerror(-err), path);
 		}
 	} else {
 		close(fd);
-		return ember_seterr(-EINVAL, "%s: not a regular file or block device", path);
+		return ember_seterr(-EINVAL, "not a regular file or block device: %s", path);
 	}
 	close(fd);
 	if (size == 0 || size % SECTOR)
-		return ember_seterr(
-		    -EINVAL,
-		    "%s: size %llu bytes is not a non-zero multiple of 512 (ember's "
-		    "virtio-blk exposes whole sectors only)",
-		    path, (unsigned long long)size);
+		return ember_seterr(-EINVAL,
+				    "size %llu bytes is not a non-zero multiple of 512 (ember's "
+				    "virtio-blk exposes whole sectors only): %s",
+				    (unsigned long long)size, path);
 	if (!read_only && faccessat(AT_FDCWD, path, W_OK, AT_EACCESS) < 0)
-		return ember_seterr(-errno, "%s: not writable (is_read_only is false): %s", path,
-				    strerror(errno));
+		return ember_seterr(-errno, "not writable (is_read_only is false): %s: %s",
+				    strerror(errno), path);
 	return 0;
 }
 
@@ -1159,16 +1158,20 @@ int fcj_parse_patch_drive(const char *path_id, const char *body, size_t len,
 
 	if ((err = parse_request("PATCH", true, path_id, body, len, drive_patch_parse, &r, &root)))
 		return err;
-	memset(out, 0, sizeof(*out));
-	if (strcmp(path_id, r.id) != 0)
+	if (strcmp(path_id, r.id) != 0) {
 		err = id_mismatch(path_id, r.id);
-	else if (!(err = copy_id(out->drive_id, r.id, "drive_id")) && r.path &&
-		 !(err = copy_str(out->path, sizeof(out->path), r.path, "path_on_host")))
-		out->has_path = true;
-	if (!err)
-		rl_to_update(&r.rl, &out->rl);
+	} else {
+		memset(out, 0, sizeof(*out));
+		if (!(err = copy_id(out->drive_id, r.id, "drive_id")) && r.path &&
+		    !(err = copy_str(out->path, sizeof(out->path), r.path, "path_on_host")))
+			out->has_path = true;
+		if (err)
+			err = ember_prefixerr(-EINVAL, "Drive config error");
+		else
+			rl_to_update(&r.rl, &out->rl);
+	}
 	json_object_put(root);
-	return err ? ember_prefixerr(-EINVAL, "Drive config error") : 0;
+	return err;
 }
 
 struct net_patch_req {
@@ -1201,17 +1204,19 @@ int fcj_parse_patch_net(const char *path_id, const char *body, size_t len,
 
 	if ((err = parse_request("PATCH", true, path_id, body, len, net_patch_parse, &r, &root)))
 		return err;
-	memset(out, 0, sizeof(*out));
-	if (strcmp(path_id, r.id) != 0)
+	if (strcmp(path_id, r.id) != 0) {
 		err = id_mismatch(path_id, r.id);
-	else
-		err = copy_id(out->iface_id, r.id, "iface_id");
-	if (!err) {
-		rl_to_update(&r.rx, &out->rx);
-		rl_to_update(&r.tx, &out->tx);
+	} else {
+		memset(out, 0, sizeof(*out));
+		if ((err = copy_id(out->iface_id, r.id, "iface_id"))) {
+			err = ember_prefixerr(-EINVAL, "Network config error");
+		} else {
+			rl_to_update(&r.rx, &out->rx);
+			rl_to_update(&r.tx, &out->tx);
+		}
 	}
 	json_object_put(root);
-	return err ? ember_prefixerr(-EINVAL, "Network config error") : 0;
+	return err;
 }
 
 static const char *const action_names[] = {"InstanceStart", "SendCtrlAltDel", "FlushMetrics"};

@@ -136,7 +136,8 @@ int fcj_parse_vm_state(const char *body, size_t len, bool *pause);
  * and look at what was opened. A kernel or initrd must be a regular file; a
  * drive a regular file or block device whose size is a non-zero multiple of
  * 512 (ember's virtio-blk needs whole sectors), and writable by ember unless
- * read_only. 0, or a negative errno with a message naming the path.
+ * read_only. 0, or a negative errno with a message: the reason, then the
+ * path (last, so a long path cut by the message buffer loses only itself).
  */
 enum fcj_file_kind { FCJ_FILE_KERNEL, FCJ_FILE_INITRD, FCJ_FILE_DRIVE };
 int fcj_check_file(const char *path, enum fcj_file_kind kind, bool read_only);
@@ -154,7 +155,8 @@ char *fcj_vm_config(const struct ember_config *cfg);
 char *fcj_machine_config(const struct ember_config *cfg); /* GET /machine-config */
 enum fcj_vm_state { FCJ_STATE_NOT_STARTED, FCJ_STATE_RUNNING, FCJ_STATE_PAUSED };
 /* GET /: app_name is "Firecracker", as Firecracker sends it, since clients
- * compare it; vmm_version should be FCJ_FIRECRACKER_VERSION. */
+ * compare it; vmm_version should be FCJ_FIRECRACKER_VERSION (NULL gives it,
+ * and a NULL id gives Firecracker's "anonymous-instance"). */
 char *fcj_instance_info(const char *id, enum fcj_vm_state state, const char *vmm_version);
 char *fcj_version(void); /* GET /version */
 /* {"fault_message": msg} (msg not NULL); bytes that are not UTF-8 become

@@ -231,7 +231,12 @@ char *fcj_instance_info(const char *id, enum fcj_vm_state state, const char *vmm
 	struct out o = {NULL};
 	struct json_object *j = o_new(&o, json_object_new_object());
 
-	/* InstanceInfo's field order. */
+	/* InstanceInfo's field order; Firecracker's defaults for what is not
+	 * given (logging.rs DEFAULT_INSTANCE_ID). */
+	if (!id)
+		id = "anonymous-instance";
+	if (!vmm_version)
+		vmm_version = FCJ_FIRECRACKER_VERSION;
 	o_add(&o, j, "id", o_str(&o, "id", id));
 	o_add(&o, j, "state", o_str(&o, "state", names[state <= FCJ_STATE_PAUSED ? state : 0]));
 	o_add(&o, j, "vmm_version", o_str(&o, "vmm_version", vmm_version));

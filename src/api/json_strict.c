@@ -400,6 +400,8 @@ int js_parse(const char *buf, size_t len, struct json_object **out)
 			      JS_MAX_BYTES);
 	if ((err = prescan(b, len, &members)))
 		return err;
+	if (len == 0) /* (and buf may be NULL) */
+		return js_err("", NULL, "invalid JSON: EOF while parsing a value");
 	tok = json_tokener_new_ex(JS_MAX_DEPTH);
 	if (!tok)
 		return ember_seterr(-ENOMEM, "out of memory parsing JSON");

@@ -193,6 +193,18 @@ TEST(fcj_boot_source_errors)
 					    "cannot be opened");
 	CHECK_STR_CONTAINS(ember_lasterr(), "No such file or directory");
 	CHECK_STR_CONTAINS(ember_lasterr(), fx.missing);
+	/* a long path cannot push the reason out of the message */
+	{
+		char longp[4001];
+
+		memset(longp, 'p', 4000);
+		longp[0] = '/';
+		longp[4000] = 0;
+		CHECK_EQ(put_unchanged(&c, fcj_put_boot_source,
+				       B("{\"kernel_image_path\": \"%s\"}", longp)),
+			 -EINVAL);
+		CHECK_STR_CONTAINS(ember_lasterr(), "cannot be opened: File name too long: /ppp");
+	}
 	CHECK_EQ(
 	    put_unchanged(&c, fcj_put_boot_source, B("{\"kernel_image_path\": \"%s\"}", fx.subdir)),
 	    -EINVAL);
@@ -820,7 +832,8 @@ TEST(fcj_runtime_parsers)
 	fcj_apply_rl_update(&rl, &dp.rl);
 	CHECK(!rl.bandwidth.set && rl.ops.set && rl.ops.size == 9 && rl.ops.refill_time_ms == 7);
 	CHECK_EQ(fcj_parse_patch_drive("d", L("{\"drive_id\": \"e\"}"), &dp), -EINVAL);
-	CHECK_STR_CONTAINS(ember_lasterr(), "[d] does not match the id from the body [e]");
+	CHECK(strcmp(ember_lasterr(),
+		     "The id from the path [d] does not match the id from the body [e]!") == 0);
 	CHECK_EQ(
 	    fcj_parse_patch_drive("d", L("{\"drive_id\": \"d\", \"is_read_only\": true}"), &dp),
 	    -EINVAL);
@@ -1205,6 +1218,8 @@ TEST(fcj_config_file_errors)
 	CHECK_EQ(load_unchanged(&c, "[]"), -EINVAL);
 	CHECK_STR_CONTAINS(ember_lasterr(), "expected struct VmmConfig");
 	CHECK_EQ(fcj_load_config_file(&c, "", 0), -EINVAL);
+	CHECK_EQ(fcj_load_config_file(&c, NULL, 0), -EINVAL);
+	CHECK_STR_CONTAINS(ember_lasterr(), "EOF while parsing");
 }
 
 /* ---- out ---- */
@@ -1236,6 +1251,10 @@ TEST(fcj_responses)
 	free(s);
 	s = fcj_instance_info("vm1", FCJ_STATE_PAUSED, "1.16.1");
 	CHECK(s && strstr(s, "\"state\":\"Paused\""));
+	free(s);
+	s = fcj_instance_info(NULL, FCJ_STATE_RUNNING, NULL);
+	CHECK(s && !strcmp(s, "{\"id\":\"anonymous-instance\",\"state\":\"Running\","
+			      "\"vmm_version\":\"1.16.1\",\"app_name\":\"Firecracker\"}"));
 	free(s);
 	s = fcj_version();
 	CHECK(s && !strcmp(s, "{\"firecracker_version\":\"1.16.1\"}"));
