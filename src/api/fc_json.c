@@ -120,6 +120,16 @@ int fcj_check_file(const char *path, enum fcj_file_kind kind, bool read_only)
 	uint64_t size;
 	int fd, err;
 
+	/* Look before opening: opening some device nodes acts (a watchdog
+	 * starts counting), and a path meant as a kernel or image that names
+	 * one is a mistake to refuse, not to act on. fstat() below sees what
+	 * was really opened. */
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode) &&
+	    !(kind == FCJ_FILE_DRIVE && S_ISBLK(st.st_mode)))
+		return ember_seterr(-EINVAL, "%s: %s",
+				    kind == FCJ_FILE_DRIVE ? "not a regular file or block device"
+							   : "not a regular file",
+				    path);
 	/* Read-only even for a writable drive: a block device opened for
 	 * writing makes udev re-probe it on close. Writability is asked of the
 	 * file system instead, below. */

@@ -131,8 +131,9 @@ int fcj_parse_action(const char *body, size_t len, enum fcj_action *out);
 int fcj_parse_vm_state(const char *body, size_t len, bool *pause);
 
 /*
- * The file checks Firecracker makes when a PUT arrives, in one place: open
- * read-only, non-blocking (a FIFO must not hang the API thread), close-on-exec,
+ * The file checks Firecracker makes when a PUT arrives, in one place: stat
+ * (a device node of the wrong kind is refused unopened), open read-only,
+ * non-blocking (a FIFO swapped in must not hang the API thread), close-on-exec,
  * and look at what was opened. A kernel or initrd must be a regular file; a
  * drive a regular file or block device whose size is a non-zero multiple of
  * 512 (ember's virtio-blk needs whole sectors), and writable by ember unless
