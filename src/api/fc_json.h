@@ -16,9 +16,9 @@
  * HTTP layer answers 400 with fcj_error(ember_lasterr()), as Firecracker
  * answers every configuration error, a missing file included), or -ENOMEM.
  * The message is Firecracker's fault message in meaning, naming the field
- * and the value. On success ember_lasterr() is empty, or
- * holds Firecracker's deprecation note ("PUT /vsock: vsock_id field is
- * deprecated."), for which Firecracker adds a `Deprecation: true` header.
+ * and the value. On success ember_lasterr() is empty, or holds Firecracker's
+ * deprecation note ("PUT /vsock: vsock_id field is deprecated."), for which
+ * Firecracker adds a `Deprecation: true` header.
  *
  * Bodies are strict JSON (RFC 8259): no comments, NaN, trailing commas, lone
  * surrogates, control characters in strings, invalid UTF-8, leading zeros,
