@@ -8,7 +8,7 @@ CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -Isrc -MMD -MP
 # ember uses stay resident (bench/: ~0.8 MiB peak RSS static vs ~1.5 MiB).
 # `make LDFLAGS=` builds a dynamic binary.
 LDFLAGS ?= -static
-LDLIBS  += -lpthread
+LDLIBS  += -ljson-c -lpthread
 B       := build
 
 .DEFAULT_GOAL := all
@@ -48,6 +48,14 @@ LIB_SRCS += src/dev/i8042.c
 LIB_SRCS += src/dev/boot_marker.c
 LIB_SRCS += src/api/http.c
 LIB_SRCS += src/api/server.c
+LIB_SRCS += src/api/json_strict.c
+LIB_SRCS += src/api/fc_json.c
+LIB_SRCS += src/api/fc_json_out.c
+LIB_SRCS += src/api/logger.c
+LIB_SRCS += src/api/metrics.c
+LIB_SRCS += src/api/api.c
+LIB_SRCS += src/api/fc_main.c
+LIB_SRCS += src/instance.c
 
 SRCS := $(LIB_SRCS) src/main.c
 OBJS := $(SRCS:%.c=$(B)/%.o)

@@ -67,9 +67,10 @@ int virtio_blk_open(struct virtio_blk *b, const struct disk_config *cfg)
 		return ember_seterr(-EINVAL, "--disk %s: not a regular file or block device",
 				    cfg->path);
 	}
-	if (size == 0 || size % SECTOR)
-		return ember_seterr(-EINVAL,
-				    "--disk %s: size %llu bytes is not a non-zero multiple of 512",
+	/* An empty disk (0 sectors) is valid: Kata Containers creates its
+	 * placeholder drives empty and swaps real images in later. */
+	if (size % SECTOR)
+		return ember_seterr(-EINVAL, "--disk %s: size %llu bytes is not a multiple of 512",
 				    cfg->path, (unsigned long long)size);
 	b->capacity = size;
 	b->ro = cfg->ro;

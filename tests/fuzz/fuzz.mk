@@ -5,16 +5,21 @@ FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 120
 FUZZ_FLAGS   := -g -O1 -std=gnu11 -D_GNU_SOURCE -Isrc -Itests/unit \
 		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
-FUZZ_TARGETS := elf pvh vq http
+FUZZ_TARGETS := elf pvh vq http fcjson
 FUZZ_LIB_elf := src/boot/elf.c src/guest_mem.c src/util.c
 FUZZ_LIB_pvh := src/boot/pvh.c src/boot/mptable.c src/guest_mem.c src/util.c
 FUZZ_LIB_vq  := src/dev/virtqueue.c src/guest_mem.c src/util.c
 FUZZ_LIB_http := src/api/http.c src/util.c
+FUZZ_LIB_fcjson := src/api/fc_json.c src/api/fc_json_out.c src/api/json_strict.c src/util.c
+# The file checks may only open the harness's scratch directory (fc_json.c).
+FUZZ_CFLAGS_fcjson := -DFCJ_OPEN=fcj_fuzz_open
+FUZZ_LDLIBS_fcjson := -ljson-c
 
 define fuzz_rule
 $(B)/fuzz/fuzz_$(1): tests/fuzz/fuzz_$(1).c $$(FUZZ_LIB_$(1)) $(wildcard src/*.h src/*/*.h)
 	@mkdir -p $$(dir $$@)
-	$$(FUZZ_CC) $$(FUZZ_FLAGS) -o $$@ tests/fuzz/fuzz_$(1).c $$(FUZZ_LIB_$(1))
+	$$(FUZZ_CC) $$(FUZZ_FLAGS) $$(FUZZ_CFLAGS_$(1)) -o $$@ tests/fuzz/fuzz_$(1).c \
+		$$(FUZZ_LIB_$(1)) $$(FUZZ_LDLIBS_$(1))
 endef
 $(foreach t,$(FUZZ_TARGETS),$(eval $(call fuzz_rule,$(t))))
 

@@ -19,6 +19,7 @@ extern const struct test_suite suite_i8042;
 extern const struct test_suite suite_vcpu;
 extern const struct test_suite suite_http;
 extern const struct test_suite suite_rate_limiter;
+extern const struct test_suite suite_fc_json;
 
 static const struct test_suite *const suites[] = {
 	&suite_guest_mem, &suite_elf,	 &suite_pvh,	 &suite_mptable, &suite_uart,
@@ -31,6 +32,7 @@ static const struct test_suite *const suites[] = {
 	&suite_vcpu,
 	&suite_http,
 	&suite_rate_limiter,
+	&suite_fc_json,
 };
 
 int main(int argc, char **argv)
