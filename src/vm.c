@@ -213,6 +213,14 @@ static void board_stop(void *ctx, int status, const char *reason)
 	vm_stop(ctx, status, "%s", reason);
 }
 
+/* The board's boot-marker callback, to the front end's. */
+static void board_marker(void *ctx)
+{
+	struct vm *vm = ctx;
+
+	vm->opt.marker(vm->opt.ctx);
+}
+
 int vm_create(struct vm *vm, const struct ember_config *cfg, const struct vm_options *opt)
 {
 	struct kvm_enable_cap split = { .cap = KVM_CAP_SPLIT_IRQCHIP, .args = { IOAPIC_PINS } };
@@ -265,7 +273,7 @@ int vm_create(struct vm *vm, const struct ember_config *cfg, const struct vm_opt
 		.trace = boot_trace(vm),
 		.out_fd = vm->opt.out_fd,
 		.stop = board_stop,
-		.marker = vm->opt.marker,
+		.marker = vm->opt.marker ? board_marker : NULL,
 		.ctx = vm,
 	};
 	vm->board_ready = true;
