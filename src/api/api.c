@@ -356,6 +356,15 @@ static int patch_drive(struct route_ctx *r)
 		fault(a, r->resp, "Drive config error: no drive with id %s", p.drive_id);
 		return -1;
 	}
+	/* Firecracker takes a PATCH with neither for a vhost-user drive's
+	 * config refresh, which a virtio-block drive refuses. */
+	if (!p.has_path && !p.has_rl) {
+		fault(a, r->resp,
+		      "Drive config error: Unable to patch the block device: nothing to change "
+		      "(give path_on_host or rate_limiter; Firecracker: Running method expected "
+		      "different backend.)");
+		return -1;
+	}
 	rl = rl_update(&p.rl);
 	/* Checked first: a FIFO must not hang the API thread in open(). */
 	if (p.has_path && fcj_check_file(p.path, FCJ_FILE_DRIVE, a->in->cfg.disks[i].ro)) {

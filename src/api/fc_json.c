@@ -1190,6 +1190,7 @@ int fcj_parse_patch_drive(const char *path_id, const char *body, size_t len,
 			err = ember_prefixerr(-EINVAL, "Drive config error");
 		else
 			rl_to_update(&r.rl, &out->rl);
+		out->has_rl = r.rl.given;
 	}
 	json_object_put(root);
 	return err;

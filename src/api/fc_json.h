@@ -108,6 +108,7 @@ struct fcj_drive_patch {
 	char drive_id[CONFIG_ID_MAX];
 	bool has_path;
 	char path[CONFIG_PATH_MAX]; /* path_on_host: check with fcj_check_file() */
+	bool has_rl;		    /* rate_limiter given (neither absent nor null) */
 	struct fcj_rl_update rl;
 };
 int fcj_parse_patch_drive(const char *path_id, const char *body, size_t len,

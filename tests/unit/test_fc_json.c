@@ -825,7 +825,7 @@ TEST(fcj_runtime_parsers)
 				       &dp),
 		 0);
 	CHECK(!strcmp(dp.drive_id, "drive_0") && dp.has_path &&
-	      !strcmp(dp.path, "/images/layer.img"));
+	      !strcmp(dp.path, "/images/layer.img") && !dp.has_rl);
 	CHECK(dp.rl.bandwidth_op == FCJ_BUCKET_KEEP && dp.rl.ops_op == FCJ_BUCKET_KEEP);
 	CHECK_EQ(
 	    fcj_parse_patch_drive("d",
@@ -834,10 +834,14 @@ TEST(fcj_runtime_parsers)
 				    "\"refill_time\": 7}}}"),
 				  &dp),
 	    0);
-	CHECK(!dp.has_path);
+	CHECK(!dp.has_path && dp.has_rl);
 	CHECK(dp.rl.bandwidth_op == FCJ_BUCKET_DISABLE && dp.rl.ops_op == FCJ_BUCKET_SET);
 	fcj_apply_rl_update(&rl, &dp.rl);
 	CHECK(!rl.bandwidth.set && rl.ops.set && rl.ops.size == 9 && rl.ops.refill_time_ms == 7);
+	/* neither field (a null rate_limiter is None): nothing to patch */
+	CHECK_EQ(
+	    fcj_parse_patch_drive("d", L("{\"drive_id\": \"d\", \"rate_limiter\": null}"), &dp), 0);
+	CHECK(!dp.has_path && !dp.has_rl);
 	CHECK_EQ(fcj_parse_patch_drive("d", L("{\"drive_id\": \"e\"}"), &dp), -EINVAL);
 	CHECK(strcmp(ember_lasterr(),
 		     "The id from the path [d] does not match the id from the body [e]!") == 0);
