@@ -86,6 +86,7 @@ $(B)/%.o: %.c
 include tests/unit/unit.mk
 include tests/fuzz/fuzz.mk
 -include tests/guest/guest.mk
+include tests/api/api.mk
 -include guest/guest.mk
 -include tests/lab/lab.mk
 -include bench/bench.mk
