@@ -77,6 +77,19 @@ static void deprecation(struct route_ctx *r)
 
 /* --- GET ---------------------------------------------------------------- */
 
+/* A GET's body, or a fault when fcj_* could not write it: out of memory,
+ * or a path from ember run's command line that is not UTF-8, which JSON
+ * cannot carry (a 200 with no body is no answer a client can parse). */
+static int reply_json(struct route_ctx *r, char *body)
+{
+	if (!body) {
+		fault(r->a, r->resp, "Internal error: %s", ember_lasterr());
+		return -1;
+	}
+	reply(r->resp, 200, body);
+	return 0;
+}
+
 static int get_instance_info(struct route_ctx *r)
 {
 	static const enum fcj_vm_state states[] = {
@@ -85,27 +98,23 @@ static int get_instance_info(struct route_ctx *r)
 		[INSTANCE_PAUSED] = FCJ_STATE_PAUSED,
 	};
 
-	reply(r->resp, 200,
-	      fcj_instance_info(r->a->id, states[r->a->in->state], FCJ_FIRECRACKER_VERSION));
-	return 0;
+	return reply_json(
+	    r, fcj_instance_info(r->a->id, states[r->a->in->state], FCJ_FIRECRACKER_VERSION));
 }
 
 static int get_version(struct route_ctx *r)
 {
-	reply(r->resp, 200, fcj_version());
-	return 0;
+	return reply_json(r, fcj_version());
 }
 
 static int get_machine_config(struct route_ctx *r)
 {
-	reply(r->resp, 200, fcj_machine_config(&r->a->in->cfg));
-	return 0;
+	return reply_json(r, fcj_machine_config(&r->a->in->cfg));
 }
 
 static int get_vm_config(struct route_ctx *r)
 {
-	reply(r->resp, 200, fcj_vm_config(&r->a->in->cfg));
-	return 0;
+	return reply_json(r, fcj_vm_config(&r->a->in->cfg));
 }
 
 /* --- pre-boot configuration ---------------------------------------------- */
