@@ -457,6 +457,22 @@ static int unsupported(struct route_ctx *r)
 	return -1;
 }
 
+/* Firecracker v1.16's hot-unplug (DELETE /drives, /network-interfaces,
+ * /pmem/{id}): refused before the start as there; after it, ember has no
+ * hot-plug (Firecracker without --enable-pci says "PCI is not enabled"). */
+static int delete_device(struct route_ctx *r)
+{
+	if (!started(r->a)) {
+		fault(r->a, r->resp, POST_BOOT_ONLY);
+		return -1;
+	}
+	fault(r->a, r->resp,
+	      "The requested operation is not supported: ember does not implement %s %s "
+	      "(device hot-unplug)",
+	      r->req->method_name, r->req->path);
+	return -1;
+}
+
 /* --- routing ---------------------------------------------------------------- */
 
 struct route {
@@ -486,6 +502,9 @@ static const struct route routes[] = {
 	{ HTTP_PATCH, "network-interfaces", "*", patch_net, API_PATCH_NETWORK },
 	{ HTTP_PATCH, "machine-config", NULL, patch_machine_config, API_PATCH_MACHINE_CFG },
 	{ HTTP_PATCH, "vm", NULL, patch_vm, API_PATCH_VM },
+	{ HTTP_DELETE, "drives", "*", delete_device, API_OTHER },
+	{ HTTP_DELETE, "network-interfaces", "*", delete_device, API_OTHER },
+	{ HTTP_DELETE, "pmem", "*", delete_device, API_OTHER },
 };
 
 /* Firecracker endpoints ember does not implement (yet): the first path
@@ -550,6 +569,10 @@ void api_handle(void *ctx, const struct http_request *req, struct api_response *
 	}
 	if (req->method == HTTP_PATCH && !has_body) {
 		fault(a, resp, "Empty PATCH request.");
+		return;
+	}
+	if (req->method == HTTP_DELETE && has_body) {
+		fault(a, resp, "DELETE request cannot have a body.");
 		return;
 	}
 	for (unsigned i = 0; i < ARRAY_SIZE(routes); i++) {
