@@ -681,8 +681,12 @@ def s_states(ctx):
             ("PUT", "/actions", {"action_type": "FlushMetrics"}),
             ("PATCH", "/drives/d0", {"drive_id": "d0", "path_on_host": img}),
             ("PATCH", "/network-interfaces/e0", {"iface_id": "e0"}),
+            ("DELETE", "/drives/d0", None),  # Firecracker 1.16's hot-unplug
+            ("DELETE", "/network-interfaces/e0", None),
         ]:
             api.fails(method, path, body, NOT_BEFORE)
+        api.fails("DELETE", "/drives/d0", {"drive_id": "d0"}, "cannot have a body")
+        api.fails("DELETE", "/drives/", None, "The ID cannot be empty.")
         expect(api.state() == "Not started", "the state changed")
 
     with ctx.step("a missing kernel is refused at once"):
@@ -727,7 +731,6 @@ def s_states(ctx):
             ("GET", "/foo", None),
             ("PUT", "/foo", {"a": 1}),
             ("POST", "/actions", {"action_type": "InstanceStart"}),
-            ("DELETE", "/drives/d0", None),
             ("PATCH", "/boot-source", {"kernel_image_path": WAITGUEST}),
             ("PATCH", "/logger", {"level": "Error"}),
             ("GET", "/drives/d0", None),
@@ -763,6 +766,7 @@ def s_states(ctx):
         api.patch("/drives/d0", {"drive_id": "d0", "path_on_host": vm})
         api.fails("PATCH", "/network-interfaces/e0", {"iface_id": "e0"}, "e0")
         api.fails("PATCH", "/vm", {"state": "Frozen"}, "unknown variant `Frozen`")
+        api.fails("DELETE", "/drives/d0", None, ("not supported", "hot-unplug"))
         api.patch("/vm", {"state": "Resumed"})  # resuming a running VM is no error
         expect(api.state() == "Running", "not Running after a Resumed")
         api.put("/actions", {"action_type": "SendCtrlAltDel"})
