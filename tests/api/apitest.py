@@ -1189,6 +1189,26 @@ def s_no_api(ctx):
         expect("--config-file" in q.err[0], f"the line does not name --config-file: {q.err[0]!r}")
         expect(q.out == [], f"output on stdout: {q.out}")
 
+    with ctx.step("--api-sock: a stale socket is replaced, a live one or a file refused"):
+        stale = ctx.path("stale.socket")
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.bind(stale)  # bound, never listening: what a killed VMM leaves
+        s.close()
+        p, api, sock = ctx.firecracker(sock="stale.socket")
+        expect(api.state() == "Not started", "GET / on the replaced socket")
+        q = ctx.spawn([FIRECRACKER, "--api-sock", sock], "second firecracker")
+        exits_with(q, 1, 5)
+        expect(len(q.err) >= 1 and any(l.startswith("ember:") and "in use" in l for l in q.err), f"stderr: {q.err}")
+        expect(api.state() == "Not started", "the first instance stopped serving")
+        open(ctx.path("plain"), "w").close()
+        q = ctx.spawn([FIRECRACKER, "--api-sock", ctx.path("plain")], "firecracker on a file")
+        exits_with(q, 1, 5)
+        expect(any("not a socket" in l for l in q.err), f"stderr: {q.err}")
+        expect(os.path.isfile(ctx.path("plain")), "the file was removed")
+        p.signal(signal.SIGTERM)
+        exits_with(p, 0, 5)
+        gone(sock, "the API socket")
+
     with ctx.step("--no-api with a config file naming a missing kernel: exit 1"):
         bad = ctx.path("bad.json")
         with open(bad, "w") as f:
