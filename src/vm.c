@@ -123,6 +123,16 @@ static int map_memory(struct vm *vm)
 				    "physical address space",
 				    (unsigned long long)(size >> 20),
 				    (unsigned long long)(max_guest_phys(vm) >> 30));
+	if (vm->cfg->huge_pages == HUGE_PAGES_2M) {
+		err = guest_mem_map_hugetlb(&vm->mem, size);
+		if (err)
+			return ember_seterr(err,
+					    "huge_pages 2M: cannot map %llu MiB of 2 MiB hugetlbfs "
+					    "pages: %s (are enough reserved in "
+					    "/proc/sys/vm/nr_hugepages?)",
+					    (unsigned long long)(size >> 20), strerror(-err));
+		return 0;
+	}
 	err = guest_mem_map(&vm->mem, size, vm->cfg->thp);
 	if (err)
 		return ember_seterr(err, "--memory: cannot map %llu MiB of guest RAM: %s",
@@ -306,6 +316,7 @@ int vm_load(struct vm *vm)
 		.run_size = vm->run_size,
 		.host_cpuid = vm->host_cpuid,
 		.tsc_deadline = vm->tsc_deadline,
+		.smt = vm->cfg->smt,
 		.entry = vm->boot.entry,
 		.pio = &vm->board.pio,
 		.mmio = &vm->board.mmio,
