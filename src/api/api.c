@@ -115,7 +115,8 @@ static int get_vm_config(struct route_ctx *r)
  * (the fcj functions leave cfg untouched on error too; the copy also keeps
  * a half-applied logger or metrics change out).
  */
-static int configure(struct route_ctx *r, const char *what,
+/* fcj_* messages carry Firecracker's category ("Drive config error: ..."). */
+static int configure(struct route_ctx *r,
 		     int (*fn)(struct ember_config *cfg, const char *body, size_t len))
 {
 	if (started(r->a)) {
@@ -124,7 +125,7 @@ static int configure(struct route_ctx *r, const char *what,
 	}
 	ember_clearerr();
 	if (fn(&r->a->in->cfg, r->body, r->len)) {
-		fault(r->a, r->resp, "%s: %s", what, ember_lasterr());
+		fault(r->a, r->resp, "%s", ember_lasterr());
 		return -1;
 	}
 	reply(r->resp, 204, NULL);
@@ -134,32 +135,32 @@ static int configure(struct route_ctx *r, const char *what,
 
 static int put_boot_source(struct route_ctx *r)
 {
-	return configure(r, "Boot source error", fcj_put_boot_source);
+	return configure(r, fcj_put_boot_source);
 }
 
 static int put_machine_config(struct route_ctx *r)
 {
-	return configure(r, "Machine config error", fcj_put_machine_config);
+	return configure(r, fcj_put_machine_config);
 }
 
 static int patch_machine_config(struct route_ctx *r)
 {
-	return configure(r, "Machine config error", fcj_patch_machine_config);
+	return configure(r, fcj_patch_machine_config);
 }
 
 static int put_vsock(struct route_ctx *r)
 {
-	return configure(r, "Vsock config error", fcj_put_vsock);
+	return configure(r, fcj_put_vsock);
 }
 
 static int put_entropy(struct route_ctx *r)
 {
-	return configure(r, "Entropy config error", fcj_put_entropy);
+	return configure(r, fcj_put_entropy);
 }
 
 static int put_serial(struct route_ctx *r)
 {
-	return configure(r, "Serial config error", fcj_put_serial);
+	return configure(r, fcj_put_serial);
 }
 
 static int put_drive(struct route_ctx *r)
@@ -170,10 +171,11 @@ static int put_drive(struct route_ctx *r)
 	}
 	ember_clearerr();
 	if (fcj_put_drive(&r->a->in->cfg, r->id, r->body, r->len)) {
-		fault(r->a, r->resp, "Drive config error: %s", ember_lasterr());
+		fault(r->a, r->resp, "%s", ember_lasterr());
 		return -1;
 	}
 	reply(r->resp, 204, NULL);
+	deprecation(r);
 	return 0;
 }
 
@@ -185,10 +187,11 @@ static int put_net(struct route_ctx *r)
 	}
 	ember_clearerr();
 	if (fcj_put_net(&r->a->in->cfg, r->id, r->body, r->len)) {
-		fault(r->a, r->resp, "Network config error: %s", ember_lasterr());
+		fault(r->a, r->resp, "%s", ember_lasterr());
 		return -1;
 	}
 	reply(r->resp, 204, NULL);
+	deprecation(r);
 	return 0;
 }
 
@@ -202,7 +205,11 @@ static int put_logger(struct route_ctx *r)
 		fault(r->a, r->resp, PRE_BOOT_ONLY);
 		return -1;
 	}
-	if (fcj_put_logger(&tmp, r->body, r->len) || logger_configure(r->a->log, &tmp.logger)) {
+	if (fcj_put_logger(&tmp, r->body, r->len)) {
+		fault(r->a, r->resp, "%s", ember_lasterr());
+		return -1;
+	}
+	if (logger_configure(r->a->log, &tmp.logger)) {
 		fault(r->a, r->resp, "Logger error: %s", ember_lasterr());
 		return -1;
 	}
@@ -219,8 +226,11 @@ static int put_metrics(struct route_ctx *r)
 		fault(r->a, r->resp, PRE_BOOT_ONLY);
 		return -1;
 	}
-	if (fcj_put_metrics(&tmp, r->body, r->len) ||
-	    metrics_configure(r->a->metrics, tmp.metrics.path)) {
+	if (fcj_put_metrics(&tmp, r->body, r->len)) {
+		fault(r->a, r->resp, "%s", ember_lasterr());
+		return -1;
+	}
+	if (metrics_configure(r->a->metrics, tmp.metrics.path)) {
 		fault(r->a, r->resp, "Metrics error: %s", ember_lasterr());
 		return -1;
 	}

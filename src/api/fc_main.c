@@ -270,6 +270,29 @@ static void on_boot_marker(void *ctx)
 		 us, us / 1000, cpu_us, cpu_us / 1000);
 }
 
+/*
+ * api_server.process_startup_time_us and _cpu_us, once the API listens: as
+ * Firecracker, from the jailer's --start-time-us (CLOCK_MONOTONIC) and
+ * --start-time-cpu-us (plus --parent-cpu-time-us) when given; without
+ * them, from ember's own start.
+ */
+static void startup_times(struct metrics *m, const struct fc_args *o)
+{
+	struct timespec ts;
+	uint64_t now_us, cpu_us;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now_us = (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	cpu_us = (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+	m->startup_us = o->has_start_us ? (now_us > o->start_us ? now_us - o->start_us : 0)
+					: (uint64_t)(ember_ms() * 1000);
+	m->startup_cpu_us = (o->has_start_cpu_us && cpu_us > o->start_cpu_us
+				     ? cpu_us - o->start_cpu_us
+				     : cpu_us) +
+			    o->parent_cpu_us;
+}
+
 /* SIGTERM, SIGINT and SIGHUP through a signalfd: the main loop tears down
  * cleanly. Blocked before any thread starts, so every thread inherits the
  * mask and only the signalfd sees them. */
@@ -399,7 +422,6 @@ int fc_main(int argc, char **argv)
 	a.id = o.id;
 	a.boot_timer = o.boot_timer;
 	metrics_init(&metrics, &in, &a, &log);
-	metrics.startup_us = o.has_start_us ? o.start_us : 0;
 	if (o.boot_timer) {
 		in.opt.marker = on_boot_marker;
 		in.opt.ctx = &a;
@@ -428,6 +450,7 @@ int fc_main(int argc, char **argv)
 			goto fail;
 		}
 	}
+	startup_times(&metrics, &o);
 	if (o.config_file && (api_load_config_file(&a, o.config_file) || api_start(&a)))
 		goto fail;
 	status = serve(&a, srv, sig_fd, timer_fd);
