@@ -457,7 +457,10 @@ int fc_main(int argc, char **argv)
 	metrics_flush(&metrics);
 	goto out;
 fail:
-	log_error(&log, "%s", ember_lasterr());
+	/* One "ember:" line on standard error; the log gets it too when it is
+	 * a file (without --log-path it is standard error already). */
+	if (log.fd >= 0)
+		log_error(&log, "%s", ember_lasterr());
 	fprintf(stderr, "ember: %s\n", ember_lasterr());
 	instance_finish(&in);
 out:
