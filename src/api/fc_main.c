@@ -123,28 +123,6 @@ static bool parse_u64(const char *s, uint64_t *out)
 	return !errno && !*end;
 }
 
-/* Firecracker's argument parser takes "--name value" (and, like ember's,
- * "--name=value"). Returns 2 when a value was consumed, 1 for a flag, 0 if
- * `a` is not this option, -1 for a missing value. */
-static int opt_value(int argc, char **argv, int *i, const char *name, const char **val)
-{
-	const char *a = argv[*i];
-	size_t n = strlen(name);
-
-	if (strncmp(a, name, n) != 0)
-		return 0;
-	if (a[n] == '=') {
-		*val = a + n + 1;
-		return 2;
-	}
-	if (a[n])
-		return 0;
-	if (*i + 1 >= argc)
-		return -1;
-	*val = argv[++*i];
-	return 2;
-}
-
 static int parse_args(int argc, char **argv, struct fc_args *o)
 {
 	memset(o, 0, sizeof(*o));
@@ -165,7 +143,7 @@ static int parse_args(int argc, char **argv, struct fc_args *o)
 		unsigned w;
 
 		for (w = 0; w < ARRAY_SIZE(valued) && !k; w++)
-			k = opt_value(argc, argv, &i, valued[w], &v);
+			k = config_take_value(argc, argv, &i, valued[w], &v);
 		if (k < 0)
 			return usage("%s needs a value", a);
 		if (k) {
