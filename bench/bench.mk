@@ -10,6 +10,8 @@
 #                        (/benchinit: boot marker + console line; /bench-kernel-log)
 # Targets:
 #   bench-startup  bench/startup.sh: floor vs ember vs QEMU microvm start-up
+#   bench-api      bench/api.sh: exec to API socket, InstanceStart to the guest, and
+#                  ember run's start-up against a base revision
 #   bench-costs    bench/costs.sh: which monitor step costs what (ablate)
 #   bench-density  bench/density.sh: 50 idle guests at once on this /dev/kvm
 #   bench-boot     bench/boot.sh: boot to user space, memory, density in the lab
@@ -59,6 +61,17 @@ $(BENCH_B)/initramfs-bench.cpio.gz: $(LINUX_GUEST_OUT)/initramfs.cpio.gz $(BENCH
 		cpio -o -H newc --owner=0:0 --reproducible --quiet) | gzip -9n >$(BENCH_B)/overlay.cpio.gz
 	cat $(LINUX_GUEST_OUT)/initramfs.cpio.gz $(BENCH_B)/overlay.cpio.gz >$@
 
+$(BENCH_B)/apibench: bench/apibench.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $<
+
+$(BENCH_B)/markguest.o: bench/markguest.S
+	@mkdir -p $(dir $@)
+	$(TG_CC) $(TG_CFLAGS) -c -o $@ $<
+
+$(BENCH_B)/markguest.elf: $(BENCH_B)/markguest.o $(TG_DIR)/guest.ld
+	$(TG_CC) $(TG_LDFLAGS) -o $@ $<
+
 $(BENCH_B)/idleguest.o: bench/idleguest.S
 	@mkdir -p $(dir $@)
 	$(TG_CC) $(TG_CFLAGS) -c -o $@ $<
@@ -67,7 +80,8 @@ $(BENCH_B)/idleguest.elf: $(BENCH_B)/idleguest.o $(TG_DIR)/guest.ld
 	$(TG_CC) $(TG_LDFLAGS) -o $@ $<
 
 -include $(BENCH_B)/floor.d $(BENCH_B)/measure.d $(BENCH_B)/ablate.d $(BENCH_B)/vmwatch.d \
-	$(BENCH_B)/scrub.d $(BENCH_B)/benchinit.d $(BENCH_B)/idleguest.d
+	$(BENCH_B)/scrub.d $(BENCH_B)/benchinit.d $(BENCH_B)/idleguest.d $(BENCH_B)/apibench.d \
+	$(BENCH_B)/markguest.d
 
 BENCH_STARTUP_DEPS := $(B)/ember $(B)/tests/guest/exitguest.elf $(BENCH_B)/floor $(BENCH_B)/measure
 
@@ -76,6 +90,10 @@ bench-startup: $(BENCH_STARTUP_DEPS)
 
 bench-costs: $(BENCH_B)/ablate $(BENCH_B)/measure
 	BENCH_NO_BUILD=1 B=$(B) bench/costs.sh $(BENCH_ARGS)
+
+bench-api: $(B)/ember $(BENCH_B)/apibench $(BENCH_B)/markguest.elf $(BENCH_B)/measure \
+	   $(B)/tests/guest/exitguest.elf
+	BENCH_NO_BUILD=1 B=$(B) bench/api.sh $(BENCH_ARGS)
 
 bench-density: $(B)/ember $(BENCH_B)/idleguest.elf $(BENCH_B)/vmwatch
 	BENCH_NO_BUILD=1 B=$(B) bench/density.sh $(BENCH_ARGS)
@@ -90,8 +108,9 @@ bench-report:
 # One command for the whole suite; each part leaves its table in $(BENCH_B).
 bench:
 	$(MAKE) --no-print-directory bench-startup
+	$(MAKE) --no-print-directory bench-api
 	$(MAKE) --no-print-directory bench-density
 	$(MAKE) --no-print-directory bench-boot
 	$(MAKE) --no-print-directory bench-report
 
-.PHONY: bench bench-startup bench-costs bench-density bench-boot bench-report
+.PHONY: bench bench-api bench-startup bench-costs bench-density bench-boot bench-report

@@ -40,12 +40,22 @@ static void on_console_output(void *ctx)
 		trace_mark(b->env.trace, "first console byte", true);
 }
 
+/* A byte the guest sent to the 16550 (under the UART's lock). */
 static void on_uart_tx(void *ctx, uint8_t byte)
 {
 	struct board *b = ctx;
+	uint64_t wait;
 
 	on_console_output(b);
-	console_output(b->env.out_fd, &byte, 1);
+	if (rate_limiter_enabled(&b->serial_rl) &&
+	    !rate_limiter_consume(&b->serial_rl, rate_limiter_now_ns(), 1, 0, &wait)) {
+		counter_add(&b->serial_dropped, 1);
+		return;
+	}
+	if (b->env.out_drop)
+		counter_add(&b->serial_dropped, console_output_try(b->env.out_fd, &byte, 1));
+	else
+		console_output(b->env.out_fd, &byte, 1);
 }
 
 static void on_uart_irq(void *ctx, int level)
@@ -158,6 +168,11 @@ int board_create(struct board *b, const struct board_env *env)
 	b->ioapic.id = env->cfg->ncpus << 24; /* as the MP table says */
 	i8042_init(&b->i8042, &kcb);
 	b->marker = (struct boot_marker){.marked = on_marker, .ctx = b};
+	{
+		const struct rate_limiter_config rl = {.bandwidth = env->cfg->serial.rl};
+
+		rate_limiter_init(&b->serial_rl, &rl);
+	}
 	b->legacy_ready = true;
 	for (unsigned i = 0; i < ARRAY_SIZE(table); i++) {
 		int err = bus_register(table[i].bus, table[i].base, table[i].len, table[i].ops,

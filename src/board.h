@@ -25,6 +25,7 @@
 #include "dev/cmos.h"
 #include "dev/i8042.h"
 #include "dev/ioapic.h"
+#include "dev/rate_limiter.h"
 #include "dev/uart.h"
 #include "guest_mem.h"
 #include "vm_virtio.h"
@@ -38,6 +39,7 @@ struct board_env {
 	const struct ember_config *cfg;
 	struct trace *trace; /* "first console byte", "boot marker"; or NULL */
 	int out_fd;	     /* guest console output */
+	bool out_drop;	     /* out_fd is non-blocking: drop what it cannot take now */
 	/* The machine must stop: the guest reset it, or wiring failed. */
 	void (*stop)(void *ctx, int status, const char *reason);
 	/* The guest wrote the boot marker (called on every write); or NULL. */
@@ -58,6 +60,10 @@ struct board {
 	unsigned nvirtio;
 	struct vm_virtio *virtio[VM_VIRTIO_MAX];
 	char cmdline[LAYOUT_CMDLINE_MAX]; /* the configured one plus device words */
+	/* Console output limit (Firecracker's serial rate_limiter): bytes over
+	 * it are dropped and counted, under the UART's lock. */
+	struct rate_limiter serial_rl;
+	_Atomic uint64_t serial_dropped;
 };
 
 /* The legacy devices on their buses. On error returns negative errno with a

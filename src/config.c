@@ -197,8 +197,7 @@ int config_parse_vsock(const char *s, struct vsock_config *v)
 	return 0;
 }
 
-/* Match "--name VALUE" or "--name=VALUE"; advances *i past what it used. */
-static int take_value(int argc, char **argv, int *i, const char *name, const char **val)
+int config_take_value(int argc, char **argv, int *i, const char *name, const char **val)
 {
 	const char *a = argv[*i];
 	size_t n = strlen(name);
@@ -250,17 +249,17 @@ int config_parse_run(int argc, char **argv, struct ember_config *cfg, const char
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 
-		if ((err = take_value(argc, argv, &i, "--kernel", &kernel)) ||
-		    (err = take_value(argc, argv, &i, "--initrd", &initrd)) ||
-		    (err = take_value(argc, argv, &i, "--cmdline", &cmdline)) ||
-		    (err = take_value(argc, argv, &i, "--memory", &mem)) ||
-		    (err = take_value(argc, argv, &i, "--cpus", &cpus)) ||
-		    (err = take_value(argc, argv, &i, "--api-sock", api_sock))) {
+		if ((err = config_take_value(argc, argv, &i, "--kernel", &kernel)) ||
+		    (err = config_take_value(argc, argv, &i, "--initrd", &initrd)) ||
+		    (err = config_take_value(argc, argv, &i, "--cmdline", &cmdline)) ||
+		    (err = config_take_value(argc, argv, &i, "--memory", &mem)) ||
+		    (err = config_take_value(argc, argv, &i, "--cpus", &cpus)) ||
+		    (err = config_take_value(argc, argv, &i, "--api-sock", api_sock))) {
 			if (err < 0)
 				return err;
 			continue;
 		}
-		if ((err = take_value(argc, argv, &i, "--disk", &val))) {
+		if ((err = config_take_value(argc, argv, &i, "--disk", &val))) {
 			if (err < 0)
 				return err;
 			if (cfg->ndisks >= CONFIG_MAX_DISKS)
@@ -271,7 +270,7 @@ int config_parse_run(int argc, char **argv, struct ember_config *cfg, const char
 				return err;
 			continue;
 		}
-		if ((err = take_value(argc, argv, &i, "--net", &val))) {
+		if ((err = config_take_value(argc, argv, &i, "--net", &val))) {
 			if (err < 0)
 				return err;
 			if (cfg->nnets >= CONFIG_MAX_NETS)
@@ -282,7 +281,7 @@ int config_parse_run(int argc, char **argv, struct ember_config *cfg, const char
 				return err;
 			continue;
 		}
-		if ((err = take_value(argc, argv, &i, "--vsock", &val))) {
+		if ((err = config_take_value(argc, argv, &i, "--vsock", &val))) {
 			if (err < 0)
 				return err;
 			if (cfg->vsock.enabled)
@@ -292,7 +291,7 @@ int config_parse_run(int argc, char **argv, struct ember_config *cfg, const char
 				return err;
 			continue;
 		}
-		if ((err = take_value(argc, argv, &i, "--console", &val))) {
+		if ((err = config_take_value(argc, argv, &i, "--console", &val))) {
 			if (err < 0)
 				return err;
 			if (strcmp(val, "uart") == 0)
@@ -304,7 +303,7 @@ int config_parse_run(int argc, char **argv, struct ember_config *cfg, const char
 						    val);
 			continue;
 		}
-		if ((err = take_value(argc, argv, &i, "--root", &root))) {
+		if ((err = config_take_value(argc, argv, &i, "--root", &root))) {
 			if (err < 0)
 				return err;
 			continue;

@@ -162,6 +162,11 @@ int config_parse_uint(const char *s, unsigned max, unsigned *out);
 /* Copy src into dst[cap]; -ENAMETOOLONG (no message) if it does not fit. */
 int config_copy(char *dst, size_t cap, const char *src);
 
+/* Match argv[*i] against option `name` as "--name VALUE" or "--name=VALUE":
+ * 1 with *val set (and *i past what it used), 0 if it is another option,
+ * -EINVAL with a message when the value is missing. */
+int config_take_value(int argc, char **argv, int *i, const char *name, const char **val);
+
 /* Parse the arguments of `ember run` (argv[0] is "run"). `api_sock`
  * receives --api-sock PATH (NULL without it). */
 int config_parse_run(int argc, char **argv, struct ember_config *cfg, const char **api_sock);

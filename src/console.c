@@ -72,6 +72,21 @@ void console_output(int fd, const uint8_t *buf, size_t len)
 	}
 }
 
+size_t console_output_try(int fd, const uint8_t *buf, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, buf, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return len;
+}
+
 size_t console_filter(struct console *c, uint8_t *buf, size_t len, bool *quit)
 {
 	size_t out = 0;
@@ -211,6 +226,14 @@ void console_stop(struct console *c)
 	restore_tty();
 	pthread_cond_destroy(&c->cond);
 	pthread_mutex_destroy(&c->lock);
+}
+
+void console_init_idle(struct console *c)
+{
+	memset(c, 0, sizeof(*c));
+	pthread_mutex_init(&c->lock, NULL);
+	pthread_cond_init(&c->cond, NULL);
+	c->stop_fd = -1;
 }
 
 void console_pause(struct console *c)

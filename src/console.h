@@ -46,6 +46,9 @@ struct console {
  * with a warning: the guest still runs and prints. */
 void console_start(struct console *c, int (*input)(void *dev, const uint8_t *buf, size_t len),
 		   void *dev, void (*quit)(void *ctx), void *ctx, bool plain);
+/* A console with no input thread (the guest's console is a file), so that
+ * pause, resume and stop work on it alike. */
+void console_init_idle(struct console *c);
 /* Stop the input thread and restore the terminal. */
 void console_stop(struct console *c);
 /* Hold input (the VM is paused) and release it. */
@@ -54,6 +57,9 @@ void console_resume(struct console *c);
 
 /* Write all of buf to fd, retrying short writes; drops output if fd fails. */
 void console_output(int fd, const uint8_t *buf, size_t len);
+/* Write what fd takes now (it is non-blocking: a serial file or FIFO) and
+ * drop the rest, as Firecracker's serial does. Returns the bytes dropped. */
+size_t console_output_try(int fd, const uint8_t *buf, size_t len);
 
 /*
  * Escape handling, pure for tests: filters `len` input bytes in place and

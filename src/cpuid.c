@@ -29,15 +29,23 @@ static bool is_amd(const struct kvm_cpuid_entry2 *host, unsigned nhost)
 	return false;
 }
 
-/* Extended topology (leaves 0xB and 0x1F): one thread per core, N cores. */
+/* Threads per core: 2 with SMT, else 1. APIC IDs are the vCPU ids, so the
+ * thread is the low bit with SMT. */
+static unsigned threads(const struct cpuid_policy *pol)
+{
+	return pol->threads == 2 && pol->ncpus % 2 == 0 ? 2 : 1;
+}
+
+/* Extended topology (leaves 0xB and 0x1F): `threads` per core, N/threads
+ * cores. */
 static void topology_leaf(struct kvm_cpuid_entry2 *e, const struct cpuid_policy *pol)
 {
 	unsigned sub = e->index;
 
 	e->edx = pol->apic_id;
 	if (sub == 0) {
-		e->eax = 0;
-		e->ebx = 1;
+		e->eax = cpuid_order(threads(pol));
+		e->ebx = threads(pol);
 		e->ecx = (TOPO_LEVEL_SMT << 8) | sub;
 	} else if (sub == 1) {
 		e->eax = cpuid_order(pol->ncpus);
@@ -65,10 +73,12 @@ static void patch(struct kvm_cpuid_entry2 *e, const struct cpuid_policy *pol, bo
 			e->edx &= ~CPUID1_EDX_HTT;
 		break;
 	case 4:
-		/* Cores per package - 1 in EAX[31:26]; each cache private to
-		 * one thread (EAX[25:14] = 0). Leaf 4 is Intel's. */
+		/* Cores per package - 1 in EAX[31:26]; each cache shared by
+		 * the threads of one core (EAX[25:14] = threads - 1). Leaf 4
+		 * is Intel's. */
 		if (!amd && (e->eax & 0x1f))
-			e->eax = (e->eax & 0x3fffu) | (((pol->ncpus - 1) & 0x3fu) << 26);
+			e->eax = (e->eax & 0x3fffu) | ((threads(pol) - 1) << 14) |
+				 (((pol->ncpus / threads(pol) - 1) & 0x3fu) << 26);
 		break;
 	case 0xb:
 	case 0x1f:
@@ -82,8 +92,10 @@ static void patch(struct kvm_cpuid_entry2 *e, const struct cpuid_policy *pol, bo
 		break;
 	case 0x8000001e:
 		if (amd) {
+			/* EBX: threads per core - 1 in [15:8], the core id in
+			 * [7:0]. */
 			e->eax = pol->apic_id;
-			e->ebx = pol->apic_id & 0xffu; /* core id; 1 thread per core */
+			e->ebx = ((threads(pol) - 1) << 8) | ((pol->apic_id / threads(pol)) & 0xffu);
 			e->ecx = 0;
 		}
 		break;

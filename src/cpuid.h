@@ -4,7 +4,8 @@
  * adds what a fast PVH boot needs (see docs): the hypervisor bit, KVM's
  * signature leaves with kvm-clock (the guest then skips PIT and delay-loop
  * calibration), TSC-deadline when the host has it (no ~100 ms LAPIC timer
- * calibration), per-vCPU APIC IDs and a topology of N single-thread cores.
+ * calibration), per-vCPU APIC IDs and a topology of N single-thread cores,
+ * or N/2 cores of two threads with SMT (Firecracker's machine-config smt).
  * Pure: entries in, entries out.
  */
 #ifndef EMBER_CPUID_H
@@ -18,6 +19,7 @@ struct kvm_cpuid_entry2;
 struct cpuid_policy {
 	unsigned apic_id; /* this vCPU */
 	unsigned ncpus;
+	unsigned threads; /* per core: 1, or 2 with SMT (then ncpus is even) */
 	bool tsc_deadline; /* KVM_CAP_TSC_DEADLINE_TIMER */
 };
 

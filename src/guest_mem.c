@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <linux/mman.h> /* MAP_HUGE_2MB */
 #include <sys/mman.h>
 
 #include "boot/layout.h"
@@ -66,6 +67,25 @@ int guest_mem_map(struct guest_mem *gm, uint64_t size, bool huge)
 	 * otherwise still back the RAM with huge pages. */
 	if (!huge)
 		madvise(p, (size_t)size, MADV_NOHUGEPAGE);
+	return 0;
+}
+
+int guest_mem_map_hugetlb(struct guest_mem *gm, uint64_t size)
+{
+	uint8_t *p;
+
+	if (size == 0 || size % GUEST_MEM_HUGE || size > SIZE_MAX)
+		return -EINVAL;
+	/* No MAP_NORESERVE: hugetlbfs then reserves the pages now. The
+	 * mapping is 2 MiB-aligned by construction. */
+	p = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB | MAP_HUGE_2MB, -1, 0);
+	if (p == MAP_FAILED)
+		return -errno;
+	guest_mem_layout(gm, p, size);
+	gm->mapped = true;
+	gm->zeroed = true;
+	gm->huge = true;
 	return 0;
 }
 

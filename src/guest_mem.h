@@ -57,6 +57,12 @@ void guest_mem_layout(struct guest_mem *gm, uint8_t *base, uint64_t size);
  * when the host cannot map that much). */
 int guest_mem_map(struct guest_mem *gm, uint64_t size, bool huge);
 
+/* Map `size` bytes (a multiple of 2 MiB) of hugetlbfs 2 MiB pages
+ * (Firecracker's huge_pages "2M"): the host must have them reserved
+ * (/proc/sys/vm/nr_hugepages); they are taken when mapped, so a short pool
+ * fails here (-ENOMEM) rather than with a SIGBUS in the guest. */
+int guest_mem_map_hugetlb(struct guest_mem *gm, uint64_t size);
+
 /* Use a caller-owned buffer as guest RAM (unit tests, fuzzers). */
 void guest_mem_init_buf(struct guest_mem *gm, uint8_t *buf, uint64_t size);
 

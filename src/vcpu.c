@@ -46,7 +46,8 @@ static int set_cpuid(struct vcpu *v)
 	unsigned cap = h->host_cpuid->nent + CPUID_EXTRA_ENTRIES;
 	struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + cap * sizeof(c->entries[0]));
 	struct cpuid_policy pol = {
-		.apic_id = v->id, .ncpus = v->group->n, .tsc_deadline = h->tsc_deadline,
+		.apic_id = v->id, .ncpus = v->group->n, .threads = h->smt ? 2 : 1,
+		.tsc_deadline = h->tsc_deadline,
 	};
 	int n, err = 0;
 

@@ -30,6 +30,7 @@ struct vcpu_host {
 	int run_size; /* KVM_GET_VCPU_MMAP_SIZE */
 	const struct kvm_cpuid2 *host_cpuid;
 	bool tsc_deadline;
+	bool smt;	/* two threads per core (machine-config smt) */
 	uint32_t entry; /* the PVH entry, for vCPU 0 */
 	struct bus *pio, *mmio;
 	void (*eoi)(void *ctx, unsigned vector); /* KVM_EXIT_IOAPIC_EOI */

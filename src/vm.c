@@ -123,6 +123,16 @@ static int map_memory(struct vm *vm)
 				    "physical address space",
 				    (unsigned long long)(size >> 20),
 				    (unsigned long long)(max_guest_phys(vm) >> 30));
+	if (vm->cfg->huge_pages == HUGE_PAGES_2M) {
+		err = guest_mem_map_hugetlb(&vm->mem, size);
+		if (err)
+			return ember_seterr(err,
+					    "huge_pages 2M: cannot map %llu MiB of 2 MiB hugetlbfs "
+					    "pages: %s (are enough reserved in "
+					    "/proc/sys/vm/nr_hugepages?)",
+					    (unsigned long long)(size >> 20), strerror(-err));
+		return 0;
+	}
 	err = guest_mem_map(&vm->mem, size, vm->cfg->thp);
 	if (err)
 		return ember_seterr(err, "--memory: cannot map %llu MiB of guest RAM: %s",
@@ -234,8 +244,20 @@ int vm_create(struct vm *vm, const struct ember_config *cfg, const struct vm_opt
 		vm->opt.out_fd = STDOUT_FILENO;
 	if (!vm->opt.vcpu_name)
 		vm->opt.vcpu_name = "ember_vcpu %u";
-	vm->kvm_fd = vm->vm_fd = -1;
+	vm->kvm_fd = vm->vm_fd = vm->serial_fd = -1;
 	trace_init(&vm->trace);
+	/* Firecracker's serial_out_path: the console to a file or named pipe,
+	 * opened as its logger opens one (created, read-write, non-blocking,
+	 * so a FIFO without a reader never blocks a vCPU: what it cannot take
+	 * is dropped). */
+	if (cfg->serial.out_path[0]) {
+		vm->serial_fd = open(cfg->serial.out_path,
+				     O_RDWR | O_CREAT | O_APPEND | O_NONBLOCK | O_CLOEXEC, 0600);
+		if (vm->serial_fd < 0)
+			return ember_seterr(-errno, "serial_out_path %s: %s",
+					    cfg->serial.out_path, strerror(errno));
+		vm->opt.out_fd = vm->serial_fd;
+	}
 
 	err = open_kvm(vm);
 	if (err)
@@ -272,6 +294,7 @@ int vm_create(struct vm *vm, const struct ember_config *cfg, const struct vm_opt
 		.cfg = cfg,
 		.trace = boot_trace(vm),
 		.out_fd = vm->opt.out_fd,
+		.out_drop = vm->serial_fd >= 0,
 		.stop = board_stop,
 		.marker = vm->opt.marker ? board_marker : NULL,
 		.ctx = vm,
@@ -306,6 +329,7 @@ int vm_load(struct vm *vm)
 		.run_size = vm->run_size,
 		.host_cpuid = vm->host_cpuid,
 		.tsc_deadline = vm->tsc_deadline,
+		.smt = vm->cfg->smt,
 		.entry = vm->boot.entry,
 		.pio = &vm->board.pio,
 		.mmio = &vm->board.mmio,
@@ -350,8 +374,13 @@ int vm_start(struct vm *vm)
 	int err = vcpu_signal_init();
 
 	vm->started = true;
-	console_start(&vm->con, board_console_input, &vm->board, on_quit, vm,
-		      vm->opt.plain_console);
+	/* With the console in a file, standard input is not the guest's
+	 * (Firecracker's serial takes no input then). */
+	if (vm->serial_fd < 0)
+		console_start(&vm->con, board_console_input, &vm->board, on_quit, vm,
+			      vm->opt.plain_console);
+	else
+		console_init_idle(&vm->con);
 	if (!err)
 		err = board_start(&vm->board);
 	if (!err)
@@ -435,5 +464,7 @@ void vm_destroy(struct vm *vm)
 		close(vm->vm_fd);
 	if (vm->kvm_fd >= 0)
 		close(vm->kvm_fd);
+	if (vm->serial_fd >= 0)
+		close(vm->serial_fd);
 	trace_destroy(&vm->trace);
 }

@@ -73,6 +73,7 @@ struct vm {
 	struct vcpus vcpus;
 	bool vcpus_ready;
 	struct console con;
+	int serial_fd; /* cfg->serial.out_path, or -1 */
 	bool started; /* vm_start() ran: console and threads to stop */
 	bool paused;
 };

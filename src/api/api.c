@@ -124,6 +124,7 @@ static int get_vm_config(struct route_ctx *r)
  * (the fcj functions leave cfg untouched on error too; the copy also keeps
  * a half-applied logger or metrics change out).
  */
+/* fcj_* messages carry Firecracker's category ("Drive config error: ..."). */
 static int configure(struct route_ctx *r,
 		     int (*fn)(struct ember_config *cfg, const char *body, size_t len))
 {
@@ -132,7 +133,6 @@ static int configure(struct route_ctx *r,
 		return -1;
 	}
 	ember_clearerr();
-	/* fcj_* word the whole fault message, category included. */
 	if (fn(&r->a->in->cfg, r->body, r->len)) {
 		fault(r->a, r->resp, "%s", ember_lasterr());
 		return -1;
@@ -184,6 +184,7 @@ static int put_drive(struct route_ctx *r)
 		return -1;
 	}
 	reply(r->resp, 204, NULL);
+	deprecation(r);
 	return 0;
 }
 
@@ -199,6 +200,7 @@ static int put_net(struct route_ctx *r)
 		return -1;
 	}
 	reply(r->resp, 204, NULL);
+	deprecation(r);
 	return 0;
 }
 
@@ -650,62 +652,4 @@ int api_load_config_file(struct api *a, const char *path)
 		return ember_prefixerr(-EINVAL, "--config-file %s: metrics", path);
 	a->in->cfg = tmp;
 	return 0;
-}
-
-/* --- serving on a thread of its own (ember run --api-sock) --------------------- */
-
-static void *api_thread_main(void *arg)
-{
-	struct api_thread *t = arg;
-
-	prctl(PR_SET_NAME, "ember_api", 0, 0, 0);
-	for (;;) {
-		struct pollfd p[2] = {
-			{ .fd = t->quit_fd, .events = POLLIN },
-			{ .fd = api_server_fd(t->srv), .events = POLLIN },
-		};
-
-		if (poll(p, 2, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			break;
-		}
-		if (p[0].revents)
-			break;
-		if ((p[1].revents & POLLIN) && api_server_serve(t->srv, 0) < 0)
-			break;
-	}
-	return NULL;
-}
-
-int api_thread_start(struct api_thread *t, struct api_server *srv)
-{
-	int err;
-
-	memset(t, 0, sizeof(*t));
-	t->srv = srv;
-	t->quit_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (t->quit_fd < 0)
-		return ember_seterr(-errno, "API thread: eventfd: %s", strerror(errno));
-	err = ember_thread_start(&t->thread, api_thread_main, t);
-	if (err) {
-		close(t->quit_fd);
-		t->quit_fd = -1;
-		return ember_seterr(-err, "API thread: %s", strerror(err));
-	}
-	t->running = true;
-	return 0;
-}
-
-void api_thread_stop(struct api_thread *t)
-{
-	uint64_t one = 1;
-
-	if (!t->running)
-		return;
-	if (write(t->quit_fd, &one, sizeof(one)) < 0)
-		perror("ember: API thread: eventfd");
-	pthread_join(t->thread, NULL);
-	close(t->quit_fd);
-	t->running = false;
 }

@@ -15,7 +15,6 @@
 #ifndef EMBER_API_API_H
 #define EMBER_API_API_H
 
-#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -72,15 +71,5 @@ int api_load_config_file(struct api *a, const char *path);
 /* Start the instance as InstanceStart does. */
 int api_start(struct api *a);
 
-/* Serve srv on a thread of its own until api_thread_stop() (ember run
- * --api-sock: the main thread runs vCPU 0). */
-struct api_thread {
-	pthread_t thread;
-	struct api_server *srv;
-	int quit_fd;
-	bool running;
-};
-int api_thread_start(struct api_thread *t, struct api_server *srv);
-void api_thread_stop(struct api_thread *t);
 
 #endif

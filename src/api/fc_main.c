@@ -123,28 +123,6 @@ static bool parse_u64(const char *s, uint64_t *out)
 	return !errno && !*end;
 }
 
-/* Firecracker's argument parser takes "--name value" (and, like ember's,
- * "--name=value"). Returns 2 when a value was consumed, 1 for a flag, 0 if
- * `a` is not this option, -1 for a missing value. */
-static int opt_value(int argc, char **argv, int *i, const char *name, const char **val)
-{
-	const char *a = argv[*i];
-	size_t n = strlen(name);
-
-	if (strncmp(a, name, n) != 0)
-		return 0;
-	if (a[n] == '=') {
-		*val = a + n + 1;
-		return 2;
-	}
-	if (a[n])
-		return 0;
-	if (*i + 1 >= argc)
-		return -1;
-	*val = argv[++*i];
-	return 2;
-}
-
 static int parse_args(int argc, char **argv, struct fc_args *o)
 {
 	memset(o, 0, sizeof(*o));
@@ -165,7 +143,7 @@ static int parse_args(int argc, char **argv, struct fc_args *o)
 		unsigned w;
 
 		for (w = 0; w < ARRAY_SIZE(valued) && !k; w++)
-			k = opt_value(argc, argv, &i, valued[w], &v);
+			k = config_take_value(argc, argv, &i, valued[w], &v);
 		if (k < 0)
 			return usage("%s needs a value", a);
 		if (k) {
@@ -268,6 +246,29 @@ static void on_boot_marker(void *ctx)
 	log_info(a->log, "Guest-boot-time = %6" PRIu64 " us %" PRIu64 " ms, %6" PRIu64 " CPU us %" PRIu64
 		 " CPU ms",
 		 us, us / 1000, cpu_us, cpu_us / 1000);
+}
+
+/*
+ * api_server.process_startup_time_us and _cpu_us, once the API listens: as
+ * Firecracker, from the jailer's --start-time-us (CLOCK_MONOTONIC) and
+ * --start-time-cpu-us (plus --parent-cpu-time-us) when given; without
+ * them, from ember's own start.
+ */
+static void startup_times(struct metrics *m, const struct fc_args *o)
+{
+	struct timespec ts;
+	uint64_t now_us, cpu_us;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now_us = (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	cpu_us = (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+	m->startup_us = o->has_start_us ? (now_us > o->start_us ? now_us - o->start_us : 0)
+					: (uint64_t)(ember_ms() * 1000);
+	m->startup_cpu_us = (o->has_start_cpu_us && cpu_us > o->start_cpu_us
+				     ? cpu_us - o->start_cpu_us
+				     : cpu_us) +
+			    o->parent_cpu_us;
 }
 
 /* SIGTERM, SIGINT and SIGHUP through a signalfd: the main loop tears down
@@ -399,7 +400,6 @@ int fc_main(int argc, char **argv)
 	a.id = o.id;
 	a.boot_timer = o.boot_timer;
 	metrics_init(&metrics, &in, &a, &log);
-	metrics.startup_us = o.has_start_us ? o.start_us : 0;
 	if (o.boot_timer) {
 		in.opt.marker = on_boot_marker;
 		in.opt.ctx = &a;
@@ -428,13 +428,17 @@ int fc_main(int argc, char **argv)
 			goto fail;
 		}
 	}
+	startup_times(&metrics, &o);
 	if (o.config_file && (api_load_config_file(&a, o.config_file) || api_start(&a)))
 		goto fail;
 	status = serve(&a, srv, sig_fd, timer_fd);
 	metrics_flush(&metrics);
 	goto out;
 fail:
-	log_error(&log, "%s", ember_lasterr());
+	/* One "ember:" line on standard error; the log gets it too when it is
+	 * a file (without --log-path it is standard error already). */
+	if (log.fd >= 0)
+		log_error(&log, "%s", ember_lasterr());
 	fprintf(stderr, "ember: %s\n", ember_lasterr());
 	instance_finish(&in);
 out:

@@ -310,6 +310,11 @@ int metrics_flush(struct metrics *m)
 	vcpu_metrics(m, root);
 	g = group(root, "vmm");
 	store(g, "panic_count", 0);
+	g = group(root, "uart");
+	inc(m, g, "uart", "rate_limiter_dropped_bytes",
+	    m->in->vm_live && m->in->vm.board_ready
+		    ? atomic_load(&m->in->vm.board.serial_dropped)
+		    : 0);
 	metrics_devices(m, root);
 
 	line = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN);

@@ -25,6 +25,10 @@
 #include "api/server.h"
 
 #include <errno.h>
+#include <stdio.h>
+#include <sys/prctl.h>
+#include <sys/eventfd.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -516,4 +520,61 @@ void api_server_close(struct api_server *s)
 	http_buf_free(&s->full);
 	free(s->path);
 	free(s);
+}
+
+/* Serving on a thread of its own (ember run --api-sock). */
+static void *api_thread_main(void *arg)
+{
+	struct api_thread *t = arg;
+
+	prctl(PR_SET_NAME, "ember_api", 0, 0, 0);
+	for (;;) {
+		struct pollfd p[2] = {
+			{ .fd = t->quit_fd, .events = POLLIN },
+			{ .fd = api_server_fd(t->srv), .events = POLLIN },
+		};
+
+		if (poll(p, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (p[0].revents)
+			break;
+		if ((p[1].revents & POLLIN) && api_server_serve(t->srv, 0) < 0)
+			break;
+	}
+	return NULL;
+}
+
+int api_thread_start(struct api_thread *t, struct api_server *srv)
+{
+	int err;
+
+	memset(t, 0, sizeof(*t));
+	t->srv = srv;
+	t->quit_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (t->quit_fd < 0)
+		return ember_seterr(-errno, "API thread: eventfd: %s", strerror(errno));
+	err = ember_thread_start(&t->thread, api_thread_main, t);
+	if (err) {
+		close(t->quit_fd);
+		t->quit_fd = -1;
+		return ember_seterr(-err, "API thread: %s", strerror(err));
+	}
+	t->running = true;
+	return 0;
+}
+
+void api_thread_stop(struct api_thread *t)
+{
+	uint64_t one = 1;
+
+	if (!t->running)
+		return;
+	if (write(t->quit_fd, &one, sizeof(one)) < 0)
+		perror("ember: API thread: eventfd");
+	pthread_join(t->thread, NULL);
+	close(t->quit_fd);
+	t->running = false;
 }

@@ -10,6 +10,7 @@
 #ifndef EMBER_API_SERVER_H
 #define EMBER_API_SERVER_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -70,5 +71,16 @@ int api_server_serve(struct api_server *s, int timeout_ms);
  * and the epoll fd; unlink the path only if it is still our socket (same
  * device and inode); free s. NULL is ignored. */
 void api_server_close(struct api_server *s);
+
+/* Serve srv on a thread of its own until api_thread_stop() (ember run
+ * --api-sock: the main thread runs vCPU 0). */
+struct api_thread {
+	pthread_t thread;
+	struct api_server *srv;
+	int quit_fd;
+	bool running;
+};
+int api_thread_start(struct api_thread *t, struct api_server *srv);
+void api_thread_stop(struct api_thread *t);
 
 #endif

@@ -84,7 +84,12 @@ int virtio_blk_open(struct virtio_blk *b, const struct disk_config *cfg)
 				   (off_t)size, (off_t)SECTOR) == 0;
 
 	b->features = VIRTIO_F_RING_INDIRECT_DESC | VIRTIO_F_RING_EVENT_IDX | VIRTIO_BLK_F_SEG_MAX |
-		      VIRTIO_BLK_F_BLK_SIZE | VIRTIO_BLK_F_FLUSH;
+		      VIRTIO_BLK_F_BLK_SIZE;
+	/* Firecracker's cache_type: Writeback offers FLUSH and syncs the
+	 * image on it; Unsafe does not offer it, so the guest never waits
+	 * for the host's disk (and a host crash may lose its writes). */
+	if (cfg->cache == DISK_CACHE_WRITEBACK)
+		b->features |= VIRTIO_BLK_F_FLUSH;
 	if (b->ro)
 		b->features |= VIRTIO_BLK_F_RO;
 	if (b->can_discard)

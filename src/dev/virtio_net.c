@@ -500,13 +500,19 @@ int virtio_net_setup(struct virtio_net *n, int fd, bool is_tap, const struct net
 		virtio_net_make_mac(cfg->tap, (unsigned long)getpid(),
 				    n->config + VIRTIO_NET_CFG_MAC);
 	put_le16(n->config + VIRTIO_NET_CFG_STATUS, VIRTIO_NET_S_LINK_UP);
+	/* Firecracker's mtu: advertised with VIRTIO_NET_F_MTU, and the driver
+	 * sets the interface's MTU from it (5.1.4.2). */
+	if (cfg->mtu) {
+		n->features |= VIRTIO_NET_F_MTU;
+		put_le16(n->config + VIRTIO_NET_CFG_MTU, cfg->mtu);
+	}
 	n->ops = (struct virtio_dev_ops){
 	    .name = "net",
 	    .device_id = VIRTIO_ID_NET,
 	    .features = n->features,
 	    .nqueues = 2,
 	    .queue_max = VIRTIO_NET_QUEUE_SIZE,
-	    .config_size = VIRTIO_NET_CONFIG_SIZE,
+	    .config_size = cfg->mtu ? VIRTIO_NET_CONFIG_SIZE : VIRTIO_NET_CONFIG_SIZE_MIN,
 	    .config_read = net_config_read,
 	    .activate = net_activate,
 	    .reset = net_reset,

@@ -41,6 +41,7 @@
 /* Feature bits (5.1.3). */
 #define VIRTIO_NET_F_CSUM	(1ULL << 0)
 #define VIRTIO_NET_F_GUEST_CSUM (1ULL << 1)
+#define VIRTIO_NET_F_MTU	(1ULL << 3)
 #define VIRTIO_NET_F_MAC	(1ULL << 5)
 #define VIRTIO_NET_F_GUEST_TSO4 (1ULL << 7)
 #define VIRTIO_NET_F_GUEST_TSO6 (1ULL << 8)
@@ -63,11 +64,14 @@
 #define VIRTIO_NET_HDR_GSO_TCPV6    4
 #define VIRTIO_NET_HDR_GSO_ECN	    0x80
 
-/* Config space (5.1.4): mac[6], status (le16). max_virtqueue_pairs and
- * mtu follow only with MQ and MTU, which are not offered. */
-#define VIRTIO_NET_CFG_MAC     0
-#define VIRTIO_NET_CFG_STATUS  6
-#define VIRTIO_NET_CONFIG_SIZE 8
+/* Config space (5.1.4): mac[6], status (le16), max_virtqueue_pairs (le16,
+ * meaningful only with MQ, which is not offered), mtu (le16, with MTU,
+ * offered when the configuration sets one). */
+#define VIRTIO_NET_CFG_MAC	   0
+#define VIRTIO_NET_CFG_STATUS	   6
+#define VIRTIO_NET_CFG_MTU	   10
+#define VIRTIO_NET_CONFIG_SIZE	   12
+#define VIRTIO_NET_CONFIG_SIZE_MIN 8 /* without MTU */
 
 #define VIRTIO_NET_RXQ	      0
 #define VIRTIO_NET_TXQ	      1

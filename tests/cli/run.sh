@@ -15,6 +15,7 @@ cc -std=gnu11 -D_GNU_SOURCE -Isrc -Itests/unit -o "$tmp/mkbad" tests/cli/mkbad.c
 "$tmp/mkbad" "$tmp"
 : >"$tmp/empty"
 echo "this is not a kernel" >"$tmp/text"
+mkfifo "$tmp/fifo"
 head -c 200 "$GUEST" >"$tmp/trunc.elf"
 head -c $((8 << 20)) /dev/zero >"$tmp/big.initrd"
 long=$(head -c 2048 /dev/zero | tr '\0' 'x')
@@ -68,6 +69,40 @@ case_ "cpus above KVM limit" 1 "above the limit" -- run --kernel "$GUEST" --cpus
 case_ "vsock path not a socket" 1 "exists and is not a socket" -- run --kernel "$GUEST" --vsock "cid=3,uds=$tmp/text"
 case_ "vsock path in no directory" 1 "uds=/nonexistent/v.sock: No such file" -- run --kernel "$GUEST" --vsock cid=3,uds=/nonexistent/v.sock
 case_ "inspect non-ELF" 1 "not an ELF file" -- inspect "$tmp/text"
+
+# Firecracker's command line (ember firecracker, and ember started as
+# firecracker). A usage error is one "ember:" line and status 2; a failure
+# after the start is status 1 with "ember:" as the last line (the log, on
+# standard error without --log-path, may come first).
+case_ "fc: --no-api without --config-file" 2 "--no-api needs --config-file" -- firecracker --no-api
+case_ "fc: unknown option" 2 "unknown option '--frob'" -- firecracker --frob
+case_ "fc: bad --id" 2 "Invalid instance ID" -- firecracker --id "a b" --no-api --config-file /x
+case_ "fc: bad --level" 2 "--level 'loud'" -- firecracker --level loud
+case_ "fc: --api-sock without a value" 2 "--api-sock needs a value" -- firecracker --api-sock
+case_ "fc: --version" 0 "Firecracker v1.16.1" -- firecracker --version
+case_ "fc: --help" 0 "ember firecracker" -- firecracker --help
+# fc_fail NAME SUBSTRING -- args: exit 1, last stderr line "ember: ...SUBSTRING".
+fc_fail() {
+	local name=$1 sub=$2 rc last
+	shift 3
+	timeout 20 "$EMBER" firecracker "$@" >"$tmp/out" 2>"$tmp/err" </dev/null
+	rc=$?
+	last=$(tail -n 1 "$tmp/err")
+	if [ "$rc" = 1 ] && [[ $last == "ember: "*"$sub"* ]]; then
+		echo "ok - $name: $last"; pass=$((pass + 1))
+	else
+		echo "FAIL - $name: exit $rc, last line '$last'"; fail=$((fail + 1))
+	fi
+}
+printf '{"boot-source": {"kernel_image_path": "%s"}, "drives": [], "machine-config": {"vcpu_count": 0, "mem_size_mib": 64}}' \
+	"$GUEST" >"$tmp/bad.json"
+printf '{"boot-source": {"kernel_image_path": "/nonexistent/vmlinux"}, "drives": []}' >"$tmp/nokernel.json"
+fc_fail "fc: config file with 0 vCPUs" "machine-config" -- --no-api --config-file "$tmp/bad.json"
+fc_fail "fc: config file without its kernel" "/nonexistent/vmlinux" -- --no-api --config-file "$tmp/nokernel.json"
+fc_fail "fc: missing config file" "No such file" -- --no-api --config-file /nonexistent.json
+fc_fail "fc: FIFO as config file" "not a regular file" -- --no-api --config-file "$tmp/fifo"
+fc_fail "fc: API socket in no directory" "Failed to open the API socket" -- --api-sock /nonexistent/fc.sock
+fc_fail "fc: API socket on a regular file" "Failed to open the API socket" -- --api-sock "$tmp/text"
 case_ "inspect testguest" 0 "PHYS32_ENTRY" -- inspect "$GUEST"
 
 # No /dev/kvm, and no permission: need root to set up the situation.

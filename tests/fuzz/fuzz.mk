@@ -5,7 +5,7 @@ FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 120
 FUZZ_FLAGS   := -g -O1 -std=gnu11 -D_GNU_SOURCE -Isrc -Itests/unit \
 		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
-FUZZ_TARGETS := elf pvh vq http fcjson
+FUZZ_TARGETS := elf pvh vq http fcjson api
 FUZZ_LIB_elf := src/boot/elf.c src/guest_mem.c src/util.c
 FUZZ_LIB_pvh := src/boot/pvh.c src/boot/mptable.c src/guest_mem.c src/util.c
 FUZZ_LIB_vq  := src/dev/virtqueue.c src/guest_mem.c src/util.c
@@ -14,6 +14,11 @@ FUZZ_LIB_fcjson := src/api/fc_json.c src/api/fc_json_out.c src/api/json_strict.c
 # The file checks may only open the harness's scratch directory (fc_json.c).
 FUZZ_CFLAGS_fcjson := -DFCJ_OPEN=fcj_fuzz_open
 FUZZ_LDLIBS_fcjson := -ljson-c
+# The API from request to configuration, over a VM-less instance.
+FUZZ_LIB_api := src/api/api.c src/api/fc_json.c src/api/fc_json_out.c src/api/json_strict.c \
+		src/api/logger.c src/api/metrics.c tests/unit/fake_instance.c src/config.c src/util.c
+FUZZ_CFLAGS_api := -DFCJ_OPEN=fcj_fuzz_open
+FUZZ_LDLIBS_api := -ljson-c -lpthread
 
 define fuzz_rule
 $(B)/fuzz/fuzz_$(1): tests/fuzz/fuzz_$(1).c $$(FUZZ_LIB_$(1)) $(wildcard src/*.h src/*/*.h)

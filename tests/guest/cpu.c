@@ -24,39 +24,6 @@
 
 #define LAPIC_ID 0x20
 
-/* ---- IDT: report any exception instead of triple-faulting ---- */
-
-struct idt_gate {
-	u16 off_lo, sel;
-	u8 zero, type;
-	u16 off_hi;
-};
-
-static struct idt_gate idt[32] __attribute__((aligned(8)));
-extern char exc_stubs[];
-
-void cpu_setup_idt(void)
-{
-	struct {
-		u16 pad, limit;
-		u32 base;
-	} idtr __attribute__((aligned(4)));
-	u16 cs;
-
-	asm volatile("movw %%cs, %0" : "=r"(cs));
-	for (u32 v = 0; v < ARRAY_SIZE(idt); v++) {
-		u32 stub = (u32)exc_stubs + 16 * v; /* entry.S aligns stubs to 16 */
-
-		idt[v].off_lo = stub & 0xffff;
-		idt[v].off_hi = stub >> 16;
-		idt[v].sel = cs;
-		idt[v].zero = 0;
-		idt[v].type = 0x8e; /* present, DPL 0, 32-bit interrupt gate */
-	}
-	idtr.limit = sizeof(idt) - 1;
-	idtr.base = (u32)idt;
-	asm volatile("lidt %0" : : "m"(idtr.limit));
-}
 
 /* ---- state at entry ---- */
 

@@ -234,33 +234,6 @@ void tg_exception(struct exc_frame *f)
 	finish();
 }
 
-struct idt_gate {
-	u16 off_lo, sel;
-	u8 zero, type;
-	u16 off_hi;
-};
-
-static struct idt_gate idt[32] __attribute__((aligned(8)));
-extern char exc_stubs[];
-
-static void setup_idt(void)
-{
-	struct {
-		u16 pad, limit;
-		u32 base;
-	} idtr __attribute__((aligned(4)));
-	u16 cs;
-
-	asm volatile("movw %%cs, %0" : "=r"(cs));
-	for (u32 v = 0; v < ARRAY_SIZE(idt); v++) {
-		u32 stub = (u32)exc_stubs + 16 * v; /* entry.S aligns stubs to 16 */
-
-		idt[v] = (struct idt_gate){stub & 0xffff, cs, 0, 0x8e, stub >> 16};
-	}
-	idtr.limit = sizeof(idt) - 1;
-	idtr.base = (u32)idt;
-	asm volatile("lidt %0" : : "m"(idtr.limit));
-}
 
 /* ---- MMIO of every width ---- */
 
@@ -1888,7 +1861,7 @@ void tg_main(void)
 {
 	u32 at;
 
-	setup_idt();
+	tg_setup_idt();
 	uart_puts("hostileguest: virtio-mmio hostile-driver checks\n");
 	if (find_ram_top()) {
 		fail("ram-top", err.what, err.got, err.want);

@@ -232,7 +232,7 @@ void tg_main(void);
 
 void tg_main(void)
 {
-	cpu_setup_idt();
+	tg_setup_idt();
 	uart_puts("testguest: PVH boot checks\n");
 	check_bss();
 	check_cmos();

@@ -119,7 +119,8 @@ extern const struct hvm_start_info *start_info;
 extern struct tg_args args;
 
 /* cpu.c: initial state and CPUID. */
-void cpu_setup_idt(void);
+/* Every exception to entry.S's stubs, then tg_exception() (lib.c). */
+void tg_setup_idt(void);
 void cpu_checks(void);
 
 /* bootinfo.c: start_info, memory map, command line, initrd, ember layout. */

@@ -4,12 +4,15 @@
  * Firecracker's hybrid-vsock convention over AF_UNIX (busybox nc has no
  * unix sockets). Built static by tests/lab/cases.d/vsock.host.sh.
  *
- *   uds-echo connect PATH PORT BYTES
+ *   uds-echo connect PATH PORT BYTES [STEP]
  *       connect to ember's PATH, send "CONNECT PORT\n", expect "OK <n>\n",
  *       then send BYTES of a fixed pattern while reading the echo, shut down
  *       the sending side, read to the end and compare byte for byte. A
  *       connection closed before "OK" (nobody listens in the guest yet) is
  *       retried for up to 90 s. Prints "uds-echo: ok N bytes (host port n)".
+ *       With STEP, also prints "uds-echo: received N" (flushed) each time
+ *       the echo received so far passes a multiple of STEP bytes, so a
+ *       caller can watch the transfer move (tests/lab/cases.d/api.sh).
  *   uds-echo listen PATH
  *       listen on PATH (a guest connection to host port P arrives on
  *       ember's PATH_P), accept one connection, echo until the end of
@@ -130,7 +133,7 @@ static int handshake(const char *path, uint32_t port, unsigned *host_port)
 	return s;
 }
 
-static int do_connect(const char *path, uint32_t port, uint64_t bytes)
+static int do_connect(const char *path, uint32_t port, uint64_t bytes, uint64_t step)
 {
 	static uint8_t out[CHUNK], in[CHUNK];
 	uint64_t sent = 0, got = 0;
@@ -186,6 +189,11 @@ static int do_connect(const char *path, uint32_t port, uint64_t bytes)
 						pattern(got + (uint64_t)i));
 					return 1;
 				}
+			if (n > 0 && step && (got + (uint64_t)n) / step != got / step) {
+				printf("uds-echo: received %llu\n",
+				       (unsigned long long)(got + (uint64_t)n));
+				fflush(stdout);
+			}
 			if (n > 0)
 				got += (uint64_t)n;
 		}
@@ -242,13 +250,14 @@ static int do_listen(const char *path)
 
 int main(int argc, char **argv)
 {
-	uint32_t port, bytes;
+	uint32_t port, bytes, step = 0;
 
-	if (argc == 5 && strcmp(argv[1], "connect") == 0 && parse_u32(argv[3], &port) == 0 &&
-	    parse_u32(argv[4], &bytes) == 0)
-		return do_connect(argv[2], port, bytes);
+	if ((argc == 5 || argc == 6) && strcmp(argv[1], "connect") == 0 &&
+	    parse_u32(argv[3], &port) == 0 && parse_u32(argv[4], &bytes) == 0 &&
+	    (argc == 5 || (parse_u32(argv[5], &step) == 0 && step > 0)))
+		return do_connect(argv[2], port, bytes, step);
 	if (argc == 3 && strcmp(argv[1], "listen") == 0)
 		return do_listen(argv[2]);
-	fprintf(stderr, "usage: uds-echo connect PATH PORT BYTES | listen PATH\n");
+	fprintf(stderr, "usage: uds-echo connect PATH PORT BYTES [STEP] | listen PATH\n");
 	return 1;
 }

@@ -92,6 +92,34 @@ TEST(policy_amd_topology)
 	CHECK(find(out, n, 0x40000000, 0) != NULL);
 }
 
+/* SMT (Firecracker's machine-config smt): two threads per core, the low
+ * APIC ID bit the thread, in every topology leaf. */
+TEST(policy_smt_topology)
+{
+	struct kvm_cpuid_entry2 out[32];
+	struct cpuid_policy pol = { .apic_id = 3, .ncpus = 4, .threads = 2 };
+	int n = cpuid_build(host_intel, ARRAY_SIZE(host_intel), out, 32, &pol);
+	const struct kvm_cpuid_entry2 *e = find(out, n, 0xb, 0);
+	struct kvm_cpuid_entry2 amd_host[] = {
+		{ .function = 0, .ebx = 0x68747541 },
+		{ .function = 0x8000001e },
+	};
+
+	CHECK(e && e->eax == 1 && e->ebx == 2 && e->edx == 3 && (e->ecx >> 8) == 1);
+	e = find(out, n, 0xb, 1);
+	CHECK(e && e->eax == 2 && e->ebx == 4);
+	e = find(out, n, 4, 0);
+	CHECK(e && (e->eax >> 26) == 1 && ((e->eax >> 14) & 0xfff) == 1);
+	n = cpuid_build(amd_host, 2, out, 32, &pol);
+	e = find(out, n, 0x8000001e, 0);
+	CHECK(e && e->ebx == ((1u << 8) | 1));
+	/* An odd count cannot pair threads: single-thread cores. */
+	pol.ncpus = 3;
+	n = cpuid_build(host_intel, ARRAY_SIZE(host_intel), out, 32, &pol);
+	e = find(out, n, 0xb, 0);
+	CHECK(e && e->ebx == 1);
+}
+
 TEST(order)
 {
 	CHECK_EQ(cpuid_order(1), 0);
@@ -102,4 +130,4 @@ TEST(order)
 }
 
 SUITE(cpuid, T(policy_intel), T(policy_single_cpu_no_deadline), T(policy_amd_topology),
-      T(order));
+      T(policy_smt_topology), T(order));

@@ -153,6 +153,25 @@ TEST(write_sparse_skips_zero_pages_of_zeroed_ram)
 	CHECK_EQ(guest_mem_write_sparse(&gm, UINT64_MAX, src, 2), -EFAULT);
 }
 
+/* hugetlbfs RAM: whole 2 MiB pages only; an empty pool is -ENOMEM at map
+ * time (never a SIGBUS later), a stocked one maps aligned, zeroed RAM. */
+TEST(map_hugetlb)
+{
+	struct guest_mem gm = { 0 };
+	int err;
+
+	CHECK_EQ(guest_mem_map_hugetlb(&gm, 0), -EINVAL);
+	CHECK_EQ(guest_mem_map_hugetlb(&gm, (2ULL << 20) + 4096), -EINVAL);
+	err = guest_mem_map_hugetlb(&gm, 4ULL << 20);
+	CHECK(err == 0 || err == -ENOMEM);
+	if (err == 0) {
+		CHECK_EQ((uintptr_t)gm.base % (2u << 20), 0);
+		CHECK(gm.zeroed && gm.huge);
+		CHECK_EQ(gm.base[(4u << 20) - 1], 0);
+		guest_mem_unmap(&gm);
+	}
+}
+
 SUITE(guest_mem, T(small_ram_one_region), T(overflowing_ranges), T(split_around_mmio_window),
       T(exactly_three_gib_has_no_high_region), T(map_lazily), T(map_aligned_for_large_pages),
-      T(map_is_zeroed_buffer_is_not), T(write_sparse_skips_zero_pages_of_zeroed_ram));
+      T(map_is_zeroed_buffer_is_not), T(write_sparse_skips_zero_pages_of_zeroed_ram), T(map_hugetlb));

@@ -20,7 +20,7 @@ static char path[64];
 
 static void mkimg_rl(uint64_t size, bool ro, const char *id, const struct rate_limiter_config *rl)
 {
-	struct disk_config cfg = { .ro = ro };
+	struct disk_config cfg = { .ro = ro, .cache = DISK_CACHE_WRITEBACK };
 	int fd;
 
 	if (rl)
@@ -87,6 +87,20 @@ TEST(config_and_features)
 	CHECK(!(blk.features & VIRTIO_BLK_F_RO));
 	CHECK_EQ(blk.ops.device_id, VIRTIO_ID_BLOCK);
 	done();
+	/* cache_type Unsafe: no FLUSH offered. */
+	mkimg_rl(1 << 20, false, NULL, NULL);
+	done();
+	{
+		struct disk_config cfg = { .cache = DISK_CACHE_UNSAFE };
+
+		strcpy(path, "/tmp/ember-blk-XXXXXX");
+		close(mkstemp(path));
+		CHECK_EQ(truncate(path, 4096), 0);
+		strcpy(cfg.path, path);
+		CHECK_EQ(virtio_blk_open(&blk, &cfg), 0);
+		CHECK(!(blk.features & VIRTIO_BLK_F_FLUSH));
+		done();
+	}
 	mkimg(1 << 20, true, NULL);
 	CHECK(blk.features & VIRTIO_BLK_F_RO);
 	CHECK(!(blk.features & VIRTIO_BLK_F_DISCARD));
@@ -493,6 +507,56 @@ TEST(runtime_update_takes_effect_at_once)
 	blk_stop();
 }
 
+static unsigned irqs;
+
+static void count_irq(void *ctx)
+{
+	(void)ctx;
+	irqs++;
+}
+
+/* PATCH /drives: the new image serves the next read, the capacity follows,
+ * and the guest gets a config-change interrupt with a new generation. */
+TEST(swap_backing_file)
+{
+	char big[64];
+	uint8_t sec[512];
+	uint32_t gen;
+	int fd;
+
+	blk_live(NULL, 8);
+	bdev.irq = count_irq;
+	irqs = 0;
+	gen = bdev.config_gen;
+	strcpy(big, "/tmp/ember-blk-swap-XXXXXX");
+	fd = mkstemp(big);
+	CHECK(fd >= 0);
+	/* Sector s of the new image holds pattern(s + 1). */
+	for (unsigned i = 0; i < 16; i++) {
+		memset(sec, pattern(i + 1), sizeof(sec));
+		CHECK_EQ(pwrite(fd, sec, 512, (off_t)i * 512), 512);
+	}
+	close(fd);
+	CHECK_EQ(virtio_blk_swap(&blk, big), 0);
+	CHECK_EQ(blk.capacity, 16 * 512);
+	CHECK_EQ(get_le64(blk.config), 16);
+	CHECK_EQ(bdev.config_gen, gen + 1);
+	CHECK(bdev.isr & VIRTIO_INT_CONFIG);
+	CHECK_EQ(irqs, 1);
+	breq(0, VIRTIO_BLK_T_IN, 8); /* past the old image's end */
+	blk.ops.notify(&bdev, 0);
+	CHECK_EQ(bused(), 1);
+	CHECK(read_ok(0, 9)); /* the new image's sectors 8.. are pattern(9..) */
+	/* A bad path leaves the device on its file, and the guest is not
+	 * told anything. */
+	gen = bdev.config_gen;
+	CHECK_EQ(virtio_blk_swap(&blk, "/nonexistent/x.img"), -ENOENT);
+	CHECK_EQ(blk.capacity, 16 * 512);
+	CHECK_EQ(bdev.config_gen, gen);
+	unlink(big);
+	blk_stop();
+}
+
 static uint64_t now_ns(void)
 {
 	struct timespec ts;
@@ -560,7 +624,7 @@ TEST(measured_bandwidth_through_the_worker)
 	blk_stop();
 }
 
-SUITE(virtio_blk, T(discard_and_write_zeroes_flags), T(config_and_features), T(bad_images),
+SUITE(virtio_blk, T(discard_and_write_zeroes_flags), T(config_and_features), T(swap_backing_file), T(bad_images),
       T(read_write_flush), T(out_of_range_and_odd_lengths), T(read_only_refuses_writes),
       T(get_id_and_discard), T(malformed_chains), T(throttled_requests_wait_in_order),
       T(bandwidth_counts_data_bytes), T(runtime_update_takes_effect_at_once),

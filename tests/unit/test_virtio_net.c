@@ -150,6 +150,19 @@ TEST(config_space_and_features)
 	CHECK(!(net.features & (1ULL << 17))); /* CTRL_VQ */
 	CHECK(!(net.features & (1ULL << 22))); /* MQ */
 	stop();
+	/* An MTU is offered with VIRTIO_NET_F_MTU at config offset 10. */
+	{
+		struct net_config c = test_cfg;
+
+		c.mtu = 1400;
+		virtio_net_setup(&net, -1, false, &c, false);
+		CHECK(net.features & VIRTIO_NET_F_MTU);
+		CHECK_EQ(net.ops.config_size, 12);
+		CHECK_EQ(get_le16(net.config + VIRTIO_NET_CFG_MTU), 1400);
+		virtio_net_setup(&net, -1, false, &test_cfg, false);
+		CHECK(!(net.features & VIRTIO_NET_F_MTU));
+		CHECK_EQ(net.ops.config_size, 8);
+	}
 	/* Without TUNSETOFFLOAD, no GUEST_* offloads are offered. */
 	virtio_net_setup(&net, -1, false, &test_cfg, false);
 	CHECK(!(net.features &

@@ -20,6 +20,7 @@ extern const struct test_suite suite_vcpu;
 extern const struct test_suite suite_http;
 extern const struct test_suite suite_rate_limiter;
 extern const struct test_suite suite_fc_json;
+extern const struct test_suite suite_api;
 
 static const struct test_suite *const suites[] = {
 	&suite_guest_mem, &suite_elf,	 &suite_pvh,	 &suite_mptable, &suite_uart,
@@ -33,6 +34,7 @@ static const struct test_suite *const suites[] = {
 	&suite_http,
 	&suite_rate_limiter,
 	&suite_fc_json,
+	&suite_api,
 };
 
 int main(int argc, char **argv)
