@@ -669,6 +669,9 @@ def s_states(ctx):
         r = api.patch("/machine-config", {"mem_size_mib": 64})
         expect("deprecation" not in r.headers, "a Deprecation header without a deprecated field")
         expect_eq(api.get("/machine-config").json["mem_size_mib"], 64, "mem_size_mib after PATCH")
+        # an entropy device with a limiter reads back as EntropyDevice
+        api.put("/entropy", {"rate_limiter": {"bandwidth": {"size": 1000, "one_time_burst": 0, "refill_time": 100}}})
+        expect_eq(api.get("/vm/config").json["entropy"], {"rate_limiter": {"bandwidth": {"size": 1000, "one_time_burst": None, "refill_time": 100}, "ops": None}}, "entropy")
         # one root device, kept first whatever the order of the PUTs
         root = ctx.image("root.img", 1 << 20)
         api.put("/drives/root", {"drive_id": "root", "path_on_host": root, "is_root_device": True})
