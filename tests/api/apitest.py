@@ -204,7 +204,7 @@ def waitguest_boot(kernel=WAITGUEST, args=None):
 def ticks_stop_and_resume(ctx, p, api):
     """PATCH /vm Paused: GET / says Paused and no tick for >= 2 s; Resumed:
     Running, and the ticks go on."""
-    p.wait_line("out", TICK, 4)  # it is ticking
+    p.wait_line("out", TICK, 5)  # it is ticking
     t0 = time.monotonic()
     api.patch("/vm", {"state": "Paused"})
     pause_ms = (time.monotonic() - t0) * 1000
@@ -218,7 +218,7 @@ def ticks_stop_and_resume(ctx, p, api):
     n = p.nlines("out")
     api.patch("/vm", {"state": "Resumed"})
     expect(api.state() == "Running", "GET / does not say Running after PATCH /vm Resumed")
-    p.wait_line("out", TICK, 3, since=n)
+    p.wait_line("out", TICK, 5, since=n)
     return pause_ms
 
 
@@ -695,7 +695,7 @@ def s_states(ctx):
     with ctx.step("a missing kernel is refused at once"):
         t0 = time.monotonic()
         api.fails("PUT", "/boot-source", {"kernel_image_path": ctx.path("no-such-vmlinux")}, ("kernel", "No such file"))
-        expect(time.monotonic() - t0 < 1, "PUT /boot-source with a missing kernel took over 1 s")
+        expect(time.monotonic() - t0 < 2, "PUT /boot-source with a missing kernel took over 2 s")
         expect_eq(api.get("/vm/config").json["boot-source"]["kernel_image_path"], "", "kernel_image_path after the refusal")
         api.fails("PUT", "/boot-source", {"kernel_image_path": ctx.dir}, "not a regular file")
         api.fails("PUT", "/actions", {"action_type": "InstanceStart"}, "Start microvm error")
