@@ -32,7 +32,6 @@ from fcapi import (  # noqa: E402
     Proc,
     Raw,
     _Counter,
-    check_schema,
     expect,
     parse_responses,
     short,
