@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "api/api.h"
 #include "api/fc_main.h"
@@ -125,6 +126,15 @@ static int fail(int status, const char *msg)
 	return status;
 }
 
+/* SIGTERM, SIGINT or SIGHUP with --api-sock (the API thread): a clean end. */
+static void on_stop_signal(void *ctx, int sig)
+{
+	char reason[64];
+
+	snprintf(reason, sizeof(reason), "stopped by %s", strsignal(sig));
+	instance_stop(ctx, EMBER_EXIT_OK, reason);
+}
+
 static int cmd_run(int argc, char **argv)
 {
 	/* The configuration alone is ~100 KiB: not on the stack. */
@@ -136,7 +146,7 @@ static int cmd_run(int argc, char **argv)
 	struct api_server *srv = NULL;
 	struct api_thread th = { 0 };
 	struct api a;
-	int status;
+	int status, sig_fd = -1;
 
 	if (config_parse_run(argc, argv, &in.cfg, &api_sock))
 		return fail(EMBER_EXIT_USAGE, ember_lasterr());
@@ -153,12 +163,20 @@ static int cmd_run(int argc, char **argv)
 		srv = api_server_open(api_sock, 51200, api_handle, &a);
 		if (!srv)
 			return fail(EMBER_EXIT_ERROR, ember_lasterr());
+		/* The API thread also takes SIGTERM, SIGINT and SIGHUP, so the
+		 * VM ends cleanly and the socket goes away (blocked before any
+		 * thread starts, so that only it sees them). */
+		sig_fd = ember_stop_signalfd();
+		if (sig_fd < 0) {
+			status = fail(EMBER_EXIT_ERROR, ember_lasterr());
+			goto out;
+		}
 	}
 	if (instance_start(&in)) {
 		status = fail(EMBER_EXIT_ERROR, ember_lasterr());
 		goto out;
 	}
-	if (srv && api_thread_start(&th, srv)) {
+	if (srv && api_thread_start(&th, srv, sig_fd, on_stop_signal, &in)) {
 		instance_stop(&in, EMBER_EXIT_ERROR, ember_lasterr());
 		status = instance_finish(&in);
 		goto out;
@@ -167,6 +185,8 @@ static int cmd_run(int argc, char **argv)
 	api_thread_stop(&th);
 	status = instance_finish(&in);
 out:
+	if (sig_fd >= 0)
+		close(sig_fd);
 	if (srv) {
 		api_server_close(srv);
 		metrics_close(&metrics);

@@ -2,6 +2,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <sys/signalfd.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -111,4 +112,21 @@ int ember_guard_sigbus(int (*fn)(void *), void *arg)
 	sigbus_jump = NULL;
 	sigaction(SIGBUS, &old, NULL);
 	return ret;
+}
+
+int ember_stop_signalfd(void)
+{
+	sigset_t set;
+	int fd;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGPIPE);
+	if (pthread_sigmask(SIG_BLOCK, &set, NULL))
+		return ember_seterr(-EINVAL, "cannot block signals");
+	sigdelset(&set, SIGPIPE);
+	fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	return fd < 0 ? ember_seterr(-errno, "signalfd: %s", strerror(errno)) : fd;
 }

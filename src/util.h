@@ -109,6 +109,14 @@ double ember_ms(void);
 #define EMBER_THREAD_STACK (1u << 20)
 int ember_thread_start(pthread_t *t, void *(*fn)(void *), void *arg);
 
+/* SIGTERM, SIGINT and SIGHUP through a signalfd, so that a control thread
+ * can tear the VM down cleanly; SIGPIPE is blocked too (a closed client or
+ * FIFO is then EPIPE, not death). Call before any thread starts: threads
+ * inherit the mask, so only the signalfd sees these signals. Returns the
+ * signalfd (non-blocking, close-on-exec) or negative errno with a
+ * message. */
+int ember_stop_signalfd(void);
+
 /* Run fn(arg) and return what it returns, or -EIO if it took a SIGBUS: a
  * read from a file mapping past the file's end (the file shrank after it
  * was mapped) or from storage that failed. Without this, such a read would

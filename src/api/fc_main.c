@@ -271,26 +271,6 @@ static void startup_times(struct metrics *m, const struct fc_args *o)
 			    o->parent_cpu_us;
 }
 
-/* SIGTERM, SIGINT and SIGHUP through a signalfd: the main loop tears down
- * cleanly. Blocked before any thread starts, so every thread inherits the
- * mask and only the signalfd sees them. */
-static int signals_fd(void)
-{
-	sigset_t set;
-	int fd;
-
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGPIPE); /* a closed log FIFO or client: EPIPE, not death */
-	if (pthread_sigmask(SIG_BLOCK, &set, NULL))
-		return ember_seterr(-EINVAL, "cannot block signals");
-	sigdelset(&set, SIGPIPE);
-	fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
-	return fd < 0 ? ember_seterr(-errno, "signalfd: %s", strerror(errno)) : fd;
-}
-
 static int metrics_timer(void)
 {
 	struct itimerspec it = { .it_interval = { METRICS_PERIOD_S, 0 },
@@ -405,7 +385,7 @@ int fc_main(int argc, char **argv)
 		in.opt.ctx = &a;
 	}
 	status = EMBER_EXIT_ERROR;
-	sig_fd = signals_fd();
+	sig_fd = ember_stop_signalfd();
 	if (sig_fd < 0)
 		goto fail;
 	if (o.log_set && logger_configure(&log, &o.log))

@@ -32,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -46,6 +47,12 @@
  * (AF_UNIX does when the receive queue is not empty) before it reads our
  * answer. */
 #define DRAIN_MAX      (64u << 10)
+/* A refused connection lingers: our side is shut, and what the client still
+ * sends (the body of a request refused for its size, which many clients
+ * write after the head) is read and dropped until it closes, up to this
+ * much; then we close. Closing at once would make its write fail with
+ * EPIPE before it reads our 400 (as HTTP servers' "lingering close"). */
+#define LINGER_MAX (HTTP_MAX_BODY_LIMIT / 8)
 #define LISTEN_BACKLOG 64
 
 struct api_conn {
@@ -58,6 +65,8 @@ struct api_conn {
 	bool continue_sent; /* 100 Continue already queued for the request at in[0] */
 	bool eof;	    /* the client shut down its side: nothing more to read */
 	bool closing;	    /* no more requests: close when out is flushed */
+	bool lingering;	    /* answered and shut: dropping input until EOF */
+	size_t linger_left; /* bytes we still drop before closing anyway */
 };
 
 struct api_server {
@@ -255,10 +264,54 @@ static bool wants_input(const struct api_conn *c)
 
 /* React to epoll events on a client: read, answer, write, then either close
  * the connection or tell epoll what to wait for next. */
+/* Shut our side of a refused connection and read it dry (see LINGER_MAX).
+ * 0 when it lingers, -1 when it should close now. */
+static int conn_linger(struct api_server *s, struct api_conn *c)
+{
+	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
+
+	if (shutdown(c->fd, SHUT_WR) < 0 || epoll_ctl(s->epfd, EPOLL_CTL_MOD, c->fd, &ev) < 0)
+		return -1;
+	c->events = EPOLLIN;
+	c->lingering = true;
+	c->linger_left = s->max_payload + HTTP_HEAD_MAX;
+	if (c->linger_left > LINGER_MAX)
+		c->linger_left = LINGER_MAX;
+	free(c->in);
+	c->in = NULL;
+	c->in_len = c->in_cap = 0;
+	return 0;
+}
+
+/* A lingering connection has input: drop it; close at EOF, on an error or
+ * past the limit. */
+static void conn_drop_input(struct api_server *s, struct api_conn *c)
+{
+	uint8_t scratch[4096];
+
+	for (;;) {
+		ssize_t n = recv(c->fd, scratch, sizeof(scratch), MSG_DONTWAIT);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		if (n <= 0 || (size_t)n >= c->linger_left) {
+			conn_close(s, c);
+			return;
+		}
+		c->linger_left -= (size_t)n;
+	}
+}
+
 static void conn_event(struct api_server *s, struct api_conn *c, uint32_t events)
 {
 	uint32_t want;
 
+	if (c->lingering) {
+		conn_drop_input(s, c);
+		return;
+	}
 	/* EPOLLHUP and EPOLLERR come whatever we asked for; a read then sees
 	 * the EOF or the error. While paused we do not read: the flush below
 	 * meets the error instead. */
@@ -290,6 +343,8 @@ static void conn_event(struct api_server *s, struct api_conn *c, uint32_t events
 	}
 	return;
 close:
+	if (c->closing && !c->eof && !pending(c) && conn_linger(s, c) == 0)
+		return;
 	if (c->closing && !c->eof)
 		drain(c->fd);
 	conn_close(s, c);
@@ -529,30 +584,38 @@ static void *api_thread_main(void *arg)
 
 	prctl(PR_SET_NAME, "ember_api", 0, 0, 0);
 	for (;;) {
-		struct pollfd p[2] = {
+		struct pollfd p[3] = {
 			{ .fd = t->quit_fd, .events = POLLIN },
 			{ .fd = api_server_fd(t->srv), .events = POLLIN },
+			{ .fd = t->sig_fd, .events = POLLIN },
 		};
+		struct signalfd_siginfo si;
 
-		if (poll(p, 2, -1) < 0) {
+		if (poll(p, 3, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			break;
 		}
 		if (p[0].revents)
 			break;
+		if ((p[2].revents & POLLIN) && read(t->sig_fd, &si, sizeof(si)) == sizeof(si))
+			t->on_signal(t->ctx, (int)si.ssi_signo);
 		if ((p[1].revents & POLLIN) && api_server_serve(t->srv, 0) < 0)
 			break;
 	}
 	return NULL;
 }
 
-int api_thread_start(struct api_thread *t, struct api_server *srv)
+int api_thread_start(struct api_thread *t, struct api_server *srv, int sig_fd,
+		     void (*on_signal)(void *ctx, int sig), void *ctx)
 {
 	int err;
 
 	memset(t, 0, sizeof(*t));
 	t->srv = srv;
+	t->sig_fd = sig_fd;
+	t->on_signal = on_signal;
+	t->ctx = ctx;
 	t->quit_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (t->quit_fd < 0)
 		return ember_seterr(-errno, "API thread: eventfd: %s", strerror(errno));

@@ -73,14 +73,19 @@ int api_server_serve(struct api_server *s, int timeout_ms);
 void api_server_close(struct api_server *s);
 
 /* Serve srv on a thread of its own until api_thread_stop() (ember run
- * --api-sock: the main thread runs vCPU 0). */
+ * --api-sock: the main thread runs vCPU 0). With a signalfd (sig_fd >= 0)
+ * the thread also calls on_signal for each signal read from it. */
 struct api_thread {
 	pthread_t thread;
 	struct api_server *srv;
 	int quit_fd;
+	int sig_fd;
+	void (*on_signal)(void *ctx, int sig);
+	void *ctx;
 	bool running;
 };
-int api_thread_start(struct api_thread *t, struct api_server *srv);
+int api_thread_start(struct api_thread *t, struct api_server *srv, int sig_fd,
+		     void (*on_signal)(void *ctx, int sig), void *ctx);
 void api_thread_stop(struct api_thread *t);
 
 #endif

@@ -1159,8 +1159,11 @@ def s_ember_run(ctx):
         ctx.apis.append(api)
         api.fails("GET", "/vm/config", None, "path_on_host")
         expect_eq(api.get("/machine-config").json["mem_size_mib"], 256, "mem_size_mib (ember run's default)")
-        api.put("/actions", {"action_type": "SendCtrlAltDel"})
+
+    with ctx.step("SIGTERM ends ember run --api-sock cleanly: exit 0, socket removed"):
+        p.signal(signal.SIGTERM)
         exits_with(p, 0, 5)
+        gone(sock, "the API socket")
 
 
 # --- 8. --no-api --config-file -------------------------------------------------------------------
