@@ -218,7 +218,7 @@ int config_take_value(int argc, char **argv, int *i, const char *name, const cha
 
 void config_init_run(struct ember_config *cfg)
 {
-	memset(cfg, 0, sizeof(*cfg));
+	/* No memset: see config.h. */
 	cfg->mem_size = CONFIG_DEFAULT_MEMORY;
 	cfg->ncpus = 1;
 	cfg->rng.enabled = true;

@@ -45,6 +45,7 @@ static int parse(struct ember_config *c, const char *const *args)
 	argv[argc] = NULL;
 	const char *sock;
 
+	memset(c, 0, sizeof(*c)); /* config_parse_run() wants a zeroed struct */
 	return config_parse_run(argc, argv, c, &sock);
 }
 

@@ -53,6 +53,7 @@ static int load_ram(const char *kernel, const char *initrd, unsigned ncpus, bool
 	static struct ember_config cfg;
 	struct guest_mem gm;
 
+	memset(&cfg, 0, sizeof(cfg));
 	config_init_run(&cfg);
 	strcpy(cfg.kernel, kernel);
 	snprintf(cfg.initrd, sizeof(cfg.initrd), "%s", initrd ? initrd : "");
