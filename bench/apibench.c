@@ -75,7 +75,8 @@ static int request(int fd, const char *method, const char *path, const char *bod
 		if (!head_end)
 			continue;
 		cl = strstr(buf, "Content-Length: ");
-		if (!cl || cl > head_end || (size_t)(buf + got - (head_end + 4)) >= strtoul(cl + 16, NULL, 10))
+		if (!cl || cl > head_end ||
+		    (size_t)(buf + got - (head_end + 4)) >= strtoul(cl + 16, NULL, 10))
 			break;
 	}
 	return sscanf(buf, "HTTP/1.1 %d", &status) == 1 ? status : -1;
@@ -156,7 +157,7 @@ int main(int argc, char **argv)
 	snprintf(body, sizeof(body), "{\"kernel_image_path\": \"%s\"}", argv[2]);
 	if (request(fd, "PUT", "/boot-source", body) != 204 ||
 	    request(fd, "PUT", "/machine-config", "{\"vcpu_count\": 1, \"mem_size_mib\": 128}") !=
-		    204) {
+		204) {
 		fprintf(stderr, "apibench: configuration refused\n");
 		kill(pid, SIGKILL);
 		return 1;
@@ -171,7 +172,6 @@ int main(int argc, char **argv)
 	guest = guest_ms_from(argv[4]);
 	printf("%.3f %.3f %.3f %.3f %.3f\n", t_sock - t0, cpu, t_204 - t_start, guest,
 	       t_exit - t_start);
-	return status == 204 && WIFEXITED(st) && WEXITSTATUS(st) == 0 && guest >= 0 && cpu >= 0
-		       ? 0
-		       : 1;
+	return status == 204 && WIFEXITED(st) && WEXITSTATUS(st) == 0 && guest >= 0 && cpu >= 0 ? 0
+												: 1;
 }

@@ -69,9 +69,9 @@ static void on_ioapic_deliver(void *ctx, unsigned pin, const struct ioapic_msi *
 {
 	struct board *b = ctx;
 	struct kvm_msi msi = {
-	    .address_lo = (uint32_t)m->address,
-	    .address_hi = (uint32_t)(m->address >> 32),
-	    .data = m->data,
+		.address_lo = (uint32_t)m->address,
+		.address_hi = (uint32_t)(m->address >> 32),
+		.data = m->data,
 	};
 
 	/* 0: the interrupt was blocked (e.g. APIC disabled): not an error. */
@@ -136,12 +136,12 @@ static void on_marker(void *ctx)
 
 int board_create(struct board *b, const struct board_env *env)
 {
-	const struct uart_callbacks ucb = {.tx = on_uart_tx, .irq = on_uart_irq, .ctx = b};
-	const struct i8042_callbacks kcb = {.reset = on_reset, .irq = on_i8042_irq, .ctx = b};
+	const struct uart_callbacks ucb = { .tx = on_uart_tx, .irq = on_uart_irq, .ctx = b };
+	const struct i8042_callbacks kcb = { .reset = on_reset, .irq = on_i8042_irq, .ctx = b };
 	const struct ioapic_callbacks icb = {
-	    .deliver = on_ioapic_deliver,
-	    .routes_changed = on_ioapic_routes,
-	    .ctx = b,
+		.deliver = on_ioapic_deliver,
+		.routes_changed = on_ioapic_routes,
+		.ctx = b,
 	};
 	struct {
 		struct bus *bus;
@@ -149,13 +149,13 @@ int board_create(struct board *b, const struct board_env *env)
 		const struct bus_ops *ops;
 		void *opaque;
 	} table[] = {
-	    {&b->pio, PORT_COM1, 8, &uart_bus_ops, &b->uart},
-	    {&b->pio, PORT_I8042_DATA, I8042_NPORTS, &i8042_bus_ops, &b->i8042},
-	    {&b->pio, PORT_BOOT_MARKER, 1, &boot_marker_bus_ops, &b->marker},
-	    {&b->pio, PORT_CMOS_INDEX, 2, &cmos_bus_ops, &b->cmos},
-	    {&b->mmio, LAYOUT_BOOT_MARKER, LAYOUT_BOOT_MARKER_LEN, &boot_marker_bus_ops,
-	     &b->marker},
-	    {&b->mmio, LAYOUT_IOAPIC, IOAPIC_MMIO_SIZE, &ioapic_bus_ops, &b->ioapic},
+		{ &b->pio, PORT_COM1, 8, &uart_bus_ops, &b->uart },
+		{ &b->pio, PORT_I8042_DATA, I8042_NPORTS, &i8042_bus_ops, &b->i8042 },
+		{ &b->pio, PORT_BOOT_MARKER, 1, &boot_marker_bus_ops, &b->marker },
+		{ &b->pio, PORT_CMOS_INDEX, 2, &cmos_bus_ops, &b->cmos },
+		{ &b->mmio, LAYOUT_BOOT_MARKER, LAYOUT_BOOT_MARKER_LEN, &boot_marker_bus_ops,
+		  &b->marker },
+		{ &b->mmio, LAYOUT_IOAPIC, IOAPIC_MMIO_SIZE, &ioapic_bus_ops, &b->ioapic },
 	};
 
 	memset(b, 0, sizeof(*b));
@@ -167,9 +167,9 @@ int board_create(struct board *b, const struct board_env *env)
 	cmos_init(&b->cmos, NULL, NULL);
 	b->ioapic.id = env->cfg->ncpus << 24; /* as the MP table says */
 	i8042_init(&b->i8042, &kcb);
-	b->marker = (struct boot_marker){.marked = on_marker, .ctx = b};
+	b->marker = (struct boot_marker){ .marked = on_marker, .ctx = b };
 	{
-		const struct rate_limiter_config rl = {.bandwidth = env->cfg->serial.rl};
+		const struct rate_limiter_config rl = { .bandwidth = env->cfg->serial.rl };
 
 		rate_limiter_init(&b->serial_rl, &rl);
 	}
@@ -278,10 +278,10 @@ static unsigned count_console(const struct ember_config *cfg)
 static int add_console(struct board *b, unsigned i)
 {
 	struct virtio_console_args a = {
-	    .out_fd = b->env.out_fd,
-	    .first_output = on_console_output,
-	    .ctx = b,
-	    .out = &b->vcon,
+		.out_fd = b->env.out_fd,
+		.first_output = on_console_output,
+		.ctx = b,
+		.out = &b->vcon,
 	};
 	int err = vm_virtio_add(b, virtio_console_create, &a, i);
 
@@ -289,9 +289,9 @@ static int add_console(struct board *b, unsigned i)
 }
 
 static const struct virtio_kind virtio_kinds[] = {
-    {"blk", count_disks, add_disk},	     {"net", count_nets, add_net},
-    {"vsock", count_vsock, add_vsock},	     {"rng", count_rng, add_rng},
-    {"console", count_console, add_console},
+	{ "blk", count_disks, add_disk },	   { "net", count_nets, add_net },
+	{ "vsock", count_vsock, add_vsock },	   { "rng", count_rng, add_rng },
+	{ "console", count_console, add_console },
 };
 
 int board_add_devices(struct board *b)

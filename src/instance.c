@@ -107,7 +107,8 @@ int instance_ctrl_alt_del(struct instance *in)
 /* What the configuration says after a runtime update, as the device
  * applies it (Firecracker's BucketUpdate): an absent bucket is unchanged,
  * one with size 0 is removed, any other replaces it. */
-static void merge_rate_limiter(struct rate_limiter_config *cur, const struct rate_limiter_config *up)
+static void merge_rate_limiter(struct rate_limiter_config *cur,
+			       const struct rate_limiter_config *up)
 {
 	const struct token_bucket_config *u[2] = { &up->bandwidth, &up->ops };
 	struct token_bucket_config *c[2] = { &cur->bandwidth, &cur->ops };

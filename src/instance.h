@@ -25,7 +25,7 @@ struct instance {
 	struct vm_options opt;
 	enum instance_state state;
 	struct vm vm;
-	bool vm_live; /* vm_create() ran: vm_destroy() owed */
+	bool vm_live;	 /* vm_create() ran: vm_destroy() owed */
 	double start_ms; /* when InstanceStart arrived (ember_ms()) */
 	double start_cpu_ms;
 };

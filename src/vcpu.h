@@ -40,8 +40,13 @@ struct vcpu_host {
 };
 
 /* Exits counted for the metrics (Firecracker's vcpu.exit_*). */
-enum vcpu_exit_kind { VCPU_EXIT_IO_IN, VCPU_EXIT_IO_OUT, VCPU_EXIT_MMIO_READ, VCPU_EXIT_MMIO_WRITE,
-		      VCPU_NEXITS };
+enum vcpu_exit_kind {
+	VCPU_EXIT_IO_IN,
+	VCPU_EXIT_IO_OUT,
+	VCPU_EXIT_MMIO_READ,
+	VCPU_EXIT_MMIO_WRITE,
+	VCPU_NEXITS
+};
 
 struct vcpu {
 	struct vcpus *group;

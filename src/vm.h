@@ -74,7 +74,7 @@ struct vm {
 	bool vcpus_ready;
 	struct console con;
 	int serial_fd; /* cfg->serial.out_path, or -1 */
-	bool started; /* vm_start() ran: console and threads to stop */
+	bool started;  /* vm_start() ran: console and threads to stop */
 	bool paused;
 };
 
@@ -101,8 +101,7 @@ void vm_resume(struct vm *vm);
 
 /* Ask every vCPU to stop; the first caller's status and reason win.
  * Callable from any thread. */
-void vm_stop(struct vm *vm, int status, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+void vm_stop(struct vm *vm, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 bool vm_stopping(struct vm *vm);
 /* An fd that becomes readable once the VM is stopping (for event loops). */
 int vm_stop_fd(struct vm *vm);

@@ -35,7 +35,7 @@ static void reply(struct api_response *resp, int status, char *body)
 }
 
 static void fault(struct api *a, struct api_response *resp, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static void fault(struct api *a, struct api_response *resp, const char *fmt, ...)
 {
@@ -547,17 +547,21 @@ void api_handle(void *ctx, const struct http_request *req, struct api_response *
 	char first[64], second[CONFIG_ID_MAX + 1];
 	bool has_second, has_body = req->body_len > 0;
 	struct route_ctx r = {
-		.a = a, .req = req, .resp = resp, .body = (const char *)req->body,
+		.a = a,
+		.req = req,
+		.resp = resp,
+		.body = (const char *)req->body,
 		.len = req->body_len,
 	};
 
 	if (has_body)
-		log_info(a->log, "The API server received a %s request on \"%s\" with body \"%.*s\".",
-			 req->method_name, req->path, (int)(req->body_len > 1024 ? 1024 : req->body_len),
-			 (const char *)req->body);
+		log_info(
+		    a->log, "The API server received a %s request on \"%s\" with body \"%.*s\".",
+		    req->method_name, req->path, (int)(req->body_len > 1024 ? 1024 : req->body_len),
+		    (const char *)req->body);
 	else
-		log_info(a->log, "The API server received a %s request on \"%s\".", req->method_name,
-			 req->path);
+		log_info(a->log, "The API server received a %s request on \"%s\".",
+			 req->method_name, req->path);
 	tokens(req->path, first, sizeof(first), second, sizeof(second), &has_second);
 
 	/* Firecracker's body rules come before the route. */
@@ -627,7 +631,8 @@ int api_load_config_file(struct api *a, const char *path)
 		return ember_seterr(-errno, "--config-file %s: %s", path, strerror(errno));
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > CONFIG_FILE_MAX) {
 		close(fd);
-		return ember_seterr(-EINVAL, "--config-file %s: not a regular file of at most %u bytes",
+		return ember_seterr(-EINVAL,
+				    "--config-file %s: not a regular file of at most %u bytes",
 				    path, CONFIG_FILE_MAX);
 	}
 	buf = malloc((size_t)st.st_size + 1);

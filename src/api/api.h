@@ -71,5 +71,4 @@ int api_load_config_file(struct api *a, const char *path);
 /* Start the instance as InstanceStart does. */
 int api_start(struct api *a);
 
-
 #endif

@@ -218,7 +218,7 @@ struct rl_in {
 /* An optional RateLimiterConfig field (deny_unknown_fields). */
 static int rl_field(struct json_object *obj, const char *path, const char *key, struct rl_in *r)
 {
-	static const char *const known[] = {"bandwidth", "ops"};
+	static const char *const known[] = { "bandwidth", "ops" };
 	char sub[160], sub2[176];
 	struct json_object *v, *b;
 	int err;
@@ -286,7 +286,7 @@ struct boot_req {
 
 static int boot_parse(struct json_object *o, const char *path, void *req)
 {
-	static const char *const known[] = {"kernel_image_path", "initrd_path", "boot_args"};
+	static const char *const known[] = { "kernel_image_path", "initrd_path", "boot_args" };
 	struct boot_req *r = req;
 	int err;
 
@@ -340,9 +340,9 @@ static int boot_apply(struct ember_config *c, void *req)
 
 /* ---- machine-config (vmm_config/machine_config.rs) ---- */
 
-static const char *const cpu_templates[] = {"C3", "T2", "T2S", "None", "T2CL", "T2A"};
+static const char *const cpu_templates[] = { "C3", "T2", "T2S", "None", "T2CL", "T2A" };
 #define TEMPLATE_NONE 3
-static const char *const huge_page_names[] = {"None", "2M"};
+static const char *const huge_page_names[] = { "None", "2M" };
 
 struct mc_req {
 	bool put; /* PUT (MachineConfig) or PATCH (MachineConfigUpdate) */
@@ -354,8 +354,8 @@ struct mc_req {
 
 static int mc_parse(struct json_object *o, const char *path, struct mc_req *r)
 {
-	static const char *const known[] = {"vcpu_count",   "mem_size_mib",	 "smt",
-					    "cpu_template", "track_dirty_pages", "huge_pages"};
+	static const char *const known[] = { "vcpu_count",   "mem_size_mib",	  "smt",
+					     "cpu_template", "track_dirty_pages", "huge_pages" };
 	/* MachineConfig: counts required, the rest #[serde(default)] (null is
 	 * a type error); cpu_template is an Option either way. In
 	 * MachineConfigUpdate every field is an Option. */
@@ -446,8 +446,8 @@ static int mc_apply(struct ember_config *c, void *req)
 
 /* ---- drives (vmm_config/drive.rs) ---- */
 
-static const char *const cache_names[] = {"Unsafe", "Writeback"};
-static const char *const engine_names[] = {"Async", "Sync"};
+static const char *const cache_names[] = { "Unsafe", "Writeback" };
+static const char *const engine_names[] = { "Async", "Sync" };
 #define ENGINE_SYNC 1
 
 struct drive_req {
@@ -459,9 +459,9 @@ struct drive_req {
 
 static int drive_parse(struct json_object *o, const char *path, void *req)
 {
-	static const char *const known[] = {"drive_id",	    "partuuid",	    "is_root_device",
-					    "cache_type",   "is_read_only", "path_on_host",
-					    "rate_limiter", "io_engine",    "socket"};
+	static const char *const known[] = { "drive_id",     "partuuid",     "is_root_device",
+					     "cache_type",   "is_read_only", "path_on_host",
+					     "rate_limiter", "io_engine",    "socket" };
 	struct drive_req *r = req;
 	int err;
 
@@ -605,8 +605,8 @@ static bool parse_mac(const char *s, uint8_t mac[6])
 
 static int net_parse(struct json_object *o, const char *path, void *req)
 {
-	static const char *const known[] = {"iface_id", "host_dev_name",   "guest_mac",
-					    "mtu",	"rx_rate_limiter", "tx_rate_limiter"};
+	static const char *const known[] = { "iface_id", "host_dev_name",   "guest_mac",
+					     "mtu",	 "rx_rate_limiter", "tx_rate_limiter" };
 	struct net_req *r = req;
 	const char *mac = NULL;
 	int err;
@@ -727,7 +727,7 @@ struct vsock_req {
 
 static int vsock_parse(struct json_object *o, const char *path, void *req)
 {
-	static const char *const known[] = {"vsock_id", "guest_cid", "uds_path"};
+	static const char *const known[] = { "vsock_id", "guest_cid", "uds_path" };
 	struct vsock_req *r = req;
 	int err;
 
@@ -774,7 +774,7 @@ static int vsock_apply(struct ember_config *c, void *req)
 
 static int entropy_parse(struct json_object *o, const char *path, void *req)
 {
-	static const char *const known[] = {"rate_limiter"};
+	static const char *const known[] = { "rate_limiter" };
 	int err;
 
 	if ((err = js_object(o, path, "struct EntropyDeviceConfig")) ||
@@ -800,9 +800,9 @@ int fcj_parse_level(const char *s, enum log_level *out)
 	static const struct {
 		const char *name;
 		enum log_level level;
-	} levels[] = {{"off", LOG_OFF},	   {"trace", LOG_TRACE}, {"debug", LOG_DEBUG},
-		      {"info", LOG_INFO},  {"warn", LOG_WARN},	 {"warning", LOG_WARN},
-		      {"error", LOG_ERROR}};
+	} levels[] = { { "off", LOG_OFF },    { "trace", LOG_TRACE }, { "debug", LOG_DEBUG },
+		       { "info", LOG_INFO },  { "warn", LOG_WARN },   { "warning", LOG_WARN },
+		       { "error", LOG_ERROR } };
 
 	for (size_t i = 0; i < N(levels); i++) {
 		if (strcasecmp(s, levels[i].name) == 0) {
@@ -821,8 +821,8 @@ struct logger_req {
 
 static int logger_parse(struct json_object *o, const char *path, void *req)
 {
-	static const char *const known[] = {"log_path", "level", "show_level", "show_log_origin",
-					    "module"};
+	static const char *const known[] = { "log_path", "level", "show_level", "show_log_origin",
+					     "module" };
 	struct logger_req *r = req;
 	int err;
 
@@ -918,7 +918,7 @@ struct serial_req {
 
 static int serial_parse(struct json_object *o, const char *path, void *req)
 {
-	static const char *const known[] = {"serial_out_path", "rate_limiter"};
+	static const char *const known[] = { "serial_out_path", "rate_limiter" };
 	struct serial_req *r = req;
 	struct json_object *v;
 	char sub[160];
@@ -968,37 +968,38 @@ struct endpoint {
 	const char *(*body_id)(const void *req); /* endpoints with {id} */
 };
 
-static const struct endpoint ep_boot = {"PUT",	    "Boot source error", NULL,
-					boot_parse, boot_apply,		 NULL};
-static const struct endpoint ep_mc_put = {"PUT",
-					  "Machine config error",
-					  "PUT /machine-config: cpu_template field is "
-					  "deprecated.",
-					  mc_put_parse,
-					  mc_apply,
-					  NULL};
-static const struct endpoint ep_mc_patch = {"PATCH",
-					    "Machine config error",
-					    "PATCH /machine-config: cpu_template field is "
-					    "deprecated.",
-					    mc_patch_parse,
-					    mc_apply,
-					    NULL};
-static const struct endpoint ep_drive = {"PUT",	      "Drive config error", NULL,
-					 drive_parse, drive_apply,	    drive_id};
-static const struct endpoint ep_net = {"PUT", "Network config error", NULL, net_parse, net_apply,
-				       net_id};
+static const struct endpoint ep_boot = { "PUT",	     "Boot source error", NULL,
+					 boot_parse, boot_apply,	  NULL };
+static const struct endpoint ep_mc_put = { "PUT",
+					   "Machine config error",
+					   "PUT /machine-config: cpu_template field is "
+					   "deprecated.",
+					   mc_put_parse,
+					   mc_apply,
+					   NULL };
+static const struct endpoint ep_mc_patch = { "PATCH",
+					     "Machine config error",
+					     "PATCH /machine-config: cpu_template field is "
+					     "deprecated.",
+					     mc_patch_parse,
+					     mc_apply,
+					     NULL };
+static const struct endpoint ep_drive = { "PUT",       "Drive config error", NULL,
+					  drive_parse, drive_apply,	     drive_id };
+static const struct endpoint ep_net = { "PUT", "Network config error", NULL, net_parse, net_apply,
+					net_id };
 static const struct endpoint ep_vsock = {
-    "PUT",	 "Vsock config error", "PUT /vsock: vsock_id field is deprecated.",
-    vsock_parse, vsock_apply,	       NULL};
-static const struct endpoint ep_entropy = {"PUT",	  "Entropy config error", NULL,
-					   entropy_parse, entropy_apply,	  NULL};
-static const struct endpoint ep_logger = {"PUT",	"Logger error", NULL,
-					  logger_parse, logger_apply,	NULL};
-static const struct endpoint ep_metrics = {"PUT",	  "Metrics error", NULL,
-					   metrics_parse, metrics_apply,   NULL};
-static const struct endpoint ep_serial = {"PUT",	"Serial config error", NULL,
-					  serial_parse, serial_apply,	       NULL};
+	"PUT",	     "Vsock config error", "PUT /vsock: vsock_id field is deprecated.",
+	vsock_parse, vsock_apply,	   NULL
+};
+static const struct endpoint ep_entropy = { "PUT",	   "Entropy config error", NULL,
+					    entropy_parse, entropy_apply,	   NULL };
+static const struct endpoint ep_logger = { "PUT",	 "Logger error", NULL,
+					   logger_parse, logger_apply,	 NULL };
+static const struct endpoint ep_metrics = { "PUT",	   "Metrics error", NULL,
+					    metrics_parse, metrics_apply,   NULL };
+static const struct endpoint ep_serial = { "PUT",	 "Serial config error", NULL,
+					   serial_parse, serial_apply,		NULL };
 
 /* A parse step's error as Firecracker words it. */
 static int parse_err(int err)
@@ -1156,7 +1157,7 @@ struct drive_patch_req {
 
 static int drive_patch_parse(struct json_object *o, const char *path, void *req)
 {
-	static const char *const known[] = {"drive_id", "path_on_host", "rate_limiter"};
+	static const char *const known[] = { "drive_id", "path_on_host", "rate_limiter" };
 	struct drive_patch_req *r = req;
 	int err;
 
@@ -1203,7 +1204,7 @@ struct net_patch_req {
 
 static int net_patch_parse(struct json_object *o, const char *path, void *req)
 {
-	static const char *const known[] = {"iface_id", "rx_rate_limiter", "tx_rate_limiter"};
+	static const char *const known[] = { "iface_id", "rx_rate_limiter", "tx_rate_limiter" };
 	struct net_patch_req *r = req;
 	int err;
 
@@ -1241,12 +1242,12 @@ int fcj_parse_patch_net(const char *path_id, const char *body, size_t len,
 	return err;
 }
 
-static const char *const action_names[] = {"InstanceStart", "SendCtrlAltDel", "FlushMetrics"};
+static const char *const action_names[] = { "InstanceStart", "SendCtrlAltDel", "FlushMetrics" };
 _Static_assert(FCJ_ACTION_FLUSH_METRICS == 2, "action_names follows enum fcj_action");
 
 static int action_parse(struct json_object *o, const char *path, void *req)
 {
-	static const char *const known[] = {"action_type"};
+	static const char *const known[] = { "action_type" };
 	int err;
 
 	if ((err = js_object(o, path, "struct ActionBody")) ||
@@ -1271,8 +1272,8 @@ int fcj_parse_action(const char *body, size_t len, enum fcj_action *out)
 
 static int vm_state_parse(struct json_object *o, const char *path, void *req)
 {
-	static const char *const known[] = {"state"};
-	static const char *const states[] = {"Paused", "Resumed"};
+	static const char *const known[] = { "state" };
+	static const char *const states[] = { "Paused", "Resumed" };
 	int err;
 
 	if ((err = js_object(o, path, "struct Vm")) || (err = js_known(o, path, known, N(known))))
@@ -1334,10 +1335,10 @@ static int refuse_unsupported(struct json_object *root)
 	static const struct {
 		const char *key, *what;
 	} none[] = {
-	    {"balloon", "the balloon device is not supported by ember"},
-	    {"cpu-config", "custom CPU templates are not supported by ember"},
-	    {"mmds-config", "MMDS is not supported by ember"},
-	    {"memory-hotplug", "memory hotplug (virtio-mem) is not supported by ember"},
+		{ "balloon", "the balloon device is not supported by ember" },
+		{ "cpu-config", "custom CPU templates are not supported by ember" },
+		{ "mmds-config", "MMDS is not supported by ember" },
+		{ "memory-hotplug", "memory hotplug (virtio-mem) is not supported by ember" },
 	};
 	struct json_object *v;
 	int err;
@@ -1387,11 +1388,11 @@ static int load_pass(struct ember_config *c, struct json_object *root)
 		const char *key;
 		parse_fn parse;
 		apply_fn apply;
-	} before[] = {{"logger", logger_parse, logger_apply},
-		      {"metrics", metrics_parse, metrics_apply},
-		      {"machine-config", mc_put_parse, mc_apply}},
-	  after[] = {{"vsock", vsock_parse, vsock_apply},
-		     {"entropy", entropy_parse, entropy_apply}};
+	} before[] = { { "logger", logger_parse, logger_apply },
+		       { "metrics", metrics_parse, metrics_apply },
+		       { "machine-config", mc_put_parse, mc_apply } },
+	  after[] = { { "vsock", vsock_parse, vsock_apply },
+		      { "entropy", entropy_parse, entropy_apply } };
 	struct json_object *v, *drives, *nets;
 	char name[48];
 	int err;

@@ -141,9 +141,9 @@ int fcj_parse_vm_state(const char *body, size_t len, bool *pause);
  * non-blocking (a FIFO swapped in must not hang the API thread), close-on-exec,
  * and look at what was opened. A kernel or initrd must be a regular file; a
  * drive a regular file or block device whose size is a multiple of
- * 512 (0 included: Kata's placeholder drives are empty files) (ember's virtio-blk needs whole sectors), and writable by ember unless
- * read_only. 0, or a negative errno with a message: the reason, then the
- * path (last, so a long path cut by the message buffer loses only itself).
+ * 512 (0 included: Kata's placeholder drives are empty files) (ember's virtio-blk needs whole
+ * sectors), and writable by ember unless read_only. 0, or a negative errno with a message: the
+ * reason, then the path (last, so a long path cut by the message buffer loses only itself).
  */
 enum fcj_file_kind { FCJ_FILE_KERNEL, FCJ_FILE_INITRD, FCJ_FILE_DRIVE };
 int fcj_check_file(const char *path, enum fcj_file_kind kind, bool read_only);

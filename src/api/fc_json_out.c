@@ -168,14 +168,14 @@ static char *o_finish(struct out *o, struct json_object *root)
 
 char *fcj_machine_config(const struct ember_config *cfg)
 {
-	struct out o = {NULL};
+	struct out o = { NULL };
 
 	return o_finish(&o, o_machine(&o, cfg));
 }
 
 char *fcj_vm_config(const struct ember_config *c)
 {
-	struct out o = {NULL};
+	struct out o = { NULL };
 	struct json_object *root = o_new(&o, json_object_new_object());
 	struct json_object *boot = o_new(&o, json_object_new_object());
 	struct json_object *drives = o_new(&o, json_object_new_array());
@@ -227,8 +227,8 @@ char *fcj_vm_config(const struct ember_config *c)
 
 char *fcj_instance_info(const char *id, enum fcj_vm_state state, const char *vmm_version)
 {
-	static const char *const names[] = {"Not started", "Running", "Paused"};
-	struct out o = {NULL};
+	static const char *const names[] = { "Not started", "Running", "Paused" };
+	struct out o = { NULL };
 	struct json_object *j = o_new(&o, json_object_new_object());
 
 	/* InstanceInfo's field order; Firecracker's defaults for what is not
@@ -246,7 +246,7 @@ char *fcj_instance_info(const char *id, enum fcj_vm_state state, const char *vmm
 
 char *fcj_version(void)
 {
-	struct out o = {NULL};
+	struct out o = { NULL };
 	struct json_object *j = o_new(&o, json_object_new_object());
 
 	o_add(&o, j, "firecracker_version",
@@ -257,7 +257,7 @@ char *fcj_version(void)
 char *fcj_error(const char *msg)
 {
 	size_t n = strlen(msg), k = 0;
-	struct out o = {NULL};
+	struct out o = { NULL };
 	struct json_object *j;
 	/* Each bad byte becomes the 3 bytes of U+FFFD. */
 	char *clean = malloc(3 * n + 1);

@@ -33,48 +33,48 @@
 #define FC_MAX_PAYLOAD	    51200
 
 static const char fc_help[] =
-	"NAME\n"
-	"    ember firecracker - ember behind Firecracker's command line and API (v%s)\n"
-	"\n"
-	"SYNOPSIS\n"
-	"    ember firecracker [--api-sock PATH] [--config-file FILE] [--no-api]\n"
-	"                      [--id ID] [--boot-timer] [--level LEVEL] [--log-path PATH]\n"
-	"                      [--show-level] [--show-log-origin] [--module M]\n"
-	"                      [--metrics-path PATH] [--http-api-max-payload-size BYTES]\n"
-	"                      [--start-time-us US] [--start-time-cpu-us US]\n"
-	"                      [--parent-cpu-time-us US] [--no-seccomp] [--version]\n"
-	"    firecracker ...   (the same, through a program named firecracker)\n"
-	"\n"
-	"DESCRIPTION\n"
-	"    Serves Firecracker's REST API on a Unix socket (default %s), or\n"
-	"    boots from a config file alone with --no-api. With --config-file and\n"
-	"    the API, the VM boots from the file at once and the API serves it.\n"
-	"    docs/firecracker-api.md lists every endpoint and field and its status.\n"
-	"\n"
-	"OPTIONS\n"
-	"    --api-sock PATH        the API socket (created mode 0600; a stale socket\n"
-	"                           is replaced, anything else refused)\n"
-	"    --config-file FILE     a Firecracker JSON config (boot-source, drives, ...)\n"
-	"    --no-api               no API socket; needs --config-file\n"
-	"    --id ID                the instance id (1-64 of A-Z a-z 0-9 - _)\n"
-	"    --boot-timer           log the guest's boot time when it writes the boot\n"
-	"                           marker (123 to port 0x3f0 or MMIO 0xd0000000)\n"
-	"    --level LEVEL          Error, Warning, Info (default), Debug, Trace or Off\n"
-	"    --log-path PATH        log to this file or FIFO (default: standard error)\n"
-	"    --show-level, --show-log-origin, --module M   log line details and filter\n"
-	"    --metrics-path PATH    write JSON metrics lines to this file or FIFO\n"
-	"    --http-api-max-payload-size BYTES   request body limit (default %d)\n"
-	"    --start-time-us, --start-time-cpu-us, --parent-cpu-time-us US\n"
-	"                           the jailer's start times, for the startup metrics\n"
-	"    --no-seccomp           accepted (ember installs no seccomp filter yet)\n"
-	"    --version              print the Firecracker version implemented and\n"
-	"                           ember's own\n"
-	"\n"
-	"EXIT STATUS\n"
-	"    0 the guest reset or powered off, or SIGTERM/SIGINT/SIGHUP ended ember\n"
-	"    1 ember failed (one line on standard error, and in the log)\n"
-	"    2 bad command line\n"
-	"    3 the guest failed in a way KVM reports\n";
+    "NAME\n"
+    "    ember firecracker - ember behind Firecracker's command line and API (v%s)\n"
+    "\n"
+    "SYNOPSIS\n"
+    "    ember firecracker [--api-sock PATH] [--config-file FILE] [--no-api]\n"
+    "                      [--id ID] [--boot-timer] [--level LEVEL] [--log-path PATH]\n"
+    "                      [--show-level] [--show-log-origin] [--module M]\n"
+    "                      [--metrics-path PATH] [--http-api-max-payload-size BYTES]\n"
+    "                      [--start-time-us US] [--start-time-cpu-us US]\n"
+    "                      [--parent-cpu-time-us US] [--no-seccomp] [--version]\n"
+    "    firecracker ...   (the same, through a program named firecracker)\n"
+    "\n"
+    "DESCRIPTION\n"
+    "    Serves Firecracker's REST API on a Unix socket (default %s), or\n"
+    "    boots from a config file alone with --no-api. With --config-file and\n"
+    "    the API, the VM boots from the file at once and the API serves it.\n"
+    "    docs/firecracker-api.md lists every endpoint and field and its status.\n"
+    "\n"
+    "OPTIONS\n"
+    "    --api-sock PATH        the API socket (created mode 0600; a stale socket\n"
+    "                           is replaced, anything else refused)\n"
+    "    --config-file FILE     a Firecracker JSON config (boot-source, drives, ...)\n"
+    "    --no-api               no API socket; needs --config-file\n"
+    "    --id ID                the instance id (1-64 of A-Z a-z 0-9 - _)\n"
+    "    --boot-timer           log the guest's boot time when it writes the boot\n"
+    "                           marker (123 to port 0x3f0 or MMIO 0xd0000000)\n"
+    "    --level LEVEL          Error, Warning, Info (default), Debug, Trace or Off\n"
+    "    --log-path PATH        log to this file or FIFO (default: standard error)\n"
+    "    --show-level, --show-log-origin, --module M   log line details and filter\n"
+    "    --metrics-path PATH    write JSON metrics lines to this file or FIFO\n"
+    "    --http-api-max-payload-size BYTES   request body limit (default %d)\n"
+    "    --start-time-us, --start-time-cpu-us, --parent-cpu-time-us US\n"
+    "                           the jailer's start times, for the startup metrics\n"
+    "    --no-seccomp           accepted (ember installs no seccomp filter yet)\n"
+    "    --version              print the Firecracker version implemented and\n"
+    "                           ember's own\n"
+    "\n"
+    "EXIT STATUS\n"
+    "    0 the guest reset or powered off, or SIGTERM/SIGINT/SIGHUP ended ember\n"
+    "    1 ember failed (one line on standard error, and in the log)\n"
+    "    2 bad command line\n"
+    "    3 the guest failed in a way KVM reports\n";
 
 struct fc_args {
 	const char *api_sock;
@@ -133,11 +133,20 @@ static int parse_args(int argc, char **argv, struct fc_args *o)
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = NULL;
 		static const char *const valued[] = {
-			"--api-sock",	  "--config-file",    "--id",
-			"--level",	  "--log-path",	      "--module",
-			"--metrics-path", "--http-api-max-payload-size",
-			"--start-time-us", "--start-time-cpu-us", "--parent-cpu-time-us",
-			"--mmds-size-limit", "--seccomp-filter", "--describe-snapshot",
+			"--api-sock",
+			"--config-file",
+			"--id",
+			"--level",
+			"--log-path",
+			"--module",
+			"--metrics-path",
+			"--http-api-max-payload-size",
+			"--start-time-us",
+			"--start-time-cpu-us",
+			"--parent-cpu-time-us",
+			"--mmds-size-limit",
+			"--seccomp-filter",
+			"--describe-snapshot",
 		};
 		int k = 0;
 		unsigned w;
@@ -162,9 +171,10 @@ static int parse_args(int argc, char **argv, struct fc_args *o)
 				o->id = v;
 			} else if (!strcmp(name, "--level")) {
 				if (fcj_parse_level(v, &o->log.level))
-					return usage("--level '%s': not Error, Warning, Info, Debug, "
-						     "Trace or Off",
-						     v);
+					return usage(
+					    "--level '%s': not Error, Warning, Info, Debug, "
+					    "Trace or Off",
+					    v);
 				o->log_set = true;
 			} else if (!strcmp(name, "--log-path")) {
 				if (config_copy(o->log.path, sizeof(o->log.path), v))
@@ -241,9 +251,11 @@ static void on_boot_marker(void *ctx)
 
 	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
 	us = (uint64_t)((ember_ms() - in->start_ms) * 1e3);
-	cpu_us = (uint64_t)(((double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6 - in->start_cpu_ms) *
-			    1e3);
-	log_info(a->log, "Guest-boot-time = %6" PRIu64 " us %" PRIu64 " ms, %6" PRIu64 " CPU us %" PRIu64
+	cpu_us =
+	    (uint64_t)(((double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6 - in->start_cpu_ms) *
+		       1e3);
+	log_info(a->log,
+		 "Guest-boot-time = %6" PRIu64 " us %" PRIu64 " ms, %6" PRIu64 " CPU us %" PRIu64
 		 " CPU ms",
 		 us, us / 1000, cpu_us, cpu_us / 1000);
 }
@@ -265,10 +277,9 @@ static void startup_times(struct metrics *m, const struct fc_args *o)
 	cpu_us = (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 	m->startup_us = o->has_start_us ? (now_us > o->start_us ? now_us - o->start_us : 0)
 					: (uint64_t)(ember_ms() * 1000);
-	m->startup_cpu_us = (o->has_start_cpu_us && cpu_us > o->start_cpu_us
-				     ? cpu_us - o->start_cpu_us
-				     : cpu_us) +
-			    o->parent_cpu_us;
+	m->startup_cpu_us =
+	    (o->has_start_cpu_us && cpu_us > o->start_cpu_us ? cpu_us - o->start_cpu_us : cpu_us) +
+	    o->parent_cpu_us;
 }
 
 static int metrics_timer(void)
@@ -312,7 +323,8 @@ static int serve(struct api *a, struct api_server *srv, int sig_fd, int timer_fd
 			struct signalfd_siginfo si;
 
 			if (read(sig_fd, &si, sizeof(si)) == sizeof(si)) {
-				log_info(a->log, "Shutting down on %s", strsignal((int)si.ssi_signo));
+				log_info(a->log, "Shutting down on %s",
+					 strsignal((int)si.ssi_signo));
 				if (instance_stop_fd(in) < 0)
 					break; /* nothing runs */
 				instance_stop(in, EMBER_EXIT_OK, "stopped by a signal");
@@ -352,13 +364,16 @@ int fc_main(int argc, char **argv)
 	struct api_server *srv = NULL;
 	int status, sig_fd, timer_fd = -1;
 	const struct vm_options vopt = {
-		.vcpu_name = "fc_vcpu %u", .vcpu0_here = false, .plain_console = true,
+		.vcpu_name = "fc_vcpu %u",
+		.vcpu0_here = false,
+		.plain_console = true,
 		.out_fd = -1,
 	};
 
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-			printf(fc_help, FCJ_FIRECRACKER_VERSION, FC_DEFAULT_API_SOCK, FC_MAX_PAYLOAD);
+			printf(fc_help, FCJ_FIRECRACKER_VERSION, FC_DEFAULT_API_SOCK,
+			       FC_MAX_PAYLOAD);
 			return 0;
 		}
 		if (!strcmp(argv[i], "--version")) {

@@ -207,10 +207,10 @@ static int parse_request_line(const uint8_t *l, size_t n, struct http_request *r
 		const char *name;
 		enum http_method m;
 	} methods[] = {
-	    {"GET", HTTP_GET},
-	    {"PUT", HTTP_PUT},
-	    {"PATCH", HTTP_PATCH},
-	    {"DELETE", HTTP_DELETE},
+		{ "GET", HTTP_GET },
+		{ "PUT", HTTP_PUT },
+		{ "PATCH", HTTP_PATCH },
+		{ "DELETE", HTTP_DELETE },
 	};
 	const uint8_t *sp1 = memchr(l, ' ', n), *sp2, *ver;
 	size_t mlen, tlen, vlen;
@@ -379,7 +379,7 @@ static int parse_header(const uint8_t *l, size_t n, size_t max_body, struct http
 int http_parse_request(const uint8_t *buf, size_t len, size_t max_body, struct http_request *req,
 		       char *err, size_t errlen)
 {
-	struct head_state h = {0};
+	struct head_state h = { 0 };
 	size_t lim, pos = 0, eol, avail;
 	unsigned nhdr;
 	int r;

@@ -379,7 +379,7 @@ static void find_duplicate(const unsigned char *b, size_t len, char *out, size_t
 				keys = nk;
 				capk = nc;
 			}
-			keys[nkeys++] = (struct span){start + 1, klen, depth};
+			keys[nkeys++] = (struct span){ start + 1, klen, depth };
 		}
 	}
 	free(keys);

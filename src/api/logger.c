@@ -64,8 +64,8 @@ const char *logger_level_name(enum log_level level)
 	return (unsigned)level < ARRAY_SIZE(names) ? names[level] : "?";
 }
 
-void logger_log(struct logger *l, enum log_level level, const char *file, int line,
-		const char *fmt, ...)
+void logger_log(struct logger *l, enum log_level level, const char *file, int line, const char *fmt,
+		...)
 {
 	char buf[2048], thread[16] = "-";
 	struct timespec ts;
@@ -83,9 +83,9 @@ void logger_log(struct logger *l, enum log_level level, const char *file, int li
 	clock_gettime(CLOCK_REALTIME, &ts);
 	localtime_r(&ts.tv_sec, &tm);
 	prctl(PR_GET_NAME, thread, 0, 0, 0);
-	k = snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%09ld [%s:%s", tm.tm_year + 1900,
-		     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec, l->id,
-		     thread);
+	k = snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%09ld [%s:%s",
+		     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+		     ts.tv_nsec, l->id, thread);
 	n = k > 0 ? (size_t)k : 0;
 	if (l->cfg.show_level && n < sizeof(buf))
 		n += (size_t)snprintf(buf + n, sizeof(buf) - n, ":%s", logger_level_name(level));

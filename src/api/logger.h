@@ -34,8 +34,8 @@ void logger_init(struct logger *l, const char *id);
 int logger_configure(struct logger *l, const struct logger_config *c);
 void logger_close(struct logger *l);
 
-void logger_log(struct logger *l, enum log_level level, const char *file, int line,
-		const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+void logger_log(struct logger *l, enum log_level level, const char *file, int line, const char *fmt,
+		...) __attribute__((format(printf, 5, 6)));
 
 #define LOG_AT(l, level, ...) logger_log((l), (level), __FILE__, __LINE__, __VA_ARGS__)
 #define log_error(l, ...)     LOG_AT(l, LOG_ERROR, __VA_ARGS__)

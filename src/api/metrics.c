@@ -162,9 +162,9 @@ static void vcpu_metrics(struct metrics *m, json_object *root)
 		    in->vm_live && in->vm.vcpus_ready ? vcpus_exits(&in->vm.vcpus, k) : 0);
 	inc(m, g, "vcpu", "failures",
 	    in->vm_live && in->vm.vcpus_ready && vcpus_stopping(&in->vm.vcpus) &&
-			    in->vm.vcpus.exit_status == EMBER_EXIT_GUEST_ERR
-		    ? 1
-		    : 0);
+		    in->vm.vcpus.exit_status == EMBER_EXIT_GUEST_ERR
+		? 1
+		: 0);
 }
 
 /* A device's counters: a name and where the _Atomic uint64_t sits in its
@@ -174,7 +174,10 @@ struct field {
 	size_t off;
 };
 
-#define F(type, name) { #name, offsetof(type, name) }
+#define F(type, name)                                                                              \
+	{                                                                                          \
+#name, offsetof(type, name)                                                        \
+	}
 
 static const struct field blk_fields[] = {
 	F(struct virtio_blk_metrics, read_bytes),
@@ -218,8 +221,8 @@ static uint64_t field_value(const void *metrics, const struct field *f)
  * ("block_<id>"), as Firecracker reports them. `metrics_of` gives a
  * device's metrics struct from its slot.
  */
-static void device_groups(struct metrics *m, json_object *root, const char *kind,
-			  const char *gname, const struct field *fields, unsigned nfields,
+static void device_groups(struct metrics *m, json_object *root, const char *kind, const char *gname,
+			  const struct field *fields, unsigned nfields,
 			  const void *(*metrics_of)(struct vm_virtio *s),
 			  const char *(*id_of)(const struct ember_config *cfg, unsigned i))
 {
@@ -296,9 +299,9 @@ int metrics_flush(struct metrics *m)
 		return 0;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	root = json_object_new_object();
-	json_object_object_add(root, "utc_timestamp_ms",
-			       json_object_new_uint64((uint64_t)ts.tv_sec * 1000 +
-						      (uint64_t)ts.tv_nsec / 1000000));
+	json_object_object_add(
+	    root, "utc_timestamp_ms",
+	    json_object_new_uint64((uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000));
 	g = group(root, "api_server");
 	store(g, "process_startup_time_us", m->startup_us);
 	store(g, "process_startup_time_cpu_us", m->startup_cpu_us);
@@ -312,9 +315,8 @@ int metrics_flush(struct metrics *m)
 	store(g, "panic_count", 0);
 	g = group(root, "uart");
 	inc(m, g, "uart", "rate_limiter_dropped_bytes",
-	    m->in->vm_live && m->in->vm.board_ready
-		    ? atomic_load(&m->in->vm.board.serial_dropped)
-		    : 0);
+	    m->in->vm_live && m->in->vm.board_ready ? atomic_load(&m->in->vm.board.serial_dropped)
+						    : 0);
 	metrics_devices(m, root);
 
 	line = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN);

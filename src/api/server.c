@@ -46,13 +46,13 @@
  * so that the kernel does not turn the close into ECONNRESET for the client
  * (AF_UNIX does when the receive queue is not empty) before it reads our
  * answer. */
-#define DRAIN_MAX      (64u << 10)
+#define DRAIN_MAX (64u << 10)
 /* A refused connection lingers: our side is shut, and what the client still
  * sends (the body of a request refused for its size, which many clients
  * write after the head) is read and dropped until it closes, up to this
  * much; then we close. Closing at once would make its write fail with
  * EPIPE before it reads our 400 (as HTTP servers' "lingering close"). */
-#define LINGER_MAX (HTTP_MAX_BODY_LIMIT / 8)
+#define LINGER_MAX     (HTTP_MAX_BODY_LIMIT / 8)
 #define LISTEN_BACKLOG 64
 
 struct api_conn {
@@ -131,7 +131,7 @@ static int queue_fault(struct api_conn *c, int status, const char *msg, unsigned
 /* Hand one complete request to the handler and queue its answer. */
 static int handle(struct api_server *s, struct api_conn *c, const struct http_request *req)
 {
-	struct api_response resp = {0};
+	struct api_response resp = { 0 };
 	unsigned flags = req->keep_alive ? 0 : HTTP_RESP_CLOSE;
 	int r = -EINVAL;
 
@@ -268,7 +268,7 @@ static bool wants_input(const struct api_conn *c)
  * 0 when it lingers, -1 when it should close now. */
 static int conn_linger(struct api_server *s, struct api_conn *c)
 {
-	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = c };
 
 	if (shutdown(c->fd, SHUT_WR) < 0 || epoll_ctl(s->epfd, EPOLL_CTL_MOD, c->fd, &ev) < 0)
 		return -1;
@@ -335,7 +335,7 @@ static void conn_event(struct api_server *s, struct api_conn *c, uint32_t events
 
 	want = (wants_input(c) ? EPOLLIN : 0) | (pending(c) ? EPOLLOUT : 0);
 	if (want != c->events) {
-		struct epoll_event ev = {.events = want, .data.ptr = c};
+		struct epoll_event ev = { .events = want, .data.ptr = c };
 
 		if (epoll_ctl(s->epfd, EPOLL_CTL_MOD, c->fd, &ev) < 0)
 			goto close;
@@ -354,7 +354,7 @@ static void accept_clients(struct api_server *s)
 {
 	/* A bounded batch, so one serve() call stays short under a flood. */
 	for (int i = 0; i < 2 * API_MAX_CONNECTIONS; i++) {
-		struct epoll_event ev = {.events = EPOLLIN};
+		struct epoll_event ev = { .events = EPOLLIN };
 		struct api_conn *c;
 		int fd = accept4(s->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
@@ -450,8 +450,8 @@ static int clear_stale(const char *path, const struct sockaddr_un *sa)
 
 struct api_server *api_server_open(const char *path, size_t max_payload, api_handler fn, void *ctx)
 {
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = NULL };
 	struct api_server *s;
 	bool bound = false;
 	struct stat st;

@@ -71,10 +71,27 @@ bool vcpus_stopping(struct vcpus *g)
 }
 
 static const char *const paths[] = {
-	"/", "/version", "/machine-config", "/vm/config", "/actions", "/boot-source",
-	"/drives/rootfs", "/drives/data", "/drives/", "/network-interfaces/eth0",
-	"/network-interfaces/x", "/vsock", "/entropy", "/serial", "/vm", "/balloon",
-	"/mmds/config", "/snapshot/create", "/cpu-config", "/nope", "/drives/a-b",
+	"/",
+	"/version",
+	"/machine-config",
+	"/vm/config",
+	"/actions",
+	"/boot-source",
+	"/drives/rootfs",
+	"/drives/data",
+	"/drives/",
+	"/network-interfaces/eth0",
+	"/network-interfaces/x",
+	"/vsock",
+	"/entropy",
+	"/serial",
+	"/vm",
+	"/balloon",
+	"/mmds/config",
+	"/snapshot/create",
+	"/cpu-config",
+	"/nope",
+	"/drives/a-b",
 };
 static const enum http_method methods[] = { HTTP_GET, HTTP_PUT, HTTP_PATCH, HTTP_DELETE };
 static const char *const method_names[] = { "GET", "PUT", "PATCH", "DELETE" };

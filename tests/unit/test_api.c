@@ -170,16 +170,17 @@ TEST(body_rules_and_unknown_paths)
 TEST(unimplemented_endpoints_name_themselves)
 {
 	static const char *const paths[][2] = {
-		{ "PUT", "/balloon" },		 { "GET", "/balloon" },
-		{ "PUT", "/mmds" },		 { "PUT", "/mmds/config" },
-		{ "PUT", "/cpu-config" },	 { "PUT", "/snapshot/create" },
-		{ "PUT", "/snapshot/load" },	 { "PUT", "/hotplug/memory" },
-		{ "PUT", "/pmem/p0" },		 { "PATCH", "/balloon/statistics" },
+		{ "PUT", "/balloon" },	     { "GET", "/balloon" },
+		{ "PUT", "/mmds" },	     { "PUT", "/mmds/config" },
+		{ "PUT", "/cpu-config" },    { "PUT", "/snapshot/create" },
+		{ "PUT", "/snapshot/load" }, { "PUT", "/hotplug/memory" },
+		{ "PUT", "/pmem/p0" },	     { "PATCH", "/balloon/statistics" },
 	};
 
 	setup();
 	for (unsigned i = 0; i < ARRAY_SIZE(paths); i++) {
-		struct result r = call(paths[i][0], paths[i][1], paths[i][0][0] == 'G' ? NULL : "{}");
+		struct result r =
+		    call(paths[i][0], paths[i][1], paths[i][0][0] == 'G' ? NULL : "{}");
 
 		CHECK_EQ(r.status, 400);
 		CHECK_STR_CONTAINS(r.body, "ember does not implement");
@@ -200,8 +201,9 @@ TEST(preboot_configuration_reaches_the_config)
 	CHECK_EQ(call("PUT", "/boot-source", body).status, 204);
 	CHECK(strcmp(in.cfg.kernel, fx.kernel) == 0);
 	CHECK(strcmp(in.cfg.cmdline, "console=ttyS0 quiet") == 0);
-	CHECK_EQ(call("PUT", "/machine-config", "{\"vcpu_count\": 2, \"mem_size_mib\": 256}").status,
-		 204);
+	CHECK_EQ(
+	    call("PUT", "/machine-config", "{\"vcpu_count\": 2, \"mem_size_mib\": 256}").status,
+	    204);
 	CHECK_EQ(in.cfg.ncpus, 2);
 	CHECK_EQ(in.cfg.mem_size, 256ULL << 20);
 	CHECK_EQ(call("PATCH", "/machine-config", "{\"vcpu_count\": 4}").status, 204);
@@ -291,7 +293,8 @@ TEST(pre_boot_calls_refused_after_start)
 		    "not supported after starting");
 	CHECK_FAULT(call("PUT", "/vsock", "{\"guest_cid\": 3, \"uds_path\": \"/v\"}"),
 		    "not supported after starting");
-	CHECK_FAULT(call("PUT", "/logger", "{\"level\": \"Info\"}"), "not supported after starting");
+	CHECK_FAULT(call("PUT", "/logger", "{\"level\": \"Info\"}"),
+		    "not supported after starting");
 	CHECK_FAULT(call("PUT", "/metrics", "{\"metrics_path\": \"/tmp/m\"}"),
 		    "not supported after starting");
 	CHECK_FAULT(call("PUT", "/entropy", "{}"), "not supported after starting");
@@ -336,7 +339,7 @@ TEST(patch_drive_swaps_and_limits)
 	CHECK_EQ(call("PATCH", "/drives/rootfs",
 		      "{\"drive_id\": \"rootfs\", \"rate_limiter\": {\"bandwidth\": {\"size\": "
 		      "1048576, \"refill_time\": 1000}}}")
-			 .status,
+		     .status,
 		 204);
 	CHECK(fake.last_rl_set);
 	CHECK(fake.last_rl.bandwidth.set && fake.last_rl.bandwidth.size == 1048576);
@@ -345,7 +348,7 @@ TEST(patch_drive_swaps_and_limits)
 	CHECK_EQ(call("PATCH", "/drives/rootfs",
 		      "{\"drive_id\": \"rootfs\", \"rate_limiter\": {\"ops\": {\"size\": 0, "
 		      "\"refill_time\": 100}}}")
-			 .status,
+		     .status,
 		 204);
 	CHECK(fake.last_rl.ops.set && fake.last_rl.ops.size == 0 && !fake.last_rl.bandwidth.set);
 	CHECK_FAULT(call("PATCH", "/drives/nope", "{\"drive_id\": \"nope\"}"), "nope");

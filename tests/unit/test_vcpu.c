@@ -36,7 +36,7 @@ static void fd_write(void *opaque, uint64_t off, const uint8_t *data, uint32_t l
 	memcpy(d->data, data, len);
 }
 
-static const struct bus_ops fake_ops = {.name = "fake", .read = fd_read, .write = fd_write};
+static const struct bus_ops fake_ops = { .name = "fake", .read = fd_read, .write = fd_write };
 
 static unsigned eoi_vector, eoi_calls;
 
@@ -65,12 +65,12 @@ static void rig_init(struct rig *r)
 	bus_register(&r->pio, 0x3f8, 8, &fake_ops, &r->port_dev);
 	bus_register(&r->mmio, 0xd0000000, 0x1000, &fake_ops, &r->mmio_dev);
 	r->host = (struct vcpu_host){
-	    .vm_fd = -1,
-	    .run_size = RUN_SIZE,
-	    .pio = &r->pio,
-	    .mmio = &r->mmio,
-	    .eoi = on_eoi,
-	    .thread_name = "vcpu %u",
+		.vm_fd = -1,
+		.run_size = RUN_SIZE,
+		.pio = &r->pio,
+		.mmio = &r->mmio,
+		.eoi = on_eoi,
+		.thread_name = "vcpu %u",
 	};
 	CHECK_EQ(vcpus_init(&r->g, &r->host, 1), 0);
 	r->run = calloc(1, RUN_SIZE);
