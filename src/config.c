@@ -216,6 +216,22 @@ int config_take_value(int argc, char **argv, int *i, const char *name, const cha
 	return 1;
 }
 
+static void bucket_update(struct token_bucket_config *cur, const struct token_bucket_config *up)
+{
+	if (!up->set)
+		return;
+	if (up->size == 0)
+		memset(cur, 0, sizeof(*cur));
+	else
+		*cur = *up;
+}
+
+void config_rl_update(struct rate_limiter_config *cur, const struct rate_limiter_config *up)
+{
+	bucket_update(&cur->bandwidth, &up->bandwidth);
+	bucket_update(&cur->ops, &up->ops);
+}
+
 void config_init_run(struct ember_config *cfg)
 {
 	/* No memset: see config.h. */

@@ -140,6 +140,11 @@ struct ember_config {
 	bool debug;
 };
 
+/* A runtime rate-limiter update, as the devices apply it (Firecracker's
+ * BucketUpdate): a bucket `up` leaves unset is kept, one set with size 0 is
+ * removed, any other replaces the current one. */
+void config_rl_update(struct rate_limiter_config *cur, const struct rate_limiter_config *up);
+
 /* ember run's defaults: 256 MiB, 1 vCPU, virtio-rng on, THP on, writeback
  * disks, ember's default command line. `cfg` must be all zero already
  * (static storage, or cleared by the caller): clearing its ~90 KiB here

@@ -9,18 +9,6 @@
 #include "dev/virtio_net.h"
 #include "util.h"
 
-const char *instance_state_name(enum instance_state s)
-{
-	switch (s) {
-	case INSTANCE_RUNNING:
-		return "Running";
-	case INSTANCE_PAUSED:
-		return "Paused";
-	default:
-		return "Not started";
-	}
-}
-
 void instance_init(struct instance *in, const struct vm_options *opt)
 {
 	/* in->cfg is the caller's: it may already hold the configuration. */
@@ -104,25 +92,6 @@ int instance_ctrl_alt_del(struct instance *in)
 	return i8042_send_ctrl_alt_del(&in->vm.board.i8042);
 }
 
-/* What the configuration says after a runtime update, as the device
- * applies it (Firecracker's BucketUpdate): an absent bucket is unchanged,
- * one with size 0 is removed, any other replaces it. */
-static void merge_rate_limiter(struct rate_limiter_config *cur,
-			       const struct rate_limiter_config *up)
-{
-	const struct token_bucket_config *u[2] = { &up->bandwidth, &up->ops };
-	struct token_bucket_config *c[2] = { &cur->bandwidth, &cur->ops };
-
-	for (unsigned i = 0; i < 2; i++) {
-		if (!u[i]->set)
-			continue;
-		if (u[i]->size == 0)
-			memset(c[i], 0, sizeof(*c[i]));
-		else
-			*c[i] = *u[i];
-	}
-}
-
 int instance_patch_drive(struct instance *in, unsigned index, const char *path,
 			 const struct rate_limiter_config *rl)
 {
@@ -147,7 +116,7 @@ int instance_patch_drive(struct instance *in, unsigned index, const char *path,
 		err = virtio_blk_set_rate_limiter(b, rl);
 		if (err)
 			return err;
-		merge_rate_limiter(&d->rl, rl);
+		config_rl_update(&d->rl, rl);
 	}
 	return 0;
 }
@@ -168,9 +137,9 @@ int instance_patch_net(struct instance *in, unsigned index, const struct rate_li
 	if (err)
 		return err;
 	if (rx)
-		merge_rate_limiter(&n->rx_rl, rx);
+		config_rl_update(&n->rx_rl, rx);
 	if (tx)
-		merge_rate_limiter(&n->tx_rl, tx);
+		config_rl_update(&n->tx_rl, tx);
 	return 0;
 }
 

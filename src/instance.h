@@ -30,9 +30,6 @@ struct instance {
 	double start_cpu_ms;
 };
 
-/* Firecracker's name for a state: "Not started", "Running", "Paused". */
-const char *instance_state_name(enum instance_state s);
-
 void instance_init(struct instance *in, const struct vm_options *opt);
 
 /* Create, load and start the VM from in->cfg. On failure nothing is left

@@ -354,11 +354,6 @@ void vm_stop(struct vm *vm, int status, const char *fmt, ...)
 	vcpus_stop(&vm->vcpus, status, "%s", reason);
 }
 
-bool vm_stopping(struct vm *vm)
-{
-	return vcpus_stopping(&vm->vcpus);
-}
-
 int vm_stop_fd(struct vm *vm)
 {
 	return vm->vcpus.stop_fd;

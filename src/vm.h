@@ -102,7 +102,6 @@ void vm_resume(struct vm *vm);
 /* Ask every vCPU to stop; the first caller's status and reason win.
  * Callable from any thread. */
 void vm_stop(struct vm *vm, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-bool vm_stopping(struct vm *vm);
 /* An fd that becomes readable once the VM is stopping (for event loops). */
 int vm_stop_fd(struct vm *vm);
 

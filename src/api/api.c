@@ -323,30 +323,6 @@ static int find_net(const struct ember_config *cfg, const char *id)
 	return -1;
 }
 
-/* A PATCH's bucket changes as the devices take them: an unset bucket is
- * left alone, one with size 0 is removed, any other replaces it. */
-static struct rate_limiter_config rl_update(const struct fcj_rl_update *u)
-{
-	struct rate_limiter_config rl = { 0 };
-
-	if (u->bandwidth_op == FCJ_BUCKET_SET)
-		rl.bandwidth = u->rl.bandwidth;
-	if (u->ops_op == FCJ_BUCKET_SET)
-		rl.ops = u->rl.ops;
-	rl.bandwidth.set = u->bandwidth_op != FCJ_BUCKET_KEEP;
-	rl.ops.set = u->ops_op != FCJ_BUCKET_KEEP;
-	if (u->bandwidth_op == FCJ_BUCKET_DISABLE)
-		rl.bandwidth.size = 0;
-	if (u->ops_op == FCJ_BUCKET_DISABLE)
-		rl.ops.size = 0;
-	return rl;
-}
-
-static bool rl_changes(const struct fcj_rl_update *u)
-{
-	return u->bandwidth_op != FCJ_BUCKET_KEEP || u->ops_op != FCJ_BUCKET_KEEP;
-}
-
 static int patch_drive(struct route_ctx *r)
 {
 	struct api *a = r->a;
@@ -376,7 +352,7 @@ static int patch_drive(struct route_ctx *r)
 		      "different backend.)");
 		return -1;
 	}
-	rl = rl_update(&p.rl);
+	rl = fcj_rl_config(&p.rl);
 	/* Checked first: a FIFO must not hang the API thread in open(). */
 	if (p.has_path && fcj_check_file(p.path, FCJ_FILE_DRIVE, a->in->cfg.disks[i].ro)) {
 		fault(a, r->resp, "Drive config error: Unable to patch the block device: %s",
@@ -384,7 +360,7 @@ static int patch_drive(struct route_ctx *r)
 		return -1;
 	}
 	if (instance_patch_drive(a->in, (unsigned)i, p.has_path ? p.path : NULL,
-				 rl_changes(&p.rl) ? &rl : NULL)) {
+				 fcj_rl_changes(&p.rl) ? &rl : NULL)) {
 		fault(a, r->resp, "Drive config error: Unable to patch the block device: %s",
 		      ember_lasterr());
 		return -1;
@@ -414,10 +390,10 @@ static int patch_net(struct route_ctx *r)
 		      p.iface_id);
 		return -1;
 	}
-	rx = rl_update(&p.rx);
-	tx = rl_update(&p.tx);
-	if (instance_patch_net(a->in, (unsigned)i, rl_changes(&p.rx) ? &rx : NULL,
-			       rl_changes(&p.tx) ? &tx : NULL)) {
+	rx = fcj_rl_config(&p.rx);
+	tx = fcj_rl_config(&p.tx);
+	if (instance_patch_net(a->in, (unsigned)i, fcj_rl_changes(&p.rx) ? &rx : NULL,
+			       fcj_rl_changes(&p.tx) ? &tx : NULL)) {
 		fault(a, r->resp, "Network config error: %s", ember_lasterr());
 		return -1;
 	}

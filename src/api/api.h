@@ -56,7 +56,6 @@ struct api {
 	struct logger *log;
 	struct metrics *metrics;
 	const char *id;	 /* the instance id (GET /) */
-	bool boot_timer; /* --boot-timer: log the guest's boot time */
 	uint64_t count[API_NCOUNTERS], fails[API_NCOUNTERS];
 };
 

@@ -266,16 +266,27 @@ static void rl_to_update(const struct rl_in *r, struct fcj_rl_update *u)
 				    : FCJ_BUCKET_DISABLE;
 }
 
-void fcj_apply_rl_update(struct rate_limiter_config *rl, const struct fcj_rl_update *u)
+struct rate_limiter_config fcj_rl_config(const struct fcj_rl_update *u)
 {
+	struct rate_limiter_config rl = { 0 };
+
 	if (u->bandwidth_op == FCJ_BUCKET_SET)
-		rl->bandwidth = u->rl.bandwidth;
-	else if (u->bandwidth_op == FCJ_BUCKET_DISABLE)
-		memset(&rl->bandwidth, 0, sizeof(rl->bandwidth));
+		rl.bandwidth = u->rl.bandwidth;
 	if (u->ops_op == FCJ_BUCKET_SET)
-		rl->ops = u->rl.ops;
-	else if (u->ops_op == FCJ_BUCKET_DISABLE)
-		memset(&rl->ops, 0, sizeof(rl->ops));
+		rl.ops = u->rl.ops;
+	/* DISABLE: a set bucket of size 0 (config_rl_update() removes it). */
+	rl.bandwidth.set = u->bandwidth_op != FCJ_BUCKET_KEEP;
+	rl.ops.set = u->ops_op != FCJ_BUCKET_KEEP;
+	if (u->bandwidth_op == FCJ_BUCKET_DISABLE)
+		rl.bandwidth.size = 0;
+	if (u->ops_op == FCJ_BUCKET_DISABLE)
+		rl.ops.size = 0;
+	return rl;
+}
+
+bool fcj_rl_changes(const struct fcj_rl_update *u)
+{
+	return u->bandwidth_op != FCJ_BUCKET_KEEP || u->ops_op != FCJ_BUCKET_KEEP;
 }
 
 /* ---- boot-source (vmm_config/boot_source.rs) ---- */

@@ -101,8 +101,11 @@ struct fcj_rl_update {
 	enum fcj_bucket_op bandwidth_op, ops_op;
 	struct rate_limiter_config rl; /* the new buckets where _op is SET */
 };
-/* Apply a rate-limiter update to a configured limiter. */
-void fcj_apply_rl_update(struct rate_limiter_config *rl, const struct fcj_rl_update *u);
+/* The update as the devices and config_rl_update() take it: an unset
+ * bucket is kept, a set one of size 0 removed, any other replaced. */
+struct rate_limiter_config fcj_rl_config(const struct fcj_rl_update *u);
+/* Does the update change any bucket? */
+bool fcj_rl_changes(const struct fcj_rl_update *u);
 
 struct fcj_drive_patch {
 	char drive_id[CONFIG_ID_MAX];

@@ -393,7 +393,6 @@ int fc_main(int argc, char **argv)
 	a.log = &log;
 	a.metrics = &metrics;
 	a.id = o.id;
-	a.boot_timer = o.boot_timer;
 	metrics_init(&metrics, &in, &a, &log);
 	if (o.boot_timer) {
 		in.opt.marker = on_boot_marker;

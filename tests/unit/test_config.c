@@ -114,5 +114,25 @@ TEST(cmdline_length_limit)
 	free(s);
 }
 
+/* Firecracker's BucketUpdate: unset kept, size 0 removed, else replaced. */
+TEST(rate_limiter_update)
+{
+	struct rate_limiter_config cur = {
+		.bandwidth = { true, 1000, 10, 100 }, .ops = { true, 5, 0, 1000 },
+	};
+	struct rate_limiter_config up = { .ops = { true, 7, 0, 50 } };
+
+	config_rl_update(&cur, &up);
+	CHECK(cur.bandwidth.set && cur.bandwidth.size == 1000 && cur.bandwidth.one_time_burst == 10);
+	CHECK(cur.ops.set && cur.ops.size == 7 && cur.ops.refill_time_ms == 50);
+	up = (struct rate_limiter_config){ .bandwidth = { true, 0, 0, 100 } };
+	config_rl_update(&cur, &up);
+	CHECK(!cur.bandwidth.set && cur.bandwidth.size == 0);
+	CHECK(cur.ops.set && cur.ops.size == 7);
+	up = (struct rate_limiter_config){ 0 };
+	config_rl_update(&cur, &up);
+	CHECK(!cur.bandwidth.set && cur.ops.size == 7);
+}
+
 SUITE(config, T(sizes), T(run_defaults_and_options), T(run_bad_options),
-      T(cmdline_length_limit));
+      T(cmdline_length_limit), T(rate_limiter_update));

@@ -836,7 +836,11 @@ TEST(fcj_runtime_parsers)
 	    0);
 	CHECK(!dp.has_path && dp.has_rl);
 	CHECK(dp.rl.bandwidth_op == FCJ_BUCKET_DISABLE && dp.rl.ops_op == FCJ_BUCKET_SET);
-	fcj_apply_rl_update(&rl, &dp.rl);
+	{
+		struct rate_limiter_config up = fcj_rl_config(&dp.rl);
+
+		config_rl_update(&rl, &up);
+	}
 	CHECK(!rl.bandwidth.set && rl.ops.set && rl.ops.size == 9 && rl.ops.refill_time_ms == 7);
 	/* neither field (a null rate_limiter is None): nothing to patch */
 	CHECK_EQ(
