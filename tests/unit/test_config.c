@@ -115,7 +115,7 @@ TEST(cmdline_length_limit)
 }
 
 /* Firecracker's BucketUpdate: unset kept, size 0 removed, else replaced. */
-TEST(rate_limiter_update)
+TEST(config_rl_updates)
 {
 	struct rate_limiter_config cur = {
 		.bandwidth = { true, 1000, 10, 100 }, .ops = { true, 5, 0, 1000 },
@@ -135,4 +135,4 @@ TEST(rate_limiter_update)
 }
 
 SUITE(config, T(sizes), T(run_defaults_and_options), T(run_bad_options),
-      T(cmdline_length_limit), T(rate_limiter_update));
+      T(cmdline_length_limit), T(config_rl_updates));
