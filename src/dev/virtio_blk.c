@@ -373,7 +373,7 @@ static void blk_notify(struct virtio_dev *d, unsigned q)
 		 * limiter's timer brings us back to it first. */
 		if (!rate_limiter_io_allow(&b->rl, blk_data_bytes(c, type), 1)) {
 			counter_add(&b->m.rate_limiter_throttled_events, 1);
-			vq_unpop(vq);
+			vq_unpop(vq, 1);
 			break;
 		}
 		virtio_begin_io(d);

@@ -196,14 +196,6 @@ bool virtio_net_rx_header_ok(uint8_t *hdr, uint64_t f)
 	return false; /* ECN, UDP: not negotiated */
 }
 
-/* Give back the chains popped for a frame that did not fit: the avail
- * slots still name them (the driver cannot reuse a slot before the
- * descriptor in it is used), and vq_pop checks them again next time. */
-static void rx_unpop(struct vq *vq, unsigned count)
-{
-	vq->last_avail = (uint16_t)(vq->last_avail - count);
-}
-
 /*
  * Copy the frame in rx_buf into the rx queue. Returns 1 when it was
  * delivered (or dropped because no ring could ever hold it), 0 when the
@@ -223,7 +215,7 @@ static int rx_deliver(struct virtio_net *n, struct vq *vq)
 		/* Without MRG_RXBUF the frame must fit one chain (5.1.6.3.1);
 		 * with it, a whole ring of too-small buffers is never enough. */
 		if ((!mrg && used == 1) || used == vq->size) {
-			rx_unpop(vq, used);
+			vq_unpop(vq, used);
 			n->rx_dropped++;
 			return 1;
 		}
@@ -231,7 +223,7 @@ static int rx_deliver(struct virtio_net *n, struct vq *vq)
 		if (r < 0)
 			return r;
 		if (r == 0) {
-			rx_unpop(vq, used);
+			vq_unpop(vq, used);
 			return 0;
 		}
 		/* Any chain may start a frame: each must hold the header. */
@@ -387,7 +379,7 @@ static void net_tx(struct virtio_net *n)
 		 * as bad cost nothing. */
 		if (ok && !rate_limiter_io_allow(&n->tx_rl, c->read_len, 1)) {
 			counter_add(&n->m.tx_rate_limiter_throttled, 1);
-			vq_unpop(vq);
+			vq_unpop(vq, 1);
 			break;
 		}
 		/* The TAP may run the host's network stack in this call:

@@ -32,7 +32,7 @@ void virtio_rng_notify(struct virtio_dev *d, unsigned q)
 		 * goes back to the ring and the limiter's timer resumes us. */
 		if (!rate_limiter_io_allow(&rng->rl, want, 1)) {
 			counter_add(&rng->m.entropy_rate_limiter_throttled, 1);
-			vq_unpop(vq);
+			vq_unpop(vq, 1);
 			break;
 		}
 		got = want ? getrandom(buf, want, 0) : 0;

@@ -59,13 +59,14 @@ int vq_setup(struct vq *q, const struct guest_mem *mem, uint16_t size, uint16_t 
  * empty, -EINVAL if the guest's ring or chain is malformed. */
 int vq_pop(struct vq *q, struct vq_chain *c);
 
-/* Give back the last chain vq_pop() returned, unused (a rate-limited device
- * serves it later): its avail slot still names it (the driver cannot reuse a
- * slot before the chain in it is used), and vq_pop() reads and checks it
+/* Give back the last `count` chains vq_pop() returned, unused (a
+ * rate-limited device serves them later; net rx, a frame that did not
+ * fit): their avail slots still name them (the driver cannot reuse a slot
+ * before the chain in it is used), and vq_pop() reads and checks them
  * again. */
-static inline void vq_unpop(struct vq *q)
+static inline void vq_unpop(struct vq *q, unsigned count)
 {
-	q->last_avail--;
+	q->last_avail = (uint16_t)(q->last_avail - count);
 }
 
 /* Return chain `head` to the guest with `written` bytes written. */
