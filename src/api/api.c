@@ -120,20 +120,24 @@ static int get_vm_config(struct route_ctx *r)
 /* --- pre-boot configuration ---------------------------------------------- */
 
 /*
- * Apply a configuration change through fcj_*: on a copy, committed whole
- * (the fcj functions leave cfg untouched on error too; the copy also keeps
- * a half-applied logger or metrics change out).
+ * A pre-boot configuration call through fcj_*, which validate the whole
+ * body and change the configuration only on success; their messages carry
+ * Firecracker's category ("Drive config error: ..."). `fn_id` is for the
+ * endpoints with an {id} in the path.
  */
-/* fcj_* messages carry Firecracker's category ("Drive config error: ..."). */
 static int configure(struct route_ctx *r,
-		     int (*fn)(struct ember_config *cfg, const char *body, size_t len))
+		     int (*fn)(struct ember_config *cfg, const char *body, size_t len),
+		     int (*fn_id)(struct ember_config *cfg, const char *id, const char *body,
+				  size_t len))
 {
+	struct ember_config *cfg = &r->a->in->cfg;
+
 	if (started(r->a)) {
 		fault(r->a, r->resp, PRE_BOOT_ONLY);
 		return -1;
 	}
 	ember_clearerr();
-	if (fn(&r->a->in->cfg, r->body, r->len)) {
+	if (fn_id ? fn_id(cfg, r->id, r->body, r->len) : fn(cfg, r->body, r->len)) {
 		fault(r->a, r->resp, "%s", ember_lasterr());
 		return -1;
 	}
@@ -144,107 +148,72 @@ static int configure(struct route_ctx *r,
 
 static int put_boot_source(struct route_ctx *r)
 {
-	return configure(r, fcj_put_boot_source);
+	return configure(r, fcj_put_boot_source, NULL);
 }
 
 static int put_machine_config(struct route_ctx *r)
 {
-	return configure(r, fcj_put_machine_config);
+	return configure(r, fcj_put_machine_config, NULL);
 }
 
 static int patch_machine_config(struct route_ctx *r)
 {
-	return configure(r, fcj_patch_machine_config);
+	return configure(r, fcj_patch_machine_config, NULL);
 }
 
 static int put_vsock(struct route_ctx *r)
 {
-	return configure(r, fcj_put_vsock);
+	return configure(r, fcj_put_vsock, NULL);
 }
 
 static int put_entropy(struct route_ctx *r)
 {
-	return configure(r, fcj_put_entropy);
+	return configure(r, fcj_put_entropy, NULL);
 }
 
 static int put_serial(struct route_ctx *r)
 {
-	return configure(r, fcj_put_serial);
+	return configure(r, fcj_put_serial, NULL);
 }
 
 static int put_drive(struct route_ctx *r)
 {
-	if (started(r->a)) {
-		fault(r->a, r->resp, PRE_BOOT_ONLY);
-		return -1;
-	}
-	ember_clearerr();
-	if (fcj_put_drive(&r->a->in->cfg, r->id, r->body, r->len)) {
-		fault(r->a, r->resp, "%s", ember_lasterr());
-		return -1;
-	}
-	reply(r->resp, 204, NULL);
-	deprecation(r);
-	return 0;
+	return configure(r, NULL, fcj_put_drive);
 }
 
 static int put_net(struct route_ctx *r)
 {
-	if (started(r->a)) {
-		fault(r->a, r->resp, PRE_BOOT_ONLY);
-		return -1;
-	}
-	ember_clearerr();
-	if (fcj_put_net(&r->a->in->cfg, r->id, r->body, r->len)) {
-		fault(r->a, r->resp, "%s", ember_lasterr());
-		return -1;
-	}
-	reply(r->resp, 204, NULL);
-	deprecation(r);
-	return 0;
+	return configure(r, NULL, fcj_put_net);
 }
 
 /* The logger and metrics act at once (Firecracker opens their files when
- * the PUT arrives), and they are pre-boot only. */
+ * the PUT arrives): a target that cannot be opened puts the old settings
+ * back and turns the 204 into a 400. */
 static int put_logger(struct route_ctx *r)
 {
-	struct ember_config tmp = r->a->in->cfg;
+	struct logger_config *cur = &r->a->in->cfg.logger, old = *cur;
 
-	if (started(r->a)) {
-		fault(r->a, r->resp, PRE_BOOT_ONLY);
+	if (configure(r, fcj_put_logger, NULL) < 0)
 		return -1;
-	}
-	if (fcj_put_logger(&tmp, r->body, r->len)) {
-		fault(r->a, r->resp, "%s", ember_lasterr());
-		return -1;
-	}
-	if (logger_configure(r->a->log, &tmp.logger)) {
+	if (logger_configure(r->a->log, cur)) {
+		*cur = old;
 		fault(r->a, r->resp, "Logger error: %s", ember_lasterr());
 		return -1;
 	}
-	r->a->in->cfg.logger = tmp.logger;
-	reply(r->resp, 204, NULL);
 	return 0;
 }
 
 static int put_metrics(struct route_ctx *r)
 {
-	struct ember_config tmp = r->a->in->cfg;
+	struct metrics_config *cur = &r->a->in->cfg.metrics, old = *cur;
 
-	if (started(r->a)) {
-		fault(r->a, r->resp, PRE_BOOT_ONLY);
+	if (configure(r, fcj_put_metrics, NULL) < 0)
 		return -1;
-	}
-	if (fcj_put_metrics(&tmp, r->body, r->len)) {
-		fault(r->a, r->resp, "%s", ember_lasterr());
-		return -1;
-	}
-	if (metrics_configure(r->a->metrics, tmp.metrics.path)) {
+	if (metrics_configure(r->a->metrics, cur->path)) {
+		*cur = old;
 		fault(r->a, r->resp, "Metrics error: %s", ember_lasterr());
 		return -1;
 	}
-	r->a->in->cfg.metrics = tmp.metrics;
-	reply(r->resp, 204, NULL);
 	return 0;
 }
 
