@@ -89,6 +89,7 @@ include tests/unit/unit.mk
 include tests/fuzz/fuzz.mk
 -include tests/guest/guest.mk
 include tests/api/api.mk
+include tests/fault/fault.mk
 -include guest/guest.mk
 -include tests/lab/lab.mk
 -include bench/bench.mk
