@@ -27,7 +27,7 @@ FUZZ_LIB_blk := $(FUZZ_VIRTIO) src/dev/virtio_blk.c src/dev/rate_limiter.c src/d
 		src/config.c
 FUZZ_LIB_net := $(FUZZ_VIRTIO) src/dev/virtio_net.c src/dev/rate_limiter.c src/dev/virtio_worker.c
 FUZZ_LIB_vsock := $(FUZZ_VIRTIO) src/dev/virtio_vsock.c src/dev/vsock_conn.c src/dev/virtio_worker.c
-FUZZ_LIB_vsockline := src/dev/vsock_conn.c src/util.c
+FUZZ_LIB_vsockline := src/dev/vsock_conn.c src/dev/virtqueue.c src/guest_mem.c src/util.c
 FUZZ_LDLIBS_mmio := -lpthread
 FUZZ_LDLIBS_blk := -lpthread
 FUZZ_LDLIBS_net := -lpthread
