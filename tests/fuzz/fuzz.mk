@@ -43,11 +43,15 @@ $(foreach t,$(FUZZ_TARGETS),$(eval $(call fuzz_rule,$(t))))
 
 fuzz: $(FUZZ_TARGETS:%=$(B)/fuzz/fuzz_%)
 
+# The device targets' inputs are programs: let them be long from the start.
+FUZZ_PROGRAMS := mmio blk net vsock
 fuzz-run: fuzz
 	@for t in $(FUZZ_TARGETS); do \
 		mkdir -p $(B)/fuzz/work-$$t; \
+		case " $(FUZZ_PROGRAMS) " in *" $$t "*) opts="-max_len=4096 -len_control=0";; \
+			*) opts=;; esac; \
 		echo "fuzz: $$t for $(FUZZ_SECONDS) s (crashes land in tests/fuzz/corpus/$$t/)"; \
-		$(B)/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+		$(B)/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 $$opts \
 			-artifact_prefix=tests/fuzz/corpus/$$t/ \
 			$(B)/fuzz/work-$$t tests/fuzz/corpus/$$t || exit 1; \
 	done
@@ -60,7 +64,7 @@ check-fuzz: fuzz
 	done
 
 fuzz-seeds: tests/fuzz/mkseeds.c tests/unit/elf_builder.c src/util.c
-	@mkdir -p $(B)
+	@mkdir -p $(B) $(FUZZ_TARGETS:%=tests/fuzz/corpus/%)
 	$(CC) $(CFLAGS) -Itests/unit -o $(B)/mkseeds $^
 	$(B)/mkseeds tests/fuzz/corpus
 

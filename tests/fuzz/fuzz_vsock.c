@@ -148,6 +148,9 @@ static void on_rx_used(struct vd *vv_, unsigned q, struct vd_chain *c, uint32_t 
 				     h.buf_alloc != VSOCK_BUF_ALLOC))
 		vd_fail("vsock: op %u from cid %llu type %u buf_alloc %u", h.op,
 			(unsigned long long)h.src_cid, h.type, h.buf_alloc);
+#ifdef TRACE
+	fprintf(stderr, "rx op %u %u:%u len %u\n", h.op, h.src_port, h.dst_port, h.len);
+#endif
 	p = pair(h.src_port, h.dst_port);
 	if (!p)
 		return;
@@ -334,14 +337,16 @@ static void host_op(struct fz *f)
 static void guest_tx(struct fz *f)
 {
 	static const uint32_t bas[] = { VSOCK_BUF_ALLOC, 0, 100, 1u << 20, 4096, 65536 };
-	uint8_t k = fz_u8(f), k2 = fz_u8(f);
+	/* k: ports (bits 0-4), made-up fwd_cnt (0x80); k2: which fields are
+	 * raw; then the op (mostly a valid one). */
+	uint8_t k = fz_u8(f), k2 = fz_u8(f), opb = fz_u8(f);
 	struct vsock_hdr h = {
 		.src_cid = (k2 & 1) ? fz_u64(f) : CID,
 		.dst_cid = (k2 & 2) ? fz_u64(f) : VSOCK_CID_HOST,
 		.src_port = (k2 & 4) ? fz_u32(f) : guest_ports[k & 3],
 		.dst_port = host_ports[(k >> 2) & 7],
 		.type = (k2 & 8) ? fz_u16(f) : VSOCK_TYPE_STREAM,
-		.op = (k & 0x80) ? (uint16_t)(fz_u8(f) % 9) : (uint16_t)(1 + (k >> 5) % 7),
+		.op = (uint16_t)(opb < 0xf0 ? 1 + opb % 7 : opb % 9),
 	};
 	uint32_t pay = 0;
 	uint64_t user = 0;
@@ -356,7 +361,7 @@ static void guest_tx(struct fz *f)
 	h.len = (k2 & 0x40) ? fz_u32(f) : pay;
 	h.flags = fz_u8(f) & ((k2 & 0x80) ? 0xff : 3);
 	h.buf_alloc = bas[fz_u8(f) % ARRAY_SIZE(bas)];
-	h.fwd_cnt = p && !(k & 0x40) ? p->got : fz_u32(f);
+	h.fwd_cnt = p && !(k & 0x80) ? p->got : fz_u32(f);
 	/* What the device takes from a header it accepts. */
 	if (p && h.src_cid == CID && h.dst_cid == VSOCK_CID_HOST && h.type == VSOCK_TYPE_STREAM &&
 	    h.op >= VSOCK_OP_REQUEST && h.op <= VSOCK_OP_CREDIT_REQUEST && h.len <= pay) {
