@@ -4,7 +4,8 @@
  * registers and the device's notify handler (vdrv.h), over a small disk in a
  * memfd. The input is a program: post a request (any type, sector, data
  * length, segmentation, direct or indirect, sometimes perturbed), notify,
- * mangle the avail ring, reset and restart, read config space.
+ * mangle the avail ring, reset and restart, read config space, swap the
+ * backing file.
  *
  * Checked, besides ASan/UBSan:
  *  - the device writes guest RAM only inside the writable buffers of chains
@@ -17,6 +18,9 @@
  *    OUT changes exactly its sectors, DISCARD/WRITE_ZEROES zero exactly
  *    theirs, GET_ID returns the id, ranges past the end, partial sectors and
  *    read-only writes are IOERR, unknown types UNSUPP;
+ *  - the host swapping the disk file (PATCH /drives) between requests
+ *    updates the capacity in config space with a config interrupt, and
+ *    later requests see the new disk;
  *  - a request without header or status byte is never completed: the device
  *    sets DEVICE_NEEDS_RESET;
  *  - the disk file equals the model after every notify;
@@ -43,7 +47,7 @@ static uint8_t model[DISK_MAX], disk[DISK_MAX];
 static uint8_t req[DISK_MAX + 4096];
 static struct virtio_blk blk;
 static struct virtio_dev dev;
-static int memfd = -1;
+static int memfds[2] = { -1, -1 }, memfd = -1, cur;
 static uint64_t cap;
 static char id[32];
 static unsigned malformed_out; /* clean requests without header/status in flight */
@@ -282,6 +286,40 @@ static void check_config(struct fz *f)
 			(unsigned long long)get_le64(blk.config), (unsigned long long)cap);
 }
 
+static void fill_disk(int fd, uint64_t size, uint8_t seed)
+{
+	for (uint64_t i = 0; i < size; i++)
+		model[i] = (uint8_t)(i ^ (i >> 9) * 31 ^ seed);
+	if (ftruncate(fd, 0) || ftruncate(fd, (off_t)size) ||
+	    (size && pwrite(fd, model, size, 0) != (ssize_t)size))
+		vd_fail("memfd set-up");
+}
+
+/* The host swaps the backing file (PATCH /drives) between two requests. */
+static void swap_disk(struct fz *f)
+{
+	static const uint64_t caps[] = { DISK_MAX, SECTOR, 0, 64 * SECTOR };
+	uint64_t ncap = caps[fz_u8(f) & 3];
+	uint32_t gen = dev.config_gen;
+	int other = memfds[cur ^ 1];
+	char p[64];
+
+	settle(false);
+	fill_disk(other, ncap, fz_u8(f));
+	snprintf(p, sizeof(p), "/proc/self/fd/%d", other);
+	vd_snap(&v);
+	if (virtio_blk_swap(&blk, p))
+		vd_fail("blk: swap: %s", ember_lasterr());
+	vd_check(&v, "swap");
+	cur ^= 1;
+	memfd = other;
+	cap = ncap;
+	if (get_le64(blk.config) != cap / SECTOR || dev.config_gen != gen + 1 ||
+	    !(dev.isr & VIRTIO_INT_CONFIG))
+		vd_fail("blk: swap: capacity %llu, generation %u -> %u, isr 0x%x",
+			(unsigned long long)get_le64(blk.config), gen, dev.config_gen, dev.isr);
+}
+
 static bool start(struct fz *f)
 {
 	uint16_t size = (uint16_t)(1u << (fz_u8(f) % 7));
@@ -302,17 +340,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint8_t opt = fz_u8(&f);
 	unsigned ops = 0;
 
-	if (memfd < 0) {
-		memfd = memfd_create("fuzz-blk", MFD_CLOEXEC);
-		if (memfd < 0)
+	for (unsigned i = 0; i < 2; i++)
+		if (memfds[i] < 0 && (memfds[i] = memfd_create("fuzz-blk", MFD_CLOEXEC)) < 0)
 			vd_fail("memfd_create");
-	}
+	cur = 0;
+	memfd = memfds[0];
 	cap = caps[(opt >> 2) & 3];
-	for (uint64_t i = 0; i < cap; i++)
-		model[i] = (uint8_t)(i ^ (i >> 9) * 31);
-	if (ftruncate(memfd, 0) || ftruncate(memfd, (off_t)cap) ||
-	    (cap && pwrite(memfd, model, cap, 0) != (ssize_t)cap))
-		vd_fail("memfd set-up");
+	fill_disk(memfd, cap, 0);
 	snprintf(cfg.path, sizeof(cfg.path), "/proc/self/fd/%d", memfd);
 	cfg.ro = opt & 1;
 	cfg.cache = (opt & 2) ? DISK_CACHE_WRITEBACK : DISK_CACHE_UNSAFE;
@@ -329,7 +363,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	while (f.n && ops++ < 200) {
 		uint8_t op = fz_u8(&f);
 
-		switch (op % 8) {
+		switch (op % 9) {
 		case 0:
 		case 1:
 		case 2:
@@ -351,6 +385,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		case 7:
 			check_config(&f);
+			break;
+		case 8:
+			swap_disk(&f);
 			break;
 		}
 	}

@@ -345,8 +345,8 @@ struct vd_chain *vd_post(struct vd *v, unsigned qi, struct fz *f, const uint8_t 
 	nr = rlen ? 1 + (shape & 3) : 0;
 	nw = wlen ? 1 + ((shape >> 2) & 3) : 0;
 	if (mode == 6) { /* many small segments: the devices' segment limits */
-		nr = rlen ? 1 + fz_u8(f) % 80 : 0;
-		nw = wlen ? 1 + fz_u8(f) % 80 : 0;
+		nr = rlen ? 1 + fz_u8(f) % 150 : 0;
+		nw = wlen ? 1 + fz_u8(f) % 150 : 0;
 	}
 	if (nr > rlen)
 		nr = (unsigned)rlen;

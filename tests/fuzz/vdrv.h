@@ -38,7 +38,7 @@
 #define VD_QMAX	   64  /* largest queue the harness sets up */
 #define VD_IND_ENT 256 /* indirect entries per queue */
 #define VD_MAXQ	   3
-#define VD_SEGS	   160 /* segments per chain */
+#define VD_SEGS	   320 /* segments per chain */
 #define VD_GRANULE 16
 
 /* Input reader: past the end it reads zeros. */
