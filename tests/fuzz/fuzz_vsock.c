@@ -196,18 +196,17 @@ static void collect(void)
 /* What the worker thread would do: every ready fd, a few rounds. */
 static void run_worker(void)
 {
+	vd_snap(&v);
 	for (unsigned round = 0; round < 3; round++)
 		for (unsigned i = 0; i < WORKER_MAX_FDS; i++) {
 			struct worker_fd w = wk.fds[i];
 			struct pollfd p = { .fd = w.fd, .events = POLLIN | POLLOUT | POLLRDHUP };
 
-			if (w.fd < 0 || poll(&p, 1, 0) != 1)
-				continue;
-			vd_snap(&v);
-			w.cb(w.ctx, w.fd, (uint32_t)p.revents);
-			vd_check(&v, "socket event");
-			collect();
+			if (w.fd >= 0 && poll(&p, 1, 0) == 1)
+				w.cb(w.ctx, w.fd, (uint32_t)p.revents);
 		}
+	vd_check(&v, "socket events");
+	collect();
 }
 
 static struct host *new_host(int fd, bool client)
