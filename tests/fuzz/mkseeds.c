@@ -138,6 +138,16 @@ static void device_seeds(const char *dir)
 		 " 05 00 01 40 06 08"
 		 " 00 00 00 03 03 00 00 00 00 03 06 08"
 		 " 07 04 04 04 02 03 0004 00 00 00 0004 00 00 00 0004 00 00 00 0004 00 00 00 42");
+	/* The same with 100 bytes of credit at connect: the host's 200 bytes
+	 * must reach the guest in pieces the credit allows. */
+	save_hex(d, "small-credit",
+		 "04 04 04"
+		 " 02 03 0004 00 00 00 0004 00 00 00 0004 00 00 00 0004 00 00 00"
+		 " 00 00 00 00 00 02 00 00 00 03 06"
+		 " 05 00 00 c8 06"
+		 " 00 00 00 05 00 02 00 00 00 03 06"
+		 " 02 03 0004 00 00 00 0004 00 00 00 0004 00 00 00 0004 00 00 00 42 06"
+		 " 00 00 00 05 00 00 00 00 00 03 06 08");
 	save_rand(d, "rand1", 5, 1024);
 	save_rand(d, "rand2", 6, 3000);
 
