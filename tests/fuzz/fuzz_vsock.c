@@ -412,10 +412,24 @@ static bool start(struct fz *f)
 	return vd_start(&v, 3, sizes, ~0ULL);
 }
 
+/* Leave no socket files behind. */
+static void cleanup(void)
+{
+	char p[128];
+
+	for (unsigned s = 0; s < 2; s++) {
+		snprintf(p, sizeof(p), "%s_%u", path, 1000 + s);
+		unlink(p);
+	}
+	unlink(path);
+	rmdir(dir);
+}
+
 static void setup_once(void)
 {
 	if (dir[0])
 		return;
+	atexit(cleanup);
 	snprintf(dir, sizeof(dir), "/tmp/ember-fuzz-vsock-XXXXXX");
 	if (!mkdtemp(dir))
 		vd_fail("mkdtemp: %s", strerror(errno));
