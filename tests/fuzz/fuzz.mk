@@ -57,11 +57,15 @@ fuzz-run: fuzz
 	done
 
 check-fuzz: fuzz
-	@for t in $(FUZZ_TARGETS); do \
-		$(B)/fuzz/fuzz_$$t -runs=0 tests/fuzz/corpus/$$t >$(B)/fuzz/replay-$$t.log 2>&1 \
-			|| { cat $(B)/fuzz/replay-$$t.log; echo "fuzz: $$t corpus replay failed"; exit 1; }; \
-		echo "fuzz: $$t corpus replayed ($$(ls tests/fuzz/corpus/$$t | wc -l) inputs)"; \
-	done
+	@pass=0; fail=0; for t in $(FUZZ_TARGETS); do \
+		if $(B)/fuzz/fuzz_$$t -runs=0 tests/fuzz/corpus/$$t >$(B)/fuzz/replay-$$t.log 2>&1; then \
+			pass=$$((pass + 1)); \
+			echo "fuzz: $$t corpus replayed ($$(ls tests/fuzz/corpus/$$t | wc -l) inputs)"; \
+		else \
+			fail=$$((fail + 1)); tail -40 $(B)/fuzz/replay-$$t.log; \
+			echo "fuzz: $$t corpus replay failed (log: $(B)/fuzz/replay-$$t.log)"; \
+		fi; \
+	done; echo "fuzz: $$pass passed, $$fail failed"; [ $$fail -eq 0 ]
 
 fuzz-seeds: tests/fuzz/mkseeds.c tests/unit/elf_builder.c src/util.c
 	@mkdir -p $(B) $(FUZZ_TARGETS:%=tests/fuzz/corpus/%)
