@@ -334,7 +334,7 @@ struct vd_chain *vd_post(struct vd *v, unsigned qi, struct fz *f, const uint8_t 
 	struct vd_queue *q = &v->q[qi];
 	uint8_t shape = fz_u8(f);
 	unsigned mode = shape >> 5, nr, nw, n, head = 0, first = 0;
-	bool indirect = shape & 0x10, dirty = mode == 7;
+	bool indirect = shape & 0x10, dirty = mode == 7, over = false;
 	uint32_t lens[VD_SEGS];
 	uint16_t slots[VD_QMAX];
 	uint8_t *descs[VD_SEGS + 1];
@@ -355,8 +355,11 @@ struct vd_chain *vd_post(struct vd *v, unsigned qi, struct fz *f, const uint8_t 
 	n = nr + nw;
 	if (n == 0)
 		return NULL;
-	if (!indirect && n > q->size)
-		indirect = true;
+	/* Longer than the queue: only through an indirect table, and a driver
+	 * must not build such a chain (virtio 1.2, 2.7.5.3.1), so the device
+	 * may refuse it: not a clean chain. */
+	if (n > q->size)
+		indirect = over = true;
 	if (n > VD_SEGS || n > VD_IND_ENT)
 		return NULL;
 	/* Descriptor slots: one for an indirect chain, else one per segment. */
@@ -393,7 +396,7 @@ struct vd_chain *vd_post(struct vd *v, unsigned qi, struct fz *f, const uint8_t 
 		c->seg[i] = (struct vd_seg){ at, lens[i], i >= nr };
 	}
 	c->live = true;
-	c->clean = !dirty;
+	c->clean = !dirty && !over;
 	c->head = (uint16_t)head;
 	c->nseg = n;
 	c->rlen = rlen;
@@ -453,6 +456,8 @@ struct vd_chain *vd_post(struct vd *v, unsigned qi, struct fz *f, const uint8_t 
 	}
 	if (dirty)
 		perturb(v, q, f, descs, n + indirect);
+	else if (over)
+		q->lenient = true;
 	/* Publish: the entry, then the index. */
 	put_le16(v->ram + q->avail + 4 + 2 * (q->avail_idx % q->size), (uint16_t)head);
 	q->avail_idx++;
