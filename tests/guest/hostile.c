@@ -30,13 +30,12 @@
  * Output as testguest: "ok NAME" / "FAIL NAME: detail (got X want Y)", then
  * "hostileguest: N passed, M failed", then an i8042 reset.
  */
+#include "hostile.h"
 #include "start_info.h"
 #include "tg.h"
 #include "uart.h"
 #include "boot/layout.h"
 
-#define PORT_I8042_CMD	0x64
-#define I8042_CMD_RESET 0xfe
 
 /* ---- virtio-mmio v2 registers (virtio 1.2, 4.2.2) ---- */
 
@@ -151,11 +150,11 @@ static u8 written_byte(u32 j)
 #define BIG_SEGS   126
 #define BIG_SECTOR 8
 
-static u32 ram_top; /* end of the RAM block below 4 GiB */
+u32 ram_top; /* end of the RAM block below 4 GiB */
 
 static u32 passed, failed;
 /* Printed before a failure's detail: where in a test it happened. */
-static const char *phase;
+const char *phase;
 
 /* ---- reporting ---- */
 
@@ -186,12 +185,9 @@ int fail(const char *name, const char *detail, u64 got, u64 want)
 }
 
 /* The first thing that went wrong inside a test, reported by report(). */
-static struct {
-	const char *what;
-	u64 got, want;
-} err;
+struct hg_err err;
 
-static int bad(const char *what, u64 got, u64 want)
+int bad(const char *what, u64 got, u64 want)
 {
 	err.what = what;
 	err.got = got;
@@ -199,7 +195,7 @@ static int bad(const char *what, u64 got, u64 want)
 	return -1;
 }
 
-static void report(const char *name, int rc)
+void report(const char *name, int rc)
 {
 	if (rc)
 		fail(name, err.what, err.got, err.want);
@@ -208,7 +204,7 @@ static void report(const char *name, int rc)
 	phase = NULL;
 }
 
-static void __attribute__((noreturn)) finish(void)
+void finish(void)
 {
 	uart_puts("hostileguest: ");
 	uart_put_dec(passed);
@@ -234,92 +230,6 @@ void tg_exception(struct exc_frame *f)
 	finish();
 }
 
-
-/* ---- MMIO of every width ---- */
-
-static inline void barrier(void)
-{
-	asm volatile("" ::: "memory");
-}
-
-static u8 rd8(u32 a)
-{
-	return *(volatile u8 *)a;
-}
-
-static u16 rd16(u32 a)
-{
-	return *(volatile u16 *)a;
-}
-
-static void wr8(u32 a, u8 v)
-{
-	*(volatile u8 *)a = v;
-}
-
-static void wr16(u32 a, u16 v)
-{
-	*(volatile u16 *)a = v;
-}
-
-/* 8-byte accesses in 32-bit mode: one MMX movq each (CR0.EM and TS are clear
- * at the PVH entry). No emms: nothing here uses the x87, and an emulating
- * /dev/kvm may not know the instruction (KVM's emulator does not). */
-static u64 rd64(u32 a)
-{
-	u32 v[2];
-
-	asm volatile("movq (%1), %%mm0\n\tmovq %%mm0, (%0)" : : "r"(v), "r"(a) : "memory");
-	return v[0] | (u64)v[1] << 32;
-}
-
-static void wr64(u32 a, u64 x)
-{
-	u32 v[2] = {(u32)x, (u32)(x >> 32)};
-
-	asm volatile("movq (%0), %%mm0\n\tmovq %%mm0, (%1)" : : "r"(v), "r"(a) : "memory");
-}
-
-/* ---- guest RAM patterns ---- */
-
-/* Cheap (the guest runs on an emulator) and different at every address. */
-static u32 pat(u32 a)
-{
-	return a ^ (a << 15) ^ 0x5ca1ab1eu;
-}
-
-static u8 pat_byte(u32 a)
-{
-	return (u8)(pat(a & ~3u) >> (8 * (a & 3)));
-}
-
-static void fill(u32 a, u32 len)
-{
-	for (u32 x = a; x < a + len; x += 4)
-		*(volatile u32 *)x = pat(x);
-}
-
-static void refill(u32 a, u32 len)
-{
-	u32 x = a, end = a + len;
-
-	for (; x < end && (x & 3); x++)
-		*(volatile u8 *)x = pat_byte(x);
-	for (; x + 4 <= end; x += 4)
-		*(volatile u32 *)x = pat(x);
-	for (; x < end; x++)
-		*(volatile u8 *)x = pat_byte(x);
-}
-
-/* Address of the first word that is not the pattern, or 0. */
-static u32 changed(u32 a, u32 len)
-{
-	for (u32 x = a; x < a + len; x += 4) {
-		if (*(volatile u32 *)x != pat(x))
-			return x;
-	}
-	return 0;
-}
 
 /*
  * The bytes past the rings of a test area that may legitimately differ from
@@ -1878,6 +1788,7 @@ void tg_main(void)
 	rng_tests();
 	fill(ram_top - 0x1000, 0x1000); /* rng-rings-at-ram-top used it */
 	blk_tests();
+	legacy_tests();
 
 	at = changed(CANARY, 0x1000);
 	if (!at)
