@@ -2,6 +2,7 @@
 #include "board.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <linux/kvm.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -65,7 +66,17 @@ static void on_uart_irq(void *ctx, int level)
 	ioapic_set_irq(&b->ioapic, PORT_COM1_IRQ, level);
 }
 
-static void on_ioapic_deliver(void *ctx, unsigned pin, const struct ioapic_msi *m)
+/*
+ * KVM_SIGNAL_MSI returns how many local APICs took the message. The guest
+ * chooses the message (its IOAPIC redirection entry), and it may name no
+ * CPU at all: a destination no vCPU has, logical destination 0, or every
+ * CPU while its local APIC is disabled. KVM then returns 0 (a destination
+ * that matched nothing, or an APIC that ignored the message) or -1, which
+ * user space sees as EPERM (kvm_irq_delivery_to_apic() found no APIC).
+ * Both are the guest's doing and lose the interrupt, as a PC would: count
+ * it and go on. Any other error is ember's or the host's, and ends the VM.
+ */
+static bool on_ioapic_deliver(void *ctx, unsigned pin, const struct ioapic_msi *m)
 {
 	struct board *b = ctx;
 	struct kvm_msi msi = {
@@ -73,11 +84,16 @@ static void on_ioapic_deliver(void *ctx, unsigned pin, const struct ioapic_msi *
 		.address_hi = (uint32_t)(m->address >> 32),
 		.data = m->data,
 	};
+	int r = ioctl(b->env.vm_fd, KVM_SIGNAL_MSI, &msi);
 
-	/* 0: the interrupt was blocked (e.g. APIC disabled): not an error. */
-	if (ioctl(b->env.vm_fd, KVM_SIGNAL_MSI, &msi) < 0)
-		stop(b, EMBER_EXIT_ERROR, "KVM_SIGNAL_MSI for IOAPIC pin %u: %s", pin,
-		     strerror(errno));
+	if (r > 0)
+		return true;
+	if (r == 0 || errno == EPERM) {
+		counter_add(&b->irq_dropped, 1);
+		return false;
+	}
+	stop(b, EMBER_EXIT_ERROR, "KVM_SIGNAL_MSI for IOAPIC pin %u: %s", pin, strerror(errno));
+	return false;
 }
 
 /* Mirror the unmasked redirection entries into KVM's GSI routes: KVM's split
@@ -351,6 +367,15 @@ int board_console_input(void *ctx, const uint8_t *buf, size_t len)
 		return virtio_console_input(b->vcon, buf, len);
 	/* Waiting while the UART's FIFO is full. */
 	return uart_input(&b->uart, buf, len, true);
+}
+
+void board_report(struct board *b)
+{
+	uint64_t n = atomic_load(&b->irq_dropped);
+
+	if (b->env.cfg->debug && n)
+		fprintf(stderr,
+			"ember: debug: %" PRIu64 " interrupts dropped: no CPU accepted them\n", n);
 }
 
 void board_eoi(void *ctx, unsigned vector)

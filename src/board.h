@@ -64,6 +64,8 @@ struct board {
 	 * it are dropped and counted, under the UART's lock. */
 	struct rate_limiter serial_rl;
 	_Atomic uint64_t serial_dropped;
+	/* IOAPIC interrupts no local APIC accepted (see on_ioapic_deliver). */
+	_Atomic uint64_t irq_dropped;
 };
 
 /* The legacy devices on their buses. On error returns negative errno with a
@@ -81,6 +83,8 @@ void board_resume(struct board *b);
 /* The VM is stopping: refuse further console input. */
 void board_close_input(struct board *b);
 void board_destroy(struct board *b);
+/* With --debug: what the guest lost (interrupts no CPU accepted). */
+void board_report(struct board *b);
 
 /* KVM_EXIT_IOAPIC_EOI (the vCPU's EOI hook; ctx is the board). */
 void board_eoi(void *ctx, unsigned vector);

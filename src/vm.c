@@ -427,6 +427,7 @@ int vm_finish(struct vm *vm)
 	}
 	bus_report(&vm->board.pio);
 	bus_report(&vm->board.mmio);
+	board_report(&vm->board);
 	if (vm->vcpus.exit_status != EMBER_EXIT_OK)
 		fprintf(stderr, "ember: %s\n", vm->vcpus.stop_reason);
 	else if (vm->cfg->debug || vm->cfg->boot_trace)

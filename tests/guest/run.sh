@@ -14,8 +14,10 @@
 # it can, against a 1 MiB disk image with known contents: ember must exit 0,
 # the guest must print "hostileguest: N passed, 0 failed" with N > 0, and the
 # image must differ from what run.sh wrote only in sector 7 (which the guest
-# writes). Once with $EMBER, once with an ASan+UBSan build of ember, where
-# any sanitizer report fails the run.
+# writes), and ember (run with --debug) must report as many interrupts
+# dropped because no CPU accepted them as the guest says it provoked
+# ("hostileguest: provoked N ..."). Once with $EMBER, once with an
+# ASan+UBSan build of ember, where any sanitizer report fails the run.
 #
 # Usage: tests/guest/run.sh            (from anywhere; `make check-guest`)
 # Env:   EMBER=path   monitor to test (default build/ember)
@@ -270,7 +272,7 @@ hg_build_asan() {
 
 # run_hostile NAME MONITOR [sanitized(0/1)]
 run_hostile() {
-	local name=$1 ember=$2 san=${3:-0} log rc t0 t1 secs line n m oks where
+	local name=$1 ember=$2 san=${3:-0} log rc t0 t1 secs line n m oks where provoked dropped
 	log="$W/$name.log"
 
 	if ! cp "$HG_ORIG" "$HG_IMG"; then
@@ -280,7 +282,7 @@ run_hostile() {
 	t0=$(now_ns)
 	ASAN_OPTIONS=halt_on_error=1:detect_leaks=1:exitcode=86 \
 		UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:exitcode=87 \
-		timeout "$TIMEOUT" "$ember" run --kernel "$HOSTILEGUEST" --memory 64M \
+		timeout "$TIMEOUT" "$ember" run --debug --kernel "$HOSTILEGUEST" --memory 64M \
 		--disk "$HG_IMG,id=ember-hostile" </dev/null >"$log.raw" 2>&1
 	rc=$?
 	t1=$(now_ns)
@@ -318,15 +320,21 @@ run_hostile() {
 	else
 		where=
 	fi
+	# Interrupts the guest aimed at no CPU: ember (--debug) must have
+	# dropped exactly as many as the guest says it provoked.
+	provoked=$(sed -n 's/^hostileguest: provoked \([0-9]*\) interrupts no CPU accepts$/\1/p' "$log")
+	dropped=$(sed -n 's/^ember: debug: \([0-9]*\) interrupts dropped: no CPU accepted them$/\1/p' "$log")
 	if [ "$m" != 0 ] || grep -a -q '^FAIL' "$log"; then
 		report_fail "$name" "guest reports $m failed$where" "$log"
 	elif [ "$n" -le 0 ] || [ "$oks" != "$n" ]; then
 		report_fail "$name" "guest reports $n passed but printed $oks ok lines$where" "$log"
+	elif [ -z "$provoked" ] || [ "${dropped:-0}" != "$provoked" ]; then
+		report_fail "$name" "ember dropped ${dropped:-0} interrupts no CPU accepted, the guest provoked ${provoked:-?}" "$log"
 	elif [ -n "$where" ]; then
 		report_fail "$name" "${where#; }" "$log"
 	else
 		passed=$((passed + 1))
-		echo "ok - $name: $n checks, disk image as expected (${secs} s)"
+		echo "ok - $name: $n checks, disk image as expected, $dropped interrupts dropped (${secs} s)"
 	fi
 }
 
