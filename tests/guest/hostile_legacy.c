@@ -298,7 +298,7 @@ static int test_ioapic_all_pins(void)
 		 * set, unmasked: KVM's GSI routes must take them all. */
 		for (u32 m = 0; m < 8; m++) {
 			rte_set(pin, 0x00fffffffffe0000ULL | RTE_DEST(NO_CPU) | RTE_DELMODE(m) |
-					     (m & 1 ? RTE_LOGICAL | RTE_LEVEL : 0) | (0x10 + m));
+					 (m & 1 ? RTE_LOGICAL | RTE_LEVEL : 0) | (0x10 + m));
 			rte_set(pin, RTE_MASKED);
 		}
 		/* Vectors 0-15 are illegal for fixed delivery. */
@@ -471,6 +471,447 @@ static int test_level_eoi_redeliver_no_cpu(void)
 	return ioapic_alive();
 }
 
+/* ---- 16550 ---- */
+
+/* Every register with and without DLAB. Nothing may be printed until the
+ * UART is back as it was (loopback swallows output, DLAB diverts it). */
+static int uart_registers(void)
+{
+	u8 v;
+
+	outb(COM1 + U_SCR, 0x5a);
+	if (inb(COM1 + U_SCR) != 0x5a)
+		return bad("scratch register", inb(COM1 + U_SCR), 0x5a);
+	outb(COM1 + U_IER, 0xff);
+	v = inb(COM1 + U_IER);
+	outb(COM1 + U_IER, 0);
+	if (v != 0x0f)
+		return bad("IER after writing 0xff", v, 0x0f);
+	inb(COM1 + U_IIR); /* acknowledge the THR-empty interrupt that raised */
+	if (inb(COM1 + U_IIR) != IIR_NONE)
+		return bad("IIR with IER 0", inb(COM1 + U_IIR), IIR_NONE);
+	outb(COM1 + U_IIR, 0x01); /* FCR: FIFOs on */
+	v = inb(COM1 + U_IIR);
+	outb(COM1 + U_IIR, 0x00);
+	if (v != (0xc0 | IIR_NONE))
+		return bad("IIR with the FIFOs on", v, 0xc0 | IIR_NONE);
+	outb(COM1 + U_LSR, 0x00); /* read-only */
+	outb(COM1 + U_MSR, 0x00);
+	if (inb(COM1 + U_LSR) != (LSR_THRE | LSR_TEMT))
+		return bad("LSR after a write", inb(COM1 + U_LSR), LSR_THRE | LSR_TEMT);
+	if (inb(COM1 + U_MSR) != 0xb0)
+		return bad("MSR (DCD, DSR, CTS)", inb(COM1 + U_MSR), 0xb0);
+	outb(COM1 + U_MCR, 0xff);
+	v = inb(COM1 + U_MCR);
+	if (v != 0x1f) {
+		outb(COM1 + U_MCR, 0);
+		return bad("MCR after writing 0xff", v, 0x1f);
+	}
+	v = inb(COM1 + U_MSR); /* loopback: DCD=OUT2 RI=OUT1 DSR=DTR CTS=RTS */
+	outb(COM1 + U_MCR, 0);
+	if (v != 0xf0)
+		return bad("MSR in loopback with every MCR bit", v, 0xf0);
+	outb(COM1 + U_LCR, 0x1b);
+	if (inb(COM1 + U_LCR) != 0x1b)
+		return bad("LCR", inb(COM1 + U_LCR), 0x1b);
+	/* The divisor latch: DLL and DLM behind RBR and IER. */
+	outb(COM1 + U_LCR, LCR_DLAB | 0x03);
+	outb(COM1 + U_RBR, 0x34); /* DLL, not a byte out */
+	outb(COM1 + U_IER, 0x12); /* DLM, not IER */
+	v = inb(COM1 + U_RBR);
+	outb(COM1 + U_LCR, 0x03);
+	if (v != 0x34)
+		return bad("DLL", v, 0x34);
+	outb(COM1 + U_LCR, LCR_DLAB | 0x03);
+	v = inb(COM1 + U_IER);
+	outb(COM1 + U_RBR, 0x01); /* 115200 baud, as it was */
+	outb(COM1 + U_IER, 0x00);
+	outb(COM1 + U_LCR, 0x03);
+	if (v != 0x12)
+		return bad("DLM", v, 0x12);
+	if (inb(COM1 + U_IER) != 0)
+		return bad("IER after DLM writes", inb(COM1 + U_IER), 0);
+	/* Wider accesses: the low byte to the addressed register (LCR, not
+	 * MCR); one that runs past the last register reaches nobody. */
+	outw(COM1 + U_LCR, 0xff1b);
+	if (inw(COM1 + U_LCR) != 0x001b || inb(COM1 + U_MCR) != 0)
+		return bad("16-bit access at LCR: LCR, MCR",
+			   inw(COM1 + U_LCR) | inb(COM1 + U_MCR) << 16, 0x1b);
+	outb(COM1 + U_LCR, 0x03);
+	outw(COM1 + U_SCR, 0x1234);
+	outl(COM1 + U_MSR, 0xa5a5a5a5);
+	if (inw(COM1 + U_SCR) != 0xffff)
+		return bad("16-bit read across the end of the UART", inw(COM1 + U_SCR), 0xffff);
+	if (inb(COM1 + U_SCR) != 0x5a)
+		return bad("scratch after writes across the end of the UART", inb(COM1 + U_SCR),
+			   0x5a);
+	return 0;
+}
+
+/* Loopback: 300 bytes into a 256-byte receive FIFO. The first 256 come
+ * back in order, the rest are lost, and an empty FIFO reads 0. */
+static int uart_fifo_overflow(void)
+{
+	u32 got = 0, wrong = UART_FIFO + 1;
+	u8 lsr_full, lsr_empty, extra;
+
+	outb(COM1 + U_IIR, 0x03); /* FIFOs on, receive FIFO cleared */
+	outb(COM1 + U_MCR, MCR_LOOP);
+	for (u32 i = 0; i < 300; i++)
+		outb(COM1 + U_RBR, (u8)(i * 7 + 1));
+	lsr_full = inb(COM1 + U_LSR);
+	while (got < 400 && (inb(COM1 + U_LSR) & LSR_DR)) {
+		u8 b = inb(COM1 + U_RBR);
+
+		if (b != (u8)(got * 7 + 1) && wrong > UART_FIFO)
+			wrong = got;
+		got++;
+	}
+	lsr_empty = inb(COM1 + U_LSR);
+	extra = inb(COM1 + U_RBR);
+	/* Clear-RX in the middle of a stream. */
+	for (u32 i = 0; i < 10; i++)
+		outb(COM1 + U_RBR, 0xee);
+	outb(COM1 + U_IIR, 0x03);
+	outb(COM1 + U_MCR, 0);
+	outb(COM1 + U_IIR, 0);
+	if (!(lsr_full & LSR_DR))
+		return bad("LSR.DR with bytes received", lsr_full, lsr_full | LSR_DR);
+	if (got != UART_FIFO)
+		return bad("bytes read back from a 300-byte loopback burst", got, UART_FIFO);
+	if (wrong <= UART_FIFO)
+		return bad("loopback byte out of order at index", wrong, 0);
+	if (lsr_empty & LSR_DR)
+		return bad("LSR.DR after draining", lsr_empty, lsr_empty & ~LSR_DR);
+	if (extra)
+		return bad("RBR with the FIFO empty", extra, 0);
+	if (inb(COM1 + U_LSR) & LSR_DR)
+		return bad("LSR.DR after the FIFO was cleared", inb(COM1 + U_LSR),
+			   LSR_THRE | LSR_TEMT);
+	return 0;
+}
+
+/* ---- CMOS ---- */
+
+#define CMOS_INDEX 0x70
+#define CMOS_DATA  0x71
+#define CMOS_NMI   0x80
+
+static u8 cmos_rd(u8 i)
+{
+	outb(CMOS_INDEX, i);
+	return inb(CMOS_DATA);
+}
+
+static void cmos_wr(u8 i, u8 v)
+{
+	outb(CMOS_INDEX, i);
+	outb(CMOS_DATA, v);
+}
+
+static bool cmos_is_clock(u32 i)
+{
+	return i <= 0x09 || i == 0x32;
+}
+
+/* Every index, with and without the NMI bit; RAM keeps what is written;
+ * C and D are read-only; A's update-in-progress bit cannot be set. */
+static int test_cmos_every_index(void)
+{
+	static u8 saved[128];
+
+	for (u32 i = 0; i < 128; i++)
+		saved[i] = cmos_rd((u8)i);
+	if (saved[0x0a] & 0x80)
+		return bad("register A reads update-in-progress", saved[0x0a], 0x26);
+	if (saved[0x0d] != 0x80)
+		return bad("register D (valid RAM and time)", saved[0x0d], 0x80);
+	for (u32 i = 0x0e; i < 128; i++) {
+		if (cmos_is_clock(i))
+			continue;
+		cmos_wr((u8)i, (u8)(i * 7 + 3));
+	}
+	for (u32 i = 0x0e; i < 128; i++) {
+		u8 v;
+
+		if (cmos_is_clock(i))
+			continue;
+		v = cmos_rd((u8)(i | CMOS_NMI));
+		if (v != (u8)(i * 7 + 3))
+			return bad("RAM byte through the NMI bit (index in want bits 15:8)", v,
+				   (u8)(i * 7 + 3) | i << 8);
+		if (cmos_rd((u8)i) != v)
+			return bad("RAM byte without the NMI bit (index in want)", cmos_rd((u8)i),
+				   i);
+	}
+	cmos_wr(0x0c, 0xff);
+	cmos_wr(0x0d, 0x00);
+	cmos_wr(0x0a, 0xff);
+	if (cmos_rd(0x0c) != 0 || cmos_rd(0x0d) != 0x80)
+		return bad("registers C, D after writes", cmos_rd(0x0c) | cmos_rd(0x0d) << 8,
+			   0x8000);
+	if (cmos_rd(0x0a) != 0x7f)
+		return bad("register A after writing 0xff", cmos_rd(0x0a), 0x7f);
+	cmos_wr(0x0a, saved[0x0a]);
+	for (u32 i = 0x0e; i < 128; i++) {
+		if (!cmos_is_clock(i))
+			cmos_wr((u8)i, saved[i]);
+	}
+	/* The index port reads as nothing; past the two ports, nobody. */
+	if (inb(CMOS_INDEX) != 0xff || inb(0x72) != 0xff || inb(0x73) != 0xff)
+		return bad("index port or 0x72/0x73 read", inb(CMOS_INDEX), 0xff);
+	/* A 16-bit write at the index port: index byte, then data byte. */
+	outw(CMOS_INDEX, 0x5540);
+	if (cmos_rd(0x40) != 0x55)
+		return bad("RAM byte written by a 16-bit access", cmos_rd(0x40), 0x55);
+	outb(CMOS_INDEX, 0x40);
+	if (inw(CMOS_INDEX) != 0x55ff)
+		return bad("16-bit read at the index port", inw(CMOS_INDEX), 0x55ff);
+	cmos_wr(0x40, saved[0x40]);
+	return 0;
+}
+
+/* Nonsense written into the clock (bad BCD, binary, 12-hour, years ember
+ * cannot represent), then the clock put back: it must read what was put
+ * back, give or take a minute. */
+static int test_cmos_clock_nonsense(void)
+{
+	static const u8 regs[] = { 0x00, 0x02, 0x04, 0x06, 0x07, 0x08, 0x09, 0x32 };
+	static const u8 junk[][8] = {
+		{ 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff },
+		{ 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00 },
+		{ 0x59, 0x59, 0x23, 0x07, 0x31, 0x12, 0x99, 0x99 },
+		{ 0x99, 0x99, 0x99, 0x99, 0x99, 0x99, 0x99, 0x00 },
+	};
+	static const u8 modes[] = { 0x02, 0x00, 0x06, 0x04 }; /* 24h/12h x BCD/binary */
+	u8 saved[8], b = cmos_rd(0x0b), now_min;
+
+	outb(CMOS_INDEX, 0x0b);
+	outb(CMOS_DATA, b | 0x80); /* SET: the clock stops, registers latched */
+	for (u32 i = 0; i < 8; i++)
+		saved[i] = cmos_rd(regs[i]);
+	for (u32 m = 0; m < ARRAY_SIZE(modes); m++) {
+		for (u32 j = 0; j < ARRAY_SIZE(junk); j++) {
+			cmos_wr(0x0b, modes[m] | 0x80);
+			for (u32 i = 0; i < 8; i++)
+				cmos_wr(regs[i], junk[j][i]);
+			cmos_wr(0x0b, modes[m]); /* SET cleared: ember reads the time */
+			for (u32 i = 0; i < 8; i++)
+				cmos_rd(regs[i]);
+		}
+	}
+	cmos_wr(0x0b, b | 0x80);
+	for (u32 i = 0; i < 8; i++)
+		cmos_wr(regs[i], saved[i]);
+	cmos_wr(0x0b, b);
+	now_min = cmos_rd(0x02);
+	if (cmos_rd(0x0b) != b)
+		return bad("register B after the clock was put back", cmos_rd(0x0b), b);
+	if (cmos_rd(0x32) != saved[7] || cmos_rd(0x09) != saved[6])
+		return bad("century, year after the clock was put back",
+			   cmos_rd(0x32) << 8 | cmos_rd(0x09), saved[7] << 8 | saved[6]);
+	if (!(b & 0x04)) { /* BCD */
+		now_min = (u8)((now_min >> 4) * 10 + (now_min & 15));
+		saved[1] = (u8)((saved[1] >> 4) * 10 + (saved[1] & 15));
+	}
+	if ((now_min + 60 - saved[1]) % 60 > 1)
+		return bad("minutes after the clock was put back", now_min, saved[1]);
+	return 0;
+}
+
+/* ---- i8042 ---- */
+
+#define KBD_DATA    0x60
+#define KBD_STATUS  0x64
+#define STR_OBF	    0x01
+#define STR_IBF	    0x02
+#define STR_CMDDAT  0x08
+#define STR_KEYLOCK 0x10
+#define STR_AUXDATA 0x20
+#define STR_TIMEOUT 0x40
+#define CTR_KBDINT  0x01
+#define CTR_AUXINT  0x02
+#define CTR_KBDDIS  0x10
+#define CTR_AUXDIS  0x20
+
+static void kbd_drain(void)
+{
+	for (u32 i = 0; i < 64 && (inb(KBD_STATUS) & STR_OBF); i++)
+		inb(KBD_DATA);
+}
+
+/* Command `cmd` must answer `want` with status bits `st` (besides OBF). */
+static int kbd_reply(u8 cmd, u8 want, u8 st)
+{
+	u8 s, v;
+
+	kbd_drain();
+	outb(KBD_STATUS, cmd);
+	s = inb(KBD_STATUS);
+	if (!(s & STR_OBF))
+		return bad("no reply to command (command in want bits 15:8)", s, cmd << 8 | want);
+	if ((s & (STR_AUXDATA | STR_TIMEOUT)) != st)
+		return bad("status of the reply (command in want bits 15:8)", s, cmd << 8 | st);
+	v = inb(KBD_DATA);
+	if (v != want)
+		return bad("reply to command (command in want bits 15:8)", v, cmd << 8 | want);
+	if (inb(KBD_STATUS) & STR_OBF)
+		return bad("output buffer still full after the read (command in want)",
+			   inb(KBD_STATUS), cmd);
+	return 0;
+}
+
+static u8 kbd_ctr(void)
+{
+	kbd_drain();
+	outb(KBD_STATUS, 0x20);
+	return inb(KBD_DATA);
+}
+
+static int test_i8042_commands(void)
+{
+	u8 ctr, s, outp;
+
+	kbd_drain();
+	s = inb(KBD_STATUS);
+	if (s & (STR_OBF | STR_IBF) || !(s & STR_KEYLOCK))
+		return bad("status at rest", s, STR_KEYLOCK);
+	ctr = kbd_ctr();
+	if (kbd_reply(0xaa, 0x55, 0) || kbd_reply(0xab, 0x00, 0) || kbd_reply(0xa9, 0x00, 0))
+		return -1;
+	if (!(inb(KBD_STATUS) & STR_CMDDAT))
+		return bad("status after a command: CMD/DATA", inb(KBD_STATUS), STR_CMDDAT);
+	/* CTR round trip; keyboard/AUX disable commands show in it. */
+	outb(KBD_STATUS, 0x60);
+	outb(KBD_DATA, 0x74);
+	if (kbd_ctr() != 0x74)
+		return bad("CTR after writing 0x74", kbd_ctr(), 0x74);
+	outb(KBD_STATUS, 0xa8);
+	outb(KBD_STATUS, 0xad);
+	if (kbd_ctr() != ((0x74 & ~CTR_AUXDIS) | CTR_KBDDIS))
+		return bad("CTR after 0xA8, 0xAD", kbd_ctr(), (0x74 & ~CTR_AUXDIS) | CTR_KBDDIS);
+	outb(KBD_STATUS, 0xa7);
+	outb(KBD_STATUS, 0xae);
+	if (kbd_ctr() != (0x74 & ~CTR_KBDDIS))
+		return bad("CTR after 0xA7, 0xAE", kbd_ctr(), 0x74 & ~CTR_KBDDIS);
+	outb(KBD_STATUS, 0x60);
+	outb(KBD_DATA, ctr);
+	if (kbd_ctr() != ctr)
+		return bad("CTR put back", kbd_ctr(), ctr);
+	/* Output port: bit 0 clear would reset a real PC; ember keeps 0xFE
+	 * on 0x64 as the one reset path. */
+	kbd_drain();
+	outb(KBD_STATUS, 0xd0);
+	outp = inb(KBD_DATA);
+	outb(KBD_STATUS, 0xd1);
+	outb(KBD_DATA, 0x00);
+	if (kbd_reply(0xd0, 0x00, 0))
+		return -1;
+	outb(KBD_STATUS, 0xd1);
+	outb(KBD_DATA, outp);
+	/* AUX loopback, a byte for the AUX device, a byte for the keyboard. */
+	kbd_drain();
+	outb(KBD_STATUS, 0xd3);
+	outb(KBD_DATA, 0x5a);
+	s = inb(KBD_STATUS);
+	if ((s & (STR_OBF | STR_AUXDATA)) != (STR_OBF | STR_AUXDATA) || inb(KBD_DATA) != 0x5a)
+		return bad("AUX loopback: status", s, STR_OBF | STR_AUXDATA);
+	outb(KBD_STATUS, 0xd4);
+	outb(KBD_DATA, 0xff);
+	s = inb(KBD_STATUS);
+	if ((s & (STR_OBF | STR_AUXDATA | STR_TIMEOUT)) != (STR_OBF | STR_AUXDATA | STR_TIMEOUT) ||
+	    inb(KBD_DATA) != 0xfe)
+		return bad("byte for the AUX device: status", s,
+			   STR_OBF | STR_AUXDATA | STR_TIMEOUT);
+	outb(KBD_DATA, 0xed); /* no command pending: for the keyboard */
+	s = inb(KBD_STATUS);
+	if ((s & (STR_OBF | STR_AUXDATA | STR_TIMEOUT)) != (STR_OBF | STR_TIMEOUT) ||
+	    inb(KBD_DATA) != 0xfe)
+		return bad("byte for the keyboard: status", s, STR_OBF | STR_TIMEOUT);
+	/* Reading an empty buffer: OBF stays clear. */
+	inb(KBD_DATA);
+	if (inb(KBD_STATUS) & STR_OBF)
+		return bad("OBF after reading an empty buffer", inb(KBD_STATUS), 0);
+	return 0;
+}
+
+/* Every other command byte (0xFE, the reset, aside) changes nothing and
+ * answers nothing; 16- and 32-bit accesses are ignored, so `outw 0x00fe`
+ * to 0x64 is no reset and `inw` does not take a byte. */
+static int test_i8042_unknown_and_wide(void)
+{
+	u8 ctr = kbd_ctr();
+
+	for (u32 c = 0; c < 0x100; c++) {
+		switch (c) {
+		case 0x20:
+		case 0x60:
+		case 0xa7:
+		case 0xa8:
+		case 0xa9:
+		case 0xaa:
+		case 0xab:
+		case 0xad:
+		case 0xae:
+		case 0xd0:
+		case 0xd1:
+		case 0xd3:
+		case 0xd4:
+		case 0xfe:
+			continue;
+		}
+		kbd_drain();
+		outb(KBD_STATUS, (u8)c);
+		if (inb(KBD_STATUS) & STR_OBF)
+			return bad("unknown command answered (command in want)", inb(KBD_DATA), c);
+	}
+	if (kbd_ctr() != ctr)
+		return bad("CTR after every unknown command", kbd_ctr(), ctr);
+	outw(KBD_STATUS, 0x00fe);
+	outl(KBD_STATUS, 0xfefefefe);
+	outw(KBD_STATUS, 0x0020);
+	if (inb(KBD_STATUS) & STR_OBF)
+		return bad("a 16-bit command was taken: status", inb(KBD_STATUS), STR_KEYLOCK);
+	outb(KBD_STATUS, 0x20);
+	if (inw(KBD_DATA) != 0 || inl(KBD_DATA) != 0)
+		return bad("16/32-bit read of the data port", inw(KBD_DATA), 0);
+	if (!(inb(KBD_STATUS) & STR_OBF) || inb(KBD_DATA) != ctr)
+		return bad("the reply after 16/32-bit reads", inb(KBD_STATUS), STR_OBF);
+	if (inb(0x61) || inb(0x62) || inb(0x63))
+		return bad("ports 0x61-0x63", inb(0x61), 0);
+	return 0;
+}
+
+/* IRQ 1 and 12 to nobody: the local APIC disabled, a broadcast. */
+static int test_i8042_irq_no_cpu(void)
+{
+	u64 base = rdmsr(MSR_APIC_BASE);
+	u8 ctr = kbd_ctr();
+
+	kbd_drain();
+	wrmsr(MSR_APIC_BASE, base & ~(u64)APIC_BASE_EN);
+	rte_set(1, RTE_DEST(0xff) | VEC_EDGE);
+	rte_set(12, RTE_DEST(0xff) | VEC_EDGE);
+	outb(KBD_DATA, 0xf4); /* for the keyboard: the NAK comes on IRQ 1 */
+	provoked_drops++;
+	inb(KBD_DATA);
+	outb(KBD_STATUS, 0x60);
+	outb(KBD_DATA, (ctr | CTR_AUXINT) & ~CTR_AUXDIS);
+	outb(KBD_STATUS, 0xd3);
+	outb(KBD_DATA, 0x11); /* the loopback byte on IRQ 12 */
+	provoked_drops++;
+	inb(KBD_DATA);
+	rte_set(1, RTE_MASKED);
+	rte_set(12, RTE_MASKED);
+	wrmsr(MSR_APIC_BASE, base);
+	lapic_enable();
+	outb(KBD_STATUS, 0x60);
+	outb(KBD_DATA, ctr);
+	if (kbd_ctr() != ctr)
+		return bad("CTR put back", kbd_ctr(), ctr);
+	return ioapic_alive();
+}
+
 void legacy_tests(void)
 {
 	setup_idt();
@@ -483,6 +924,13 @@ void legacy_tests(void)
 	report("ioapic-msi-lapic-disabled-broadcast", test_msi_lapic_disabled());
 	report("ioapic-level-no-cpu-remote-irr", test_level_no_cpu());
 	report("ioapic-level-eoi-redelivered-to-no-cpu", test_level_eoi_redeliver_no_cpu());
+	report("uart-every-register", uart_registers());
+	report("uart-loopback-fifo-overflow", uart_fifo_overflow());
+	report("cmos-every-index", test_cmos_every_index());
+	report("cmos-clock-nonsense", test_cmos_clock_nonsense());
+	report("i8042-commands", test_i8042_commands());
+	report("i8042-unknown-commands-and-wide-accesses", test_i8042_unknown_and_wide());
+	report("i8042-irqs-to-no-cpu", test_i8042_irq_no_cpu());
 	uart_puts("hostileguest: provoked ");
 	uart_put_dec(provoked_drops);
 	uart_puts(" interrupts no CPU accepts\n");
