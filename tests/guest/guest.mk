@@ -22,7 +22,7 @@ TG_TESTGUEST_SRCS := entry.S trampoline.S testguest.c uart.c lib.c cpu.c bootinf
 		     highmem.c smp.c
 TG_TESTGUEST_OBJS := $(addprefix $(TG_B)/,$(addsuffix .o,$(basename $(TG_TESTGUEST_SRCS))))
 TG_EXITGUEST_OBJS := $(TG_B)/exitguest.o
-TG_HOSTILE_SRCS := entry.S hostile.c hostile_legacy.c uart.c lib.c
+TG_HOSTILE_SRCS := entry.S hostile.c hostile_legacy.c hostile_virtio.c uart.c lib.c
 TG_HOSTILE_OBJS := $(addprefix $(TG_B)/,$(addsuffix .o,$(basename $(TG_HOSTILE_SRCS))))
 TG_WAITGUEST_SRCS := entry.S waitguest.c uart.c lib.c
 TG_WAITGUEST_OBJS := $(addprefix $(TG_B)/,$(addsuffix .o,$(basename $(TG_WAITGUEST_SRCS))))
@@ -32,7 +32,7 @@ GUEST_TEST_BINS := $(TG_B)/testguest.elf $(TG_B)/exitguest.elf $(TG_B)/hostilegu
 		   $(TG_B)/waitguest.elf
 
 # Static pattern rules, so the top Makefile's $(B)/%.o: %.c never applies here.
-$(filter %.o,$(patsubst %.c,$(TG_B)/%.o,$(filter %.c,$(TG_TESTGUEST_SRCS)) hostile.c hostile_legacy.c waitguest.c)): \
+$(filter %.o,$(patsubst %.c,$(TG_B)/%.o,$(filter %.c,$(TG_TESTGUEST_SRCS)) hostile.c hostile_legacy.c hostile_virtio.c waitguest.c)): \
 		$(TG_B)/%.o: $(TG_DIR)/%.c
 	@mkdir -p $(dir $@)
 	$(TG_CC) $(TG_CFLAGS) -c -o $@ $<
