@@ -21,11 +21,18 @@
  *   - a reset while a block request is in flight, followed at once by a
  *     new start-up: nothing from before the reset may reach the new rings.
  *
- * Run with `ember run --memory 64M --disk IMG,id=ember-hostile`: virtio-blk
- * at 0xd0001000, virtio-rng at 0xd0002000 (vm_virtio.h: disks first, then
- * rng). run.sh writes a known pattern into IMG and checks afterwards that
- * only sector 7 (written here) changed. 32-bit protected mode, no paging,
- * no interrupts: the guest polls the used ring and the status register.
+ * hostile_virtio.c does the same to virtio-console, vsock and net, and
+ * hostile_legacy.c to the IOAPIC (interrupts no CPU accepts among them),
+ * 16550, CMOS and i8042.
+ *
+ * Run as tests/guest/run.sh does: `ember run --debug --memory 64M --disk
+ * IMG,id=ember-hostile --net tap=TAP --vsock cid=3,uds=PATH --console
+ * virtio <INPUT`, with the host programs of hostile_peer.py. The devices
+ * are found by scanning the virtio-mmio slots. run.sh writes a known
+ * pattern into IMG and checks afterwards that only sector 7 (written here)
+ * changed. 32-bit protected mode, no paging, interrupts only in the short
+ * windows of hostile_legacy.c: the guest polls the used ring and the
+ * status register.
  *
  * Output as testguest: "ok NAME" / "FAIL NAME: detail (got X want Y)", then
  * "hostileguest: N passed, M failed", then an i8042 reset.
@@ -150,8 +157,13 @@ void tg_exception(struct exc_frame *f)
  */
 static struct {
 	u32 a, len;
-} marks[8];
+} marks[32];
 static u32 nmarks;
+
+void marks_clear(void)
+{
+	nmarks = 0;
+}
 
 void mark(u32 a, u32 len)
 {

@@ -154,6 +154,7 @@ u32 used_len(const struct dev *d, u16 slot);
 void area_begin(struct dev *d);
 int area_check(const struct dev *d);
 void mark(u32 a, u32 len);
+void marks_clear(void);
 /* Reset, then the start-up up to FEATURES_OK / with d's queue live. */
 int dev_features(struct dev *d, u32 lo, u32 hi);
 int dev_start_feat(struct dev *d, u32 feat, u32 num, u64 desc, u64 avail, u64 used, u32 *status);
