@@ -165,10 +165,11 @@ static int areas_check(struct dev **qs, u32 n)
 	return 0;
 }
 
-/* Nothing may happen on d for a while (about 64k polls): W_TIMEOUT. */
+/* Nothing may happen on d for a while (16k polls, about half a second on
+ * the emulating /dev/kvm; the device answers in microseconds): W_TIMEOUT. */
 static int quiet(const struct dev *d, u16 from)
 {
-	for (u32 i = 0; i < (1u << 16); i++) {
+	for (u32 i = 0; i < (1u << 14); i++) {
 		if (used_idx(d) != from)
 			return W_USED;
 		if ((i & 63) == 63 && (rd(d, R_STATUS) & S_NEEDS_RESET))
