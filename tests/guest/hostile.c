@@ -1339,6 +1339,41 @@ static int test_rings_at_top(struct dev *d)
 	return 0;
 }
 
+/*
+ * A writable buffer over the queue's own rings (the descriptor table, the
+ * avail ring, the used ring). That memory is the driver's: ember does not
+ * check a buffer against the rings (nor do QEMU or Firecracker), so it may
+ * write its random bytes there and the rings then hold garbage; or it may
+ * refuse the chain. Either way it must stay up and inside guest memory:
+ * the request completes or the device needs a reset, nothing past the
+ * rings changes, and after a reset a good request works.
+ */
+static int test_buffer_over_rings(struct dev *d, u32 off, u32 len)
+{
+	int w;
+
+	area_begin(d);
+	if (dev_up(d))
+		return -1;
+	set_desc(d->desc, 0, d->area + off, len, D_WRITE, 0);
+	publish(d, 0);
+	notify(d);
+	w = wait_dev(d, 0);
+	if (w == W_TIMEOUT && !(rd(d, R_STATUS) & S_NEEDS_RESET) && used_idx(d) == 0)
+		return bad("neither used nor DEVICE_NEEDS_RESET: status", rd(d, R_STATUS), S_LIVE);
+	wr(d, R_STATUS, 0);
+	if (rd(d, R_STATUS))
+		return bad("status after reset", rd(d, R_STATUS), 0);
+	if (changed(d->area + A_RINGS, AREA_SIZE - A_RINGS))
+		return bad("guest RAM past the rings changed at",
+			   changed(d->area + A_RINGS, AREA_SIZE - A_RINGS), 0);
+	phase = "after the reset: ";
+	area_begin(d);
+	if (dev_up(d) || rng_request(d))
+		return -1;
+	return area_check(d);
+}
+
 /* Queue layouts that DRIVER_OK must refuse with DEVICE_NEEDS_RESET. */
 static int test_bad_layout(struct dev *d, u32 num, u64 desc, u64 avail, u64 used)
 {
@@ -1363,6 +1398,9 @@ static void rng_tests(void)
 		report(rng_cases[i].name, run_case(d, &rng_cases[i]));
 	report("rng-good-then-bad", test_good_then_bad(d));
 	report("rng-rings-at-ram-top", test_rings_at_top(d));
+	report("rng-buffer-over-desc-table", test_buffer_over_rings(d, A_DESC, 64));
+	report("rng-buffer-over-avail-ring", test_buffer_over_rings(d, A_AVAIL, 16));
+	report("rng-buffer-over-used-ring", test_buffer_over_rings(d, A_USED, 32));
 	report("rng-queue-size-6", test_bad_layout(d, 6, a + A_DESC, a + A_AVAIL, a + A_USED));
 	report("rng-queue-size-0", test_bad_layout(d, 0, a + A_DESC, a + A_AVAIL, a + A_USED));
 	report("rng-queue-size-512", test_bad_layout(d, 512, a + A_DESC, a + A_AVAIL, a + A_USED));
