@@ -4,11 +4,17 @@
 
 run.sh starts one of each next to ember and stops them with SIGTERM.
 
-  hostile_peer.py vsock PATH RESULT
+  hostile_peer.py vsock PATH RESULT UDS LOG
       Listens on PATH (ember's --vsock uds= path plus "_5000", where a guest
       connection to host port 5000 arrives). Per connection: reads the
       guest's 16-byte ping, answers "pong from host!!", reads until the
       guest closes. RESULT gets one line per connection: "got <bytes>".
+      Also connects to the guest: once LOG (ember's output) holds the
+      guest's "hostileguest: vsock waits for the host" line, connects to
+      UDS (ember's socket), sends "CONNECT 5001", expects "OK <port>",
+      sends "data from host!!" and reads until ember closes the socket
+      (the guest ends the connection with a bad packet). RESULT gets
+      "host-connect OK <port> eof", or "host-connect failed: <why>".
 
   hostile_peer.py net IFNAME RESULT
       On the TAP interface IFNAME (run.sh creates it up, IPv6 off, and
@@ -21,12 +27,15 @@ import os
 import signal
 import socket
 import sys
+import threading
 import time
 
 ETHERTYPE = 0x88B5
 RX_LEN = 200  # frame bytes, as NET_RX_LEN in hostile_virtio.c
 PING = b"ping from guest!"
 PONG = b"pong from host!!"
+HOST_DATA = b"data from host!!"
+MARKER = b"hostileguest: vsock waits for the host\n"
 PACKET_OUTGOING = 4
 
 
@@ -34,7 +43,50 @@ def stop(signum, frame):
     sys.exit(0)
 
 
-def vsock(path, result):
+lock = threading.Lock()
+
+
+def record(out, line):
+    with lock:
+        out.write(line + "\n")
+        out.flush()
+
+
+def host_connect(uds, log, out):
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            with open(log, "rb") as f:
+                if MARKER in f.read():
+                    break
+        except OSError:
+            pass
+        time.sleep(0.02)
+    else:
+        record(out, "host-connect failed: no marker in the log")
+        return
+    try:
+        c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        c.settimeout(30)
+        c.connect(uds)
+        c.sendall(b"CONNECT 5001\n")
+        line = b""
+        while not line.endswith(b"\n"):
+            b = c.recv(1)
+            if not b:
+                raise OSError("closed before OK (got %r)" % line)
+            line += b
+        if not line.startswith(b"OK ") or not line[3:-1].isdigit():
+            raise OSError("bad answer %r" % line)
+        c.sendall(HOST_DATA)
+        while c.recv(4096):
+            pass
+        record(out, "host-connect OK %s eof" % line[3:-1].decode())
+    except OSError as e:
+        record(out, "host-connect failed: %s" % e)
+
+
+def vsock(path, result, uds, log):
     try:
         os.unlink(path)
     except FileNotFoundError:
@@ -43,6 +95,7 @@ def vsock(path, result):
     srv.bind(path)
     srv.listen(4)
     with open(result, "w") as out:
+        threading.Thread(target=host_connect, args=(uds, log, out), daemon=True).start()
         while True:
             conn, _ = srv.accept()
             conn.settimeout(30)
@@ -63,8 +116,7 @@ def vsock(path, result):
             except OSError:
                 pass
             conn.close()
-            out.write("got %s\n" % got.decode("latin-1"))
-            out.flush()
+            record(out, "got %s" % got.decode("latin-1"))
 
 
 def frame(i):
@@ -105,13 +157,13 @@ def net(ifname, result):
 
 def main():
     signal.signal(signal.SIGTERM, stop)
-    if len(sys.argv) != 4 or sys.argv[1] not in ("vsock", "net"):
-        sys.stderr.write("usage: hostile_peer.py vsock|net PATH|IFNAME RESULT\n")
-        return 2
-    if sys.argv[1] == "vsock":
-        vsock(sys.argv[2], sys.argv[3])
-    else:
+    if sys.argv[1:2] == ["vsock"] and len(sys.argv) == 6:
+        vsock(sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5])
+    elif sys.argv[1:2] == ["net"] and len(sys.argv) == 4:
         net(sys.argv[2], sys.argv[3])
+    else:
+        sys.stderr.write("usage: hostile_peer.py vsock PATH RESULT UDS LOG | net IFNAME RESULT\n")
+        return 2
     return 0
 
 

@@ -12,7 +12,9 @@
  *   - stdin is a file holding CON_INPUT: with --console virtio it arrives
  *     on the console's receive queue, followed by one Ctrl-D (end of input);
  *   - a host program listens on the vsock socket's _5000 path (VS_PORT):
- *     it reads VS_PING and answers VS_PONG;
+ *     it reads VS_PING and answers VS_PONG. When the guest prints
+ *     "hostileguest: vsock waits for the host", it connects to the guest's
+ *     port VS_HOST_PORT through ember's socket and sends VS_HOST_DATA;
  *   - a host program on the TAP's far side sends NET_RX_FRAMES frames of
  *     NET_RX_LEN bytes with ethertype NET_ETHERTYPE and a known pattern,
  *     and counts the guest's frames of that type (NET_TX_GOOD are valid).
@@ -23,17 +25,21 @@
 #define CON_INPUT "hostile-console-input:0123456789abcdef\n"
 #define CON_TX	  "hostileguest: virtio-console output arrived whole\n"
 
-#define VS_CID	    3
-#define VS_PORT	    5000 /* the run.sh peer listens on PATH_5000 */
-#define VS_NOBODY   7777 /* nobody listens on PATH_7777 */
-#define VS_PING	    "ping from guest!"
-#define VS_PONG	    "pong from host!!"
-#define VS_HDR	    44
-#define VS_REQUEST  1
-#define VS_RESPONSE 2
-#define VS_RST	    3
-#define VS_SHUTDOWN 4
-#define VS_RW	    5
+#define VS_CID		  3
+#define VS_PORT		  5000 /* the run.sh peer listens on PATH_5000 */
+#define VS_NOBODY	  7777 /* nobody listens on PATH_7777 */
+#define VS_PING		  "ping from guest!"
+#define VS_PONG		  "pong from host!!"
+#define VS_HDR		  44
+#define VS_REQUEST	  1
+#define VS_RESPONSE	  2
+#define VS_RST		  3
+#define VS_SHUTDOWN	  4
+#define VS_RW		  5
+#define VS_CREDIT_UPDATE  6
+#define VS_CREDIT_REQUEST 7
+#define VS_HOST_PORT	  5001 /* the port the host program asks for */
+#define VS_HOST_DATA	  "data from host!!"
 
 #define NET_HDR	      12
 #define NET_ETHERTYPE 0x88b5 /* IEEE local experimental */
@@ -323,6 +329,9 @@ static int vs_up(void)
 	return up(vs_qs, 3);
 }
 
+/* The receive window the guest's packets advertise. */
+static u32 vs_buf_alloc = 4096;
+
 /* A packet from the guest, header at A_DATA2 + 64 * slot of the tx area,
  * payload (if any) in a second descriptor; returns the used idx before. */
 static u16 vs_send(u16 slot, u64 src_cid, u64 dst_cid, u32 sport, u32 dport, u16 type, u16 op,
@@ -340,7 +349,7 @@ static u16 vs_send(u16 slot, u64 src_cid, u64 dst_cid, u32 sport, u32 dport, u16
 	x->type = type;
 	x->op = op;
 	x->flags = 0;
-	x->buf_alloc = 4096;
+	x->buf_alloc = vs_buf_alloc;
 	x->fwd_cnt = 0;
 	qmark(&vs_tx, h, VS_HDR);
 	if (plen) {
@@ -546,6 +555,71 @@ static int test_vs_connection(void)
 	return 0;
 }
 
+/*
+ * A connection the host opens (hybrid vsock: "CONNECT 5001" on ember's
+ * socket). The guest accepts it with a window of 0 bytes: ember must not
+ * send the host's data, but ask for credit (CREDIT_REQUEST) once. A
+ * CREDIT_UPDATE opens the window and the data arrives, into a chain with a
+ * read-only head. Then the guest sends an RW packet whose len is past its
+ * buffer and past any window: ember answers RST and closes the host's
+ * socket (run.sh's peer sees end of file).
+ */
+static int test_vs_host_connect(void)
+{
+	u32 buf, a = vs_rx.area, hdr = a + A_DATA2, pay = a + A_DATA2 + 0x40, port;
+	volatile struct vs_hdr *x;
+
+	if (vs_up())
+		return -1;
+	buf = vs_post(0, 0x80);
+	x = (volatile struct vs_hdr *)buf;
+	uart_puts("hostileguest: vsock waits for the host\n");
+	if (wait_used(&vs_rx, 0, VS_HDR))
+		return bad("no REQUEST from the host program: used len", err.got, err.want);
+	port = x->src_port;
+	if (x->op != VS_REQUEST || x->dst_port != VS_HOST_PORT || x->src_cid != 2 ||
+	    x->dst_cid != VS_CID || port < 1024)
+		return bad("REQUEST from the host (op << 32 | dst_port)",
+			   (u64)x->op << 32 | x->dst_port, (u64)VS_REQUEST << 32 | VS_HOST_PORT);
+	qmark(&vs_rx, buf, VS_HDR);
+	vs_buf_alloc = 0;
+	vs_send(0, VS_CID, 2, VS_HOST_PORT, port, 1, VS_RESPONSE, 0, NULL, 0);
+	vs_buf_alloc = 4096;
+	if (wait_used(&vs_tx, 0, 0))
+		return -1;
+	buf = vs_post(1, 0x80);
+	if (vs_expect(1, buf, port, VS_HOST_PORT, VS_CREDIT_REQUEST, 0))
+		return -1;
+	/* The data chain: read-only 8 bytes, header, 64 bytes of room. */
+	set_desc(vs_rx.desc, 5, a + A_DATA + 0x100, 8, D_NEXT, 6);
+	set_desc(vs_rx.desc, 6, hdr, VS_HDR, D_WRITE | D_NEXT, 7);
+	set_desc(vs_rx.desc, 7, pay, 64, D_WRITE, 0);
+	publish(&vs_rx, 5);
+	notify(&vs_rx);
+	if (quiet(&vs_rx, vs_rx.used_idx) != W_TIMEOUT)
+		return bad("a packet while the guest's window is 0: op",
+			   *(volatile u16 *)(hdr + 30), 0);
+	vs_send(1, VS_CID, 2, VS_HOST_PORT, port, 1, VS_CREDIT_UPDATE, 0, NULL, 0);
+	if (wait_used(&vs_tx, 2, 0) || wait_used(&vs_rx, 5, VS_HDR + 16))
+		return -1;
+	x = (volatile struct vs_hdr *)hdr;
+	if (x->op != VS_RW || x->len != 16 || x->src_port != port || !same(pay, VS_HOST_DATA, 16))
+		return bad("the host's data (op << 32 | len)", (u64)x->op << 32 | x->len,
+			   (u64)VS_RW << 32 | 16);
+	qmark(&vs_rx, hdr, VS_HDR);
+	qmark(&vs_rx, pay, 16);
+	vs_send(2, VS_CID, 2, VS_HOST_PORT, port, 1, VS_RW, 300000, VS_PING, 16);
+	if (wait_used(&vs_tx, 4, 0))
+		return -1;
+	buf = vs_post(3, 0x80);
+	if (vs_expect(3, buf, port, VS_HOST_PORT, VS_RST, 0))
+		return -1;
+	if (areas_check(vs_qs, 3))
+		return -1;
+	wr(&vs_rx, R_STATUS, 0);
+	return 0;
+}
+
 /* ---- virtio-net ---- */
 
 static struct dev *net_qs[] = { &net_rx, &net_tx };
@@ -718,6 +792,7 @@ void virtio_more_tests(void)
 		report("vsock-bad-packets", test_vs_bad_packets());
 		report("vsock-short-chains", test_vs_short_chains());
 		report("vsock-connection-with-host", test_vs_connection());
+		report("vsock-connection-from-host", test_vs_host_connect());
 		wr(&vs_rx, R_STATUS, 0);
 	}
 	if (net_rx.base) {

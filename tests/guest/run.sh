@@ -21,7 +21,8 @@
 # with --debug) must report as many interrupts dropped because no CPU
 # accepted them as the guest says it provoked ("hostileguest: provoked N
 # ..."); the console line, the vsock ping and the two valid net frames must
-# have reached the host. Once with $EMBER, once with an ASan+UBSan build of
+# have reached the host, and the vsock connection the host opened must have
+# worked until the guest broke it. Once with $EMBER, once with an ASan+UBSan build of
 # ember, where any sanitizer report fails the run. Creating the TAP needs
 # root or CAP_NET_ADMIN: without, the hostile runs fail and say why.
 #
@@ -298,7 +299,8 @@ hg_peers_stop() {
 }
 
 # The TAP and the two host programs (hostile_peer.py, output in
-# $W/peers.log); false with the reason in $hg_why. Runs in this shell (not
+# $W/peers.log); $1 is ember's output, where the vsock peer waits for the
+# guest's word to connect. False with the reason in $hg_why. Runs in this shell (not
 # in $(...), which would wait for the peers' end of output).
 hg_peers_start() {
 	rm -f "$HG_VSOCK" "${HG_VSOCK}_5000" "$W/vsock.res" "$W/net.res"
@@ -312,7 +314,8 @@ hg_peers_start() {
 		hg_why="cannot create TAP $HG_TAP (needs root or CAP_NET_ADMIN, and /dev/net/tun)"
 		return 1
 	fi
-	python3 "$HG_PEER" vsock "${HG_VSOCK}_5000" "$W/vsock.res" </dev/null >>"$W/peers.log" 2>&1 &
+	python3 "$HG_PEER" vsock "${HG_VSOCK}_5000" "$W/vsock.res" "$HG_VSOCK" "$1" \
+		</dev/null >>"$W/peers.log" 2>&1 &
 	hg_pids=$!
 	python3 "$HG_PEER" net "$HG_TAP" "$W/net.res" </dev/null >>"$W/peers.log" 2>&1 &
 	hg_pids="$hg_pids $!"
@@ -335,7 +338,8 @@ run_hostile() {
 		report_fail "$name" "cannot copy the disk image or write the console input" ""
 		return
 	fi
-	if ! hg_peers_start; then
+	rm -f "$log.raw"
+	if ! hg_peers_start "$log.raw"; then
 		hg_peers_stop
 		report_fail "$name" "$hg_why" ""
 		return
@@ -397,8 +401,10 @@ run_hostile() {
 		report_fail "$name" "ember dropped ${dropped:-0} interrupts no CPU accepted, the guest provoked ${provoked:-?}" "$log"
 	elif ! grep -a -q -x "$HG_CON_TX" "$log"; then
 		report_fail "$name" "no '$HG_CON_TX' line from the virtio console" "$log"
-	elif [ "$vres" != "got ping from guest!" ]; then
-		report_fail "$name" "the vsock peer got '$vres', not one 'ping from guest!'" "$log"
+	elif [ "$(printf '%s\n' "$vres" | grep -c -x 'got ping from guest!')" != 1 ] ||
+		[ "$(printf '%s\n' "$vres" | grep -c -E -x 'host-connect OK [0-9]+ eof')" != 1 ] ||
+		[ "$(printf '%s\n' "$vres" | wc -l)" != 2 ]; then
+		report_fail "$name" "the vsock peer reports '$(echo $vres)', not 'got ping from guest!' and 'host-connect OK <port> eof'" "$log"
 	elif [ "$nres" != "$HG_NET_TX" ]; then
 		report_fail "$name" "the net peer got ${nres:-no} frames from the guest, not $HG_NET_TX" "$log"
 	elif [ -n "$where" ]; then
