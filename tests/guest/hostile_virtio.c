@@ -41,9 +41,10 @@
 #define VS_HOST_PORT	  5001 /* the port the host program asks for */
 #define VS_HOST_DATA	  "data from host!!"
 
-#define NET_HDR	      12
-#define NET_ETHERTYPE 0x88b5 /* IEEE local experimental */
-#define NET_RX_LEN    200    /* frame bytes, Ethernet header included */
+#define NET_HDR		12
+#define NET_ETHERTYPE	0x88b5 /* IEEE local experimental */
+#define NET_RX_LEN	200    /* frame bytes, Ethernet header included */
+#define NET_F_MRG_RXBUF (1u << 15)
 
 /* The queue areas (hostile.h's layout in each). */
 #define AREA_CON_RX 0x230000u
@@ -209,12 +210,17 @@ static int expect_needs_reset(struct dev *d, u16 used_before)
 static struct dev *con_qs[] = { &con_rx, &con_tx };
 
 /* Reset first: the rings are rewritten next, and a live device reads them. */
-static int up(struct dev **qs, u32 n)
+static int up_feat(struct dev **qs, u32 n, u32 feat_lo)
 {
 	wr(qs[0], R_STATUS, 0);
 	for (u32 i = 0; i < n; i++)
 		qbegin(qs[i]);
-	return multi_up(qs, n, 0);
+	return multi_up(qs, n, feat_lo);
+}
+
+static int up(struct dev **qs, u32 n)
+{
+	return up_feat(qs, n, 0);
 }
 
 static int con_up(void)
@@ -762,6 +768,57 @@ static int test_net_rx(void)
 	return 0;
 }
 
+/*
+ * With VIRTIO_NET_F_MRG_RXBUF a frame spans chains: three chains of 100,
+ * 100 and 100 writable bytes take the 12-byte header and a 200-byte frame
+ * as 100 + 100 + 12, num_buffers in the first header says 3, and the bytes
+ * after the 12 in the third chain keep their pattern.
+ */
+static int test_net_rx_mergeable(void)
+{
+	u32 a = net_rx.area, b[3] = { a + A_DATA, a + A_DATA + 0x100, a + A_DATA2 };
+	const u32 total = NET_HDR + NET_RX_LEN;
+	u8 frame;
+
+	if (up_feat(net_qs, 2, NET_F_MRG_RXBUF))
+		return -1;
+	for (u16 i = 0; i < 3; i++) {
+		set_desc(net_rx.desc, i, b[i], 100, D_WRITE, 0);
+		publish(&net_rx, i);
+	}
+	notify(&net_rx);
+	for (u32 i = 0; i < (1u << 21) && used_idx(&net_rx) < 3; i++)
+		barrier();
+	if (used_idx(&net_rx) != 3)
+		return bad("used entries for one frame over three chains", used_idx(&net_rx), 3);
+	for (u16 i = 0; i < 3; i++) {
+		u32 want = i < 2 ? 100 : total - 200;
+
+		if (used_id(&net_rx, i) != i || used_len(&net_rx, i) != want)
+			return bad("used entry (id << 32 | len)",
+				   (u64)used_id(&net_rx, i) << 32 | used_len(&net_rx, i),
+				   (u64)i << 32 | want);
+	}
+	if (*(volatile u16 *)(b[0] + 10) != 3)
+		return bad("num_buffers", *(volatile u16 *)(b[0] + 10), 3);
+	frame = *(volatile u8 *)(b[0] + NET_HDR + 14);
+	for (u32 j = 1; j < NET_RX_LEN - 14; j++) {
+		u32 at = NET_HDR + 14 + j; /* offset in the header + frame stream */
+		u8 got = *(volatile u8 *)(b[at / 100] + at % 100);
+
+		if (got != rx_byte(frame, j))
+			return bad("frame byte across chains (offset in want bits 15:8)", got,
+				   rx_byte(frame, j) | j << 8);
+	}
+	qmark(&net_rx, b[0], 100);
+	qmark(&net_rx, b[1], 100);
+	qmark(&net_rx, b[2], total - 200);
+	if (areas_check(net_qs, 2))
+		return -1;
+	wr(&net_rx, R_STATUS, 0);
+	return 0;
+}
+
 void virtio_more_tests(void)
 {
 	struct {
@@ -798,6 +855,7 @@ void virtio_more_tests(void)
 	if (net_rx.base) {
 		report("net-tx", test_net_tx());
 		report("net-rx", test_net_rx());
+		report("net-rx-mergeable-buffers", test_net_rx_mergeable());
 		wr(&net_rx, R_STATUS, 0);
 	}
 }
