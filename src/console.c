@@ -38,7 +38,10 @@ static void fatal_signal(int sig)
 static void set_raw_mode(void)
 {
 	struct termios raw;
-	static const int sigs[] = { SIGTERM, SIGHUP, SIGQUIT, SIGINT };
+	/* The stop signals come through the control thread's signalfd
+	 * (ember_stop_signalfd) and end in console_stop(); a fault that
+	 * kills ember still gives the terminal back first. */
+	static const int sigs[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP, SIGSYS };
 
 	if (tcgetattr(STDIN_FILENO, &saved_termios) < 0)
 		return;
@@ -50,41 +53,6 @@ static void set_raw_mode(void)
 		signal(sigs[i], fatal_signal);
 	if (tcsetattr(STDIN_FILENO, TCSANOW, &raw) < 0)
 		restore_tty();
-}
-
-void console_output(int fd, const uint8_t *buf, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, buf, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno == EAGAIN) {
-			struct pollfd p = { .fd = fd, .events = POLLOUT };
-
-			poll(&p, 1, -1);
-			continue;
-		}
-		if (n <= 0)
-			return; /* stdout closed: the guest keeps running */
-		buf += n;
-		len -= (size_t)n;
-	}
-}
-
-size_t console_output_try(int fd, const uint8_t *buf, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, buf, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		buf += n;
-		len -= (size_t)n;
-	}
-	return len;
 }
 
 size_t console_filter(struct console *c, uint8_t *buf, size_t len, bool *quit)
@@ -179,8 +147,8 @@ static void *input_thread(void *arg)
 	return NULL;
 }
 
-void console_start(struct console *c, int (*input)(void *dev, const uint8_t *buf, size_t len),
-		   void *dev, void (*quit)(void *ctx), void *ctx, bool plain)
+int console_start(struct console *c, int (*input)(void *dev, const uint8_t *buf, size_t len),
+		  void *dev, void (*quit)(void *ctx), void *ctx, bool plain)
 {
 	int err;
 
@@ -194,19 +162,15 @@ void console_start(struct console *c, int (*input)(void *dev, const uint8_t *buf
 	c->ctx = ctx;
 	c->tty = isatty(STDIN_FILENO);
 	c->stop_fd = eventfd(0, EFD_CLOEXEC);
-	if (c->stop_fd < 0) {
-		fprintf(stderr, "ember: console: eventfd: %s (no console input)\n",
-			strerror(errno));
-		return;
-	}
+	if (c->stop_fd < 0)
+		return ember_seterr(-errno, "console input: eventfd: %s", strerror(errno));
 	if (c->tty)
 		set_raw_mode();
 	err = ember_thread_start(&c->thread, input_thread, c);
-	if (err) {
-		fprintf(stderr, "ember: console: thread: %s (no console input)\n", strerror(err));
-		return;
-	}
+	if (err)
+		return ember_seterr(-err, "console input: thread: %s", strerror(err));
 	c->thread_started = true;
+	return 0;
 }
 
 void console_stop(struct console *c)

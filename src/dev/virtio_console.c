@@ -60,7 +60,7 @@ static void drain_tx(struct virtio_console *vc, struct vq_chain *c)
 	virtio_lock(d);
 	while ((vq = virtio_queue(d, TXQ)) && (r = vq_pop(vq, c)) > 0) {
 		for (unsigned i = 0; i < c->nread; i++)
-			console_output(vc->out_fd, c->bufs[i].host, c->bufs[i].len);
+			console_out_put(vc->out, c->bufs[i].host, c->bufs[i].len);
 		if (c->read_len && vc->first_output) {
 			vc->first_output(vc->ctx);
 			vc->first_output = NULL;
@@ -180,7 +180,7 @@ int virtio_console_create(struct vm_virtio *s, const struct guest_mem *mem, cons
 	if (!vc)
 		return -ENOMEM;
 	vc->slot = s;
-	vc->out_fd = a->out_fd;
+	vc->out = a->output;
 	vc->first_output = a->first_output;
 	vc->ctx = a->ctx;
 	pthread_mutex_init(&vc->lock, NULL);

@@ -14,16 +14,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "console_out.h"
 #include "vm_virtio.h"
 
 #define VCON_INPUT_SIZE 4096
 
 struct virtio_console {
 	struct vm_virtio *slot;
-	int out_fd;
+	struct console_out *out;
 	void (*first_output)(void *ctx); /* boot trace hook, may be NULL */
 	void *ctx;
-	int wake_fd; /* eventfd: input arrived, fill receive buffers */
+	int wake_fd;	      /* eventfd: input arrived, fill receive buffers */
 	pthread_mutex_t lock; /* guards the input ring and `closed` */
 	pthread_cond_t space;
 	bool closed;
@@ -32,7 +33,7 @@ struct virtio_console {
 };
 
 struct virtio_console_args {
-	int out_fd;
+	struct console_out *output;
 	void (*first_output)(void *ctx);
 	void *ctx;
 	struct virtio_console **out; /* receives the model, for input */
