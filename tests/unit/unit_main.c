@@ -21,6 +21,7 @@ extern const struct test_suite suite_http;
 extern const struct test_suite suite_rate_limiter;
 extern const struct test_suite suite_fc_json;
 extern const struct test_suite suite_api;
+extern const struct test_suite suite_disk_lock;
 
 static const struct test_suite *const suites[] = {
 	&suite_guest_mem, &suite_elf,	 &suite_pvh,	 &suite_mptable, &suite_uart,
@@ -35,6 +36,7 @@ static const struct test_suite *const suites[] = {
 	&suite_rate_limiter,
 	&suite_fc_json,
 	&suite_api,
+	&suite_disk_lock,
 };
 
 int main(int argc, char **argv)
