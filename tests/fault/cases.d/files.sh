@@ -157,3 +157,50 @@ else
 		bad "serial FIFO without a reader: exit $rc $(tail -c 300 "$tmp/fc.err")"
 fi
 fc_stop
+
+# A terminal as log, metrics or serial output: an ember without a
+# controlling terminal (a session leader, as under a jailer or a service
+# manager) must not acquire it (O_NOCTTY), or the terminal's hangup would
+# send it SIGHUP and stop the VM. /proc/PID/stat's tty_nr tells.
+cat >"$tmp/ctty.py" <<'PY'
+import json, os, subprocess, sys, time
+ember, tmp, mode = sys.argv[1], sys.argv[2], sys.argv[3]
+m, s = os.openpty()
+tty = os.ttyname(s)
+os.close(s)
+sock = os.path.join(tmp, "ctty.sock")
+if mode == "api":
+    args = [ember, "firecracker", "--api-sock", sock]
+else:
+    with open(os.path.join(tmp, "ctty.json"), "w") as f:
+        json.dump({"boot-source": {"kernel_image_path": sys.argv[4]}, "drives": [],
+                   "metrics": {"metrics_path": tty}}, f)
+    args = [ember, "firecracker", "--no-api", "--config-file", f.name, "--log-path", tty]
+p = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                     stderr=subprocess.DEVNULL, start_new_session=True)
+def api(method, path, body):
+    subprocess.run(["curl", "-s", "-m", "5", "--unix-socket", sock, "-X", method,
+                    "http://localhost" + path, "-H", "Content-Type: application/json",
+                    "-d", json.dumps(body)], stdout=subprocess.DEVNULL)
+if mode == "api":
+    for _ in range(100):
+        if os.path.exists(sock):
+            break
+        time.sleep(0.05)
+    api("PUT", "/boot-source", {"kernel_image_path": sys.argv[4]})
+    api("PUT", "/serial", {"serial_out_path": tty})
+    api("PUT", "/actions", {"action_type": "InstanceStart"})
+time.sleep(1)
+try:
+    with open(f"/proc/{p.pid}/stat") as f:
+        print("tty_nr", f.read().rsplit(")", 1)[1].split()[4])
+except OSError:
+    print("tty_nr gone")
+p.terminate()
+p.wait()
+PY
+for mode in log api; do
+	got=$(python3 "$tmp/ctty.py" "$EMBER" "$tmp" "$mode" "$WAITGUEST")
+	[ "$got" = "tty_nr 0" ] && ok "a terminal as $mode output: not taken as controlling terminal" ||
+		bad "a terminal as $mode output: ember's $got"
+done
