@@ -120,6 +120,29 @@ else
 	holder_stop
 fi
 
+# --- a block device: locked on its device node, as QEMU does ------------------
+loopdev=
+if [ "$(id -u)" = 0 ] && command -v losetup >/dev/null; then
+	loopdev=$(losetup -f --show "$tmp/l3.img" 2>/dev/null)
+fi
+if [ -z "$loopdev" ]; then
+	echo "skip - $CLASS: block device cases: need root and a free loop device"
+else
+	holder_start --disk "$loopdev"
+	expect "block device held: second writer" 1 "--disk $loopdev: locked: " -- \
+		run --kernel "$EXITGUEST" --disk "$loopdev"
+	[ -n "$QEMU" ] && qemu_refused "block device held: QEMU refused" "$loopdev" "" \
+		'Failed to get "write" lock'
+	holder_stop
+	if [ -n "$QEMU" ]; then
+		qemu_hold "$loopdev"
+		expect "QEMU holds the block device: ember refused" 1 "$RW" -- \
+			run --kernel "$EXITGUEST" --disk "$loopdev,ro"
+		qemu_stop
+	fi
+	losetup -d "$loopdev"
+fi
+
 # --- PATCH /drives: the new file locked, the old one released -----------------
 fcsock=$tmp/lk.sock
 rm -f "$fcsock"
