@@ -66,6 +66,10 @@ fcexpect "fc config: FIFO drive" "not a regular file or block device" -- \
 fccfg /dev/zero >"$tmp/z.json"
 fcexpect "fc config: /dev/zero kernel" "not a regular file" -- --no-api --config-file "$tmp/z.json"
 
+for p in "$tmp/fifo" "$tmp/sock" "$tmp/dir" /dev/zero; do
+	fcexpect "fc: config file $p" "--config-file $p: not a regular file" -- --no-api --config-file "$p"
+done
+
 # The API: a path checked at PUT and replaced by a FIFO before InstanceStart
 # must fail the start, not hang it.
 fc_start() {
