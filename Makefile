@@ -39,6 +39,7 @@ LIB_SRCS += src/dev/virtio_mmio.c
 LIB_SRCS += src/dev/virtio_worker.c
 LIB_SRCS += src/dev/rate_limiter.c
 LIB_SRCS += src/dev/virtio_rng.c
+LIB_SRCS += src/dev/disk_lock.c
 LIB_SRCS += src/dev/virtio_blk.c
 LIB_SRCS += src/dev/virtio_console.c
 LIB_SRCS += src/dev/virtio_net.c

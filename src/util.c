@@ -2,6 +2,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <setjmp.h>
@@ -10,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 static _Thread_local char errbuf[EMBER_ERRMSG_MAX];
 
@@ -179,4 +181,44 @@ int ember_stop_signalfd(void)
 	sigdelset(&set, SIGXFSZ);
 	fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 	return fd < 0 ? ember_seterr(-errno, "signalfd: %s", strerror(errno)) : fd;
+}
+
+static bool input_kind_ok(mode_t mode, bool blk)
+{
+	return S_ISREG(mode) || (blk && S_ISBLK(mode));
+}
+
+static int not_input(bool blk)
+{
+	return ember_seterr(-EINVAL, "%s",
+			    blk ? "not a regular file or block device" : "not a regular file");
+}
+
+int ember_open_input(const char *path, int flags, bool blk, struct stat *st,
+		     int (*open_fn)(const char *path, int flags))
+{
+	int fd, err, fl;
+
+	if (stat(path, st) == 0 && !input_kind_ok(st->st_mode, blk))
+		return not_input(blk);
+	flags |= O_NONBLOCK | O_NOCTTY | O_CLOEXEC;
+	fd = open_fn ? open_fn(path, flags) : open(path, flags);
+	if (fd < 0)
+		return ember_seterr(-errno, "%s", strerror(errno));
+	if (fstat(fd, st) < 0) {
+		err = ember_seterr(-errno, "%s", strerror(errno));
+		close(fd);
+		return err;
+	}
+	if (!input_kind_ok(st->st_mode, blk)) {
+		close(fd);
+		return not_input(blk);
+	}
+	fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0) {
+		err = ember_seterr(-errno, "fcntl: %s", strerror(errno));
+		close(fd);
+		return err;
+	}
+	return fd;
 }

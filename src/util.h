@@ -9,12 +9,29 @@
 #include <stddef.h>
 #include <signal.h>
 #include <stdint.h>
+#include <sys/stat.h>
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 /* ember's version (ember --version; Firecracker mode prints it too). */
 #ifndef EMBER_VERSION
 #define EMBER_VERSION "0.2.0"
+/*
+ * Open an input file (kernel, initrd, disk image) without ever blocking and
+ * only if it is what an input must be: a regular file, or with `blk` also a
+ * block device. The path is looked at first (opening some device nodes
+ * acts: a watchdog starts counting, a tape rewinds), then opened with
+ * O_NONBLOCK | O_NOCTTY | O_CLOEXEC added to `flags` (so a FIFO, socket or
+ * terminal swapped in meanwhile cannot hang the open), and what was opened
+ * is checked again with fstat(); O_NONBLOCK is cleared before returning.
+ * open_fn replaces open(2) when not NULL (the fuzz builds confine paths).
+ * Returns the fd and fills *st, or negative errno with the message "not a
+ * regular file" (or "not a regular file or block device") or strerror's:
+ * the caller prefixes what and which path.
+ */
+int ember_open_input(const char *path, int flags, bool blk, struct stat *st,
+		     int (*open_fn)(const char *path, int flags));
+
 #endif
 
 /* Process exit statuses (documented in ember --help). */
@@ -141,5 +158,21 @@ int ember_check_stack(void);
  * reentrant, and one thread at a time (it swaps the process's SIGBUS
  * handler): only the loader uses it. */
 int ember_guard_sigbus(int (*fn)(void *), void *arg);
+
+/*
+ * Open an input file (kernel, initrd, disk image) without ever blocking and
+ * only if it is what an input must be: a regular file, or with `blk` also a
+ * block device. The path is looked at first (opening some device nodes
+ * acts: a watchdog starts counting, a tape rewinds), then opened with
+ * O_NONBLOCK | O_NOCTTY | O_CLOEXEC added to `flags` (so a FIFO, socket or
+ * terminal swapped in meanwhile cannot hang the open), and what was opened
+ * is checked again with fstat(); O_NONBLOCK is cleared before returning.
+ * open_fn replaces open(2) when not NULL (the fuzz builds confine paths).
+ * Returns the fd and fills *st, or negative errno with the message "not a
+ * regular file" (or "not a regular file or block device") or strerror's:
+ * the caller prefixes what and which path.
+ */
+int ember_open_input(const char *path, int flags, bool blk, struct stat *st,
+		     int (*open_fn)(const char *path, int flags));
 
 #endif

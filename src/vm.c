@@ -269,10 +269,11 @@ int vm_create(struct vm *vm, const struct ember_config *cfg, const struct vm_opt
 	/* Firecracker's serial_out_path: the console to a file or named pipe,
 	 * opened as its logger opens one (created, read-write, non-blocking,
 	 * so a FIFO without a reader never blocks a vCPU: what it cannot take
-	 * is dropped). */
+	 * is dropped; and never as a controlling terminal). */
 	if (cfg->serial.out_path[0]) {
-		vm->serial_fd = open(cfg->serial.out_path,
-				     O_RDWR | O_CREAT | O_APPEND | O_NONBLOCK | O_CLOEXEC, 0600);
+		vm->serial_fd =
+		    open(cfg->serial.out_path,
+			 O_RDWR | O_CREAT | O_APPEND | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, 0600);
 		if (vm->serial_fd < 0)
 			return ember_seterr(-errno, "serial_out_path %s: %s", cfg->serial.out_path,
 					    strerror(errno));

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "dev/disk_lock.h"
 #include "util.h"
 
 #define SECTOR	   512ULL
@@ -44,29 +45,30 @@ static void blk_config_read(struct virtio_dev *d, uint32_t off, uint8_t *data, u
 
 static void blk_notify(struct virtio_dev *d, unsigned q);
 
-int virtio_blk_open(struct virtio_blk *b, const struct disk_config *cfg)
+/* virtio_blk_open(), with own_fd an fd of this disk whose locks the new
+ * file may share (a swap to the same file), or -1. */
+static int blk_open(struct virtio_blk *b, const struct disk_config *cfg, int own_fd)
 {
 	struct stat st;
 	uint64_t size;
 	char name[sizeof(b->rl.name)];
+	int err;
 
 	memset(b, 0, sizeof(*b));
 	rate_limiter_io_preinit(&b->rl);
-	b->fd = open(cfg->path, (cfg->ro ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+	/* Never blocks: a FIFO, socket or character device is refused. */
+	b->fd = ember_open_input(cfg->path, cfg->ro ? O_RDONLY : O_RDWR, true, &st, NULL);
 	if (b->fd < 0)
-		return ember_seterr(-errno, "--disk %s: %s", cfg->path, strerror(errno));
-	if (fstat(b->fd, &st) < 0)
-		return ember_seterr(-errno, "--disk %s: %s", cfg->path, strerror(errno));
-	if (S_ISBLK(st.st_mode)) {
-		if (ioctl(b->fd, BLKGETSIZE64, &size) < 0)
-			return ember_seterr(-errno, "--disk %s: BLKGETSIZE64: %s", cfg->path,
-					    strerror(errno));
-	} else if (S_ISREG(st.st_mode)) {
-		size = (uint64_t)st.st_size;
-	} else {
-		return ember_seterr(-EINVAL, "--disk %s: not a regular file or block device",
-				    cfg->path);
-	}
+		return ember_prefixerr(b->fd, "--disk %s", cfg->path);
+	size = (uint64_t)st.st_size;
+	if (S_ISBLK(st.st_mode) && ioctl(b->fd, BLKGETSIZE64, &size) < 0)
+		return ember_seterr(-errno, "--disk %s: BLKGETSIZE64: %s", cfg->path,
+				    strerror(errno));
+	/* Before the guest sees it: no other ember or QEMU writes it, nor
+	 * forbids us to (dev/disk_lock.h). */
+	err = disk_lock_take(b->fd, cfg->ro, own_fd);
+	if (err)
+		return ember_prefixerr(err, "--disk %s", cfg->path);
 	/* An empty disk (0 sectors) is valid: Kata Containers creates its
 	 * placeholder drives empty and swaps real images in later. */
 	if (size % SECTOR)
@@ -118,6 +120,11 @@ int virtio_blk_open(struct virtio_blk *b, const struct disk_config *cfg)
 	};
 	snprintf(name, sizeof(name), "virtio-blk %.28s", cfg->id[0] ? cfg->id : cfg->path);
 	return rate_limiter_io_init(&b->rl, &cfg->rl, name);
+}
+
+int virtio_blk_open(struct virtio_blk *b, const struct disk_config *cfg)
+{
+	return blk_open(b, cfg, -1);
 }
 
 void virtio_blk_close(struct virtio_blk *b)
@@ -405,7 +412,10 @@ int virtio_blk_swap(struct virtio_blk *b, const char *path)
 
 	if (config_copy(cfg.path, sizeof(cfg.path), path))
 		return ember_seterr(-ENAMETOOLONG, "path is too long");
-	err = virtio_blk_open(&nb, &cfg);
+	/* The new file is locked before the switch and the old one's locks
+	 * go with its fd below; the same file again (a PATCH after the image
+	 * grew) shares the old fd's locks rather than conflicting with them. */
+	err = blk_open(&nb, &cfg, b->fd);
 	if (err) {
 		virtio_blk_close(&nb);
 		return err;

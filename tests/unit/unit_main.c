@@ -21,14 +21,38 @@ extern const struct test_suite suite_rate_limiter;
 extern const struct test_suite suite_fc_json;
 extern const struct test_suite suite_api;
 extern const struct test_suite suite_cmdline;
+extern const struct test_suite suite_disk_lock;
 
+/* One suite per line, so that suites added in parallel merge cleanly. */
+/* clang-format off */
 static const struct test_suite *const suites[] = {
-	&suite_guest_mem,    &suite_elf,     &suite_pvh,       &suite_mptable,	  &suite_uart,
-	&suite_bus,	     &suite_config,  &suite_cpuid,     &suite_console,	  &suite_loader,
-	&suite_devices,	     &suite_ioapic,  &suite_virtqueue, &suite_virtio_blk, &suite_virtio_net,
-	&suite_virtio_vsock, &suite_cmos,    &suite_i8042,     &suite_vcpu,	  &suite_http,
-	&suite_rate_limiter, &suite_fc_json, &suite_api,       &suite_cmdline,
+	&suite_guest_mem,
+	&suite_elf,
+	&suite_pvh,
+	&suite_mptable,
+	&suite_uart,
+	&suite_bus,
+	&suite_config,
+	&suite_cpuid,
+	&suite_console,
+	&suite_loader,
+	&suite_devices,
+	&suite_ioapic,
+	&suite_virtqueue,
+	&suite_virtio_blk,
+	&suite_virtio_net,
+	&suite_virtio_vsock,
+	&suite_cmos,
+	&suite_i8042,
+	&suite_vcpu,
+	&suite_http,
+	&suite_rate_limiter,
+	&suite_fc_json,
+	&suite_api,
+	&suite_cmdline,
+	&suite_disk_lock,
 };
+/* clang-format on */
 
 int main(int argc, char **argv)
 {
