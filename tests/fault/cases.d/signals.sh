@@ -58,3 +58,23 @@ PY
 	fi
 	gone "SIGINT while paused" "$tmp/api.sock"
 fi
+
+# SIGTERM with a writable disk: what the guest wrote is flushed to storage
+# (fdatasync on the image) before ember exits. Seen with strace.
+if command -v strace >/dev/null; then
+	truncate -s 1M "$tmp/disk.img"
+	strace -f -qq -e trace=fdatasync -o "$tmp/strace" \
+		"$EMBER" run --kernel "$WAITGUEST" --disk "$tmp/disk.img" </dev/null >"$tmp/out" 2>"$tmp/err" &
+	pid=$!
+	for _ in $(seq 100); do grep -q 'waitguest: ready' "$tmp/out" && break; sleep 0.1; done
+	pkill -TERM -P $pid -x ember 2>/dev/null || kill -TERM $pid
+	wait $pid
+	rc=$?
+	if [ "$rc" = 0 ] && grep -q 'fdatasync(.*= 0' "$tmp/strace"; then
+		ok "SIGTERM with a writable disk: status 0, the image flushed (fdatasync) before exit"
+	else
+		bad "SIGTERM with a writable disk: status $rc, strace: $(head -c 300 "$tmp/strace")"
+	fi
+else
+	bad "SIGTERM with a writable disk: needs strace (scripts/deps.sh installs it)"
+fi
