@@ -352,14 +352,13 @@ void board_close_input(struct board *b)
 		virtio_console_close(b->vcon);
 }
 
-int board_console_input(void *ctx, const uint8_t *buf, size_t len)
+int board_console_input(void *ctx, const uint8_t *buf, size_t len, bool wait)
 {
 	struct board *b = ctx;
 
 	if (b->vcon)
-		return virtio_console_input(b->vcon, buf, len);
-	/* Waiting while the UART's FIFO is full. */
-	return uart_input(&b->uart, buf, len, true);
+		return virtio_console_input(b->vcon, buf, len, wait);
+	return uart_input(&b->uart, buf, len, wait);
 }
 
 void board_eoi(void *ctx, unsigned vector)

@@ -88,7 +88,7 @@ void board_eoi(void *ctx, unsigned vector);
 
 /* Console input for the terminal thread, to the UART or virtio-console:
  * blocks until at least one byte is taken; negative once closed. */
-int board_console_input(void *ctx, const uint8_t *buf, size_t len);
+int board_console_input(void *ctx, const uint8_t *buf, size_t len, bool wait);
 
 /* The virtio device of `kind` ("blk", "net", ...) and index among its kind
  * (disks[i]), or NULL. */

@@ -22,11 +22,15 @@
 
 #define CONSOLE_ESCAPE 0x01 /* Ctrl-A */
 #define CONSOLE_EOT    0x04 /* Ctrl-D */
+/* Keys held for a guest that takes none now, and how often to retry. */
+#define CONSOLE_PENDING	 4096
+#define CONSOLE_RETRY_MS 10
 
 struct console {
-	/* Where input goes: the UART or virtio-console. Blocks until at
-	 * least one byte is taken; negative once the device is closed. */
-	int (*input)(void *dev, const uint8_t *buf, size_t len);
+	/* Where input goes: the UART or virtio-console. Takes what fits; with
+	 * wait, blocks until at least one byte is taken; negative once the
+	 * device is closed. */
+	int (*input)(void *dev, const uint8_t *buf, size_t len, bool wait);
 	void *dev;
 	void (*quit)(void *ctx); /* Ctrl-A x */
 	void *ctx;
@@ -39,14 +43,16 @@ struct console {
 	pthread_mutex_t lock; /* guards paused */
 	pthread_cond_t cond;
 	bool paused;
+	uint64_t dropped; /* keys lost: the guest took none and the buffer was full */
 };
 
 /* Start forwarding stdin to the guest UART. On failure (no fd or thread
  * left) returns negative errno with a message: a console that silently
  * takes no input would look like a hung guest. console_stop() is safe
  * afterwards. */
-int console_start(struct console *c, int (*input)(void *dev, const uint8_t *buf, size_t len),
-		  void *dev, void (*quit)(void *ctx), void *ctx, bool plain);
+int console_start(struct console *c,
+		  int (*input)(void *dev, const uint8_t *buf, size_t len, bool wait), void *dev,
+		  void (*quit)(void *ctx), void *ctx, bool plain);
 /* A console with no input thread (the guest's console is a file), so that
  * pause, resume and stop work on it alike. */
 void console_init_idle(struct console *c);

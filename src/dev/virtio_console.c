@@ -130,14 +130,14 @@ static const struct virtio_dev_ops console_ops = {
 	.notify = con_notify,
 };
 
-int virtio_console_input(void *con, const uint8_t *buf, size_t len)
+int virtio_console_input(void *con, const uint8_t *buf, size_t len, bool wait)
 {
 	struct virtio_console *vc = con;
 	uint64_t one = 1;
 	size_t n = 0;
 
 	pthread_mutex_lock(&vc->lock);
-	while (!vc->closed && vc->count == VCON_INPUT_SIZE)
+	while (wait && !vc->closed && vc->count == VCON_INPUT_SIZE)
 		pthread_cond_wait(&vc->space, &vc->lock);
 	if (vc->closed) {
 		pthread_mutex_unlock(&vc->lock);

@@ -44,9 +44,9 @@ int virtio_console_create(struct vm_virtio *s, const struct guest_mem *mem, cons
 /* After vm_virtio_add(): let the device thread watch for input. */
 int virtio_console_attach(struct virtio_console *vc);
 
-/* Console input (struct console's input callback): blocks until at least
- * one byte is buffered; -EPIPE once closed. */
-int virtio_console_input(void *con, const uint8_t *buf, size_t len);
+/* Console input (struct console's input callback): buffers what fits; with
+ * wait, blocks until at least one byte fits; -EPIPE once closed. */
+int virtio_console_input(void *con, const uint8_t *buf, size_t len, bool wait);
 void virtio_console_close(struct virtio_console *vc);
 
 #endif
