@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/kvm.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -440,6 +441,13 @@ void vm_resume(struct vm *vm)
 	vm->paused = false;
 }
 
+static bool stderr_ready(void)
+{
+	struct pollfd p = { .fd = STDERR_FILENO, .events = POLLOUT };
+
+	return poll(&p, 1, 0) == 1 && (p.revents & POLLOUT);
+}
+
 int vm_finish(struct vm *vm)
 {
 	if (!vm->started)
@@ -451,6 +459,13 @@ int vm_finish(struct vm *vm)
 	console_stop(&vm->con);
 	console_out_stop(&vm->out, CONSOLE_OUT_FLUSH_MS);
 	vm->started = false;
+	/* ember run: say what the guest's console lost, if stderr takes it
+	 * now (it may be the same stalled pipe). Firecracker mode counts it in
+	 * the metrics instead. */
+	if (!vm->opt.plain_console && atomic_load(&vm->out.dropped) && stderr_ready())
+		fprintf(stderr, "ember: console: %llu bytes of guest output dropped (%s)\n",
+			(unsigned long long)atomic_load(&vm->out.dropped),
+			vm->out.error ? "its reader went away" : "standard output did not keep up");
 
 	if (vm->cfg->boot_trace) {
 		trace_mark(&vm->trace, "exit", false);

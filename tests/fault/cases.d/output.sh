@@ -26,3 +26,12 @@ for act in send:0178 signal:TERM signal:INT signal:HUP signal:QUIT; do
 		ok "stdout stalled: $act ends ember in $(ptyget after_act) s, status 0, terminal restored" ||
 		bad "stdout stalled, $act: $(tr '\n' ' ' <"$tmp/pty.report")"
 done
+
+# ember run says what the console lost when it ends (stderr is the terminal).
+ptyrun --stdout drop-after --wait 'line 20 ' --act none --timeout 3 --deadline 2 --log "$tmp/log" -- \
+	sh -c "$EMBER run --kernel $FLOOD & pid=\$!; sleep 2; kill -TERM \$pid; wait \$pid"
+if grep -q 'ember: console: [0-9]* bytes of guest output dropped (its reader went away)' "$tmp/log"; then
+	ok "reader gone: the exit line counts the dropped bytes: $(grep -o 'ember: console: .*' "$tmp/log" | tr -d '\r')"
+else
+	bad "reader gone: no dropped-bytes line: $(tail -c 300 "$tmp/log")"
+fi
