@@ -10,6 +10,7 @@ terminal, act on it once its output shows a pattern, and report what happened.
 --stdout pty:        stdout and stderr on the terminal (default).
 --stdout stall:      stdout is a pipe nobody reads (it fills and stays full);
                      --wait then matches stderr, which stays on the terminal.
+--stdout stall-both: stdout and stderr on one pipe nobody reads.
 --stdout drop-after: stdout is a pipe read until --wait matches, then closed
                      (a reader that goes away, as `| head` does).
 --after S acts S seconds after the start instead of on a pattern.
@@ -27,7 +28,7 @@ import argparse, os, pty, re, select, signal, subprocess, sys, termios, time
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--report", required=True)
-    ap.add_argument("--stdout", default="pty", choices=["pty", "stall", "drop-after"])
+    ap.add_argument("--stdout", default="pty", choices=["pty", "stall", "stall-both", "drop-after"])
     ap.add_argument("--wait")
     ap.add_argument("--after", type=float)
     ap.add_argument("--act", default="none")
@@ -46,7 +47,8 @@ def main():
     else:
         out_r, out_w = os.pipe()
         stdout = out_w
-    p = subprocess.Popen(cmd, stdin=slave, stdout=stdout, stderr=slave,
+    stderr = out_w if a.stdout == "stall-both" else slave
+    p = subprocess.Popen(cmd, stdin=slave, stdout=stdout, stderr=stderr,
                          start_new_session=True,
                          preexec_fn=lambda: __import__("fcntl").ioctl(0, termios.TIOCSCTTY, 0))
     if out_w is not None:

@@ -27,6 +27,12 @@ for act in send:0178 signal:TERM signal:INT signal:HUP signal:QUIT; do
 		bad "stdout stalled, $act: $(tr '\n' ' ' <"$tmp/pty.report")"
 done
 
+# stdout and stderr on one stalled pipe: the exit must not wait on stderr.
+ptyrun --stdout stall-both --after 6 --act signal:TERM -- "$EMBER" run --kernel "$FLOOD"
+[ "$(ptyget status)" = 0 ] &&
+	ok "stdout and stderr stalled: SIGTERM ends ember in $(ptyget after_act) s, status 0" ||
+	bad "stdout and stderr stalled: $(tr '\n' ' ' <"$tmp/pty.report")"
+
 # ember run says what the console lost when it ends (stderr is the terminal).
 ptyrun --stdout drop-after --wait 'line 20 ' --act none --timeout 3 --deadline 2 --log "$tmp/log" -- \
 	sh -c "$EMBER run --kernel $FLOOD & pid=\$!; sleep 2; kill -TERM \$pid; wait \$pid"
