@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 
+#include "boot/cmdline.h"
 #include "console.h"
 #include "dev/virtio_blk.h"
 #include "dev/virtio_console.h"
@@ -53,10 +54,7 @@ static void on_uart_tx(void *ctx, uint8_t byte)
 		counter_add(&b->serial_dropped, 1);
 		return;
 	}
-	if (b->env.out_drop)
-		counter_add(&b->serial_dropped, console_output_try(b->env.out_fd, &byte, 1));
-	else
-		console_output(b->env.out_fd, &byte, 1);
+	console_out_put(b->env.out, &byte, 1);
 }
 
 static void on_uart_irq(void *ctx, int level)
@@ -207,19 +205,19 @@ static int append_cmdline(struct board *b, const char *fmt, ...)
 
 static int append_cmdline(struct board *b, const char *fmt, ...)
 {
-	size_t len = strlen(b->cmdline);
+	size_t len = strlen(b->devwords);
 	va_list ap;
 	int n;
 
 	va_start(ap, fmt);
-	n = vsnprintf(b->cmdline + len, sizeof(b->cmdline) - len, fmt, ap);
+	n = vsnprintf(b->devwords + len, sizeof(b->devwords) - len, fmt, ap);
 	va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof(b->cmdline) - len) {
-		b->cmdline[len] = '\0';
+	if (n < 0 || (size_t)n >= sizeof(b->devwords) - len) {
+		b->devwords[len] = '\0';
 		return ember_seterr(-E2BIG,
-				    "kernel command line: over %zu bytes with device "
-				    "parameters",
-				    sizeof(b->cmdline) - 1);
+				    "kernel command line: the device parameters "
+				    "alone are over %zu bytes",
+				    sizeof(b->devwords) - 1);
 	}
 	return 0;
 }
@@ -294,7 +292,7 @@ static unsigned count_console(const struct ember_config *cfg)
 static int add_console(struct board *b, unsigned i)
 {
 	struct virtio_console_args a = {
-		.out_fd = b->env.out_fd,
+		.output = b->env.out,
 		.first_output = on_console_output,
 		.ctx = b,
 		.out = &b->vcon,
@@ -314,8 +312,9 @@ int board_add_devices(struct board *b)
 {
 	const struct ember_config *cfg = b->env.cfg;
 
-	if (config_copy(b->cmdline, sizeof(b->cmdline), cfg->cmdline))
-		return ember_seterr(-E2BIG, "kernel command line: too long");
+	size_t words, room;
+
+	b->devwords[0] = '\0';
 	for (unsigned k = 0; k < ARRAY_SIZE(virtio_kinds); k++) {
 		unsigned n = virtio_kinds[k].count(cfg);
 
@@ -326,7 +325,17 @@ int board_add_devices(struct board *b)
 				return err;
 		}
 	}
-	return 0;
+	/* Linux keeps 2047 bytes of command line (COMMAND_LINE_SIZE) and
+	 * drops the rest: the limit is on the whole, ember's words included. */
+	if (cmdline_compose(b->cmdline, sizeof(b->cmdline), cfg->cmdline, b->devwords) >= 0)
+		return 0;
+	words = strlen(b->devwords);
+	room = words < sizeof(b->cmdline) - 1 ? sizeof(b->cmdline) - 1 - words : 0;
+	return ember_seterr(-E2BIG,
+			    "kernel command line: %zu bytes with the %zu bytes of device "
+			    "parameters ember adds, over Linux's limit of %zu; with these "
+			    "devices the given command line can have at most %zu bytes",
+			    strlen(cfg->cmdline) + words, words, sizeof(b->cmdline) - 1, room);
 }
 
 int board_start(struct board *b)
@@ -359,14 +368,13 @@ void board_close_input(struct board *b)
 		virtio_console_close(b->vcon);
 }
 
-int board_console_input(void *ctx, const uint8_t *buf, size_t len)
+int board_console_input(void *ctx, const uint8_t *buf, size_t len, bool wait)
 {
 	struct board *b = ctx;
 
 	if (b->vcon)
-		return virtio_console_input(b->vcon, buf, len);
-	/* Waiting while the UART's FIFO is full. */
-	return uart_input(&b->uart, buf, len, true);
+		return virtio_console_input(b->vcon, buf, len, wait);
+	return uart_input(&b->uart, buf, len, wait);
 }
 
 void board_report(struct board *b)

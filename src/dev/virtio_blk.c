@@ -14,26 +14,27 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "dev/disk_lock.h"
 #include "util.h"
 
-#define SECTOR	   512ULL
-#define HDR_SIZE   16
-#define SEG_MAX	   126 /* data segments per request we accept (queue 256) */
-#define QUEUE_SIZE 256
+#define SECTOR		 512ULL
+#define HDR_SIZE	 16
+#define SEG_MAX		 126 /* data segments per request we accept (queue 256) */
+#define QUEUE_SIZE	 256
 #define DISCARD_SEG_SIZE 16
 #define MAX_DISCARD_SEGS 1 /* ranges per discard or write-zeroes request */
 
 /* Config space offsets (5.2.4). */
-#define CFG_CAPACITY	      0
-#define CFG_SEG_MAX	      12
-#define CFG_BLK_SIZE	      20
-#define CFG_NUM_QUEUES	      34
-#define CFG_MAX_DISCARD_SECT  36
-#define CFG_MAX_DISCARD_SEG   40
-#define CFG_DISCARD_ALIGN     44
-#define CFG_MAX_WZ_SECT	      48
-#define CFG_MAX_WZ_SEG	      52
-#define CFG_WZ_MAY_UNMAP      56
+#define CFG_CAPACITY	     0
+#define CFG_SEG_MAX	     12
+#define CFG_BLK_SIZE	     20
+#define CFG_NUM_QUEUES	     34
+#define CFG_MAX_DISCARD_SECT 36
+#define CFG_MAX_DISCARD_SEG  40
+#define CFG_DISCARD_ALIGN    44
+#define CFG_MAX_WZ_SECT	     48
+#define CFG_MAX_WZ_SEG	     52
+#define CFG_WZ_MAY_UNMAP     56
 
 static void blk_config_read(struct virtio_dev *d, uint32_t off, uint8_t *data, uint32_t len)
 {
@@ -44,29 +45,30 @@ static void blk_config_read(struct virtio_dev *d, uint32_t off, uint8_t *data, u
 
 static void blk_notify(struct virtio_dev *d, unsigned q);
 
-int virtio_blk_open(struct virtio_blk *b, const struct disk_config *cfg)
+/* virtio_blk_open(), with own_fd an fd of this disk whose locks the new
+ * file may share (a swap to the same file), or -1. */
+static int blk_open(struct virtio_blk *b, const struct disk_config *cfg, int own_fd)
 {
 	struct stat st;
 	uint64_t size;
 	char name[sizeof(b->rl.name)];
+	int err;
 
 	memset(b, 0, sizeof(*b));
 	rate_limiter_io_preinit(&b->rl);
-	b->fd = open(cfg->path, (cfg->ro ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+	/* Never blocks: a FIFO, socket or character device is refused. */
+	b->fd = ember_open_input(cfg->path, cfg->ro ? O_RDONLY : O_RDWR, true, &st, NULL);
 	if (b->fd < 0)
-		return ember_seterr(-errno, "--disk %s: %s", cfg->path, strerror(errno));
-	if (fstat(b->fd, &st) < 0)
-		return ember_seterr(-errno, "--disk %s: %s", cfg->path, strerror(errno));
-	if (S_ISBLK(st.st_mode)) {
-		if (ioctl(b->fd, BLKGETSIZE64, &size) < 0)
-			return ember_seterr(-errno, "--disk %s: BLKGETSIZE64: %s", cfg->path,
-					    strerror(errno));
-	} else if (S_ISREG(st.st_mode)) {
-		size = (uint64_t)st.st_size;
-	} else {
-		return ember_seterr(-EINVAL, "--disk %s: not a regular file or block device",
-				    cfg->path);
-	}
+		return ember_prefixerr(b->fd, "--disk %s", cfg->path);
+	size = (uint64_t)st.st_size;
+	if (S_ISBLK(st.st_mode) && ioctl(b->fd, BLKGETSIZE64, &size) < 0)
+		return ember_seterr(-errno, "--disk %s: BLKGETSIZE64: %s", cfg->path,
+				    strerror(errno));
+	/* Before the guest sees it: no other ember or QEMU writes it, nor
+	 * forbids us to (dev/disk_lock.h). */
+	err = disk_lock_take(b->fd, cfg->ro, own_fd);
+	if (err)
+		return ember_prefixerr(err, "--disk %s", cfg->path);
 	/* An empty disk (0 sectors) is valid: Kata Containers creates its
 	 * placeholder drives empty and swaps real images in later. */
 	if (size % SECTOR)
@@ -80,8 +82,8 @@ int virtio_blk_open(struct virtio_blk *b, const struct disk_config *cfg)
 	/* Punching a hole past the end changes nothing, and tells whether the
 	 * file system supports it: offer discard/write-zeroes only then. */
 	b->can_discard = !b->ro && S_ISREG(st.st_mode) &&
-			 fallocate(b->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-				   (off_t)size, (off_t)SECTOR) == 0;
+			 fallocate(b->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)size,
+				   (off_t)SECTOR) == 0;
 
 	b->features = VIRTIO_F_RING_INDIRECT_DESC | VIRTIO_F_RING_EVENT_IDX | VIRTIO_BLK_F_SEG_MAX |
 		      VIRTIO_BLK_F_BLK_SIZE;
@@ -120,8 +122,20 @@ int virtio_blk_open(struct virtio_blk *b, const struct disk_config *cfg)
 	return rate_limiter_io_init(&b->rl, &cfg->rl, name);
 }
 
+int virtio_blk_open(struct virtio_blk *b, const struct disk_config *cfg)
+{
+	return blk_open(b, cfg, -1);
+}
+
 void virtio_blk_close(struct virtio_blk *b)
 {
+	/* Whatever the cache mode and however ember ends (guest power-off,
+	 * a stop signal, the API), what the guest wrote reaches the storage
+	 * before ember says it is done. An error here has no one left to
+	 * tell but the operator. */
+	if (b->fd >= 0 && !b->ro && fdatasync(b->fd) < 0 && errno != EINVAL)
+		fprintf(stderr, "ember: virtio-blk: flushing %s at close: %s\n",
+			b->path[0] ? b->path : "a disk", strerror(errno));
 	if (b->fd >= 0)
 		close(b->fd);
 	b->fd = -1;
@@ -179,7 +193,8 @@ static bool in_range(const struct virtio_blk *b, uint64_t sector, uint64_t len, 
 static int rw_all(int fd, struct iovec *iov, int n, uint64_t off, bool write)
 {
 	while (n > 0) {
-		ssize_t r = write ? pwritev(fd, iov, n, (off_t)off) : preadv(fd, iov, n, (off_t)off);
+		ssize_t r =
+		    write ? pwritev(fd, iov, n, (off_t)off) : preadv(fd, iov, n, (off_t)off);
 
 		if (r < 0 && errno == EINTR)
 			continue;
@@ -235,8 +250,8 @@ static uint8_t do_discard(struct virtio_blk *b, const struct vq_chain *c, uint32
 								      : FALLOC_FL_ZERO_RANGE;
 		if (count && fallocate(b->fd, mode, (off_t)off, (off_t)(count * SECTOR)) < 0) {
 			if (!(mode & FALLOC_FL_ZERO_RANGE) || errno != EOPNOTSUPP ||
-			    fallocate(b->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-				      (off_t)off, (off_t)(count * SECTOR)) < 0)
+			    fallocate(b->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)off,
+				      (off_t)(count * SECTOR)) < 0)
 				return VIRTIO_BLK_S_IOERR;
 		}
 	}
@@ -405,7 +420,10 @@ int virtio_blk_swap(struct virtio_blk *b, const char *path)
 
 	if (config_copy(cfg.path, sizeof(cfg.path), path))
 		return ember_seterr(-ENAMETOOLONG, "path is too long");
-	err = virtio_blk_open(&nb, &cfg);
+	/* The new file is locked before the switch and the old one's locks
+	 * go with its fd below; the same file again (a PATCH after the image
+	 * grew) shares the old fd's locks rather than conflicting with them. */
+	err = blk_open(&nb, &cfg, b->fd);
 	if (err) {
 		virtio_blk_close(&nb);
 		return err;

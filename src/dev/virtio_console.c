@@ -60,7 +60,7 @@ static void drain_tx(struct virtio_console *vc, struct vq_chain *c)
 	virtio_lock(d);
 	while ((vq = virtio_queue(d, TXQ)) && (r = vq_pop(vq, c)) > 0) {
 		for (unsigned i = 0; i < c->nread; i++)
-			console_output(vc->out_fd, c->bufs[i].host, c->bufs[i].len);
+			console_out_put(vc->out, c->bufs[i].host, c->bufs[i].len);
 		if (c->read_len && vc->first_output) {
 			vc->first_output(vc->ctx);
 			vc->first_output = NULL;
@@ -130,14 +130,14 @@ static const struct virtio_dev_ops console_ops = {
 	.notify = con_notify,
 };
 
-int virtio_console_input(void *con, const uint8_t *buf, size_t len)
+int virtio_console_input(void *con, const uint8_t *buf, size_t len, bool wait)
 {
 	struct virtio_console *vc = con;
 	uint64_t one = 1;
 	size_t n = 0;
 
 	pthread_mutex_lock(&vc->lock);
-	while (!vc->closed && vc->count == VCON_INPUT_SIZE)
+	while (wait && !vc->closed && vc->count == VCON_INPUT_SIZE)
 		pthread_cond_wait(&vc->space, &vc->lock);
 	if (vc->closed) {
 		pthread_mutex_unlock(&vc->lock);
@@ -180,7 +180,7 @@ int virtio_console_create(struct vm_virtio *s, const struct guest_mem *mem, cons
 	if (!vc)
 		return -ENOMEM;
 	vc->slot = s;
-	vc->out_fd = a->out_fd;
+	vc->out = a->output;
 	vc->first_output = a->first_output;
 	vc->ctx = a->ctx;
 	pthread_mutex_init(&vc->lock, NULL);

@@ -131,7 +131,8 @@ TEST(bad_images)
 	virtio_blk_close(&blk);
 	unlink(cfg.path);
 	strcpy(cfg.path, "/tmp");
-	CHECK_EQ(virtio_blk_open(&blk, &cfg), -EISDIR);
+	CHECK_EQ(virtio_blk_open(&blk, &cfg), -EINVAL);
+	CHECK_STR_CONTAINS(ember_lasterr(), "not a regular file or block device");
 	virtio_blk_close(&blk);
 }
 
