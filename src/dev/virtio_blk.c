@@ -19,7 +19,7 @@
 
 #define SECTOR		 512ULL
 #define HDR_SIZE	 16
-#define SEG_MAX		 126 /* data segments per request we accept (queue 256) */
+#define SEG_MAX		 126 /* data segments per request we advertise (queue 256) */
 #define QUEUE_SIZE	 256
 #define DISCARD_SEG_SIZE 16
 #define MAX_DISCARD_SEGS 1 /* ranges per discard or write-zeroes request */
@@ -145,41 +145,18 @@ void virtio_blk_close(struct virtio_blk *b)
 /*
  * The data part of a request as an iovec: for writes, the readable bytes
  * after the 16-byte header; for reads, the writable bytes before the final
- * status byte. Returns the iovec count, or -EINVAL past SEG_MAX.
+ * status byte. Returns the iovec count; *total is the data's length, and
+ * the iovec covers all of it (a chain is no longer than the queue, so
+ * VQ_MAX_SIZE entries always suffice).
  */
-static int data_iov(const struct vq_chain *c, bool write_part, struct iovec *iov, uint64_t *total)
+static unsigned data_iov(const struct vq_chain *c, bool write_part, struct iovec *iov,
+			 uint64_t *total)
 {
-	uint64_t skip = write_part ? 0 : HDR_SIZE;
-	uint64_t drop = write_part ? 1 : 0; /* the status byte at the end */
-	uint64_t left = (write_part ? c->write_len : c->read_len) - skip - drop;
-	int n = 0;
+	uint64_t covered;
 
-	*total = left;
-	for (unsigned i = 0; i < c->n && left; i++) {
-		const struct vq_buf *b = &c->bufs[i];
-		uint64_t len = b->len, off = 0;
-
-		if (b->write != write_part)
-			continue;
-		if (skip >= len) {
-			skip -= len;
-			continue;
-		}
-		off = skip;
-		skip = 0;
-		len -= off;
-		if (len > left)
-			len = left;
-		if (len == 0)
-			continue;
-		if (n >= SEG_MAX + 2)
-			return -EINVAL;
-		iov[n].iov_base = b->host + off;
-		iov[n].iov_len = (size_t)len;
-		n++;
-		left -= len;
-	}
-	return n;
+	*total = write_part ? c->write_len - 1 : c->read_len - HDR_SIZE;
+	return vq_chain_iov(c, write_part, write_part ? 0 : HDR_SIZE, *total, iov, VQ_MAX_SIZE,
+			    &covered);
 }
 
 /* Whole-range check: [sector*512, +len) inside the disk, no overflow. */
@@ -190,11 +167,11 @@ static bool in_range(const struct virtio_blk *b, uint64_t sector, uint64_t len, 
 	return !ckd_mul(off, sector, SECTOR) && !ckd_add(&end, *off, len) && end <= b->capacity;
 }
 
-static int rw_all(int fd, struct iovec *iov, int n, uint64_t off, bool write)
+static int rw_all(int fd, struct iovec *iov, unsigned n, uint64_t off, bool write)
 {
 	while (n > 0) {
-		ssize_t r =
-		    write ? pwritev(fd, iov, n, (off_t)off) : preadv(fd, iov, n, (off_t)off);
+		ssize_t r = write ? pwritev(fd, iov, (int)n, (off_t)off)
+				  : preadv(fd, iov, (int)n, (off_t)off);
 
 		if (r < 0 && errno == EINTR)
 			continue;
@@ -303,10 +280,12 @@ static void blk_count(struct virtio_blk *b, uint32_t type, uint8_t status, uint6
 static int blk_serve(struct virtio_blk *b, const struct vq_chain *c, uint32_t type, uint64_t sector,
 		     uint32_t *written)
 {
-	struct iovec iov[SEG_MAX + 2];
-	uint8_t status = VIRTIO_BLK_S_OK;
+	struct iovec iov[VQ_MAX_SIZE];
+	/* The last writable byte (blk_header() checked there is one). */
+	const struct iovec *last = &c->iov[c->n - 1];
+	uint8_t status = VIRTIO_BLK_S_OK, *status_p = (uint8_t *)last->iov_base + last->iov_len - 1;
 	uint64_t total = 0, off;
-	int n;
+	unsigned n;
 
 	*written = 0;
 	switch (type) {
@@ -315,7 +294,7 @@ static int blk_serve(struct virtio_blk *b, const struct vq_chain *c, uint32_t ty
 		bool is_write = type == VIRTIO_BLK_T_OUT;
 
 		n = data_iov(c, !is_write, iov, &total);
-		if (n < 0 || total % SECTOR || !in_range(b, sector, total, &off))
+		if (total % SECTOR || !in_range(b, sector, total, &off))
 			status = VIRTIO_BLK_S_IOERR;
 		else if (is_write && b->ro)
 			status = VIRTIO_BLK_S_IOERR;
@@ -347,7 +326,7 @@ static int blk_serve(struct virtio_blk *b, const struct vq_chain *c, uint32_t ty
 	default:
 		status = VIRTIO_BLK_S_UNSUPP;
 	}
-	vq_chain_write(c, c->write_len - 1, &status, 1);
+	*status_p = status;
 	*written += 1;
 	blk_count(b, type, status, total);
 	return status;
@@ -364,51 +343,37 @@ int virtio_blk_request(struct virtio_blk *b, const struct vq_chain *c, uint32_t 
 	return err ? err : blk_serve(b, c, type, sector, written);
 }
 
+static int blk_request_fn(struct virtio_dev *d, struct vq_chain *c, void *ctx,
+			  uint32_t *written)
+{
+	struct virtio_blk *b = ctx;
+	uint32_t type = 0;
+	uint64_t sector = 0;
+	int err = blk_header(c, &type, &sector);
+
+	if (err < 0)
+		return err;
+	/* Throttled: the request goes back to the ring, and the limiter's
+	 * timer brings us back to it first. */
+	if (!rate_limiter_io_allow(&b->rl, blk_data_bytes(c, type), 1)) {
+		counter_add(&b->m.rate_limiter_throttled_events, 1);
+		return VIRTIO_REQ_AGAIN;
+	}
+	/* The lock guards the rings; disk I/O happens with it dropped so the
+	 * guest's MMIO accesses to the device never wait for the disk. */
+	virtio_begin_io(d);
+	blk_serve(b, c, type, sector, written); /* the status is in the chain */
+	virtio_end_io(d);
+	return VIRTIO_REQ_DONE;
+}
+
 static void blk_notify(struct virtio_dev *d, unsigned q)
 {
 	struct virtio_blk *b = d->priv;
-	struct vq_chain *c = malloc(sizeof(*c));
-	struct vq *vq;
-	bool pushed = false;
-	int r = 0;
 
-	if (!c)
-		return;
-	/* The lock guards the rings; disk I/O happens with it dropped so the
-	 * guest's MMIO accesses to the device never wait for the disk. */
 	virtio_lock(d);
-	while ((vq = virtio_queue(d, q)) && (r = vq_pop(vq, c)) > 0) {
-		uint32_t written, type = 0;
-		uint64_t sector = 0;
-
-		r = blk_header(c, &type, &sector);
-		if (r < 0)
-			break;
-		/* Throttled: the request goes back to the ring, and the
-		 * limiter's timer brings us back to it first. */
-		if (!rate_limiter_io_allow(&b->rl, blk_data_bytes(c, type), 1)) {
-			counter_add(&b->m.rate_limiter_throttled_events, 1);
-			vq_unpop(vq, 1);
-			break;
-		}
-		virtio_begin_io(d);
-		blk_serve(b, c, type, sector, &written); /* the status is in the chain */
-		virtio_end_io(d);
-		vq_push(vq, c->head, written); /* a reset waits for us: same rings */
-		pushed = true;
-		/* Interrupt per batch, not per request: but do not starve
-		 * the guest while it keeps the queue full. */
-		if (vq->used_idx % 32 == 0) {
-			virtio_signal_used(d, q);
-			pushed = false;
-		}
-	}
-	if (r < 0 && virtio_queue(d, q))
-		virtio_needs_reset(d, ember_lasterr());
-	if (pushed)
-		virtio_signal_used(d, q);
+	virtio_serve_queue(d, q, &b->chain, blk_request_fn, b);
 	virtio_unlock(d);
-	free(c);
 }
 
 int virtio_blk_swap(struct virtio_blk *b, const char *path)

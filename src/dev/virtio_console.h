@@ -30,6 +30,7 @@ struct virtio_console {
 	bool closed;
 	uint8_t in[VCON_INPUT_SIZE];
 	unsigned head, count;
+	struct vq_chain chain; /* the chain being served (device thread) */
 };
 
 struct virtio_console_args {

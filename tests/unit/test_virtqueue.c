@@ -211,7 +211,7 @@ TEST(event_idx_notification)
 	offer(0);
 	CHECK_EQ(vq_pop(&q, &chain), 1);
 	vq_push(&q, 0, 0);
-	CHECK(vq_should_notify(&q)); /* first time: always */
+	CHECK(vq_should_notify(&q));		/* first time: always */
 	put_le16(ram + AVAIL + 4 + 2 * QSZ, 5); /* used_event = 5 */
 	offer(0);
 	vq_pop(&q, &chain);
@@ -299,6 +299,7 @@ static void driver_setup_queue0(void)
 
 static void negotiate(uint64_t feat)
 {
+	mw(VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE);
 	mw(VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
 	mw(VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
 	mw(VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)feat);
