@@ -98,9 +98,11 @@ static void *worker_thread(void *arg)
 			if (tag == STOP_TAG) {
 				if (control(w))
 					return NULL;
-				/* Resumed: serve what came meanwhile on the
-				 * next epoll_wait (level-triggered). */
-				break;
+				/* Resumed: go on with the rest of this batch.
+				 * Its edge-triggered events (vsock sockets)
+				 * would not be reported again: skipping them
+				 * lost a wake-up for good. */
+				continue;
 			}
 			if (tag < VIRTIO_MAX_QUEUES) {
 				drain(w->notify_fd[tag]);
