@@ -646,7 +646,88 @@ TEST(runtime_update_of_either_direction)
 	stop();
 }
 
-SUITE(virtio_net, T(config_space_and_features), T(mac_generation), T(tx_gathers_header_and_frame),
+/* A frame larger than tap_send() makes: `len` bytes of pattern from seed. */
+static void tap_send_big(unsigned len, uint8_t seed)
+{
+	static uint8_t pkt[VIRTIO_NET_PACKET_MAX];
+
+	memset(pkt, 0, VIRTIO_NET_HDR_SIZE);
+	for (unsigned i = 0; i < len; i++)
+		pkt[VIRTIO_NET_HDR_SIZE + i] = (uint8_t)(seed + i);
+	CHECK_EQ(send(peer, pkt, VIRTIO_NET_HDR_SIZE + len, 0), VIRTIO_NET_HDR_SIZE + len);
+}
+
+/* Issue 12: chains that can hold any frame take it with one readv, no
+ * bounce buffer (rx_buf stays as it was). Without MRG_RXBUF: one big
+ * chain, as Linux posts them with GUEST_TSO ("big packets"). */
+TEST(rx_reads_straight_into_a_big_chain)
+{
+	start(0);
+	desc(0, 0, DATA, VIRTIO_NET_PACKET_MAX + 100, VIRTQ_DESC_F_WRITE, 0);
+	offer(0, 0);
+	memset(net.rx_buf, 0xa5, sizeof(net.rx_buf));
+	tap_send_big(40000, 7);
+	virtio_net_rx_ready(&net, net.fd, EPOLLIN);
+	CHECK_EQ(used_idx(0), 1);
+	CHECK_EQ(used_len(0, 0), VIRTIO_NET_HDR_SIZE + 40000);
+	CHECK_EQ(get_le16(ram + DATA + VIRTIO_NET_HDR_NUM_BUFFERS), 1);
+	CHECK(frame_is(ram + DATA + VIRTIO_NET_HDR_SIZE, 40000, 7));
+	CHECK_EQ(net.rx_buf[0], 0xa5);
+	CHECK_EQ(net.rx_buf[VIRTIO_NET_HDR_SIZE + 100], 0xa5);
+	CHECK(net.rx_polling);
+	stop();
+}
+
+/* With MRG_RXBUF: a window of eight 12000-byte chains (more than any
+ * frame) takes the first two frames in place, each from the front of the
+ * window; the third, once the window is smaller than the largest frame,
+ * goes through rx_buf into the next chain. */
+TEST(rx_mergeable_window_in_place)
+{
+	const uint32_t L = 12000, S = 0x3000;
+
+	start(VIRTIO_NET_F_MRG_RXBUF);
+	for (unsigned i = 0; i < QSZ; i++) {
+		desc(0, i, DATA + S * i, L, VIRTQ_DESC_F_WRITE, 0);
+		offer(0, (uint16_t)i);
+	}
+	memset(net.rx_buf, 0xa5, sizeof(net.rx_buf));
+	tap_send(0, 0, 1000, 1);
+	tap_send_big(20000, 2); /* 20012 bytes: chains 1 and 2 */
+	virtio_net_rx_ready(&net, net.fd, EPOLLIN);
+	CHECK_EQ(used_idx(0), 3);
+	CHECK_EQ(used_id(0, 0), 0);
+	CHECK_EQ(used_len(0, 0), VIRTIO_NET_HDR_SIZE + 1000);
+	CHECK_EQ(used_id(0, 1), 1);
+	CHECK_EQ(used_len(0, 1), L);
+	CHECK_EQ(used_id(0, 2), 2);
+	CHECK_EQ(used_len(0, 2), VIRTIO_NET_HDR_SIZE + 20000 - L);
+	CHECK_EQ(get_le16(ram + DATA + VIRTIO_NET_HDR_NUM_BUFFERS), 1);
+	CHECK_EQ(get_le16(ram + DATA + S + VIRTIO_NET_HDR_NUM_BUFFERS), 2);
+	CHECK(frame_is(ram + DATA + VIRTIO_NET_HDR_SIZE, 1000, 1));
+	CHECK(frame_is(ram + DATA + S + VIRTIO_NET_HDR_SIZE, L - VIRTIO_NET_HDR_SIZE, 2));
+	CHECK(frame_is(ram + DATA + 2 * S, 20000 - (L - VIRTIO_NET_HDR_SIZE),
+		       (uint8_t)(2 + L - VIRTIO_NET_HDR_SIZE)));
+	CHECK_EQ(net.rx_buf[VIRTIO_NET_HDR_SIZE], 0xa5); /* not through rx_buf */
+	CHECK_EQ(net.rx_nwin, QSZ - 3);
+	/* 5 * 12000 < the largest frame: this one is copied, into chain 3. */
+	tap_send(0, 0, 300, 3);
+	virtio_net_rx_ready(&net, net.fd, EPOLLIN);
+	CHECK_EQ(used_idx(0), 4);
+	CHECK_EQ(used_id(0, 3), 3);
+	CHECK_EQ(used_len(0, 3), VIRTIO_NET_HDR_SIZE + 300);
+	CHECK(frame_is(ram + DATA + 3 * S + VIRTIO_NET_HDR_SIZE, 300, 3));
+	CHECK(frame_is(net.rx_buf + VIRTIO_NET_HDR_SIZE, 300, 3));
+	CHECK_EQ(net.rx_dropped, 0);
+	/* A reset forgets the window. */
+	net.ops.reset(&dev);
+	CHECK_EQ(net.rx_nwin, 0);
+	CHECK_EQ(net.rx_room, 0);
+	stop();
+}
+
+SUITE(virtio_net, T(rx_reads_straight_into_a_big_chain), T(rx_mergeable_window_in_place),
+      T(config_space_and_features), T(mac_generation), T(tx_gathers_header_and_frame),
       T(tx_drops_bad_frames), T(tx_malformed_chain_needs_reset), T(rx_one_chain_per_frame),
       T(rx_mergeable_buffers), T(rx_waits_for_buffers_then_resumes),
       T(rx_frame_larger_than_a_chain_is_dropped), T(rx_hostile_chains),
