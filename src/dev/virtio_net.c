@@ -266,8 +266,8 @@ static int rx_fill(struct virtio_net *n, struct vq *vq, uint64_t need, bool mrg)
 			return 0;
 		}
 		rx_compact(n, niov);
-		memcpy(&n->rx_iov[n->rx_i0 + n->rx_niov], &c->iov[c->nread],
-		       niov * sizeof(struct iovec));
+		for (unsigned i = 0; i < niov; i++)
+			n->rx_iov[n->rx_i0 + n->rx_niov + i] = c->iov[c->nread + i];
 		n->rx_win[n->rx_w0 + n->rx_nwin].head = c->head;
 		n->rx_win[n->rx_w0 + n->rx_nwin].niov = (uint16_t)niov;
 		n->rx_win[n->rx_w0 + n->rx_nwin].len = (uint32_t)c->write_len;
@@ -302,7 +302,11 @@ static void rx_complete(struct virtio_net *n, struct vq *vq, uint32_t len)
 	/* 5.1.6.4: num_buffers, 1 without MRG_RXBUF; before the guest can
 	 * see the chains. */
 	put_le16(nb, (uint16_t)used);
-	vq_iov_write(rx_iov(n), n->rx_win[n->rx_w0].niov, VIRTIO_NET_HDR_NUM_BUFFERS, nb, 2);
+	if (rx_iov(n)->iov_len >= VIRTIO_NET_HDR_SIZE)
+		memcpy((uint8_t *)rx_iov(n)->iov_base + VIRTIO_NET_HDR_NUM_BUFFERS, nb, 2);
+	else
+		vq_iov_write(rx_iov(n), n->rx_win[n->rx_w0].niov, VIRTIO_NET_HDR_NUM_BUFFERS, nb,
+			     2);
 	for (unsigned i = 0; i < used; i++) {
 		uint32_t l = n->rx_win[n->rx_w0 + i].len;
 
@@ -361,10 +365,16 @@ static bool rx_header(struct virtio_net *n, bool inplace)
 
 	if (!inplace)
 		return virtio_net_rx_header_ok(n->rx_buf, n->dev->driver_features);
-	vq_iov_read(rx_iov(n), n->rx_win[n->rx_w0].niov, 0, hdr, sizeof(hdr));
+	struct iovec *first = rx_iov(n);
+
+	/* Linux puts the header in one buffer: read it there. */
+	if (first->iov_len >= sizeof(hdr))
+		memcpy(hdr, first->iov_base, sizeof(hdr));
+	else
+		vq_iov_read(first, n->rx_win[n->rx_w0].niov, 0, hdr, sizeof(hdr));
 	if (!virtio_net_rx_header_ok(hdr, n->dev->driver_features))
 		return false;
-	vq_iov_write(rx_iov(n), n->rx_win[n->rx_w0].niov, 0, hdr, 1); /* the fixed flags */
+	*(uint8_t *)first->iov_base = hdr[0]; /* the fixed flags (no empty iovecs) */
 	return true;
 }
 

@@ -82,55 +82,44 @@ static void read_desc(const uint8_t *table, uint16_t i, struct raw_desc *d)
 	d->next = get_le16(p + 14);
 }
 
-/* A walk's state beyond the chain: descriptors seen (empty ones too: the
- * bound is on descriptors), and whether one was writable. */
-struct walk {
-	unsigned count;
-	bool seen_write;
-};
-
-static int add_buf(struct vq_chain *c, const struct vq *q, const struct raw_desc *d, struct walk *w)
+/*
+ * One descriptor into the chain. No bound on the count here: the walks
+ * visit at most VQ_MAX_SIZE descriptors, the room in iov[] (a direct chain
+ * q->size <= VQ_MAX_SIZE by its ttl, an indirect table, the chain's only
+ * descriptor, by its checked size). The 4 GiB total is checked once, at the
+ * end of the walk (no overflow before: at most 256 terms, each below 2^32).
+ */
+static int add_buf(struct vq_chain *c, const struct vq *q, const struct raw_desc *d)
 {
-	struct iovec *b;
+	bool write = d->flags & VIRTQ_DESC_F_WRITE;
 	void *host;
-	uint64_t total;
 
-	/* 2.7.5.3.1: no chain longer than the queue, indirect ones included. */
-	if (++w->count > q->size)
-		return ember_seterr(-EINVAL, "chain %u longer than the queue's %u entries", c->head,
-				    q->size);
-	if (!(d->flags & VIRTQ_DESC_F_WRITE) && w->seen_write)
+	/* An empty writable buffer is no buffer: nothing to order. */
+	if (!write && c->n > c->nread)
 		return ember_seterr(-EINVAL, "chain %u: readable buffer after a writable one",
 				    c->head);
 	host = guest_mem_ptr(q->mem, d->addr, d->len);
 	if (!host)
 		return ember_seterr(-EINVAL, "chain %u: buffer 0x%llx+%u outside guest RAM",
 				    c->head, (unsigned long long)d->addr, d->len);
-	/* The sum so far is at most VQ_CHAIN_MAX_BYTES: no overflow. */
-	total = c->read_len + c->write_len + d->len;
-	if (total > VQ_CHAIN_MAX_BYTES)
-		return ember_seterr(-EINVAL, "chain %u: more than %llu bytes in all", c->head,
-				    (unsigned long long)VQ_CHAIN_MAX_BYTES);
-	if (d->flags & VIRTQ_DESC_F_WRITE) {
+	if (write)
 		c->write_len += d->len;
-		w->seen_write = true;
-	} else {
+	else
 		c->read_len += d->len;
+	if (d->len) {
+		c->iov[c->n].iov_base = host;
+		c->iov[c->n].iov_len = d->len;
+		c->n++;
+		c->nread += !write;
 	}
-	if (d->len == 0)
-		return 0;
-	b = &c->iov[c->n++];
-	b->iov_base = host;
-	b->iov_len = d->len;
-	if (!(d->flags & VIRTQ_DESC_F_WRITE))
-		c->nread++;
 	return 0;
 }
 
-/* Walk an indirect table: no nesting, bounded by its own length and, with
- * the descriptors before it, by the queue size. */
-static int walk_indirect(struct vq_chain *c, const struct vq *q, const struct raw_desc *d,
-			 struct walk *w)
+/* Walk an indirect table: no nesting, bounded by its own length, at most
+ * VQ_MAX_SIZE entries. Not by the queue's size: Linux builds tables longer
+ * than a small queue (a block request of seg_max segments on a queue of 8),
+ * and QEMU and rust-vmm take them. */
+static int walk_indirect(struct vq_chain *c, const struct vq *q, const struct raw_desc *d)
 {
 	unsigned count = d->len / DESC_SIZE;
 	const uint8_t *table;
@@ -138,9 +127,10 @@ static int walk_indirect(struct vq_chain *c, const struct vq *q, const struct ra
 	uint16_t i = 0;
 	int err;
 
-	if (d->len == 0 || d->len % DESC_SIZE || count > q->size)
-		return ember_seterr(-EINVAL, "chain %u: indirect table of %u bytes (queue size %u)",
-				    c->head, d->len, q->size);
+	if (d->len == 0 || d->len % DESC_SIZE || count > VQ_MAX_SIZE)
+		return ember_seterr(-EINVAL, "chain %u: indirect table of %u bytes (at most %u "
+					     "entries)",
+				    c->head, d->len, VQ_MAX_SIZE);
 	table = guest_mem_ptr(q->mem, d->addr, d->len);
 	if (!table)
 		return ember_seterr(-EINVAL, "chain %u: indirect table 0x%llx+%u outside RAM",
@@ -149,7 +139,7 @@ static int walk_indirect(struct vq_chain *c, const struct vq *q, const struct ra
 		read_desc(table, i, &x);
 		if (x.flags & VIRTQ_DESC_F_INDIRECT)
 			return ember_seterr(-EINVAL, "chain %u: nested indirect table", c->head);
-		err = add_buf(c, q, &x, w);
+		err = add_buf(c, q, &x);
 		if (err)
 			return err;
 		if (!(x.flags & VIRTQ_DESC_F_NEXT))
@@ -171,7 +161,6 @@ static int too_far_ahead(const struct vq *q, uint16_t avail_idx)
 int vq_pop(struct vq *q, struct vq_chain *c)
 {
 	const uint8_t *avail = q->avail_p, *table = q->desc_p;
-	struct walk w = { 0, false };
 	uint16_t avail_idx, i;
 	struct raw_desc d;
 	int err;
@@ -209,17 +198,17 @@ int vq_pop(struct vq *q, struct vq_chain *c)
 	for (unsigned ttl = q->size; ttl; ttl--) {
 		read_desc(table, i, &d);
 		if (d.flags & VIRTQ_DESC_F_INDIRECT) {
-			if ((d.flags & VIRTQ_DESC_F_NEXT) || w.count)
+			if ((d.flags & VIRTQ_DESC_F_NEXT) || ttl != q->size)
 				return ember_seterr(-EINVAL,
 						    "chain %u: indirect descriptor "
 						    "inside a chain",
 						    c->head);
-			err = walk_indirect(c, q, &d, &w);
+			err = walk_indirect(c, q, &d);
 			if (err)
 				return err;
 			goto done;
 		}
-		err = add_buf(c, q, &d, &w);
+		err = add_buf(c, q, &d);
 		if (err)
 			return err;
 		if (!(d.flags & VIRTQ_DESC_F_NEXT))
@@ -232,6 +221,10 @@ int vq_pop(struct vq *q, struct vq_chain *c)
 	return ember_seterr(-EINVAL, "chain %u loops or exceeds the queue size %u", c->head,
 			    q->size);
 done:
+	if (c->read_len + c->write_len > VQ_CHAIN_MAX_BYTES)
+		return ember_seterr(-EINVAL, "chain %u: %llu bytes in all, more than %llu", c->head,
+				    (unsigned long long)(c->read_len + c->write_len),
+				    (unsigned long long)VQ_CHAIN_MAX_BYTES);
 	q->last_avail++;
 	return 1;
 }

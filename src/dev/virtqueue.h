@@ -30,11 +30,12 @@
 /*
  * One chain as vq_pop() hands it to the device: its buffers as iovecs into
  * guest RAM (each checked, none of length 0), the device-readable ones first:
- * iov[0, nread) readable, iov[nread, n) writable. A chain is no longer than
- * its queue (2.7.5.3.1, 2.7.5.3.2: indirect tables too), so iov[] holds a
- * whole queue's worth: the device owns its chains (in its model, allocated
- * once) and readv/writev/preadv/pwritev take &iov[0] or &iov[nread] as they
- * are. read_len + write_len <= VQ_CHAIN_MAX_BYTES.
+ * iov[0, nread) readable, iov[nread, n) writable. A direct chain is no
+ * longer than its queue (2.7.5.3.1), an indirect table no longer than the
+ * largest queue, so iov[] holds VQ_MAX_SIZE buffers: the device owns its
+ * chains (in its model, allocated once) and readv/writev/preadv/pwritev take
+ * &iov[0] or &iov[nread] as they are. read_len + write_len <=
+ * VQ_CHAIN_MAX_BYTES.
  */
 struct vq_chain {
 	uint16_t head;
@@ -85,8 +86,9 @@ int vq_setup(struct vq *q, const struct guest_mem *mem, uint16_t size, uint16_t 
 /* Take the next available chain. Returns 1 with *c filled, 0 if the ring is
  * empty, -EINVAL (with a message) if the guest's ring or chain is malformed:
  * a loop, an index out of range, a buffer outside RAM, a readable buffer
- * after a writable one, a nested or misplaced indirect table, more buffers
- * than the queue has entries, more than VQ_CHAIN_MAX_BYTES in all. No
+ * after a writable one, a nested or misplaced indirect table, a direct chain
+ * longer than the queue or a table longer than VQ_MAX_SIZE, more than
+ * VQ_CHAIN_MAX_BYTES in all. No
  * allocation: *c is the caller's. */
 int vq_pop(struct vq *q, struct vq_chain *c);
 

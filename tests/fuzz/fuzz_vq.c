@@ -47,7 +47,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			total += c.iov[b].iov_len;
 		}
 		/* Readable first, lengths as summed, no chain past the queue. */
-		if (c.nread > c.n || c.n > qsz || total != c.read_len + c.write_len ||
+		if (c.nread > c.n || c.n > VQ_MAX_SIZE || total != c.read_len + c.write_len ||
 		    total > VQ_CHAIN_MAX_BYTES)
 			abort();
 		vq_chain_write(&c, 0, "x", 1);

@@ -887,6 +887,7 @@ static int check_feature_refusal(struct dev *d)
 	}
 	/* DriverFeaturesSel 2 is ignored: no stray bits reach the features. */
 	wr(d, R_STATUS, 0);
+	wr(d, R_STATUS, S_ACK);
 	wr(d, R_STATUS, S_ACK | S_DRIVER);
 	wr(d, R_DRV_FEAT_SEL, 1);
 	wr(d, R_DRV_FEAT, F_VERSION_1);
@@ -1096,6 +1097,7 @@ static int check_queue_sel(struct dev *d)
 	static const u32 sels[] = { 1, 8, 99, 0xffffffff };
 
 	wr(d, R_STATUS, 0);
+	wr(d, R_STATUS, S_ACK);
 	wr(d, R_STATUS, S_ACK | S_DRIVER);
 	for (u32 i = 0; i < ARRAY_SIZE(sels); i++) {
 		wr(d, R_QUEUE_SEL, sels[i]);
@@ -1127,6 +1129,34 @@ static int check_queue_sel(struct dev *d)
 	return check_id(d);
 }
 
+/* The status machine (3.1.1): one bit at a time, in order, or the write is
+ * refused and the device never goes live; FAILED is taken at any time. */
+static int check_status_order(struct dev *d)
+{
+	u32 s;
+
+	wr(d, R_STATUS, 0);
+	wr(d, R_STATUS, S_DRIVER); /* DRIVER before ACKNOWLEDGE */
+	s = rd(d, R_STATUS);
+	if (s)
+		return bad("status after DRIVER alone", s, 0);
+	wr(d, R_STATUS, S_ACK);
+	wr(d, R_DRV_FEAT_SEL, 1);
+	wr(d, R_DRV_FEAT, F_VERSION_1);
+	wr(d, R_STATUS, S_ACK | S_FEATURES_OK); /* DRIVER skipped */
+	wr(d, R_STATUS, S_ACK | S_FEATURES_OK | S_DRIVER_OK);
+	s = rd(d, R_STATUS);
+	if (s != S_ACK)
+		return bad("status after skipping DRIVER", s, S_ACK);
+	wr(d, R_STATUS, S_ACK | S_FAILED);
+	wr(d, R_STATUS, S_ACK | S_DRIVER | S_FAILED);
+	s = rd(d, R_STATUS);
+	wr(d, R_STATUS, 0);
+	if (s != (S_ACK | S_FAILED))
+		return bad("status after FAILED", s, S_ACK | S_FAILED);
+	return 0;
+}
+
 static void registers(void)
 {
 	report("features-blk", check_features(&blk));
@@ -1140,6 +1170,7 @@ static void registers(void)
 	report("config-blk", check_blk_config(&blk));
 	report("config-rng-empty", check_rng_config(&rng));
 	report("queue-sel-out-of-range", check_queue_sel(&rng));
+	report("status-order-and-failed", check_status_order(&rng));
 }
 
 /* Reads and writes where no device lives in the MMIO window. */
@@ -1578,10 +1609,13 @@ static void q2_prepare(void)
 	*(volatile u16 *)(Q2 + 0x100 + 2) = 1; /* avail idx */
 }
 
-/* Reset, then the shortest start-up ember accepts, on Q2. */
+/* Reset, then the shortest start-up ember accepts (3.1.1, one status bit
+ * at a time), on Q2. */
 static void q2_start(struct dev *d)
 {
 	wr(d, R_STATUS, 0);
+	wr(d, R_STATUS, S_ACK);
+	wr(d, R_STATUS, S_ACK | S_DRIVER);
 	wr(d, R_DRV_FEAT_SEL, 1);
 	wr(d, R_DRV_FEAT, F_VERSION_1);
 	wr(d, R_STATUS, S_ACK | S_DRIVER | S_FEATURES_OK);

@@ -69,6 +69,7 @@ void virtio_more_tests(void);
 #define S_DRIVER_OK   4
 #define S_FEATURES_OK 8
 #define S_NEEDS_RESET 64
+#define S_FAILED      128
 #define S_LIVE	      (S_ACK | S_DRIVER | S_FEATURES_OK | S_DRIVER_OK)
 
 #define ISR_USED   1
