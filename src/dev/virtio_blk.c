@@ -343,8 +343,7 @@ int virtio_blk_request(struct virtio_blk *b, const struct vq_chain *c, uint32_t 
 	return err ? err : blk_serve(b, c, type, sector, written);
 }
 
-static int blk_request_fn(struct virtio_dev *d, struct vq_chain *c, void *ctx,
-			  uint32_t *written)
+static int blk_request_fn(struct virtio_dev *d, struct vq_chain *c, void *ctx, uint32_t *written)
 {
 	struct virtio_blk *b = ctx;
 	uint32_t type = 0;

@@ -41,7 +41,7 @@
 #define VIRTIO_BLK_S_IOERR  1
 #define VIRTIO_BLK_S_UNSUPP 2
 
-#define VIRTIO_BLK_ID_BYTES 20
+#define VIRTIO_BLK_ID_BYTES    20
 #define VIRTIO_BLK_CONFIG_SIZE 60
 
 struct disk_config;

@@ -128,8 +128,9 @@ static int walk_indirect(struct vq_chain *c, const struct vq *q, const struct ra
 	int err;
 
 	if (d->len == 0 || d->len % DESC_SIZE || count > VQ_MAX_SIZE)
-		return ember_seterr(-EINVAL, "chain %u: indirect table of %u bytes (at most %u "
-					     "entries)",
+		return ember_seterr(-EINVAL,
+				    "chain %u: indirect table of %u bytes (at most %u "
+				    "entries)",
 				    c->head, d->len, VQ_MAX_SIZE);
 	table = guest_mem_ptr(q->mem, d->addr, d->len);
 	if (!table)

@@ -633,8 +633,8 @@ TEST(kick_served_without_memory)
 	blk_stop();
 }
 
-SUITE(virtio_blk, T(kick_served_without_memory), T(discard_and_write_zeroes_flags), T(config_and_features), T(swap_backing_file),
-      T(bad_images), T(read_write_flush), T(out_of_range_and_odd_lengths),
-      T(read_only_refuses_writes), T(get_id_and_discard), T(malformed_chains),
-      T(throttled_requests_wait_in_order), T(bandwidth_counts_data_bytes),
+SUITE(virtio_blk, T(kick_served_without_memory), T(discard_and_write_zeroes_flags),
+      T(config_and_features), T(swap_backing_file), T(bad_images), T(read_write_flush),
+      T(out_of_range_and_odd_lengths), T(read_only_refuses_writes), T(get_id_and_discard),
+      T(malformed_chains), T(throttled_requests_wait_in_order), T(bandwidth_counts_data_bytes),
       T(runtime_update_takes_effect_at_once), T(measured_bandwidth_through_the_worker));
