@@ -6,7 +6,7 @@ if [ "$(id -u)" = 0 ] && unshare -m true 2>/dev/null; then
 	abs=$(readlink -f "$EMBER")
 	g=$(readlink -f "$EXITGUEST")
 	: >"$tmp/regular"
-	mkfifo "$tmp/fifo"
+	rm -f "$tmp/fifo"; mkfifo "$tmp/fifo"
 	for what in /dev/null:"not KVM" "$tmp/regular":"not a character device" \
 		"$tmp/fifo":"not a character device"; do
 		src=${what%%:*} sub=${what#*:}
