@@ -114,3 +114,11 @@ bench:
 	$(MAKE) --no-print-directory bench-report
 
 .PHONY: bench bench-api bench-startup bench-costs bench-density bench-boot bench-report
+
+# The virtqueue consumer path over a fake guest memory (issue 12): per-request
+# cost of each device's request loop, for perf stat / callgrind before and after.
+VQBENCH_SRCS := src/util.c src/guest_mem.c src/config.c src/dev/virtqueue.c src/dev/virtio_mmio.c src/dev/virtio_worker.c \
+	src/dev/rate_limiter.c src/dev/disk_lock.c src/dev/virtio_blk.c src/dev/virtio_net.c src/dev/virtio_rng.c
+$(BENCH_B)/vqbench: bench/vqbench.c $(VQBENCH_SRCS) $(wildcard src/*.h src/*/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ bench/vqbench.c $(VQBENCH_SRCS) $(LDLIBS)

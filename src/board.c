@@ -2,12 +2,14 @@
 #include "board.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <linux/kvm.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
 
+#include "boot/cmdline.h"
 #include "console.h"
 #include "dev/virtio_blk.h"
 #include "dev/virtio_console.h"
@@ -52,10 +54,7 @@ static void on_uart_tx(void *ctx, uint8_t byte)
 		counter_add(&b->serial_dropped, 1);
 		return;
 	}
-	if (b->env.out_drop)
-		counter_add(&b->serial_dropped, console_output_try(b->env.out_fd, &byte, 1));
-	else
-		console_output(b->env.out_fd, &byte, 1);
+	console_out_put(b->env.out, &byte, 1);
 }
 
 static void on_uart_irq(void *ctx, int level)
@@ -65,7 +64,17 @@ static void on_uart_irq(void *ctx, int level)
 	ioapic_set_irq(&b->ioapic, PORT_COM1_IRQ, level);
 }
 
-static void on_ioapic_deliver(void *ctx, unsigned pin, const struct ioapic_msi *m)
+/*
+ * KVM_SIGNAL_MSI returns how many local APICs took the message. The guest
+ * chooses the message (its IOAPIC redirection entry), and it may name no
+ * CPU at all: a destination no vCPU has, logical destination 0, or every
+ * CPU while its local APIC is disabled. KVM then returns 0 (a destination
+ * that matched nothing, or an APIC that ignored the message) or -1, which
+ * user space sees as EPERM (kvm_irq_delivery_to_apic() found no APIC).
+ * Both are the guest's doing and lose the interrupt, as a PC would: count
+ * it and go on. Any other error is ember's or the host's, and ends the VM.
+ */
+static bool on_ioapic_deliver(void *ctx, unsigned pin, const struct ioapic_msi *m)
 {
 	struct board *b = ctx;
 	struct kvm_msi msi = {
@@ -73,11 +82,16 @@ static void on_ioapic_deliver(void *ctx, unsigned pin, const struct ioapic_msi *
 		.address_hi = (uint32_t)(m->address >> 32),
 		.data = m->data,
 	};
+	int r = ioctl(b->env.vm_fd, KVM_SIGNAL_MSI, &msi);
 
-	/* 0: the interrupt was blocked (e.g. APIC disabled): not an error. */
-	if (ioctl(b->env.vm_fd, KVM_SIGNAL_MSI, &msi) < 0)
-		stop(b, EMBER_EXIT_ERROR, "KVM_SIGNAL_MSI for IOAPIC pin %u: %s", pin,
-		     strerror(errno));
+	if (r > 0)
+		return true;
+	if (r == 0 || errno == EPERM) {
+		counter_add(&b->irq_dropped, 1);
+		return false;
+	}
+	stop(b, EMBER_EXIT_ERROR, "KVM_SIGNAL_MSI for IOAPIC pin %u: %s", pin, strerror(errno));
+	return false;
 }
 
 /* Mirror the unmasked redirection entries into KVM's GSI routes: KVM's split
@@ -191,19 +205,19 @@ static int append_cmdline(struct board *b, const char *fmt, ...)
 
 static int append_cmdline(struct board *b, const char *fmt, ...)
 {
-	size_t len = strlen(b->cmdline);
+	size_t len = strlen(b->devwords);
 	va_list ap;
 	int n;
 
 	va_start(ap, fmt);
-	n = vsnprintf(b->cmdline + len, sizeof(b->cmdline) - len, fmt, ap);
+	n = vsnprintf(b->devwords + len, sizeof(b->devwords) - len, fmt, ap);
 	va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof(b->cmdline) - len) {
-		b->cmdline[len] = '\0';
+	if (n < 0 || (size_t)n >= sizeof(b->devwords) - len) {
+		b->devwords[len] = '\0';
 		return ember_seterr(-E2BIG,
-				    "kernel command line: over %zu bytes with device "
-				    "parameters",
-				    sizeof(b->cmdline) - 1);
+				    "kernel command line: the device parameters "
+				    "alone are over %zu bytes",
+				    sizeof(b->devwords) - 1);
 	}
 	return 0;
 }
@@ -278,7 +292,7 @@ static unsigned count_console(const struct ember_config *cfg)
 static int add_console(struct board *b, unsigned i)
 {
 	struct virtio_console_args a = {
-		.out_fd = b->env.out_fd,
+		.output = b->env.out,
 		.first_output = on_console_output,
 		.ctx = b,
 		.out = &b->vcon,
@@ -298,8 +312,9 @@ int board_add_devices(struct board *b)
 {
 	const struct ember_config *cfg = b->env.cfg;
 
-	if (config_copy(b->cmdline, sizeof(b->cmdline), cfg->cmdline))
-		return ember_seterr(-E2BIG, "kernel command line: too long");
+	size_t words, room;
+
+	b->devwords[0] = '\0';
 	for (unsigned k = 0; k < ARRAY_SIZE(virtio_kinds); k++) {
 		unsigned n = virtio_kinds[k].count(cfg);
 
@@ -310,7 +325,17 @@ int board_add_devices(struct board *b)
 				return err;
 		}
 	}
-	return 0;
+	/* Linux keeps 2047 bytes of command line (COMMAND_LINE_SIZE) and
+	 * drops the rest: the limit is on the whole, ember's words included. */
+	if (cmdline_compose(b->cmdline, sizeof(b->cmdline), cfg->cmdline, b->devwords) >= 0)
+		return 0;
+	words = strlen(b->devwords);
+	room = words < sizeof(b->cmdline) - 1 ? sizeof(b->cmdline) - 1 - words : 0;
+	return ember_seterr(-E2BIG,
+			    "kernel command line: %zu bytes with the %zu bytes of device "
+			    "parameters ember adds, over Linux's limit of %zu; with these "
+			    "devices the given command line can have at most %zu bytes",
+			    strlen(cfg->cmdline) + words, words, sizeof(b->cmdline) - 1, room);
 }
 
 int board_start(struct board *b)
@@ -343,14 +368,22 @@ void board_close_input(struct board *b)
 		virtio_console_close(b->vcon);
 }
 
-int board_console_input(void *ctx, const uint8_t *buf, size_t len)
+int board_console_input(void *ctx, const uint8_t *buf, size_t len, bool wait)
 {
 	struct board *b = ctx;
 
 	if (b->vcon)
-		return virtio_console_input(b->vcon, buf, len);
-	/* Waiting while the UART's FIFO is full. */
-	return uart_input(&b->uart, buf, len, true);
+		return virtio_console_input(b->vcon, buf, len, wait);
+	return uart_input(&b->uart, buf, len, wait);
+}
+
+void board_report(struct board *b)
+{
+	uint64_t n = atomic_load(&b->irq_dropped);
+
+	if (b->env.cfg->debug && n)
+		fprintf(stderr,
+			"ember: debug: %" PRIu64 " interrupts dropped: no CPU accepted them\n", n);
 }
 
 void board_eoi(void *ctx, unsigned vector)

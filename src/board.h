@@ -21,6 +21,7 @@
 #include "boot/layout.h"
 #include "bus.h"
 #include "config.h"
+#include "console_out.h"
 #include "dev/boot_marker.h"
 #include "dev/cmos.h"
 #include "dev/i8042.h"
@@ -37,9 +38,8 @@ struct board_env {
 	int vm_fd;
 	const struct guest_mem *mem;
 	const struct ember_config *cfg;
-	struct trace *trace; /* "first console byte", "boot marker"; or NULL */
-	int out_fd;	     /* guest console output */
-	bool out_drop;	     /* out_fd is non-blocking: drop what it cannot take now */
+	struct trace *trace;	 /* "first console byte", "boot marker"; or NULL */
+	struct console_out *out; /* guest console output */
 	/* The machine must stop: the guest reset it, or wiring failed. */
 	void (*stop)(void *ctx, int status, const char *reason);
 	/* The guest wrote the boot marker (called on every write); or NULL. */
@@ -59,11 +59,14 @@ struct board {
 	struct virtio_console *vcon; /* --console virtio, else NULL */
 	unsigned nvirtio;
 	struct vm_virtio *virtio[VM_VIRTIO_MAX];
-	char cmdline[LAYOUT_CMDLINE_MAX]; /* the configured one plus device words */
+	char devwords[LAYOUT_CMDLINE_MAX]; /* the parameters ember adds, each after a space */
+	char cmdline[LAYOUT_CMDLINE_MAX];  /* the configured one with devwords, for Linux */
 	/* Console output limit (Firecracker's serial rate_limiter): bytes over
 	 * it are dropped and counted, under the UART's lock. */
 	struct rate_limiter serial_rl;
 	_Atomic uint64_t serial_dropped;
+	/* IOAPIC interrupts no local APIC accepted (see on_ioapic_deliver). */
+	_Atomic uint64_t irq_dropped;
 };
 
 /* The legacy devices on their buses. On error returns negative errno with a
@@ -81,13 +84,15 @@ void board_resume(struct board *b);
 /* The VM is stopping: refuse further console input. */
 void board_close_input(struct board *b);
 void board_destroy(struct board *b);
+/* With --debug: what the guest lost (interrupts no CPU accepted). */
+void board_report(struct board *b);
 
 /* KVM_EXIT_IOAPIC_EOI (the vCPU's EOI hook; ctx is the board). */
 void board_eoi(void *ctx, unsigned vector);
 
 /* Console input for the terminal thread, to the UART or virtio-console:
  * blocks until at least one byte is taken; negative once closed. */
-int board_console_input(void *ctx, const uint8_t *buf, size_t len);
+int board_console_input(void *ctx, const uint8_t *buf, size_t len, bool wait);
 
 /* The virtio device of `kind` ("blk", "net", ...) and index among its kind
  * (disks[i]), or NULL. */

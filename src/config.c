@@ -23,10 +23,26 @@ int config_parse_size(const char *s, uint64_t *out)
 	switch (*p) {
 	case '\0':
 		break;
-	case 'k': case 'K': mul = 1ULL << 10; p++; break;
-	case 'm': case 'M': mul = 1ULL << 20; p++; break;
-	case 'g': case 'G': mul = 1ULL << 30; p++; break;
-	case 't': case 'T': mul = 1ULL << 40; p++; break;
+	case 'k':
+	case 'K':
+		mul = 1ULL << 10;
+		p++;
+		break;
+	case 'm':
+	case 'M':
+		mul = 1ULL << 20;
+		p++;
+		break;
+	case 'g':
+	case 'G':
+		mul = 1ULL << 30;
+		p++;
+		break;
+	case 't':
+	case 'T':
+		mul = 1ULL << 40;
+		p++;
+		break;
 	default:
 		return ember_seterr(-EINVAL, "size '%s' has an unknown suffix (use K, M, G or T)",
 				    s);
@@ -118,18 +134,35 @@ int config_parse_disk(const char *s, struct disk_config *d)
 	return 0;
 }
 
+static int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
 int config_parse_mac(const char *s, uint8_t mac[6])
 {
-	unsigned v[6];
-	char tail;
+	uint8_t v[6];
 
-	if (sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5],
-		   &tail) != 6 || strlen(s) != 17)
+	/* Exactly "xx:xx:xx:xx:xx:xx": two hex digits each, no spaces or
+	 * signs (which sscanf's %x would let through). */
+	if (strlen(s) != 17)
 		return -EINVAL;
-	for (int i = 0; i < 6; i++)
-		mac[i] = (uint8_t)v[i];
-	if (mac[0] & 1) /* multicast bit */
+	for (int i = 0; i < 6; i++) {
+		int hi = hex_digit(s[3 * i]), lo = hex_digit(s[3 * i + 1]);
+
+		if (hi < 0 || lo < 0 || (i < 5 && s[3 * i + 2] != ':'))
+			return -EINVAL;
+		v[i] = (uint8_t)(hi << 4 | lo);
+	}
+	if (v[0] & 1) /* multicast bit */
 		return -EINVAL;
+	memcpy(mac, v, sizeof(v));
 	return 0;
 }
 
@@ -142,19 +175,22 @@ int config_parse_net(const char *s, struct net_config *n)
 	while (next_item(&p, item, sizeof(item))) {
 		if (strncmp(item, "tap=", 4) == 0) {
 			if (!item[4] || strlen(item + 4) >= sizeof(n->tap))
-				return ember_seterr(-EINVAL, "--net: TAP name '%s' must be 1-15 "
-							     "bytes",
+				return ember_seterr(-EINVAL,
+						    "--net: TAP name '%s' must be 1-15 "
+						    "bytes",
 						    item + 4);
 			strcpy(n->tap, item + 4);
 		} else if (strncmp(item, "mac=", 4) == 0) {
 			if (config_parse_mac(item + 4, n->mac))
-				return ember_seterr(-EINVAL, "--net: '%s' is not a unicast MAC "
-							     "address",
+				return ember_seterr(-EINVAL,
+						    "--net: '%s' is not a unicast MAC "
+						    "address",
 						    item + 4);
 			n->has_mac = true;
 		} else {
-			return ember_seterr(-EINVAL, "--net: unknown option '%s' (tap=NAME, "
-						     "mac=MAC)",
+			return ember_seterr(-EINVAL,
+					    "--net: unknown option '%s' (tap=NAME, "
+					    "mac=MAC)",
 					    item);
 		}
 	}
@@ -175,19 +211,22 @@ int config_parse_vsock(const char *s, struct vsock_config *v)
 			unsigned c;
 
 			if (config_parse_uint(item + 4, 0x7fffffff, &c) || c < 3)
-				return ember_seterr(-EINVAL, "--vsock: cid '%s' must be a number "
-							     "from 3 (0-2 are reserved)",
+				return ember_seterr(-EINVAL,
+						    "--vsock: cid '%s' must be a number "
+						    "from 3 (0-2 are reserved)",
 						    item + 4);
 			v->cid = c;
 			has_cid = true;
 		} else if (strncmp(item, "uds=", 4) == 0) {
 			if (!item[4] || strlen(item + 4) >= sizeof(v->uds) - 12)
-				return ember_seterr(-EINVAL, "--vsock: uds path must be 1-%zu bytes",
+				return ember_seterr(-EINVAL,
+						    "--vsock: uds path must be 1-%zu bytes",
 						    sizeof(v->uds) - 13);
 			strcpy(v->uds, item + 4);
 		} else {
-			return ember_seterr(-EINVAL, "--vsock: unknown option '%s' (cid=N, "
-						     "uds=PATH)",
+			return ember_seterr(-EINVAL,
+					    "--vsock: unknown option '%s' (cid=N, "
+					    "uds=PATH)",
 					    item);
 		}
 	}
@@ -315,8 +354,8 @@ int config_parse_run(int argc, char **argv, struct ember_config *cfg, const char
 			else if (strcmp(val, "virtio") == 0)
 				cfg->console = CONSOLE_VIRTIO;
 			else
-				return ember_seterr(-EINVAL, "--console: '%s' is not uart or virtio",
-						    val);
+				return ember_seterr(-EINVAL,
+						    "--console: '%s' is not uart or virtio", val);
 			continue;
 		}
 		if ((err = config_take_value(argc, argv, &i, "--root", &root))) {
@@ -355,13 +394,16 @@ int config_parse_run(int argc, char **argv, struct ember_config *cfg, const char
 		if (config_parse_size(mem, &cfg->mem_size))
 			return ember_prefixerr(-EINVAL, "--memory");
 		if (cfg->mem_size < LAYOUT_MIN_MEMORY)
-			return ember_seterr(-EINVAL, "--memory: %s is below the minimum of %llu KiB",
-					    mem, LAYOUT_MIN_MEMORY >> 10);
+			return ember_seterr(-EINVAL,
+					    "--memory: %s is below the minimum of %llu KiB", mem,
+					    LAYOUT_MIN_MEMORY >> 10);
 		if (cfg->mem_size > CONFIG_MAX_MEMORY)
-			return ember_seterr(-EINVAL, "--memory: %s is above the maximum of %llu GiB",
-					    mem, CONFIG_MAX_MEMORY >> 30);
+			return ember_seterr(-EINVAL,
+					    "--memory: %s is above the maximum of %llu GiB", mem,
+					    CONFIG_MAX_MEMORY >> 30);
 		if (cfg->mem_size & 0xfff)
-			return ember_seterr(-EINVAL, "--memory: %s is not a multiple of 4 KiB", mem);
+			return ember_seterr(-EINVAL, "--memory: %s is not a multiple of 4 KiB",
+					    mem);
 	}
 	if (cpus) {
 		err = config_parse_uint(cpus, 1u << 20, &cfg->ncpus);
@@ -375,8 +417,9 @@ int config_parse_run(int argc, char **argv, struct ember_config *cfg, const char
 			    (cfg->disks[d].id[0] && strcmp(root, cfg->disks[d].id) == 0))
 				cfg->root_disk = (int)d;
 		if (cfg->root_disk < 0)
-			return ember_seterr(-EINVAL, "--root: '%s' names no --disk (use its PATH "
-						     "or id=)",
+			return ember_seterr(-EINVAL,
+					    "--root: '%s' names no --disk (use its PATH "
+					    "or id=)",
 					    root);
 	}
 	if (!cmdline)

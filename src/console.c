@@ -38,7 +38,10 @@ static void fatal_signal(int sig)
 static void set_raw_mode(void)
 {
 	struct termios raw;
-	static const int sigs[] = { SIGTERM, SIGHUP, SIGQUIT, SIGINT };
+	/* The stop signals come through the control thread's signalfd
+	 * (ember_stop_signalfd) and end in console_stop(); a fault that
+	 * kills ember still gives the terminal back first. */
+	static const int sigs[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP, SIGSYS };
 
 	if (tcgetattr(STDIN_FILENO, &saved_termios) < 0)
 		return;
@@ -50,41 +53,6 @@ static void set_raw_mode(void)
 		signal(sigs[i], fatal_signal);
 	if (tcsetattr(STDIN_FILENO, TCSANOW, &raw) < 0)
 		restore_tty();
-}
-
-void console_output(int fd, const uint8_t *buf, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, buf, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno == EAGAIN) {
-			struct pollfd p = { .fd = fd, .events = POLLOUT };
-
-			poll(&p, 1, -1);
-			continue;
-		}
-		if (n <= 0)
-			return; /* stdout closed: the guest keeps running */
-		buf += n;
-		len -= (size_t)n;
-	}
-}
-
-size_t console_output_try(int fd, const uint8_t *buf, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, buf, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		buf += n;
-		len -= (size_t)n;
-	}
-	return len;
 }
 
 size_t console_filter(struct console *c, uint8_t *buf, size_t len, bool *quit)
@@ -125,7 +93,7 @@ static bool feed(struct console *c, const uint8_t *buf, size_t len)
 		pthread_cond_wait(&c->cond, &c->lock);
 	pthread_mutex_unlock(&c->lock);
 	while (len) {
-		int n = c->input(c->dev, buf, len);
+		int n = c->input(c->dev, buf, len, true);
 
 		if (n < 0)
 			return false;
@@ -135,10 +103,75 @@ static bool feed(struct console *c, const uint8_t *buf, size_t len)
 	return true;
 }
 
+/*
+ * A terminal with escapes: stdin is read at all times, so Ctrl-A x works even
+ * while the guest takes no input (its UART FIFO full, or the VM paused).
+ * Keys wait in `pend` for the guest; while the guest takes none, a retry every
+ * CONSOLE_RETRY_MS delivers them, and keys beyond the buffer are dropped, as
+ * a serial line would lose them.
+ */
+static void escape_loop(struct console *c)
+{
+	uint8_t pend[CONSOLE_PENDING], buf[256];
+	size_t np = 0;
+
+	for (;;) {
+		struct pollfd p[2] = {
+			{ .fd = STDIN_FILENO, .events = POLLIN },
+			{ .fd = c->stop_fd, .events = POLLIN },
+		};
+		bool quit, paused;
+		ssize_t n;
+		size_t keep;
+
+		pthread_mutex_lock(&c->lock);
+		paused = c->paused;
+		pthread_mutex_unlock(&c->lock);
+		if (np && !paused) {
+			int took = c->input(c->dev, pend, np, false);
+
+			if (took < 0)
+				return;
+			memmove(pend, pend + took, np - (size_t)took);
+			np -= (size_t)took;
+		}
+		if (poll(p, 2, np ? CONSOLE_RETRY_MS : -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return;
+		}
+		if (p[1].revents)
+			return;
+		if (!p[0].revents)
+			continue;
+		n = read(STDIN_FILENO, buf, sizeof(buf));
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (n <= 0)
+			return; /* the terminal hung up: a SIGHUP follows */
+		keep = console_filter(c, buf, (size_t)n, &quit);
+		if (quit) {
+			c->quit(c->ctx);
+			return;
+		}
+		if (keep > sizeof(pend) - np) {
+			c->dropped += keep - (sizeof(pend) - np);
+			keep = sizeof(pend) - np;
+		}
+		memcpy(pend + np, buf, keep);
+		np += keep;
+	}
+}
+
 static void *input_thread(void *arg)
 {
 	struct console *c = arg;
 	uint8_t buf[256];
+
+	if (c->tty && !c->plain) {
+		escape_loop(c);
+		return NULL;
+	}
 
 	for (;;) {
 		struct pollfd p[2] = {
@@ -179,8 +212,9 @@ static void *input_thread(void *arg)
 	return NULL;
 }
 
-void console_start(struct console *c, int (*input)(void *dev, const uint8_t *buf, size_t len),
-		   void *dev, void (*quit)(void *ctx), void *ctx, bool plain)
+int console_start(struct console *c,
+		  int (*input)(void *dev, const uint8_t *buf, size_t len, bool wait), void *dev,
+		  void (*quit)(void *ctx), void *ctx, bool plain)
 {
 	int err;
 
@@ -194,19 +228,15 @@ void console_start(struct console *c, int (*input)(void *dev, const uint8_t *buf
 	c->ctx = ctx;
 	c->tty = isatty(STDIN_FILENO);
 	c->stop_fd = eventfd(0, EFD_CLOEXEC);
-	if (c->stop_fd < 0) {
-		fprintf(stderr, "ember: console: eventfd: %s (no console input)\n",
-			strerror(errno));
-		return;
-	}
+	if (c->stop_fd < 0)
+		return ember_seterr(-errno, "console input: eventfd: %s", strerror(errno));
 	if (c->tty)
 		set_raw_mode();
 	err = ember_thread_start(&c->thread, input_thread, c);
-	if (err) {
-		fprintf(stderr, "ember: console: thread: %s (no console input)\n", strerror(err));
-		return;
-	}
+	if (err)
+		return ember_seterr(-err, "console input: thread: %s", strerror(err));
 	c->thread_started = true;
+	return 0;
 }
 
 void console_stop(struct console *c)

@@ -20,14 +20,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
-
 #define CONSOLE_ESCAPE 0x01 /* Ctrl-A */
 #define CONSOLE_EOT    0x04 /* Ctrl-D */
+/* Keys held for a guest that takes none now, and how often to retry. */
+#define CONSOLE_PENDING	 4096
+#define CONSOLE_RETRY_MS 10
 
 struct console {
-	/* Where input goes: the UART or virtio-console. Blocks until at
-	 * least one byte is taken; negative once the device is closed. */
-	int (*input)(void *dev, const uint8_t *buf, size_t len);
+	/* Where input goes: the UART or virtio-console. Takes what fits; with
+	 * wait, blocks until at least one byte is taken; negative once the
+	 * device is closed. */
+	int (*input)(void *dev, const uint8_t *buf, size_t len, bool wait);
 	void *dev;
 	void (*quit)(void *ctx); /* Ctrl-A x */
 	void *ctx;
@@ -40,12 +43,16 @@ struct console {
 	pthread_mutex_t lock; /* guards paused */
 	pthread_cond_t cond;
 	bool paused;
+	uint64_t dropped; /* keys lost: the guest took none and the buffer was full */
 };
 
-/* Start forwarding stdin to the guest UART. Failures degrade to no input
- * with a warning: the guest still runs and prints. */
-void console_start(struct console *c, int (*input)(void *dev, const uint8_t *buf, size_t len),
-		   void *dev, void (*quit)(void *ctx), void *ctx, bool plain);
+/* Start forwarding stdin to the guest UART. On failure (no fd or thread
+ * left) returns negative errno with a message: a console that silently
+ * takes no input would look like a hung guest. console_stop() is safe
+ * afterwards. */
+int console_start(struct console *c,
+		  int (*input)(void *dev, const uint8_t *buf, size_t len, bool wait), void *dev,
+		  void (*quit)(void *ctx), void *ctx, bool plain);
 /* A console with no input thread (the guest's console is a file), so that
  * pause, resume and stop work on it alike. */
 void console_init_idle(struct console *c);
@@ -54,12 +61,6 @@ void console_stop(struct console *c);
 /* Hold input (the VM is paused) and release it. */
 void console_pause(struct console *c);
 void console_resume(struct console *c);
-
-/* Write all of buf to fd, retrying short writes; drops output if fd fails. */
-void console_output(int fd, const uint8_t *buf, size_t len);
-/* Write what fd takes now (it is non-blocking: a serial file or FIFO) and
- * drop the rest, as Firecracker's serial does. Returns the bytes dropped. */
-size_t console_output_try(int fd, const uint8_t *buf, size_t len);
 
 /*
  * Escape handling, pure for tests: filters `len` input bytes in place and

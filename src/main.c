@@ -2,6 +2,8 @@
 /* ember's command line: parse, hand over to the VM, turn failures into one
  * line "ember: <what>: <why>" and an exit status. Nothing else lives here. */
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -17,108 +19,119 @@
 #include "util.h"
 
 static const char help[] =
-	"NAME\n"
-	"    ember - a KVM virtual machine monitor that boots Linux through PVH\n"
-	"\n"
-	"SYNOPSIS\n"
-	"    ember run --kernel PATH [--initrd PATH] [--cmdline STRING]\n"
-	"              [--memory SIZE] [--cpus N] [--boot-trace] [--debug]\n"
-	"              [--disk PATH[,ro][,id=NAME]]... [--root DISK]\n"
-	"              [--net tap=NAME[,mac=MAC]]... [--vsock cid=N,uds=PATH]\n"
-	"              [--console uart|virtio] [--rng | --no-rng] [--thp | --no-thp]\n"
-	"              [--api-sock PATH]\n"
-	"    ember firecracker [Firecracker's options]   (see ember firecracker --help)\n"
-	"    ember inspect PATH\n"
-	"    ember probe\n"
-	"\n"
-	"DESCRIPTION\n"
-	"    ember loads an uncompressed kernel ELF (vmlinux) into a new KVM virtual\n"
-	"    machine and enters it at its PVH entry point (the Xen ELF note\n"
-	"    XEN_ELFNOTE_PHYS32_ENTRY): no firmware, no real-mode setup, no\n"
-	"    decompression. The guest console is a 16550 UART (ttyS0) connected to\n"
-	"    ember's standard input and output.\n"
-	"\n"
-	"COMMANDS\n"
-	"    run       Boot a kernel and run it until it resets or powers off.\n"
-	"    firecracker\n"
-	"              Firecracker's command line and REST API (v1.16) in front of\n"
-	"              ember; also what runs when ember is started as `firecracker`.\n"
-	"    inspect   Print what the loader sees in a kernel file: format, PT_LOAD\n"
-	"              segments, PVH entry and ELF notes. Creates no VM.\n"
-	"    probe     Measure how fast /dev/kvm runs guests. Exits 0 when it runs them\n"
-	"              at hardware speed, 2 when /dev/kvm is an emulator too slow for\n"
-	"              Linux (use the nested lab, see the README).\n"
-	"\n"
-	"OPTIONS FOR run\n"
-	"    --kernel PATH     vmlinux with a PVH note (required). Build with CONFIG_PVH.\n"
-	"    --initrd PATH     initial ramdisk, passed as PVH module 0.\n"
-	"    --cmdline STRING  kernel command line, at most 2047 bytes, passed verbatim.\n"
-	"                      Default:\n"
-	"                      " CONFIG_DEFAULT_CMDLINE "\n"
-	"    --memory SIZE     guest RAM, bytes or with a K, M, G or T suffix (default 256M).\n"
-	"                      RAM beyond 3 GiB is placed above 4 GiB.\n"
-	"    --cpus N          number of vCPUs (default 1), up to KVM's limit and 254.\n"
-	"    --boot-trace      print a timeline to stderr when the VM stops, in ms since\n"
-	"                      ember started: vm created, kernel parsed, kernel copied\n"
-	"                      (with --initrd), kernel loaded (all of it), first KVM_RUN,\n"
-	"                      first console byte, boot marker, exit. The guest marks\n"
-	"                      \"init reached\" by writing the byte 123 to MMIO 0xd0000000\n"
-	"                      or I/O port 0x3f0.\n"
-	"    --debug           count guest accesses to ports and MMIO nobody handles and\n"
-	"                      print them at exit.\n"
-	"    --disk PATH[,ro][,id=NAME]\n"
-	"                      virtio-blk on a raw image or block device (its size must be a\n"
-	"                      multiple of 512). Repeatable, up to 16: the first is\n"
-	"                      /dev/vda. ro: read-only (writes fail). id: the serial the\n"
-	"                      guest sees (at most 20 bytes).\n"
-	"    --root DISK       add root=/dev/vdX rw (ro for a ro disk) for the --disk whose\n"
-	"                      PATH or id is DISK.\n"
-	"    --console uart|virtio\n"
-	"                      the guest console: the 16550 (ttyS0, default) or\n"
-	"                      virtio-console (hvc0; the default command line then says\n"
-	"                      console=hvc0).\n"
-	"    --rng, --no-rng   virtio-rng fed by the host's getrandom() (default: on).\n"
-	"    --thp, --no-thp   back guest RAM above 2 MiB with transparent huge pages\n"
-	"                      (default: on), so KVM can map it with 2 MiB pages; off\n"
-	"                      refuses them: 4 KiB pages, less RSS for a sparse guest.\n"
-	"    --net tap=NAME[,mac=MAC]\n"
-	"                      virtio-net on the host TAP NAME (attached if it exists, else\n"
-	"                      created: needs CAP_NET_ADMIN). Repeatable, up to 8. Default\n"
-	"                      MAC: 02:xx:xx:xx:xx:xx derived from NAME and ember's pid.\n"
-	"    --vsock cid=N,uds=PATH\n"
-	"                      virtio-vsock for guest CID N over AF_UNIX: host programs\n"
-	"                      connect to PATH and send \"CONNECT <port>\\n\"; guest\n"
-	"                      connections to host port P go to PATH_P.\n"
-	"    --api-sock PATH   serve Firecracker's API on this Unix socket while the VM\n"
-	"                      runs: GET / and /vm/config, PATCH /vm (pause, resume),\n"
-	"                      SendCtrlAltDel, PATCH /drives/ID (the --disk id=).\n"
-	"\n"
-	"CONSOLE\n"
-	"    When standard input is a terminal it is put in raw mode (restored on exit).\n"
-	"    Ctrl-A x quits; Ctrl-A Ctrl-A sends Ctrl-A. When standard input is a pipe\n"
-	"    or file and ends, the guest receives one Ctrl-D, so its shell sees the end\n"
-	"    of input. Input is delivered once the guest driver enables the receiver.\n"
-	"\n"
-	"DEVICES\n"
-	"    virtio devices sit on virtio-mmio (version 2) at 0xd0001000, 4 KiB apart, on\n"
-	"    IOAPIC pins from 5, in this order: disks, networks, vsock, rng, console.\n"
-	"    ember appends one virtio_mmio.device=4K@ADDR:PIN per device to the kernel\n"
-	"    command line, after the --cmdline text (the guest kernel needs\n"
-	"    CONFIG_VIRTIO_MMIO_CMDLINE_DEVICES).\n"
-	"\n"
-	"EXIT STATUS\n"
-	"    0  the guest reset (Linux reboot=k or reboot=t), powered off, or the user\n"
-	"       quit with Ctrl-A x\n"
-	"    1  ember failed (bad input file, no /dev/kvm, host limits); one line\n"
-	"       \"ember: <what>: <why>\" on stderr\n"
-	"    2  bad command line\n"
-	"    3  the guest failed in a way KVM reports (internal error, entry failure,\n"
-	"       unexpected exit); a register dump precedes the message\n"
-	"\n"
-	"EXAMPLES\n"
-	"    ember run --kernel vmlinux --initrd initramfs.cpio.gz --cpus 2 --memory 512M\n"
-	"    ember run --kernel vmlinux --cmdline 'console=ttyS0 reboot=k panic=-1' --boot-trace\n"
-	"    ember inspect vmlinux\n";
+    "NAME\n"
+    "    ember - a KVM virtual machine monitor that boots Linux through PVH\n"
+    "\n"
+    "SYNOPSIS\n"
+    "    ember run --kernel PATH [--initrd PATH] [--cmdline STRING]\n"
+    "              [--memory SIZE] [--cpus N] [--boot-trace] [--debug]\n"
+    "              [--disk PATH[,ro][,id=NAME]]... [--root DISK]\n"
+    "              [--net tap=NAME[,mac=MAC]]... [--vsock cid=N,uds=PATH]\n"
+    "              [--console uart|virtio] [--rng | --no-rng] [--thp | --no-thp]\n"
+    "              [--api-sock PATH]\n"
+    "    ember firecracker [Firecracker's options]   (see ember firecracker --help)\n"
+    "    ember inspect PATH\n"
+    "    ember probe\n"
+    "\n"
+    "DESCRIPTION\n"
+    "    ember loads an uncompressed kernel ELF (vmlinux) into a new KVM virtual\n"
+    "    machine and enters it at its PVH entry point (the Xen ELF note\n"
+    "    XEN_ELFNOTE_PHYS32_ENTRY): no firmware, no real-mode setup, no\n"
+    "    decompression. The guest console is a 16550 UART (ttyS0) connected to\n"
+    "    ember's standard input and output.\n"
+    "\n"
+    "COMMANDS\n"
+    "    run       Boot a kernel and run it until it resets or powers off.\n"
+    "    firecracker\n"
+    "              Firecracker's command line and REST API (v1.16) in front of\n"
+    "              ember; also what runs when ember is started as `firecracker`.\n"
+    "    inspect   Print what the loader sees in a kernel file: format, PT_LOAD\n"
+    "              segments, PVH entry and ELF notes. Creates no VM.\n"
+    "    probe     Measure how fast /dev/kvm runs guests. Exits 0 when it runs them\n"
+    "              at hardware speed, 2 when /dev/kvm is an emulator too slow for\n"
+    "              Linux (use the nested lab, see the README).\n"
+    "\n"
+    "OPTIONS FOR run\n"
+    "    --kernel PATH     vmlinux with a PVH note (required). Build with CONFIG_PVH.\n"
+    "    --initrd PATH     initial ramdisk, passed as PVH module 0.\n"
+    "    --cmdline STRING  kernel command line, passed as given except that ember's\n"
+    "                      device parameters (see DEVICES) go before a standalone\n"
+    "                      \"--\" (what follows it is for init). Linux keeps 2047\n"
+    "                      bytes, ember's parameters included (about 36 per virtio\n"
+    "                      device): a longer line is refused, saying the room left.\n"
+    "                      Default:\n"
+    "                      " CONFIG_DEFAULT_CMDLINE "\n"
+    "    --memory SIZE     guest RAM, bytes or with a K, M, G or T suffix (default 256M).\n"
+    "                      RAM beyond 3 GiB is placed above 4 GiB.\n"
+    "    --cpus N          number of vCPUs (default 1), up to KVM's limit and 254.\n"
+    "    --boot-trace      print a timeline to stderr when the VM stops, in ms since\n"
+    "                      ember started: vm created, kernel parsed, kernel copied\n"
+    "                      (with --initrd), kernel loaded (all of it), first KVM_RUN,\n"
+    "                      first console byte, boot marker, exit. The guest marks\n"
+    "                      \"init reached\" by writing the byte 123 to MMIO 0xd0000000\n"
+    "                      or I/O port 0x3f0.\n"
+    "    --debug           count guest accesses to ports and MMIO nobody handles and\n"
+    "                      print them at exit.\n"
+    "    --disk PATH[,ro][,id=NAME]\n"
+    "                      virtio-blk on a raw image or block device (its size must be a\n"
+    "                      multiple of 512). Repeatable, up to 16: the first is\n"
+    "                      /dev/vda. ro: read-only (writes fail). id: the serial the\n"
+    "                      guest sees (at most 20 bytes).\n"
+    "    --root DISK       add root=/dev/vdX rw (ro for a ro disk) for the --disk whose\n"
+    "                      PATH or id is DISK.\n"
+    "    --console uart|virtio\n"
+    "                      the guest console: the 16550 (ttyS0, default) or\n"
+    "                      virtio-console (hvc0; the default command line then says\n"
+    "                      console=hvc0).\n"
+    "    --rng, --no-rng   virtio-rng fed by the host's getrandom() (default: on).\n"
+    "    --thp, --no-thp   back guest RAM above 2 MiB with transparent huge pages\n"
+    "                      (default: on), so KVM can map it with 2 MiB pages; off\n"
+    "                      refuses them: 4 KiB pages, less RSS for a sparse guest.\n"
+    "    --net tap=NAME[,mac=MAC]\n"
+    "                      virtio-net on the host TAP NAME (attached if it exists, else\n"
+    "                      created: needs CAP_NET_ADMIN). Repeatable, up to 8. Default\n"
+    "                      MAC: 02:xx:xx:xx:xx:xx derived from NAME and ember's pid.\n"
+    "    --vsock cid=N,uds=PATH\n"
+    "                      virtio-vsock for guest CID N over AF_UNIX: host programs\n"
+    "                      connect to PATH and send \"CONNECT <port>\\n\"; guest\n"
+    "                      connections to host port P go to PATH_P.\n"
+    "    --api-sock PATH   serve Firecracker's API on this Unix socket while the VM\n"
+    "                      runs: GET / and /vm/config, PATCH /vm (pause, resume),\n"
+    "                      SendCtrlAltDel, PATCH /drives/ID (the --disk id=).\n"
+    "\n"
+    "CONSOLE\n"
+    "    When standard input is a terminal it is put in raw mode (restored on exit).\n"
+    "    Ctrl-A x quits; Ctrl-A Ctrl-A sends Ctrl-A. When standard input is a pipe\n"
+    "    or file and ends, the guest receives one Ctrl-D, so its shell sees the end\n"
+    "    of input. Input is delivered once the guest driver enables the receiver.\n"
+    "    Guest output goes to standard output through a 64 KiB buffer, written by a\n"
+    "    thread of its own: output that a slow or stalled reader does not take is\n"
+    "    dropped once the buffer is full, and when the reader goes away (ember run\n"
+    "    | head) the guest keeps running. Neither ever holds up the guest or the\n"
+    "    exit.\n"
+    "\n"
+    "DEVICES\n"
+    "    virtio devices sit on virtio-mmio (version 2) at 0xd0001000, 4 KiB apart, on\n"
+    "    IOAPIC pins from 5, in this order: disks, networks, vsock, rng, console.\n"
+    "    ember adds one virtio_mmio.device=4K@ADDR:PIN per device to the kernel\n"
+    "    command line, after the --cmdline text and before its \"--\" if it has one\n"
+    "    (the guest kernel needs CONFIG_VIRTIO_MMIO_CMDLINE_DEVICES).\n"
+    "\n"
+    "EXIT STATUS\n"
+    "    0  the guest reset (Linux reboot=k or reboot=t), powered off, the user\n"
+    "       quit with Ctrl-A x, or ember was stopped by SIGTERM, SIGINT, SIGHUP,\n"
+    "       SIGQUIT or any other signal that would end it (SIGUSR2, SIGALRM, ...):\n"
+    "       a clean stop, the terminal restored and the sockets removed\n"
+    "    1  ember failed (bad input file, no /dev/kvm, host limits); one line\n"
+    "       \"ember: <what>: <why>\" on stderr\n"
+    "    2  bad command line\n"
+    "    3  the guest failed in a way KVM reports (internal error, entry failure,\n"
+    "       unexpected exit); a register dump precedes the message\n"
+    "\n"
+    "EXAMPLES\n"
+    "    ember run --kernel vmlinux --initrd initramfs.cpio.gz --cpus 2 --memory 512M\n"
+    "    ember run --kernel vmlinux --cmdline 'console=ttyS0 reboot=k panic=-1' --boot-trace\n"
+    "    ember inspect vmlinux\n";
 
 static int fail(int status, const char *msg)
 {
@@ -126,7 +139,8 @@ static int fail(int status, const char *msg)
 	return status;
 }
 
-/* SIGTERM, SIGINT or SIGHUP with --api-sock (the API thread): a clean end. */
+/* A stop signal (SIGTERM, SIGINT, SIGHUP, SIGQUIT...), read by the API or
+ * signal thread: a clean end, status 0. */
 static void on_stop_signal(void *ctx, int sig)
 {
 	char reason[64];
@@ -148,6 +162,11 @@ static int cmd_run(int argc, char **argv)
 	struct api a;
 	int status, sig_fd = -1;
 
+	for (int i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			fputs(help, stdout);
+			return 0;
+		}
 	if (config_parse_run(argc, argv, &in.cfg, &api_sock))
 		return fail(EMBER_EXIT_USAGE, ember_lasterr());
 	instance_init(&in, &opt);
@@ -163,20 +182,21 @@ static int cmd_run(int argc, char **argv)
 		srv = api_server_open(api_sock, 51200, api_handle, &a);
 		if (!srv)
 			return fail(EMBER_EXIT_ERROR, ember_lasterr());
-		/* The API thread also takes SIGTERM, SIGINT and SIGHUP, so the
-		 * VM ends cleanly and the socket goes away (blocked before any
-		 * thread starts, so that only it sees them). */
-		sig_fd = ember_stop_signalfd();
-		if (sig_fd < 0) {
-			status = fail(EMBER_EXIT_ERROR, ember_lasterr());
-			goto out;
-		}
+	}
+	/* The stop signals go to one thread (the API's, or one of their
+	 * own), so the VM ends cleanly: terminal restored, sockets removed,
+	 * disks closed. Blocked before any thread starts, so that only the
+	 * signalfd sees them. */
+	sig_fd = ember_stop_signalfd();
+	if (sig_fd < 0) {
+		status = fail(EMBER_EXIT_ERROR, ember_lasterr());
+		goto out;
 	}
 	if (instance_start(&in)) {
 		status = fail(EMBER_EXIT_ERROR, ember_lasterr());
 		goto out;
 	}
-	if (srv && api_thread_start(&th, srv, sig_fd, on_stop_signal, &in)) {
+	if (api_thread_start(&th, srv, sig_fd, on_stop_signal, &in)) {
 		instance_stop(&in, EMBER_EXIT_ERROR, ember_lasterr());
 		status = instance_finish(&in);
 		goto out;
@@ -229,14 +249,14 @@ static const char *prog_name(const char *argv0)
 	return slash ? slash + 1 : argv0;
 }
 
-int main(int argc, char **argv)
+static int ember_main(int argc, char **argv)
 {
-	ember_time_init();
 	if (argc > 0 && strcmp(prog_name(argv[0]), "firecracker") == 0)
 		return fc_main(argc, argv);
 	if (argc < 2)
-		return fail(EMBER_EXIT_USAGE, "no command given (ember run --kernel PATH; see ember "
-					      "--help)");
+		return fail(EMBER_EXIT_USAGE,
+			    "no command given (ember run --kernel PATH; see ember "
+			    "--help)");
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
 		fputs(help, stdout);
 		return 0;
@@ -253,8 +273,50 @@ int main(int argc, char **argv)
 		return cmd_inspect(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "probe"))
 		return cmd_probe(argc - 1, argv + 1);
-	fprintf(stderr, "ember: unknown command '%s' (commands: run, firecracker, inspect, probe; see ember "
-			"--help)\n",
-		argv[1]);
+	fprintf(
+	    stderr,
+	    "ember: unknown command '%s' (commands: run, firecracker, inspect, probe; see ember "
+	    "--help)\n",
+	    argv[1]);
 	return EMBER_EXIT_USAGE;
+}
+
+struct main_call {
+	int argc;
+	char **argv;
+	sigset_t mask;
+	int status;
+};
+
+static void *main_thread(void *arg)
+{
+	struct main_call *m = arg;
+
+	pthread_sigmask(SIG_SETMASK, &m->mask, NULL);
+	m->status = ember_main(m->argc, m->argv);
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	struct main_call m = { .argc = argc, .argv = argv };
+	sigset_t all;
+	pthread_t t;
+	int err;
+
+	ember_time_init();
+	if (ember_check_stack() == 0)
+		return ember_main(argc, argv);
+	/* A stack limit (ulimit -s) too small for ember, soft and hard: run
+	 * on a thread, whose stack ember maps itself, outside the limit.
+	 * Signals go to that thread alone, as they would to this one. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &m.mask);
+	err = ember_thread_start(&t, main_thread, &m);
+	if (err) {
+		pthread_sigmask(SIG_SETMASK, &m.mask, NULL);
+		return fail(EMBER_EXIT_ERROR, ember_lasterr());
+	}
+	pthread_join(t, NULL);
+	return m.status;
 }

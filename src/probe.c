@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "probe.h"
+#include "vm.h"
 #include "util.h"
 
 #define PROBE_MEM  0x10000
@@ -53,9 +54,9 @@ int probe_kvm(struct probe_result *res)
 	double t;
 
 	memset(res, 0, sizeof(*res));
-	kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	kvm = kvm_open();
 	if (kvm < 0)
-		return ember_seterr(-errno, "/dev/kvm: %s", strerror(errno));
+		return kvm;
 	vmfd = ioctl(kvm, KVM_CREATE_VM, 0);
 	run_size = ioctl(kvm, KVM_GET_VCPU_MMAP_SIZE, 0);
 	mem = mmap(NULL, PROBE_MEM, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -65,7 +66,8 @@ int probe_kvm(struct probe_result *res)
 	}
 	probe_code(mem + PROBE_CODE);
 	struct kvm_userspace_memory_region slot = {
-		.memory_size = PROBE_MEM, .userspace_addr = (uintptr_t)mem,
+		.memory_size = PROBE_MEM,
+		.userspace_addr = (uintptr_t)mem,
 	};
 	ioctl(vmfd, KVM_SET_TSS_ADDR, 0xfffbd000UL);
 	cpu = ioctl(vmfd, KVM_CREATE_VCPU, 0);

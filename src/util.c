@@ -2,6 +2,8 @@
 #include "util.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -9,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 static _Thread_local char errbuf[EMBER_ERRMSG_MAX];
 
@@ -63,6 +66,22 @@ double ember_ms(void)
 	return (double)(t.tv_sec - t0.tv_sec) * 1e3 + (double)(t.tv_nsec - t0.tv_nsec) / 1e6;
 }
 
+static void kick_handler(int sig)
+{
+	(void)sig; /* only here to interrupt a blocking call with EINTR */
+}
+
+int ember_kick_signal_init(void)
+{
+	struct sigaction sa = { .sa_handler = kick_handler };
+
+	sigemptyset(&sa.sa_mask);
+	/* No SA_RESTART: KVM_RUN and write() must return EINTR. */
+	if (sigaction(EMBER_SIG_KICK, &sa, NULL) < 0)
+		return ember_seterr(-errno, "sigaction: %s", strerror(errno));
+	return 0;
+}
+
 int ember_thread_start(pthread_t *t, void *(*fn)(void *), void *arg)
 {
 	pthread_attr_t attr;
@@ -114,19 +133,92 @@ int ember_guard_sigbus(int (*fn)(void *), void *arg)
 	return ret;
 }
 
+int ember_check_stack(void)
+{
+	struct rlimit r;
+
+	if (getrlimit(RLIMIT_STACK, &r) < 0 || r.rlim_cur == RLIM_INFINITY ||
+	    r.rlim_cur >= EMBER_MAIN_STACK)
+		return 0;
+	/* The main thread's stack grows on demand up to the soft limit,
+	 * checked at each growth: raising it now is enough. */
+	if (r.rlim_max == RLIM_INFINITY || r.rlim_max >= EMBER_MAIN_STACK) {
+		r.rlim_cur = EMBER_MAIN_STACK;
+		if (setrlimit(RLIMIT_STACK, &r) == 0)
+			return 0;
+	}
+	return ember_seterr(-ENOMEM,
+			    "stack limit: %llu KiB (ulimit -s) is below the %u KiB ember needs, "
+			    "and the hard limit is too",
+			    (unsigned long long)r.rlim_cur / 1024, EMBER_MAIN_STACK / 1024);
+}
+
 int ember_stop_signalfd(void)
 {
 	sigset_t set;
 	int fd;
 
+	/* Every signal whose default action ends the process and that is
+	 * not a fault of the thread itself (SIGSEGV, SIGBUS, SIGILL, SIGFPE,
+	 * SIGTRAP, SIGSYS, SIGABRT stay synchronous): a clean stop. */
+	static const int stop[] = { SIGTERM,   SIGINT,	SIGHUP,	 SIGQUIT, SIGUSR2, SIGALRM,
+				    SIGVTALRM, SIGPROF, SIGXCPU, SIGPWR,  SIGIO,   SIGSTKFLT };
+
 	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
+	for (unsigned i = 0; i < ARRAY_SIZE(stop); i++)
+		sigaddset(&set, stop[i]);
+	/* Real-time signals end a process too; glibc's own (the first two)
+	 * are refused by sigaddset() and stay as they are. */
+	for (int s = SIGRTMIN; s <= SIGRTMAX; s++)
+		sigaddset(&set, s);
+	/* Blocked and never read: a write to a pipe without a reader fails
+	 * with EPIPE, one past the file size limit with EFBIG. */
 	sigaddset(&set, SIGPIPE);
+	sigaddset(&set, SIGXFSZ);
 	if (pthread_sigmask(SIG_BLOCK, &set, NULL))
 		return ember_seterr(-EINVAL, "cannot block signals");
 	sigdelset(&set, SIGPIPE);
+	sigdelset(&set, SIGXFSZ);
 	fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 	return fd < 0 ? ember_seterr(-errno, "signalfd: %s", strerror(errno)) : fd;
+}
+
+static bool input_kind_ok(mode_t mode, bool blk)
+{
+	return S_ISREG(mode) || (blk && S_ISBLK(mode));
+}
+
+static int not_input(bool blk)
+{
+	return ember_seterr(-EINVAL, "%s",
+			    blk ? "not a regular file or block device" : "not a regular file");
+}
+
+int ember_open_input(const char *path, int flags, bool blk, struct stat *st,
+		     int (*open_fn)(const char *path, int flags))
+{
+	int fd, err, fl;
+
+	if (stat(path, st) == 0 && !input_kind_ok(st->st_mode, blk))
+		return not_input(blk);
+	flags |= O_NONBLOCK | O_NOCTTY | O_CLOEXEC;
+	fd = open_fn ? open_fn(path, flags) : open(path, flags);
+	if (fd < 0)
+		return ember_seterr(-errno, "%s", strerror(errno));
+	if (fstat(fd, st) < 0) {
+		err = ember_seterr(-errno, "%s", strerror(errno));
+		close(fd);
+		return err;
+	}
+	if (!input_kind_ok(st->st_mode, blk)) {
+		close(fd);
+		return not_input(blk);
+	}
+	fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0) {
+		err = ember_seterr(-errno, "fcntl: %s", strerror(errno));
+		close(fd);
+		return err;
+	}
+	return fd;
 }

@@ -7,13 +7,31 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <signal.h>
 #include <stdint.h>
+#include <sys/stat.h>
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 /* ember's version (ember --version; Firecracker mode prints it too). */
 #ifndef EMBER_VERSION
 #define EMBER_VERSION "0.2.0"
+/*
+ * Open an input file (kernel, initrd, disk image) without ever blocking and
+ * only if it is what an input must be: a regular file, or with `blk` also a
+ * block device. The path is looked at first (opening some device nodes
+ * acts: a watchdog starts counting, a tape rewinds), then opened with
+ * O_NONBLOCK | O_NOCTTY | O_CLOEXEC added to `flags` (so a FIFO, socket or
+ * terminal swapped in meanwhile cannot hang the open), and what was opened
+ * is checked again with fstat(); O_NONBLOCK is cleared before returning.
+ * open_fn replaces open(2) when not NULL (the fuzz builds confine paths).
+ * Returns the fd and fills *st, or negative errno with the message "not a
+ * regular file" (or "not a regular file or block device") or strerror's:
+ * the caller prefixes what and which path.
+ */
+int ember_open_input(const char *path, int flags, bool blk, struct stat *st,
+		     int (*open_fn)(const char *path, int flags));
+
 #endif
 
 /* Process exit statuses (documented in ember --help). */
@@ -106,16 +124,31 @@ double ember_ms(void);
  * backed by a transparent huge page, which a host in THP "always" mode would
  * otherwise fault in (and zero) for the first touch of a stack. Returns 0 or
  * a positive errno, like pthread_create(). */
+/*
+ * The signal that interrupts a thread's blocking call (KVM_RUN, a console
+ * write) with EINTR: its handler does nothing and is installed without
+ * SA_RESTART by ember_kick_signal_init() (idempotent).
+ */
+#define EMBER_SIG_KICK SIGUSR1
+int ember_kick_signal_init(void);
+
 #define EMBER_THREAD_STACK (1u << 20)
 int ember_thread_start(pthread_t *t, void *(*fn)(void *), void *arg);
 
-/* SIGTERM, SIGINT and SIGHUP through a signalfd, so that a control thread
- * can tear the VM down cleanly; SIGPIPE is blocked too (a closed client or
- * FIFO is then EPIPE, not death). Call before any thread starts: threads
+/* The stop signals (SIGTERM, SIGINT, SIGHUP, SIGQUIT and every other signal
+ * whose default action would end ember, the faults excepted) through a
+ * signalfd, so that a control thread can tear the VM down cleanly; SIGPIPE
+ * and SIGXFSZ are blocked too (a closed reader is then EPIPE, a file over
+ * its size limit EFBIG, not death). Call before any thread starts: threads
  * inherit the mask, so only the signalfd sees these signals. Returns the
  * signalfd (non-blocking, close-on-exec) or negative errno with a
  * message. */
 int ember_stop_signalfd(void);
+
+/* The main thread's stack (vCPU 0 runs there): below this soft limit ember
+ * raises it, if the hard limit lets it; else negative errno with a message. */
+#define EMBER_MAIN_STACK (256u << 10)
+int ember_check_stack(void);
 
 /* Run fn(arg) and return what it returns, or -EIO if it took a SIGBUS: a
  * read from a file mapping past the file's end (the file shrank after it
@@ -125,5 +158,21 @@ int ember_stop_signalfd(void);
  * reentrant, and one thread at a time (it swaps the process's SIGBUS
  * handler): only the loader uses it. */
 int ember_guard_sigbus(int (*fn)(void *), void *arg);
+
+/*
+ * Open an input file (kernel, initrd, disk image) without ever blocking and
+ * only if it is what an input must be: a regular file, or with `blk` also a
+ * block device. The path is looked at first (opening some device nodes
+ * acts: a watchdog starts counting, a tape rewinds), then opened with
+ * O_NONBLOCK | O_NOCTTY | O_CLOEXEC added to `flags` (so a FIFO, socket or
+ * terminal swapped in meanwhile cannot hang the open), and what was opened
+ * is checked again with fstat(); O_NONBLOCK is cleared before returning.
+ * open_fn replaces open(2) when not NULL (the fuzz builds confine paths).
+ * Returns the fd and fills *st, or negative errno with the message "not a
+ * regular file" (or "not a regular file or block device") or strerror's:
+ * the caller prefixes what and which path.
+ */
+int ember_open_input(const char *path, int flags, bool blk, struct stat *st,
+		     int (*open_fn)(const char *path, int flags));
 
 #endif

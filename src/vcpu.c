@@ -19,26 +19,8 @@
 #include "trace.h"
 #include "util.h"
 
-#define SIG_KICK SIGUSR1
-
 #define MSR_MTRR_DEF_TYPE 0x2ff
 #define MTRR_DEF_TYPE_WB  0x806 /* MTRRs enabled, default type write-back */
-
-static void kick_handler(int sig)
-{
-	(void)sig; /* only here to interrupt KVM_RUN with EINTR */
-}
-
-int vcpu_signal_init(void)
-{
-	struct sigaction sa = { .sa_handler = kick_handler };
-
-	sigemptyset(&sa.sa_mask);
-	/* No SA_RESTART: KVM_RUN must return EINTR. */
-	if (sigaction(SIG_KICK, &sa, NULL) < 0)
-		return ember_seterr(-errno, "sigaction: %s", strerror(errno));
-	return 0;
-}
 
 static int set_cpuid(struct vcpu *v)
 {
@@ -46,7 +28,9 @@ static int set_cpuid(struct vcpu *v)
 	unsigned cap = h->host_cpuid->nent + CPUID_EXTRA_ENTRIES;
 	struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + cap * sizeof(c->entries[0]));
 	struct cpuid_policy pol = {
-		.apic_id = v->id, .ncpus = v->group->n, .threads = h->smt ? 2 : 1,
+		.apic_id = v->id,
+		.ncpus = v->group->n,
+		.threads = h->smt ? 2 : 1,
 		.tsc_deadline = h->tsc_deadline,
 	};
 	int n, err = 0;
@@ -139,8 +123,8 @@ static void handle_io(struct vcpu *v)
 		return;
 	}
 	atomic_fetch_add_explicit(
-		&v->exits[r->io.direction == KVM_EXIT_IO_OUT ? VCPU_EXIT_IO_OUT : VCPU_EXIT_IO_IN], 1,
-		memory_order_relaxed);
+	    &v->exits[r->io.direction == KVM_EXIT_IO_OUT ? VCPU_EXIT_IO_OUT : VCPU_EXIT_IO_IN], 1,
+	    memory_order_relaxed);
 	for (uint32_t i = 0; i < r->io.count; i++, p += r->io.size)
 		bus_access(v->group->host->pio, r->io.port, p, r->io.size,
 			   r->io.direction == KVM_EXIT_IO_OUT);
@@ -156,8 +140,8 @@ static void handle_mmio(struct vcpu *v)
 		return;
 	}
 	atomic_fetch_add_explicit(
-		&v->exits[r->mmio.is_write ? VCPU_EXIT_MMIO_WRITE : VCPU_EXIT_MMIO_READ], 1,
-		memory_order_relaxed);
+	    &v->exits[r->mmio.is_write ? VCPU_EXIT_MMIO_WRITE : VCPU_EXIT_MMIO_READ], 1,
+	    memory_order_relaxed);
 	bus_access(v->group->host->mmio, r->mmio.phys_addr, r->mmio.data, r->mmio.len,
 		   r->mmio.is_write);
 }
@@ -326,7 +310,7 @@ static void kick(struct vcpu *v)
 {
 	__atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
 	if (!pthread_equal(v->thread, pthread_self()))
-		pthread_kill(v->thread, SIG_KICK);
+		pthread_kill(v->thread, EMBER_SIG_KICK);
 }
 
 static void kick_all(struct vcpus *g)
@@ -467,8 +451,9 @@ void vcpus_resume(struct vcpus *g)
 
 static void dump_seg(FILE *f, const char *name, const struct kvm_segment *s)
 {
-	fprintf(f, "  %-3s sel=0x%04x base=0x%016llx limit=0x%08x type=0x%x p=%u dpl=%u db=%u "
-		   "l=%u g=%u\n",
+	fprintf(f,
+		"  %-3s sel=0x%04x base=0x%016llx limit=0x%08x type=0x%x p=%u dpl=%u db=%u "
+		"l=%u g=%u\n",
 		name, s->selector, (unsigned long long)s->base, s->limit, s->type, s->present,
 		s->dpl, s->db, s->l, s->g);
 }

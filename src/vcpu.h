@@ -114,7 +114,4 @@ bool vcpu_handle_exit(struct vcpu *v);
 /* Register dump for post-mortems of guest failures. */
 void vcpu_dump(struct vcpu *v, FILE *f);
 
-/* Install the (empty) signal handler used to kick vCPUs. Once per process. */
-int vcpu_signal_init(void);
-
 #endif

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/kvm.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,12 +31,14 @@ static int kvm_check_cap(int kvm_fd, long cap)
 	return r < 0 ? 0 : r;
 }
 
-static int open_kvm(struct vm *vm)
+int kvm_open(void)
 {
-	int version;
+	struct stat st;
+	int fd, version;
 
-	vm->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-	if (vm->kvm_fd < 0) {
+	/* Non-blocking: whatever /dev/kvm is, open() must not wait on it. */
+	fd = open("/dev/kvm", O_RDWR | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0) {
 		int err = -errno;
 
 		if (err == -ENOENT)
@@ -46,10 +49,29 @@ static int open_kvm(struct vm *vm)
 						 "the kvm group or run as root)");
 		return ember_seterr(err, "/dev/kvm: %s", strerror(-err));
 	}
-	version = ioctl(vm->kvm_fd, KVM_GET_API_VERSION, 0);
-	if (version != KVM_API_VERSION)
-		return ember_seterr(-ENOTSUP, "/dev/kvm: API version %d, ember needs %d", version,
-				    KVM_API_VERSION);
+	if (fstat(fd, &st) < 0 || !S_ISCHR(st.st_mode)) {
+		close(fd);
+		return ember_seterr(-ENODEV, "/dev/kvm: not a character device: not KVM");
+	}
+	version = ioctl(fd, KVM_GET_API_VERSION, 0);
+	if (version != KVM_API_VERSION) {
+		int err = errno;
+
+		close(fd);
+		if (version < 0)
+			return ember_seterr(-ENODEV, "/dev/kvm: not KVM (KVM_GET_API_VERSION: %s)",
+					    strerror(err));
+		return ember_seterr(-ENOTSUP, "/dev/kvm: KVM API version %d, ember needs %d",
+				    version, KVM_API_VERSION);
+	}
+	return fd;
+}
+
+static int open_kvm(struct vm *vm)
+{
+	vm->kvm_fd = kvm_open();
+	if (vm->kvm_fd < 0)
+		return vm->kvm_fd;
 	static const struct {
 		long cap;
 		const char *name;
@@ -156,10 +178,10 @@ static int register_memory(struct vm *vm)
 		};
 
 		if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &slot) < 0)
-			return ember_seterr(-errno,
-					    "--memory: KVM refused %llu MiB of guest RAM at 0x%llx: %s",
-					    (unsigned long long)(r->size >> 20),
-					    (unsigned long long)r->gpa, strerror(errno));
+			return ember_seterr(
+			    -errno, "--memory: KVM refused %llu MiB of guest RAM at 0x%llx: %s",
+			    (unsigned long long)(r->size >> 20), (unsigned long long)r->gpa,
+			    strerror(errno));
 	}
 	return 0;
 }
@@ -185,8 +207,7 @@ static void *image_load_thread(void *arg)
 {
 	struct vm *vm = arg;
 
-	vm->load.err = loader_load_images(&vm->mem, vm->cfg, &vm->boot,
-					  boot_trace(vm));
+	vm->load.err = loader_load_images(&vm->mem, vm->cfg, &vm->boot, boot_trace(vm));
 	if (vm->load.err)
 		snprintf(vm->load.msg, sizeof(vm->load.msg), "%s", ember_lasterr());
 	return NULL;
@@ -204,7 +225,7 @@ static void start_image_load(struct vm *vm)
 	if (file_size(vm->cfg->kernel) + file_size(vm->cfg->initrd) < LOAD_THREAD_MIN)
 		return; /* vm_load() copies them */
 	vm->load.threaded = vm->load.running =
-		ember_thread_start(&vm->load.thread, image_load_thread, vm) == 0;
+	    ember_thread_start(&vm->load.thread, image_load_thread, vm) == 0;
 }
 
 /* Wait for the image load; returns its result, with its message. */
@@ -249,23 +270,28 @@ int vm_create(struct vm *vm, const struct ember_config *cfg, const struct vm_opt
 	/* Firecracker's serial_out_path: the console to a file or named pipe,
 	 * opened as its logger opens one (created, read-write, non-blocking,
 	 * so a FIFO without a reader never blocks a vCPU: what it cannot take
-	 * is dropped). */
+	 * is dropped; and never as a controlling terminal). */
 	if (cfg->serial.out_path[0]) {
-		vm->serial_fd = open(cfg->serial.out_path,
-				     O_RDWR | O_CREAT | O_APPEND | O_NONBLOCK | O_CLOEXEC, 0600);
+		vm->serial_fd =
+		    open(cfg->serial.out_path,
+			 O_RDWR | O_CREAT | O_APPEND | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, 0600);
 		if (vm->serial_fd < 0)
-			return ember_seterr(-errno, "serial_out_path %s: %s",
-					    cfg->serial.out_path, strerror(errno));
+			return ember_seterr(-errno, "serial_out_path %s: %s", cfg->serial.out_path,
+					    strerror(errno));
 		vm->opt.out_fd = vm->serial_fd;
 	}
 
 	err = open_kvm(vm);
 	if (err)
 		return err;
-	if (cfg->ncpus > vm->max_vcpus || cfg->ncpus > MPTABLE_MAX_CPUS)
-		return ember_seterr(-EINVAL, "--cpus: %u is above the limit of %u", cfg->ncpus,
-				    vm->max_vcpus < MPTABLE_MAX_CPUS ? vm->max_vcpus
-								     : MPTABLE_MAX_CPUS);
+	if (cfg->ncpus > MPTABLE_MAX_CPUS)
+		return ember_seterr(-EINVAL,
+				    "--cpus: %u is above ember's limit of %u (APIC IDs in the "
+				    "MP table)",
+				    cfg->ncpus, MPTABLE_MAX_CPUS);
+	if (cfg->ncpus > vm->max_vcpus)
+		return ember_seterr(-EINVAL, "--cpus: %u is above this host's KVM limit of %u",
+				    cfg->ncpus, vm->max_vcpus);
 	err = get_host_cpuid(vm);
 	if (!err)
 		err = map_memory(vm);
@@ -293,8 +319,7 @@ int vm_create(struct vm *vm, const struct ember_config *cfg, const struct vm_opt
 		.mem = &vm->mem,
 		.cfg = cfg,
 		.trace = boot_trace(vm),
-		.out_fd = vm->opt.out_fd,
-		.out_drop = vm->serial_fd >= 0,
+		.out = &vm->out,
 		.stop = board_stop,
 		.marker = vm->opt.marker ? board_marker : NULL,
 		.ctx = vm,
@@ -366,22 +391,28 @@ static void on_quit(void *ctx)
 
 int vm_start(struct vm *vm)
 {
-	int err = vcpu_signal_init();
+	int err = ember_kick_signal_init();
 
 	vm->started = true;
+	if (!err)
+		err = console_out_start(&vm->out, vm->opt.out_fd);
 	/* With the console in a file, standard input is not the guest's
 	 * (Firecracker's serial takes no input then). */
-	if (vm->serial_fd < 0)
-		console_start(&vm->con, board_console_input, &vm->board, on_quit, vm,
-			      vm->opt.plain_console);
+	if (err)
+		console_init_idle(&vm->con);
+	else if (vm->serial_fd < 0)
+		err = console_start(&vm->con, board_console_input, &vm->board, on_quit, vm,
+				    vm->opt.plain_console);
 	else
 		console_init_idle(&vm->con);
 	if (!err)
 		err = board_start(&vm->board);
 	if (!err)
 		err = vcpus_start(&vm->vcpus, vm->opt.vcpu0_here ? 1 : 0);
-	if (err)
+	if (err) {
+		vm->start_failed = true; /* the caller reports it, not vm_finish() */
 		vm_stop(vm, EMBER_EXIT_ERROR, "%s", ember_lasterr());
+	}
 	return err;
 }
 
@@ -410,6 +441,13 @@ void vm_resume(struct vm *vm)
 	vm->paused = false;
 }
 
+static bool stderr_ready(void)
+{
+	struct pollfd p = { .fd = STDERR_FILENO, .events = POLLOUT };
+
+	return poll(&p, 1, 0) == 1 && (p.revents & POLLOUT);
+}
+
 int vm_finish(struct vm *vm)
 {
 	if (!vm->started)
@@ -419,7 +457,15 @@ int vm_finish(struct vm *vm)
 	board_close_input(&vm->board);
 	vcpus_join(&vm->vcpus);
 	console_stop(&vm->con);
+	console_out_stop(&vm->out, CONSOLE_OUT_FLUSH_MS);
 	vm->started = false;
+	/* ember run: say what the guest's console lost, if stderr takes it
+	 * now (it may be the same stalled pipe). Firecracker mode counts it in
+	 * the metrics instead. */
+	if (!vm->opt.plain_console && atomic_load(&vm->out.dropped) && stderr_ready())
+		fprintf(stderr, "ember: console: %llu bytes of guest output dropped (%s)\n",
+			(unsigned long long)atomic_load(&vm->out.dropped),
+			vm->out.error ? "its reader went away" : "standard output did not keep up");
 
 	if (vm->cfg->boot_trace) {
 		trace_mark(&vm->trace, "exit", false);
@@ -427,7 +473,10 @@ int vm_finish(struct vm *vm)
 	}
 	bus_report(&vm->board.pio);
 	bus_report(&vm->board.mmio);
-	if (vm->vcpus.exit_status != EMBER_EXIT_OK)
+	board_report(&vm->board);
+	if (vm->start_failed)
+		;
+	else if (vm->vcpus.exit_status != EMBER_EXIT_OK)
 		fprintf(stderr, "ember: %s\n", vm->vcpus.stop_reason);
 	else if (vm->cfg->debug || vm->cfg->boot_trace)
 		fprintf(stderr, "ember: %s\n", vm->vcpus.stop_reason);

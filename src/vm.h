@@ -22,6 +22,7 @@
 #include "boot/loader.h"
 #include "config.h"
 #include "console.h"
+#include "console_out.h"
 #include "guest_mem.h"
 #include "trace.h"
 #include "util.h"
@@ -72,15 +73,21 @@ struct vm {
 	struct vcpu_host vhost;
 	struct vcpus vcpus;
 	bool vcpus_ready;
+	bool start_failed;
 	struct console con;
-	int serial_fd; /* cfg->serial.out_path, or -1 */
-	bool started;  /* vm_start() ran: console and threads to stop */
+	struct console_out out; /* guest output, drained by its own thread */
+	int serial_fd;		/* cfg->serial.out_path, or -1 */
+	bool started;		/* vm_start() ran: console and threads to stop */
 	bool paused;
 };
 
 /* Open KVM, create the VM, memory, irqchip and the board's legacy devices.
  * On error returns negative errno with a message; vm_destroy() is safe
  * afterwards. */
+/* Open /dev/kvm and check that it is KVM with the API ember speaks; the fd,
+ * or negative errno with a message that says what to do. */
+int kvm_open(void);
+
 int vm_create(struct vm *vm, const struct ember_config *cfg, const struct vm_options *opt);
 
 /* Add the virtio devices, load the kernel, initrd and boot data into guest

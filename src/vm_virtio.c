@@ -47,8 +47,9 @@ static void install_ioeventfds(void *ctx)
 		};
 
 		if (ioctl(s->vm_fd, KVM_IOEVENTFD, &ioe) < 0) {
-			fprintf(stderr, "ember: virtio-%s: KVM_IOEVENTFD: %s (notifications "
-					"take the slower MMIO exit path)\n",
+			fprintf(stderr,
+				"ember: virtio-%s: KVM_IOEVENTFD: %s (notifications "
+				"take the slower MMIO exit path)\n",
 				s->dev.ops->name, strerror(errno));
 			return;
 		}
@@ -78,11 +79,10 @@ static int wire(struct board *b, struct vm_virtio *s)
 	return 0;
 }
 
-int vm_virtio_add(struct board *b, virtio_model_create create, const void *arg,
-		  unsigned kind_index)
+int vm_virtio_add(struct board *b, virtio_model_create create, const void *arg, unsigned kind_index)
 {
 	struct vm_virtio *s;
-	size_t len = strlen(b->cmdline), cap = sizeof(b->cmdline);
+	size_t len = strlen(b->devwords), cap = sizeof(b->devwords);
 	int err, n;
 
 	if (b->nvirtio >= VM_VIRTIO_MAX)
@@ -111,12 +111,13 @@ int vm_virtio_add(struct board *b, virtio_model_create create, const void *arg,
 				    s->dev.ops->name, (unsigned long long)s->base);
 	/* Linux's virtio_mmio.device=<size>@<base>:<irq> (needs
 	 * CONFIG_VIRTIO_MMIO_CMDLINE_DEVICES). */
-	n = snprintf(b->cmdline + len, cap - len, " virtio_mmio.device=4K@0x%llx:%u",
+	n = snprintf(b->devwords + len, cap - len, " virtio_mmio.device=4K@0x%llx:%u",
 		     (unsigned long long)s->base, s->pin);
 	if (n < 0 || (size_t)n >= cap - len) {
-		b->cmdline[len] = '\0';
-		return ember_seterr(-E2BIG, "kernel command line: no room for virtio-%s's "
-					    "parameter (limit %zu bytes)",
+		b->devwords[len] = '\0';
+		return ember_seterr(-E2BIG,
+				    "kernel command line: no room for virtio-%s's "
+				    "parameter (limit %zu bytes)",
 				    s->dev.ops->name, cap - 1);
 	}
 	return 0;

@@ -570,15 +570,14 @@ int api_load_config_file(struct api *a, const char *path)
 	ssize_t n;
 	int fd, err;
 
-	/* Non-blocking: a FIFO given as a config file must not hang us. */
-	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	/* A FIFO given as a config file must not hang us: refused unopened. */
+	fd = ember_open_input(path, O_RDONLY, false, &st, NULL);
 	if (fd < 0)
-		return ember_seterr(-errno, "--config-file %s: %s", path, strerror(errno));
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > CONFIG_FILE_MAX) {
+		return ember_prefixerr(fd, "--config-file %s", path);
+	if (st.st_size > CONFIG_FILE_MAX) {
 		close(fd);
-		return ember_seterr(-EINVAL,
-				    "--config-file %s: not a regular file of at most %u bytes",
-				    path, CONFIG_FILE_MAX);
+		return ember_seterr(-EINVAL, "--config-file %s: %lld bytes, over the limit of %u",
+				    path, (long long)st.st_size, CONFIG_FILE_MAX);
 	}
 	buf = malloc((size_t)st.st_size + 1);
 	if (!buf) {

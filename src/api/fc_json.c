@@ -34,8 +34,9 @@ _Static_assert(FCJ_MAX_JSON == JS_MAX_BYTES, "one limit for JSON text");
  * mutated path must never open, say, /dev/watchdog (tests/fuzz/fuzz.mk). */
 #ifdef FCJ_OPEN
 int FCJ_OPEN(const char *path, int flags);
+#define FCJ_OPEN_FN FCJ_OPEN
 #else
-#define FCJ_OPEN(path, flags) open((path), (flags))
+#define FCJ_OPEN_FN NULL /* open(2) */
 #endif
 
 /* parsed_request.rs: RequestError::SerdeJson's message. */
@@ -116,48 +117,29 @@ static int check_path_id(const char *id)
 
 int fcj_check_file(const char *path, enum fcj_file_kind kind, bool read_only)
 {
+	char why[EMBER_ERRMSG_MAX];
 	struct stat st;
 	uint64_t size;
 	int fd, err;
 
-	/* Look before opening: opening some device nodes acts (a watchdog
-	 * starts counting), and a path meant as a kernel or image that names
-	 * one is a mistake to refuse, not to act on. fstat() below sees what
-	 * was really opened. */
-	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode) &&
-	    !(kind == FCJ_FILE_DRIVE && S_ISBLK(st.st_mode)))
-		return ember_seterr(-EINVAL, "%s: %s",
-				    kind == FCJ_FILE_DRIVE ? "not a regular file or block device"
-							   : "not a regular file",
-				    path);
 	/* Read-only even for a writable drive: a block device opened for
 	 * writing makes udev re-probe it on close. Writability is asked of the
-	 * file system instead, below. */
-	fd = FCJ_OPEN(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0)
-		return ember_seterr(-errno, "%s: %s", strerror(errno), path);
-	if (fstat(fd, &st) < 0) {
-		err = -errno;
-		close(fd);
-		return ember_seterr(err, "%s: %s", strerror(-err), path);
+	 * file system instead, below. ember_open_input() neither blocks on a
+	 * FIFO nor opens a device node that is not an input. */
+	fd = ember_open_input(path, O_RDONLY, kind == FCJ_FILE_DRIVE, &st, FCJ_OPEN_FN);
+	if (fd < 0) {
+		snprintf(why, sizeof(why), "%s", ember_lasterr());
+		return ember_seterr(fd, "%s: %s", why, path);
 	}
 	if (kind != FCJ_FILE_DRIVE) {
 		close(fd);
-		if (!S_ISREG(st.st_mode))
-			return ember_seterr(-EINVAL, "not a regular file: %s", path);
 		return 0;
 	}
-	if (S_ISREG(st.st_mode)) {
-		size = (uint64_t)st.st_size;
-	} else if (S_ISBLK(st.st_mode)) {
-		if (ioctl(fd, BLKGETSIZE64, &size) < 0) {
-			err = -errno;
-			close(fd);
-			return ember_seterr(err, "block device size: %s: %s", strerror(-err), path);
-		}
-	} else {
+	size = (uint64_t)st.st_size;
+	if (S_ISBLK(st.st_mode) && ioctl(fd, BLKGETSIZE64, &size) < 0) {
+		err = -errno;
 		close(fd);
-		return ember_seterr(-EINVAL, "not a regular file or block device: %s", path);
+		return ember_seterr(err, "block device size: %s: %s", strerror(-err), path);
 	}
 	close(fd);
 	/* Empty is fine: Kata's placeholder drives are empty files that a

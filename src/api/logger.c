@@ -24,7 +24,7 @@ void logger_init(struct logger *l, const char *id)
 
 int logger_open_target(const char *path)
 {
-	int fd = open(path, O_RDWR | O_CREAT | O_NONBLOCK | O_CLOEXEC | O_APPEND, 0600);
+	int fd = open(path, O_RDWR | O_CREAT | O_NONBLOCK | O_NOCTTY | O_CLOEXEC | O_APPEND, 0600);
 
 	return fd < 0 ? -errno : fd;
 }

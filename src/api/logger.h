@@ -48,7 +48,9 @@ const char *logger_level_name(enum log_level level);
 
 /* Open a log or metrics target as Firecracker does: created if missing,
  * read-write and non-blocking (a FIFO without a reader must not block).
- * Returns the fd or negative errno. */
+ * Also O_NOCTTY: a terminal given as the target must not become the
+ * controlling terminal of an ember that has none (its hangup would then
+ * stop the VM). Returns the fd or negative errno. */
 int logger_open_target(const char *path);
 
 #endif

@@ -314,6 +314,8 @@ int metrics_flush(struct metrics *m)
 	g = group(root, "vmm");
 	store(g, "panic_count", 0);
 	g = group(root, "uart");
+	inc(m, g, "uart", "missed_write_count",
+	    m->in->vm_live ? atomic_load(&m->in->vm.out.dropped) : 0);
 	inc(m, g, "uart", "rate_limiter_dropped_bytes",
 	    m->in->vm_live && m->in->vm.board_ready ? atomic_load(&m->in->vm.board.serial_dropped)
 						    : 0);

@@ -582,11 +582,11 @@ static void *api_thread_main(void *arg)
 {
 	struct api_thread *t = arg;
 
-	prctl(PR_SET_NAME, "ember_api", 0, 0, 0);
+	prctl(PR_SET_NAME, t->srv ? "ember_api" : "ember_sig", 0, 0, 0);
 	for (;;) {
 		struct pollfd p[3] = {
 			{ .fd = t->quit_fd, .events = POLLIN },
-			{ .fd = api_server_fd(t->srv), .events = POLLIN },
+			{ .fd = t->srv ? api_server_fd(t->srv) : -1, .events = POLLIN },
 			{ .fd = t->sig_fd, .events = POLLIN },
 		};
 		struct signalfd_siginfo si;
@@ -618,12 +618,13 @@ int api_thread_start(struct api_thread *t, struct api_server *srv, int sig_fd,
 	t->ctx = ctx;
 	t->quit_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (t->quit_fd < 0)
-		return ember_seterr(-errno, "API thread: eventfd: %s", strerror(errno));
+		return ember_seterr(-errno, "%s thread: eventfd: %s", srv ? "API" : "signal",
+				    strerror(errno));
 	err = ember_thread_start(&t->thread, api_thread_main, t);
 	if (err) {
 		close(t->quit_fd);
 		t->quit_fd = -1;
-		return ember_seterr(-err, "API thread: %s", strerror(err));
+		return ember_seterr(-err, "%s thread: %s", srv ? "API" : "signal", strerror(err));
 	}
 	t->running = true;
 	return 0;

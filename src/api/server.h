@@ -74,7 +74,8 @@ void api_server_close(struct api_server *s);
 
 /* Serve srv on a thread of its own until api_thread_stop() (ember run
  * --api-sock: the main thread runs vCPU 0). With a signalfd (sig_fd >= 0)
- * the thread also calls on_signal for each signal read from it. */
+ * the thread also calls on_signal for each signal read from it; with srv
+ * NULL it only does that (plain ember run). */
 struct api_thread {
 	pthread_t thread;
 	struct api_server *srv;

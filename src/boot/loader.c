@@ -17,23 +17,14 @@
 #include "trace.h"
 #include "util.h"
 
-/* Open a regular, non-empty file; returns the fd and fills *st. */
+/* Open a regular, non-empty file (never blocking on a FIFO or device: see
+ * ember_open_input()); returns the fd and fills *st. */
 static int open_input(const char *what, const char *path, struct stat *st)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = ember_open_input(path, O_RDONLY, false, st, NULL);
 
 	if (fd < 0)
-		return ember_seterr(-errno, "%s %s: %s", what, path, strerror(errno));
-	if (fstat(fd, st) < 0) {
-		int err = -errno;
-
-		close(fd);
-		return ember_seterr(err, "%s %s: %s", what, path, strerror(-err));
-	}
-	if (!S_ISREG(st->st_mode)) {
-		close(fd);
-		return ember_seterr(-EINVAL, "%s %s: not a regular file", what, path);
-	}
+		return ember_prefixerr(fd, "%s %s", what, path);
 	if (st->st_size == 0) {
 		close(fd);
 		return ember_seterr(-EINVAL, "%s %s: empty file", what, path);

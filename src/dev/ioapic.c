@@ -25,8 +25,8 @@ struct ioapic_msi ioapic_rte_to_msi(uint64_t rte)
 	/* Address: 0xFEE, destination ID in bits 19:12, destination mode in
 	 * bit 2. Data: vector, delivery mode in 10:8, trigger mode in bit 15
 	 * with level-assert (bit 14) set, as level messages require. */
-	m.address = 0xfee00000ULL | ((uint64_t)dest << 12) |
-		    ((rte & IOAPIC_RTE_DESTMODE) ? 1u << 2 : 0);
+	m.address =
+	    0xfee00000ULL | ((uint64_t)dest << 12) | ((rte & IOAPIC_RTE_DESTMODE) ? 1u << 2 : 0);
 	m.data = (uint32_t)(rte & (IOAPIC_RTE_VECTOR | IOAPIC_RTE_DELMODE));
 	if (rte & IOAPIC_RTE_LEVEL)
 		m.data |= (1u << 15) | (1u << 14);
@@ -47,7 +47,8 @@ static void service(struct ioapic *io, unsigned pin)
 		*e |= IOAPIC_RTE_REMOTE_IRR;
 	}
 	m = ioapic_rte_to_msi(*e);
-	io->cb.deliver(io->cb.ctx, pin, &m);
+	if (!io->cb.deliver(io->cb.ctx, pin, &m))
+		*e &= ~IOAPIC_RTE_REMOTE_IRR; /* nobody accepted it: nothing to EOI */
 }
 
 void ioapic_set_irq(struct ioapic *io, unsigned pin, int level)

@@ -36,15 +36,15 @@
 #define IOAPIC_REG_REDIR 0x10
 
 /* Redirection entry bits. */
-#define IOAPIC_RTE_VECTOR      0xffULL
-#define IOAPIC_RTE_DELMODE     (7ULL << 8)
-#define IOAPIC_RTE_DESTMODE    (1ULL << 11)
-#define IOAPIC_RTE_DELIVS      (1ULL << 12) /* read-only */
-#define IOAPIC_RTE_POLARITY    (1ULL << 13)
-#define IOAPIC_RTE_REMOTE_IRR  (1ULL << 14) /* read-only */
-#define IOAPIC_RTE_LEVEL       (1ULL << 15)
-#define IOAPIC_RTE_MASKED      (1ULL << 16)
-#define IOAPIC_RTE_RO_BITS     (IOAPIC_RTE_DELIVS | IOAPIC_RTE_REMOTE_IRR)
+#define IOAPIC_RTE_VECTOR     0xffULL
+#define IOAPIC_RTE_DELMODE    (7ULL << 8)
+#define IOAPIC_RTE_DESTMODE   (1ULL << 11)
+#define IOAPIC_RTE_DELIVS     (1ULL << 12) /* read-only */
+#define IOAPIC_RTE_POLARITY   (1ULL << 13)
+#define IOAPIC_RTE_REMOTE_IRR (1ULL << 14) /* read-only */
+#define IOAPIC_RTE_LEVEL      (1ULL << 15)
+#define IOAPIC_RTE_MASKED     (1ULL << 16)
+#define IOAPIC_RTE_RO_BITS    (IOAPIC_RTE_DELIVS | IOAPIC_RTE_REMOTE_IRR)
 
 struct ioapic_msi {
 	uint64_t address;
@@ -52,8 +52,12 @@ struct ioapic_msi {
 };
 
 struct ioapic_callbacks {
-	/* Deliver pin's message now (the VM raises GSI `pin`). */
-	void (*deliver)(void *ctx, unsigned pin, const struct ioapic_msi *msg);
+	/* Deliver pin's message now (the VM raises GSI `pin`). Returns false
+	 * if no local APIC accepted it: the guest aimed it at no CPU, or at
+	 * one whose APIC is off. The message is then lost, as on a PC, and a
+	 * level pin's Remote IRR stays clear (82093AA: it is set when a local
+	 * APIC accepts the interrupt), so the pin is not stuck. */
+	bool (*deliver)(void *ctx, unsigned pin, const struct ioapic_msi *msg);
 	/* Redirection entries changed: routes[pin] valid where mask bit clear. */
 	void (*routes_changed)(void *ctx, const struct ioapic_msi routes[IOAPIC_PINS],
 			       uint32_t unmasked);

@@ -14,26 +14,27 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "dev/disk_lock.h"
 #include "util.h"
 
-#define SECTOR	   512ULL
-#define HDR_SIZE   16
-#define SEG_MAX	   126 /* data segments per request we accept (queue 256) */
-#define QUEUE_SIZE 256
+#define SECTOR		 512ULL
+#define HDR_SIZE	 16
+#define SEG_MAX		 126 /* data segments per request we advertise (queue 256) */
+#define QUEUE_SIZE	 256
 #define DISCARD_SEG_SIZE 16
 #define MAX_DISCARD_SEGS 1 /* ranges per discard or write-zeroes request */
 
 /* Config space offsets (5.2.4). */
-#define CFG_CAPACITY	      0
-#define CFG_SEG_MAX	      12
-#define CFG_BLK_SIZE	      20
-#define CFG_NUM_QUEUES	      34
-#define CFG_MAX_DISCARD_SECT  36
-#define CFG_MAX_DISCARD_SEG   40
-#define CFG_DISCARD_ALIGN     44
-#define CFG_MAX_WZ_SECT	      48
-#define CFG_MAX_WZ_SEG	      52
-#define CFG_WZ_MAY_UNMAP      56
+#define CFG_CAPACITY	     0
+#define CFG_SEG_MAX	     12
+#define CFG_BLK_SIZE	     20
+#define CFG_NUM_QUEUES	     34
+#define CFG_MAX_DISCARD_SECT 36
+#define CFG_MAX_DISCARD_SEG  40
+#define CFG_DISCARD_ALIGN    44
+#define CFG_MAX_WZ_SECT	     48
+#define CFG_MAX_WZ_SEG	     52
+#define CFG_WZ_MAY_UNMAP     56
 
 static void blk_config_read(struct virtio_dev *d, uint32_t off, uint8_t *data, uint32_t len)
 {
@@ -44,29 +45,30 @@ static void blk_config_read(struct virtio_dev *d, uint32_t off, uint8_t *data, u
 
 static void blk_notify(struct virtio_dev *d, unsigned q);
 
-int virtio_blk_open(struct virtio_blk *b, const struct disk_config *cfg)
+/* virtio_blk_open(), with own_fd an fd of this disk whose locks the new
+ * file may share (a swap to the same file), or -1. */
+static int blk_open(struct virtio_blk *b, const struct disk_config *cfg, int own_fd)
 {
 	struct stat st;
 	uint64_t size;
 	char name[sizeof(b->rl.name)];
+	int err;
 
 	memset(b, 0, sizeof(*b));
 	rate_limiter_io_preinit(&b->rl);
-	b->fd = open(cfg->path, (cfg->ro ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+	/* Never blocks: a FIFO, socket or character device is refused. */
+	b->fd = ember_open_input(cfg->path, cfg->ro ? O_RDONLY : O_RDWR, true, &st, NULL);
 	if (b->fd < 0)
-		return ember_seterr(-errno, "--disk %s: %s", cfg->path, strerror(errno));
-	if (fstat(b->fd, &st) < 0)
-		return ember_seterr(-errno, "--disk %s: %s", cfg->path, strerror(errno));
-	if (S_ISBLK(st.st_mode)) {
-		if (ioctl(b->fd, BLKGETSIZE64, &size) < 0)
-			return ember_seterr(-errno, "--disk %s: BLKGETSIZE64: %s", cfg->path,
-					    strerror(errno));
-	} else if (S_ISREG(st.st_mode)) {
-		size = (uint64_t)st.st_size;
-	} else {
-		return ember_seterr(-EINVAL, "--disk %s: not a regular file or block device",
-				    cfg->path);
-	}
+		return ember_prefixerr(b->fd, "--disk %s", cfg->path);
+	size = (uint64_t)st.st_size;
+	if (S_ISBLK(st.st_mode) && ioctl(b->fd, BLKGETSIZE64, &size) < 0)
+		return ember_seterr(-errno, "--disk %s: BLKGETSIZE64: %s", cfg->path,
+				    strerror(errno));
+	/* Before the guest sees it: no other ember or QEMU writes it, nor
+	 * forbids us to (dev/disk_lock.h). */
+	err = disk_lock_take(b->fd, cfg->ro, own_fd);
+	if (err)
+		return ember_prefixerr(err, "--disk %s", cfg->path);
 	/* An empty disk (0 sectors) is valid: Kata Containers creates its
 	 * placeholder drives empty and swaps real images in later. */
 	if (size % SECTOR)
@@ -80,8 +82,8 @@ int virtio_blk_open(struct virtio_blk *b, const struct disk_config *cfg)
 	/* Punching a hole past the end changes nothing, and tells whether the
 	 * file system supports it: offer discard/write-zeroes only then. */
 	b->can_discard = !b->ro && S_ISREG(st.st_mode) &&
-			 fallocate(b->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-				   (off_t)size, (off_t)SECTOR) == 0;
+			 fallocate(b->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)size,
+				   (off_t)SECTOR) == 0;
 
 	b->features = VIRTIO_F_RING_INDIRECT_DESC | VIRTIO_F_RING_EVENT_IDX | VIRTIO_BLK_F_SEG_MAX |
 		      VIRTIO_BLK_F_BLK_SIZE;
@@ -120,8 +122,20 @@ int virtio_blk_open(struct virtio_blk *b, const struct disk_config *cfg)
 	return rate_limiter_io_init(&b->rl, &cfg->rl, name);
 }
 
+int virtio_blk_open(struct virtio_blk *b, const struct disk_config *cfg)
+{
+	return blk_open(b, cfg, -1);
+}
+
 void virtio_blk_close(struct virtio_blk *b)
 {
+	/* Whatever the cache mode and however ember ends (guest power-off,
+	 * a stop signal, the API), what the guest wrote reaches the storage
+	 * before ember says it is done. An error here has no one left to
+	 * tell but the operator. */
+	if (b->fd >= 0 && !b->ro && fdatasync(b->fd) < 0 && errno != EINVAL)
+		fprintf(stderr, "ember: virtio-blk: flushing %s at close: %s\n",
+			b->path[0] ? b->path : "a disk", strerror(errno));
 	if (b->fd >= 0)
 		close(b->fd);
 	b->fd = -1;
@@ -131,41 +145,18 @@ void virtio_blk_close(struct virtio_blk *b)
 /*
  * The data part of a request as an iovec: for writes, the readable bytes
  * after the 16-byte header; for reads, the writable bytes before the final
- * status byte. Returns the iovec count, or -EINVAL past SEG_MAX.
+ * status byte. Returns the iovec count; *total is the data's length, and
+ * the iovec covers all of it (a chain is no longer than the queue, so
+ * VQ_MAX_SIZE entries always suffice).
  */
-static int data_iov(const struct vq_chain *c, bool write_part, struct iovec *iov, uint64_t *total)
+static unsigned data_iov(const struct vq_chain *c, bool write_part, struct iovec *iov,
+			 uint64_t *total)
 {
-	uint64_t skip = write_part ? 0 : HDR_SIZE;
-	uint64_t drop = write_part ? 1 : 0; /* the status byte at the end */
-	uint64_t left = (write_part ? c->write_len : c->read_len) - skip - drop;
-	int n = 0;
+	uint64_t covered;
 
-	*total = left;
-	for (unsigned i = 0; i < c->n && left; i++) {
-		const struct vq_buf *b = &c->bufs[i];
-		uint64_t len = b->len, off = 0;
-
-		if (b->write != write_part)
-			continue;
-		if (skip >= len) {
-			skip -= len;
-			continue;
-		}
-		off = skip;
-		skip = 0;
-		len -= off;
-		if (len > left)
-			len = left;
-		if (len == 0)
-			continue;
-		if (n >= SEG_MAX + 2)
-			return -EINVAL;
-		iov[n].iov_base = b->host + off;
-		iov[n].iov_len = (size_t)len;
-		n++;
-		left -= len;
-	}
-	return n;
+	*total = write_part ? c->write_len - 1 : c->read_len - HDR_SIZE;
+	return vq_chain_iov(c, write_part, write_part ? 0 : HDR_SIZE, *total, iov, VQ_MAX_SIZE,
+			    &covered);
 }
 
 /* Whole-range check: [sector*512, +len) inside the disk, no overflow. */
@@ -176,10 +167,11 @@ static bool in_range(const struct virtio_blk *b, uint64_t sector, uint64_t len, 
 	return !ckd_mul(off, sector, SECTOR) && !ckd_add(&end, *off, len) && end <= b->capacity;
 }
 
-static int rw_all(int fd, struct iovec *iov, int n, uint64_t off, bool write)
+static int rw_all(int fd, struct iovec *iov, unsigned n, uint64_t off, bool write)
 {
 	while (n > 0) {
-		ssize_t r = write ? pwritev(fd, iov, n, (off_t)off) : preadv(fd, iov, n, (off_t)off);
+		ssize_t r = write ? pwritev(fd, iov, (int)n, (off_t)off)
+				  : preadv(fd, iov, (int)n, (off_t)off);
 
 		if (r < 0 && errno == EINTR)
 			continue;
@@ -235,8 +227,8 @@ static uint8_t do_discard(struct virtio_blk *b, const struct vq_chain *c, uint32
 								      : FALLOC_FL_ZERO_RANGE;
 		if (count && fallocate(b->fd, mode, (off_t)off, (off_t)(count * SECTOR)) < 0) {
 			if (!(mode & FALLOC_FL_ZERO_RANGE) || errno != EOPNOTSUPP ||
-			    fallocate(b->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-				      (off_t)off, (off_t)(count * SECTOR)) < 0)
+			    fallocate(b->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)off,
+				      (off_t)(count * SECTOR)) < 0)
 				return VIRTIO_BLK_S_IOERR;
 		}
 	}
@@ -288,10 +280,12 @@ static void blk_count(struct virtio_blk *b, uint32_t type, uint8_t status, uint6
 static int blk_serve(struct virtio_blk *b, const struct vq_chain *c, uint32_t type, uint64_t sector,
 		     uint32_t *written)
 {
-	struct iovec iov[SEG_MAX + 2];
-	uint8_t status = VIRTIO_BLK_S_OK;
+	struct iovec iov[VQ_MAX_SIZE];
+	/* The last writable byte (blk_header() checked there is one). */
+	const struct iovec *last = &c->iov[c->n - 1];
+	uint8_t status = VIRTIO_BLK_S_OK, *status_p = (uint8_t *)last->iov_base + last->iov_len - 1;
 	uint64_t total = 0, off;
-	int n;
+	unsigned n;
 
 	*written = 0;
 	switch (type) {
@@ -300,7 +294,7 @@ static int blk_serve(struct virtio_blk *b, const struct vq_chain *c, uint32_t ty
 		bool is_write = type == VIRTIO_BLK_T_OUT;
 
 		n = data_iov(c, !is_write, iov, &total);
-		if (n < 0 || total % SECTOR || !in_range(b, sector, total, &off))
+		if (total % SECTOR || !in_range(b, sector, total, &off))
 			status = VIRTIO_BLK_S_IOERR;
 		else if (is_write && b->ro)
 			status = VIRTIO_BLK_S_IOERR;
@@ -332,7 +326,7 @@ static int blk_serve(struct virtio_blk *b, const struct vq_chain *c, uint32_t ty
 	default:
 		status = VIRTIO_BLK_S_UNSUPP;
 	}
-	vq_chain_write(c, c->write_len - 1, &status, 1);
+	*status_p = status;
 	*written += 1;
 	blk_count(b, type, status, total);
 	return status;
@@ -349,51 +343,36 @@ int virtio_blk_request(struct virtio_blk *b, const struct vq_chain *c, uint32_t 
 	return err ? err : blk_serve(b, c, type, sector, written);
 }
 
+static int blk_request_fn(struct virtio_dev *d, struct vq_chain *c, void *ctx, uint32_t *written)
+{
+	struct virtio_blk *b = ctx;
+	uint32_t type = 0;
+	uint64_t sector = 0;
+	int err = blk_header(c, &type, &sector);
+
+	if (err < 0)
+		return err;
+	/* Throttled: the request goes back to the ring, and the limiter's
+	 * timer brings us back to it first. */
+	if (!rate_limiter_io_allow(&b->rl, blk_data_bytes(c, type), 1)) {
+		counter_add(&b->m.rate_limiter_throttled_events, 1);
+		return VIRTIO_REQ_AGAIN;
+	}
+	/* The lock guards the rings; disk I/O happens with it dropped so the
+	 * guest's MMIO accesses to the device never wait for the disk. */
+	virtio_begin_io(d);
+	blk_serve(b, c, type, sector, written); /* the status is in the chain */
+	virtio_end_io(d);
+	return VIRTIO_REQ_DONE;
+}
+
 static void blk_notify(struct virtio_dev *d, unsigned q)
 {
 	struct virtio_blk *b = d->priv;
-	struct vq_chain *c = malloc(sizeof(*c));
-	struct vq *vq;
-	bool pushed = false;
-	int r = 0;
 
-	if (!c)
-		return;
-	/* The lock guards the rings; disk I/O happens with it dropped so the
-	 * guest's MMIO accesses to the device never wait for the disk. */
 	virtio_lock(d);
-	while ((vq = virtio_queue(d, q)) && (r = vq_pop(vq, c)) > 0) {
-		uint32_t written, type = 0;
-		uint64_t sector = 0;
-
-		r = blk_header(c, &type, &sector);
-		if (r < 0)
-			break;
-		/* Throttled: the request goes back to the ring, and the
-		 * limiter's timer brings us back to it first. */
-		if (!rate_limiter_io_allow(&b->rl, blk_data_bytes(c, type), 1)) {
-			counter_add(&b->m.rate_limiter_throttled_events, 1);
-			vq_unpop(vq, 1);
-			break;
-		}
-		virtio_begin_io(d);
-		blk_serve(b, c, type, sector, &written); /* the status is in the chain */
-		virtio_end_io(d);
-		vq_push(vq, c->head, written); /* a reset waits for us: same rings */
-		pushed = true;
-		/* Interrupt per batch, not per request: but do not starve
-		 * the guest while it keeps the queue full. */
-		if (vq->used_idx % 32 == 0) {
-			virtio_signal_used(d, q);
-			pushed = false;
-		}
-	}
-	if (r < 0 && virtio_queue(d, q))
-		virtio_needs_reset(d, ember_lasterr());
-	if (pushed)
-		virtio_signal_used(d, q);
+	virtio_serve_queue(d, q, &b->chain, blk_request_fn, b);
 	virtio_unlock(d);
-	free(c);
 }
 
 int virtio_blk_swap(struct virtio_blk *b, const char *path)
@@ -405,7 +384,10 @@ int virtio_blk_swap(struct virtio_blk *b, const char *path)
 
 	if (config_copy(cfg.path, sizeof(cfg.path), path))
 		return ember_seterr(-ENAMETOOLONG, "path is too long");
-	err = virtio_blk_open(&nb, &cfg);
+	/* The new file is locked before the switch and the old one's locks
+	 * go with its fd below; the same file again (a PATCH after the image
+	 * grew) shares the old fd's locks rather than conflicting with them. */
+	err = blk_open(&nb, &cfg, b->fd);
 	if (err) {
 		virtio_blk_close(&nb);
 		return err;

@@ -41,7 +41,7 @@
 #define VIRTIO_BLK_S_IOERR  1
 #define VIRTIO_BLK_S_UNSUPP 2
 
-#define VIRTIO_BLK_ID_BYTES 20
+#define VIRTIO_BLK_ID_BYTES    20
 #define VIRTIO_BLK_CONFIG_SIZE 60
 
 struct disk_config;
@@ -69,6 +69,7 @@ struct virtio_blk {
 	struct virtio_dev *dev;	   /* set by virtio_blk_create() (or the test) */
 	struct rate_limiter_io rl; /* guarded by dev's lock */
 	struct virtio_blk_metrics m;
+	struct vq_chain chain; /* the request being served (device thread) */
 };
 
 /* arg: const struct disk_config *. */

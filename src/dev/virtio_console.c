@@ -14,79 +14,60 @@
 #define RXQ 0
 #define TXQ 1
 
-/* Receive: move buffered input into the guest's receive chains. */
-static void fill_rx(struct virtio_console *vc, struct vq_chain *c)
+/* Receive (vc->lock held): buffered input into one receive chain. */
+static int rx_request(struct virtio_dev *d, struct vq_chain *c, void *ctx, uint32_t *written)
 {
-	struct virtio_dev *d = &vc->slot->dev;
-	struct vq *vq;
-	bool pushed = false;
-	int r = 0;
+	struct virtio_console *vc = ctx;
+	uint64_t n = 0;
 
-	virtio_lock(d);
-	pthread_mutex_lock(&vc->lock);
-	while (vc->count && (vq = virtio_queue(d, RXQ)) && (r = vq_pop(vq, c)) > 0) {
-		uint64_t n = 0;
+	(void)d;
+	if (!vc->count)
+		return VIRTIO_REQ_AGAIN;
+	while (vc->count && n < c->write_len) {
+		unsigned run = VCON_INPUT_SIZE - vc->head;
+		uint64_t take = vc->count < run ? vc->count : run;
 
-		while (vc->count && n < c->write_len) {
-			unsigned run = VCON_INPUT_SIZE - vc->head;
-			uint64_t take = vc->count < run ? vc->count : run;
-
-			if (take > c->write_len - n)
-				take = c->write_len - n;
-			n += vq_chain_write(c, n, vc->in + vc->head, take);
-			vc->head = (vc->head + (unsigned)take) % VCON_INPUT_SIZE;
-			vc->count -= (unsigned)take;
-		}
-		vq_push(vq, c->head, (uint32_t)n);
-		pushed = true;
+		if (take > c->write_len - n)
+			take = c->write_len - n;
+		n += vq_chain_write(c, n, vc->in + vc->head, take);
+		vc->head = (vc->head + (unsigned)take) % VCON_INPUT_SIZE;
+		vc->count -= (unsigned)take;
 	}
-	pthread_cond_broadcast(&vc->space);
-	pthread_mutex_unlock(&vc->lock);
-	if (r < 0)
-		virtio_needs_reset(d, ember_lasterr());
-	if (pushed)
-		virtio_signal_used(d, RXQ);
-	virtio_unlock(d);
+	*written = (uint32_t)n;
+	return vc->count ? VIRTIO_REQ_DONE : VIRTIO_REQ_LAST;
 }
 
 /* Transmit: everything the guest wrote goes to the terminal. */
-static void drain_tx(struct virtio_console *vc, struct vq_chain *c)
+static int tx_request(struct virtio_dev *d, struct vq_chain *c, void *ctx, uint32_t *written)
 {
-	struct virtio_dev *d = &vc->slot->dev;
-	struct vq *vq;
-	bool pushed = false;
-	int r = 0;
+	struct virtio_console *vc = ctx;
 
-	virtio_lock(d);
-	while ((vq = virtio_queue(d, TXQ)) && (r = vq_pop(vq, c)) > 0) {
-		for (unsigned i = 0; i < c->nread; i++)
-			console_output(vc->out_fd, c->bufs[i].host, c->bufs[i].len);
-		if (c->read_len && vc->first_output) {
-			vc->first_output(vc->ctx);
-			vc->first_output = NULL;
-		}
-		vq_push(vq, c->head, 0);
-		pushed = true;
+	(void)d;
+	for (unsigned i = 0; i < c->nread; i++)
+		console_out_put(vc->out, c->iov[i].iov_base, c->iov[i].iov_len);
+	if (c->read_len && vc->first_output) {
+		vc->first_output(vc->ctx);
+		vc->first_output = NULL;
 	}
-	if (r < 0)
-		virtio_needs_reset(d, ember_lasterr());
-	if (pushed)
-		virtio_signal_used(d, TXQ);
-	virtio_unlock(d);
+	*written = 0;
+	return VIRTIO_REQ_DONE;
 }
 
 static void con_notify(struct virtio_dev *d, unsigned q)
 {
 	struct virtio_console *vc = d->priv;
-	struct vq_chain *c = malloc(sizeof(*c));
 
-	if (!c)
-		return;
-	if (q == TXQ)
-		drain_tx(vc, c);
-	else
-		fill_rx(vc, c);
-	free(c);
+	virtio_lock(d);
+	if (q == TXQ) {
+		virtio_serve_queue(d, TXQ, &vc->chain, tx_request, vc);
+	} else {
+		pthread_mutex_lock(&vc->lock);
+		if (vc->count)
+			virtio_serve_queue(d, RXQ, &vc->chain, rx_request, vc);
+		pthread_cond_broadcast(&vc->space);
+		pthread_mutex_unlock(&vc->lock);
+	}
+	virtio_unlock(d);
 }
 
 static void on_wake(void *ctx, int fd, uint32_t events)
@@ -130,14 +111,14 @@ static const struct virtio_dev_ops console_ops = {
 	.notify = con_notify,
 };
 
-int virtio_console_input(void *con, const uint8_t *buf, size_t len)
+int virtio_console_input(void *con, const uint8_t *buf, size_t len, bool wait)
 {
 	struct virtio_console *vc = con;
 	uint64_t one = 1;
 	size_t n = 0;
 
 	pthread_mutex_lock(&vc->lock);
-	while (!vc->closed && vc->count == VCON_INPUT_SIZE)
+	while (wait && !vc->closed && vc->count == VCON_INPUT_SIZE)
 		pthread_cond_wait(&vc->space, &vc->lock);
 	if (vc->closed) {
 		pthread_mutex_unlock(&vc->lock);
@@ -180,7 +161,7 @@ int virtio_console_create(struct vm_virtio *s, const struct guest_mem *mem, cons
 	if (!vc)
 		return -ENOMEM;
 	vc->slot = s;
-	vc->out_fd = a->out_fd;
+	vc->out = a->output;
 	vc->first_output = a->first_output;
 	vc->ctx = a->ctx;
 	pthread_mutex_init(&vc->lock, NULL);

@@ -73,6 +73,47 @@ void virtio_signal_used(struct virtio_dev *d, unsigned q)
 		d->irq(d->irq_ctx);
 }
 
+int virtio_serve_queue(struct virtio_dev *d, unsigned q, struct vq_chain *c, virtio_request_fn fn,
+		       void *ctx)
+{
+	unsigned pushed = 0, unsignalled = 0;
+	struct vq *vq;
+	int r = 0;
+
+	while ((vq = virtio_queue(d, q))) {
+		uint32_t written = 0;
+
+		r = vq_pop(vq, c);
+		if (r <= 0)
+			break;
+		r = fn(d, c, ctx, &written);
+		if (r == VIRTIO_REQ_AGAIN) {
+			vq_unpop(vq, 1);
+			break;
+		}
+		if (r < 0)
+			break;
+		/* Into the rings the chain came from, even if the device broke
+		 * meanwhile: a reset waits for requests doing I/O, so they are
+		 * still the driver's. */
+		vq_push(vq, c->head, written);
+		pushed++;
+		/* Interrupt per batch, not per request: but do not starve the
+		 * guest while it keeps the queue full. */
+		if (++unsignalled == VIRTIO_SIGNAL_BATCH) {
+			virtio_signal_used(d, q);
+			unsignalled = 0;
+		}
+		if (r == VIRTIO_REQ_LAST)
+			break;
+	}
+	if (r < 0 && virtio_queue(d, q))
+		virtio_needs_reset(d, ember_lasterr());
+	if (unsignalled)
+		virtio_signal_used(d, q);
+	return r < 0 ? r : (int)pushed;
+}
+
 void virtio_begin_io(struct virtio_dev *d)
 {
 	d->busy++;
@@ -86,21 +127,26 @@ void virtio_end_io(struct virtio_dev *d)
 		pthread_cond_broadcast(&d->idle);
 }
 
-static void reset(struct virtio_dev *d)
+/* Wait for the request in flight (lock dropped for its I/O) to finish: it
+ * still owns buffers of the current rings, and its completion must land in
+ * them before the driver can see the device stopped and hand out new rings
+ * (found by the hostile test guest). Then let the model drop its state. */
+static void quiesce(struct virtio_dev *d)
 {
-	/* A request in flight (lock dropped for its I/O) still owns buffers
-	 * of the old rings: let it finish and complete there before the
-	 * driver can see status 0 and hand out new rings (found by the
-	 * hostile test guest). */
 	while (d->busy)
 		pthread_cond_wait(&d->idle, &d->lock);
+	d->live = false;
 	if (d->ops->reset)
 		d->ops->reset(d);
+}
+
+static void reset(struct virtio_dev *d)
+{
+	quiesce(d);
 	d->status = 0;
 	d->dev_feat_sel = d->drv_feat_sel = d->queue_sel = 0;
 	d->driver_features = 0;
 	d->isr = 0;
-	d->live = false;
 	memset(d->queues, 0, sizeof(d->queues));
 }
 
@@ -132,28 +178,59 @@ static void go_live(struct virtio_dev *d)
 		d->on_live(d->on_live_ctx);
 }
 
+/* The status a driver may add next (3.1.1): one bit at a time, in order. */
+static uint32_t next_status(uint32_t s)
+{
+	switch (s) {
+	case 0:
+		return VIRTIO_STATUS_ACKNOWLEDGE;
+	case VIRTIO_STATUS_ACKNOWLEDGE:
+		return VIRTIO_STATUS_DRIVER;
+	case VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER:
+		return VIRTIO_STATUS_FEATURES_OK;
+	case VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK:
+		return VIRTIO_STATUS_DRIVER_OK;
+	}
+	return 0; /* live, failed or needing reset: nothing more to add */
+}
+
+/*
+ * The device status machine (virtio 1.2, 2.1 and 3.1.1), as Firecracker's
+ * and cloud-hypervisor's transports keep it: 0 resets; FAILED (the driver
+ * gave up) is taken at any time and stops the device; otherwise a write must
+ * keep every bit set so far and add exactly the next one of ACKNOWLEDGE,
+ * DRIVER, FEATURES_OK, DRIVER_OK. Anything else (bits out of order, several
+ * at once, bits cleared without a reset, NEEDS_RESET from the driver) is
+ * refused: the status stays as it was, so the device never goes live on a
+ * driver that skipped a step.
+ */
 static void write_status(struct virtio_dev *d, uint32_t v)
 {
-	uint32_t old = d->status;
+	uint32_t old = d->status, mine = old & VIRTIO_STATUS_DEVICE_NEEDS_RESET;
+	uint32_t drv = old & ~VIRTIO_STATUS_DEVICE_NEEDS_RESET;
+	uint32_t want = v & ~VIRTIO_STATUS_DEVICE_NEEDS_RESET, add = want & ~drv;
 
 	if (v == 0) {
 		reset(d);
 		return;
 	}
-	/* The driver may only add bits (3.1.1); ignore attempts to clear them
-	 * or to set NEEDS_RESET itself. */
-	v = (v | old) & ~VIRTIO_STATUS_DEVICE_NEEDS_RESET;
-	v |= old & VIRTIO_STATUS_DEVICE_NEEDS_RESET;
-	if ((v & VIRTIO_STATUS_FEATURES_OK) && !(old & VIRTIO_STATUS_FEATURES_OK)) {
+	if (add & VIRTIO_STATUS_FAILED) {
+		if (!(old & VIRTIO_STATUS_FAILED))
+			quiesce(d);
+		d->status = old | VIRTIO_STATUS_FAILED;
+		return;
+	}
+	if ((drv & ~want) || !add || add != next_status(drv) || mine)
+		return;
+	if (add == VIRTIO_STATUS_FEATURES_OK) {
 		/* Accept only a subset of what we offered, with VERSION_1:
 		 * otherwise leave FEATURES_OK clear so the driver gives up. */
 		if ((d->driver_features & ~offered(d)) ||
 		    !(d->driver_features & VIRTIO_F_VERSION_1))
-			v &= ~VIRTIO_STATUS_FEATURES_OK;
+			return;
 	}
-	d->status = v;
-	if ((v & VIRTIO_STATUS_DRIVER_OK) && !(old & VIRTIO_STATUS_DRIVER_OK) &&
-	    (v & VIRTIO_STATUS_FEATURES_OK) && !(v & VIRTIO_STATUS_DEVICE_NEEDS_RESET))
+	d->status = want;
+	if (add == VIRTIO_STATUS_DRIVER_OK)
 		go_live(d);
 }
 
@@ -201,14 +278,17 @@ static void write_reg(struct virtio_dev *d, uint64_t off, uint32_t v)
 	struct virtio_queue *q = selected(d);
 	/* Queue layout may change only while the queue is not ready and the
 	 * driver has not finished (4.2.2.3). */
-	bool q_writable = q && !q->ready && !(d->status & VIRTIO_STATUS_DRIVER_OK);
+	bool q_writable =
+	    q && !q->ready && !(d->status & (VIRTIO_STATUS_DRIVER_OK | VIRTIO_STATUS_FAILED));
 
 	switch (off) {
 	case VIRTIO_MMIO_DEVICE_FEATURES_SEL:
 		d->dev_feat_sel = v;
 		break;
 	case VIRTIO_MMIO_DRIVER_FEATURES:
-		if (d->drv_feat_sel < 2 && !(d->status & VIRTIO_STATUS_FEATURES_OK))
+		/* Between DRIVER and FEATURES_OK only (3.1.1). */
+		if (d->drv_feat_sel < 2 && (d->status & VIRTIO_STATUS_DRIVER) &&
+		    !(d->status & (VIRTIO_STATUS_FEATURES_OK | VIRTIO_STATUS_FAILED)))
 			set_half(&d->driver_features, d->drv_feat_sel == 1, v);
 		break;
 	case VIRTIO_MMIO_DRIVER_FEATURES_SEL:
@@ -222,7 +302,7 @@ static void write_reg(struct virtio_dev *d, uint64_t off, uint32_t v)
 			q->num = (uint16_t)(v > 0xffff ? 0 : v);
 		break;
 	case VIRTIO_MMIO_QUEUE_READY:
-		if (q && !(d->status & VIRTIO_STATUS_DRIVER_OK))
+		if (q && !(d->status & (VIRTIO_STATUS_DRIVER_OK | VIRTIO_STATUS_FAILED)))
 			q->ready = v & 1;
 		break;
 	case VIRTIO_MMIO_QUEUE_NOTIFY:

@@ -28,38 +28,38 @@
 #define VIRTIO_MAX_QUEUES   8
 
 /* Register offsets (virtio 1.2, 4.2.2). */
-#define VIRTIO_MMIO_MAGIC_VALUE	       0x000
-#define VIRTIO_MMIO_VERSION_REG	       0x004
-#define VIRTIO_MMIO_DEVICE_ID	       0x008
-#define VIRTIO_MMIO_VENDOR_ID	       0x00c
-#define VIRTIO_MMIO_DEVICE_FEATURES    0x010
+#define VIRTIO_MMIO_MAGIC_VALUE		0x000
+#define VIRTIO_MMIO_VERSION_REG		0x004
+#define VIRTIO_MMIO_DEVICE_ID		0x008
+#define VIRTIO_MMIO_VENDOR_ID		0x00c
+#define VIRTIO_MMIO_DEVICE_FEATURES	0x010
 #define VIRTIO_MMIO_DEVICE_FEATURES_SEL 0x014
-#define VIRTIO_MMIO_DRIVER_FEATURES    0x020
+#define VIRTIO_MMIO_DRIVER_FEATURES	0x020
 #define VIRTIO_MMIO_DRIVER_FEATURES_SEL 0x024
-#define VIRTIO_MMIO_QUEUE_SEL	       0x030
-#define VIRTIO_MMIO_QUEUE_NUM_MAX      0x034
-#define VIRTIO_MMIO_QUEUE_NUM	       0x038
-#define VIRTIO_MMIO_QUEUE_READY	       0x044
-#define VIRTIO_MMIO_QUEUE_NOTIFY       0x050
-#define VIRTIO_MMIO_INTERRUPT_STATUS   0x060
-#define VIRTIO_MMIO_INTERRUPT_ACK      0x064
-#define VIRTIO_MMIO_STATUS	       0x070
-#define VIRTIO_MMIO_QUEUE_DESC_LOW     0x080
-#define VIRTIO_MMIO_QUEUE_DESC_HIGH    0x084
-#define VIRTIO_MMIO_QUEUE_AVAIL_LOW    0x090
-#define VIRTIO_MMIO_QUEUE_AVAIL_HIGH   0x094
-#define VIRTIO_MMIO_QUEUE_USED_LOW     0x0a0
-#define VIRTIO_MMIO_QUEUE_USED_HIGH    0x0a4
-#define VIRTIO_MMIO_CONFIG_GENERATION  0x0fc
-#define VIRTIO_MMIO_CONFIG	       0x100
+#define VIRTIO_MMIO_QUEUE_SEL		0x030
+#define VIRTIO_MMIO_QUEUE_NUM_MAX	0x034
+#define VIRTIO_MMIO_QUEUE_NUM		0x038
+#define VIRTIO_MMIO_QUEUE_READY		0x044
+#define VIRTIO_MMIO_QUEUE_NOTIFY	0x050
+#define VIRTIO_MMIO_INTERRUPT_STATUS	0x060
+#define VIRTIO_MMIO_INTERRUPT_ACK	0x064
+#define VIRTIO_MMIO_STATUS		0x070
+#define VIRTIO_MMIO_QUEUE_DESC_LOW	0x080
+#define VIRTIO_MMIO_QUEUE_DESC_HIGH	0x084
+#define VIRTIO_MMIO_QUEUE_AVAIL_LOW	0x090
+#define VIRTIO_MMIO_QUEUE_AVAIL_HIGH	0x094
+#define VIRTIO_MMIO_QUEUE_USED_LOW	0x0a0
+#define VIRTIO_MMIO_QUEUE_USED_HIGH	0x0a4
+#define VIRTIO_MMIO_CONFIG_GENERATION	0x0fc
+#define VIRTIO_MMIO_CONFIG		0x100
 
 /* Device status bits (2.1). */
-#define VIRTIO_STATUS_ACKNOWLEDGE	1
-#define VIRTIO_STATUS_DRIVER		2
-#define VIRTIO_STATUS_DRIVER_OK		4
-#define VIRTIO_STATUS_FEATURES_OK	8
+#define VIRTIO_STATUS_ACKNOWLEDGE	 1
+#define VIRTIO_STATUS_DRIVER		 2
+#define VIRTIO_STATUS_DRIVER_OK		 4
+#define VIRTIO_STATUS_FEATURES_OK	 8
 #define VIRTIO_STATUS_DEVICE_NEEDS_RESET 64
-#define VIRTIO_STATUS_FAILED		128
+#define VIRTIO_STATUS_FAILED		 128
 
 #define VIRTIO_INT_USED	  1
 #define VIRTIO_INT_CONFIG 2
@@ -87,8 +87,7 @@ struct virtio_dev_ops {
 	uint32_t config_size;
 	/* Config space accesses, off < config_size, off + len <= config_size. */
 	void (*config_read)(struct virtio_dev *d, uint32_t off, uint8_t *data, uint32_t len);
-	void (*config_write)(struct virtio_dev *d, uint32_t off, const uint8_t *data,
-			     uint32_t len);
+	void (*config_write)(struct virtio_dev *d, uint32_t off, const uint8_t *data, uint32_t len);
 	/* DRIVER_OK was set with every enabled queue valid: start serving.
 	 * Called with the lock held. Return negative errno to refuse. */
 	int (*activate)(struct virtio_dev *d);
@@ -151,6 +150,29 @@ bool virtio_has_feature(const struct virtio_dev *d, uint64_t bit);
 void virtio_needs_reset(struct virtio_dev *d, const char *why);
 /* After vq_push()es on queue q: interrupt the guest if it wants one. */
 void virtio_signal_used(struct virtio_dev *d, unsigned q);
+/*
+ * The one consumer loop every device uses (lock held): pop each chain of
+ * queue q into *c (the device's own, allocated once), hand it to fn, push it
+ * with the bytes fn says it wrote, and interrupt the guest at least every
+ * VIRTIO_SIGNAL_BATCH pushes and once at the end. fn returns:
+ *   VIRTIO_REQ_DONE   served: push, take the next chain;
+ *   VIRTIO_REQ_LAST   served: push, and stop (nothing more to give);
+ *   VIRTIO_REQ_AGAIN  not now (throttled, nothing to give): the chain goes
+ *                     back to the ring unused (vq_unpop) and serving stops;
+ *                     whatever resumes the device (the limiter's timer, new
+ *                     data) calls this again;
+ *   negative errno    the request is malformed (message set): the device
+ *                     needs reset, the chain is not pushed.
+ * fn may drop the lock for slow I/O (virtio_begin_io/virtio_end_io). A
+ * malformed ring makes the device need reset the same way. Returns the
+ * chains pushed, or the negative errno that broke the device.
+ */
+enum { VIRTIO_REQ_DONE = 0, VIRTIO_REQ_LAST = 1, VIRTIO_REQ_AGAIN = 2 };
+#define VIRTIO_SIGNAL_BATCH 32
+typedef int (*virtio_request_fn)(struct virtio_dev *d, struct vq_chain *c, void *ctx,
+				 uint32_t *written);
+int virtio_serve_queue(struct virtio_dev *d, unsigned q, struct vq_chain *c, virtio_request_fn fn,
+		       void *ctx);
 /* Drop the lock for a request's slow I/O: virtio_begin_io() unlocks,
  * virtio_end_io() relocks. A driver reset in between waits for the request
  * to finish, so its completion lands in the rings it came from. */

@@ -46,7 +46,7 @@ void virtio_net_make_mac(const char *tap, unsigned long pid, uint8_t mac[6])
 
 int virtio_net_open_tap(const char *name, bool *guest_offloads)
 {
-	struct ifreq ifr = {0};
+	struct ifreq ifr = { 0 };
 	unsigned features = 0;
 	int hdr = VIRTIO_NET_HDR_SIZE, fd, err;
 
@@ -163,12 +163,22 @@ static int net_activate(struct virtio_dev *d)
 	return 0;
 }
 
+/* Drop the rx window and any frame held (lock held). */
+static void rx_forget(struct virtio_net *n)
+{
+	n->rx_w0 = n->rx_nwin = 0;
+	n->rx_i0 = n->rx_niov = 0;
+	n->rx_room = 0;
+	n->rx_len = 0;
+	n->rx_inplace = false;
+}
+
 static void net_reset(struct virtio_dev *d)
 {
 	struct virtio_net *n = d->priv;
 
 	rx_poll(n, false);
-	n->rx_len = 0;
+	rx_forget(n);
 	if (n->is_tap)
 		ioctl(n->fd, TUNSETOFFLOAD, 0);
 }
@@ -196,36 +206,53 @@ bool virtio_net_rx_header_ok(uint8_t *hdr, uint64_t f)
 	return false; /* ECN, UDP: not negotiated */
 }
 
-/*
- * Copy the frame in rx_buf into the rx queue. Returns 1 when it was
- * delivered (or dropped because no ring could ever hold it), 0 when the
- * guest must post more buffers first, -EINVAL on a malformed chain.
+/* --- rx: a window of the guest's receive chains --------------------------
+ *
+ * Chains popped from the rx ring and not used yet wait in a window, in ring
+ * order, their writable buffers back to back in rx_iov[]: a frame is read
+ * with one readv() straight into them when they hold the largest frame the
+ * TAP can give (VIRTIO_NET_PACKET_MAX, so nothing is ever cut short), and
+ * otherwise into rx_buf and copied, as the guest's buffers allow. A frame
+ * then takes the chains it fills from the front of the window; the rest
+ * stay for the next frame. A reset or a broken device forgets the window
+ * (the rings it came from are gone).
  */
-static int rx_deliver(struct virtio_net *n, struct vq *vq)
+
+static struct iovec *rx_iov(struct virtio_net *n)
 {
-	bool mrg = virtio_has_feature(n->dev, VIRTIO_NET_F_MRG_RXBUF);
-	uint32_t done = 0;
-	unsigned used = 0;
+	return &n->rx_iov[n->rx_i0];
+}
 
-	put_le16(n->rx_buf + VIRTIO_NET_HDR_NUM_BUFFERS, 1);
-	while (done < n->rx_len) {
-		struct vq_chain *c = used ? &n->chain : &n->first;
-		int r;
+/* Make room for `niov` more iovecs at the end of the pool. */
+static void rx_compact(struct virtio_net *n, unsigned niov)
+{
+	if (n->rx_i0 + n->rx_niov + niov > NET_RX_IOV_SLOTS) {
+		memmove(n->rx_iov, rx_iov(n), n->rx_niov * sizeof(struct iovec));
+		n->rx_i0 = 0;
+	}
+	if (n->rx_w0 + n->rx_nwin >= NET_RX_WIN_SLOTS) {
+		memmove(n->rx_win, &n->rx_win[n->rx_w0], n->rx_nwin * sizeof(n->rx_win[0]));
+		n->rx_w0 = 0;
+	}
+}
 
-		/* Without MRG_RXBUF the frame must fit one chain (5.1.6.3.1);
-		 * with it, a whole ring of too-small buffers is never enough. */
-		if ((!mrg && used == 1) || used == vq->size) {
-			vq_unpop(vq, used);
-			n->rx_dropped++;
-			return 1;
-		}
-		r = vq_pop(vq, c);
-		if (r < 0)
-			return r;
-		if (r == 0) {
-			vq_unpop(vq, used);
-			return 0;
-		}
+/*
+ * Pop chains into the window until it has `need` bytes (without MRG_RXBUF a
+ * frame must fit one chain, 5.1.6.3.1: one chain then), or it cannot grow:
+ * the whole ring is in it, or its buffers fill the pool. Returns 1 if it
+ * stopped because the ring ran dry (the driver's next kick brings more), 0
+ * otherwise, -EINVAL (message set) for a malformed chain.
+ */
+static int rx_fill(struct virtio_net *n, struct vq *vq, uint64_t need, bool mrg)
+{
+	struct vq_chain *c = &n->rx_chain;
+
+	while (n->rx_room < need && (mrg || !n->rx_nwin) && n->rx_nwin < vq->size) {
+		unsigned niov;
+		int r = vq_pop(vq, c);
+
+		if (r <= 0)
+			return r < 0 ? r : 1;
 		/* Any chain may start a frame: each must hold the header. */
 		if (c->write_len < VIRTIO_NET_HDR_SIZE)
 			return ember_seterr(-EINVAL,
@@ -233,23 +260,122 @@ static int rx_deliver(struct virtio_net *n, struct vq *vq)
 					    "than the %d-byte header",
 					    c->head, (unsigned long long)c->write_len,
 					    VIRTIO_NET_HDR_SIZE);
-		n->rx_used[used].head = c->head;
-		n->rx_used[used].len =
-		    (uint32_t)vq_chain_write(c, 0, n->rx_buf + done, n->rx_len - done);
-		done += n->rx_used[used].len;
-		used++;
+		niov = c->n - c->nread;
+		if (n->rx_niov && n->rx_niov + niov > VQ_MAX_SIZE) {
+			vq_unpop(vq, 1); /* served once the window drains */
+			return 0;
+		}
+		rx_compact(n, niov);
+		for (unsigned i = 0; i < niov; i++)
+			n->rx_iov[n->rx_i0 + n->rx_niov + i] = c->iov[c->nread + i];
+		n->rx_win[n->rx_w0 + n->rx_nwin].head = c->head;
+		n->rx_win[n->rx_w0 + n->rx_nwin].niov = (uint16_t)niov;
+		n->rx_win[n->rx_w0 + n->rx_nwin].len = (uint32_t)c->write_len;
+		n->rx_nwin++;
+		n->rx_niov += niov;
+		n->rx_room += c->write_len;
 	}
-	if (used > 1) {
-		uint8_t nb[2];
+	return 0;
+}
 
-		put_le16(nb, (uint16_t)used);
-		vq_chain_write(&n->first, VIRTIO_NET_HDR_NUM_BUFFERS, nb, 2);
+/* The room a frame may use now: the window, or its first chain alone. */
+static uint64_t rx_usable(const struct virtio_net *n, bool mrg)
+{
+	if (mrg || !n->rx_nwin)
+		return n->rx_room;
+	return n->rx_win[n->rx_w0].len;
+}
+
+/* The frame of `len` bytes is in the window's first chains (header first):
+ * set num_buffers, give those chains to the guest, drop them from the
+ * window. */
+static void rx_complete(struct virtio_net *n, struct vq *vq, uint32_t len)
+{
+	unsigned used = 0, iovs = 0;
+	uint8_t nb[2];
+
+	for (uint32_t left = len; left && used < n->rx_nwin; used++) {
+		uint32_t l = n->rx_win[n->rx_w0 + used].len;
+
+		left -= l < left ? l : left;
 	}
-	for (unsigned i = 0; i < used; i++)
-		vq_push(vq, n->rx_used[i].head, n->rx_used[i].len);
-	counter_add(&n->m.rx_bytes_count, n->rx_len);
-	counter_add(&n->m.rx_packets_count, 1);
-	return 1;
+	/* 5.1.6.4: num_buffers, 1 without MRG_RXBUF; before the guest can
+	 * see the chains. */
+	put_le16(nb, (uint16_t)used);
+	if (rx_iov(n)->iov_len >= VIRTIO_NET_HDR_SIZE)
+		memcpy((uint8_t *)rx_iov(n)->iov_base + VIRTIO_NET_HDR_NUM_BUFFERS, nb, 2);
+	else
+		vq_iov_write(rx_iov(n), n->rx_win[n->rx_w0].niov, VIRTIO_NET_HDR_NUM_BUFFERS, nb,
+			     2);
+	for (unsigned i = 0; i < used; i++) {
+		uint32_t l = n->rx_win[n->rx_w0 + i].len;
+
+		vq_push(vq, n->rx_win[n->rx_w0 + i].head, l < len ? l : len);
+		len -= l < len ? l : len;
+		iovs += n->rx_win[n->rx_w0 + i].niov;
+		n->rx_room -= l;
+	}
+	n->rx_w0 += used;
+	n->rx_nwin -= used;
+	n->rx_i0 += iovs;
+	n->rx_niov -= iovs;
+	if (!n->rx_nwin)
+		n->rx_w0 = n->rx_i0 = 0;
+}
+
+/*
+ * Deliver the frame held in rx_buf: copied into the window's chains.
+ * Returns RX_COPIED, RX_DROPPED (no ring could ever hold it: the whole ring,
+ * or without MRG_RXBUF its chain, is too small), RX_WAIT (the guest must
+ * post more buffers first), or -EINVAL on a malformed chain.
+ */
+enum { RX_WAIT, RX_COPIED, RX_DROPPED };
+
+static int rx_deliver(struct virtio_net *n, struct vq *vq, bool mrg)
+{
+	int r = rx_fill(n, vq, n->rx_len, mrg);
+
+	if (r < 0)
+		return r;
+	if (rx_usable(n, mrg) < n->rx_len)
+		return r == 1 ? RX_WAIT : RX_DROPPED;
+	vq_iov_write(rx_iov(n), n->rx_niov, 0, n->rx_buf, n->rx_len);
+	return RX_COPIED;
+}
+
+/* One frame from the TAP: straight into the window when it can hold any
+ * frame, else into rx_buf. Returns the bytes read, or -errno. */
+static ssize_t rx_read(struct virtio_net *n, bool mrg, bool *inplace)
+{
+	ssize_t got;
+
+	*inplace = rx_usable(n, mrg) >= VIRTIO_NET_PACKET_MAX;
+	if (*inplace)
+		got = readv(n->fd, rx_iov(n), (int)(mrg ? n->rx_niov : n->rx_win[n->rx_w0].niov));
+	else
+		got = read(n->fd, n->rx_buf, sizeof(n->rx_buf));
+	return got < 0 ? -errno : got;
+}
+
+/* Check and fix the header of the frame just read: in rx_buf, or in place
+ * (read once into a copy: the guest may write its buffers meanwhile). */
+static bool rx_header(struct virtio_net *n, bool inplace)
+{
+	uint8_t hdr[VIRTIO_NET_HDR_SIZE];
+
+	if (!inplace)
+		return virtio_net_rx_header_ok(n->rx_buf, n->dev->driver_features);
+	struct iovec *first = rx_iov(n);
+
+	/* Linux puts the header in one buffer: read it there. */
+	if (first->iov_len >= sizeof(hdr))
+		memcpy(hdr, first->iov_base, sizeof(hdr));
+	else
+		vq_iov_read(first, n->rx_win[n->rx_w0].niov, 0, hdr, sizeof(hdr));
+	if (!virtio_net_rx_header_ok(hdr, n->dev->driver_features))
+		return false;
+	*(uint8_t *)first->iov_base = hdr[0]; /* the fixed flags (no empty iovecs) */
+	return true;
 }
 
 /* Read frames from the TAP into the rx queue until one of them runs dry
@@ -258,41 +384,49 @@ static void net_rx(struct virtio_net *n)
 {
 	struct virtio_dev *d = n->dev;
 	struct vq *vq = virtio_queue(d, VIRTIO_NET_RXQ);
+	bool mrg = virtio_has_feature(d, VIRTIO_NET_F_MRG_RXBUF);
 	bool pushed = false, parked = false;
 	unsigned budget = RX_BUDGET;
+	int r;
 
 	if (!vq) {
+		rx_forget(n);
 		rx_poll(n, false); /* activate() resumes */
 		return;
 	}
 	while (budget) {
-		int r;
-
 		if (!n->rx_len) {
-			ssize_t got = read(n->fd, n->rx_buf, sizeof(n->rx_buf));
+			bool inplace;
+			ssize_t got;
 
-			if (got < 0 && errno == EINTR)
+			r = rx_fill(n, vq, VIRTIO_NET_PACKET_MAX, mrg);
+			if (r < 0)
+				goto broken;
+			got = rx_read(n, mrg, &inplace);
+			if (got == -EINTR)
 				continue;
-			if (got < 0 && errno == EAGAIN) {
+			if (got == -EAGAIN) {
 				rx_poll(n, true);
 				break;
 			}
-			if (got < 0 && errno != EFAULT && errno != EINVAL && errno != EMSGSIZE) {
+			if (got < 0 && got != -EFAULT && got != -EINVAL && got != -EMSGSIZE) {
 				fprintf(stderr, "ember: virtio-net %s: read: %s; receiving stops\n",
-					n->name, strerror(errno));
+					n->name, strerror((int)-got));
 				n->rx_broken = true;
 				rx_poll(n, false);
 				break;
 			}
 			budget--;
 			/* A frame we cannot take (oversized, or shorter than an
-			 * Ethernet header) or with offloads the driver refused. */
-			if (got < VIRTIO_NET_HDR_SIZE + 14 ||
-			    !virtio_net_rx_header_ok(n->rx_buf, d->driver_features)) {
+			 * Ethernet header) or with offloads the driver refused:
+			 * dropped, and chains it was read into stay for the
+			 * next one. */
+			if (got < VIRTIO_NET_HDR_SIZE + 14 || !rx_header(n, inplace)) {
 				n->rx_dropped++;
 				continue;
 			}
 			n->rx_len = (uint32_t)got;
+			n->rx_inplace = inplace;
 			n->rx_charged = false;
 		}
 		/* Charged once, though it may then wait for guest buffers. */
@@ -305,25 +439,37 @@ static void net_rx(struct virtio_net *n)
 			}
 			n->rx_charged = true;
 		}
-		r = rx_deliver(n, vq);
-		if (r < 0) {
-			n->rx_len = 0;
-			virtio_needs_reset(d, ember_lasterr());
-			rx_poll(n, false);
-			return;
+		if (!n->rx_inplace) {
+			r = rx_deliver(n, vq, mrg);
+			if (r < 0)
+				goto broken;
+			if (r == RX_WAIT) {
+				rx_poll(n, false); /* the driver's next kick on queue 0 resumes */
+				parked = true;
+				break;
+			}
+			if (r == RX_DROPPED) {
+				n->rx_dropped++;
+				n->rx_len = 0;
+				continue;
+			}
 		}
-		if (r == 0) {
-			rx_poll(n, false); /* the driver's next kick on queue 0 resumes */
-			parked = true;
-			break;
-		}
+		rx_complete(n, vq, n->rx_len);
+		counter_add(&n->m.rx_bytes_count, n->rx_len);
+		counter_add(&n->m.rx_packets_count, 1);
 		n->rx_len = 0;
+		n->rx_inplace = false;
 		pushed = true;
 	}
 	if (!budget && !parked)
 		rx_poll(n, true); /* more may be waiting: epoll calls again */
 	if (pushed)
 		virtio_signal_used(d, VIRTIO_NET_RXQ);
+	return;
+broken:
+	rx_forget(n);
+	virtio_needs_reset(d, ember_lasterr());
+	rx_poll(n, false);
 }
 
 void virtio_net_rx_ready(void *ctx, int fd, uint32_t events)
@@ -343,73 +489,46 @@ void virtio_net_rx_ready(void *ctx, int fd, uint32_t events)
 	virtio_unlock(n->dev);
 }
 
-/* The chain's readable buffers as an iovec; returns the count. */
-static int tx_iov(const struct vq_chain *c, struct iovec *iov)
+static int tx_request(struct virtio_dev *d, struct vq_chain *c, void *ctx, uint32_t *written)
 {
-	int k = 0;
+	struct virtio_net *n = ctx;
+	/* Header plus at least an Ethernet header, at most one frame;
+	 * anything else is dropped like a bad frame on a wire. */
+	bool ok = c->read_len >= VIRTIO_NET_HDR_SIZE + 14 && c->read_len <= VIRTIO_NET_PACKET_MAX;
 
-	for (unsigned i = 0; i < c->nread; i++) {
-		if (!c->bufs[i].len)
-			continue;
-		iov[k].iov_base = c->bufs[i].host;
-		iov[k].iov_len = c->bufs[i].len;
-		k++;
+	*written = 0;
+	/* Throttled: the chain goes back to the ring, and the limiter's timer
+	 * brings us back to it first. Frames dropped as bad cost nothing. */
+	if (ok && !rate_limiter_io_allow(&n->tx_rl, c->read_len, 1)) {
+		counter_add(&n->m.tx_rate_limiter_throttled, 1);
+		return VIRTIO_REQ_AGAIN;
 	}
-	return k;
+	/* The TAP may run the host's network stack in this call: keep the
+	 * vCPUs' register accesses out of its way. A driver reset meanwhile
+	 * waits for us (virtio_begin_io). Straight from the guest's buffers:
+	 * the chain's readable part is the iovec. */
+	virtio_begin_io(d);
+	while (ok && writev(n->fd, c->iov, (int)c->nread) < 0) {
+		if (errno != EINTR) {
+			ok = false;
+			break;
+		}
+	}
+	virtio_end_io(d);
+	if (!ok) {
+		n->tx_dropped++;
+	} else {
+		counter_add(&n->m.tx_bytes_count, c->read_len);
+		counter_add(&n->m.tx_packets_count, 1);
+	}
+	return VIRTIO_REQ_DONE;
 }
 
 static void net_tx(struct virtio_net *n)
 {
-	struct virtio_dev *d = n->dev;
-	struct vq_chain *c = &n->tx;
-	struct vq *vq;
-	bool pushed = false;
-	int r = 0;
-
-	virtio_lock(d);
-	while ((vq = virtio_queue(d, VIRTIO_NET_TXQ)) && (r = vq_pop(vq, c)) > 0) {
-		/* Header plus at least an Ethernet header, at most one frame;
-		 * anything else is dropped like a bad frame on a wire. */
-		bool ok =
-		    c->read_len >= VIRTIO_NET_HDR_SIZE + 14 && c->read_len <= VIRTIO_NET_PACKET_MAX;
-		int cnt = ok ? tx_iov(c, n->tx_iov) : 0;
-
-		/* Throttled: the chain goes back to the ring, and the
-		 * limiter's timer brings us back to it first. Frames dropped
-		 * as bad cost nothing. */
-		if (ok && !rate_limiter_io_allow(&n->tx_rl, c->read_len, 1)) {
-			counter_add(&n->m.tx_rate_limiter_throttled, 1);
-			vq_unpop(vq, 1);
-			break;
-		}
-		/* The TAP may run the host's network stack in this call:
-		 * keep the vCPUs' register accesses out of its way. A driver
-		 * reset meanwhile waits for us (virtio_begin_io). */
-		virtio_begin_io(d);
-		while (ok && writev(n->fd, n->tx_iov, cnt) < 0) {
-			if (errno != EINTR) {
-				ok = false;
-				break;
-			}
-		}
-		virtio_end_io(d);
-		if (!ok) {
-			n->tx_dropped++;
-		} else {
-			counter_add(&n->m.tx_bytes_count, c->read_len);
-			counter_add(&n->m.tx_packets_count, 1);
-		}
-		vq = virtio_queue(d, VIRTIO_NET_TXQ);
-		if (!vq)
-			break; /* the device broke meanwhile */
-		vq_push(vq, c->head, 0);
-		pushed = true;
-	}
-	if (r < 0 && virtio_queue(d, VIRTIO_NET_TXQ))
-		virtio_needs_reset(d, ember_lasterr());
-	if (pushed)
-		virtio_signal_used(d, VIRTIO_NET_TXQ);
-	virtio_unlock(d);
+	virtio_lock(n->dev);
+	virtio_serve_queue(n->dev, VIRTIO_NET_TXQ, &n->tx, tx_request, n);
+	virtio_unlock(n->dev);
 }
 
 static void net_notify(struct virtio_dev *d, unsigned q)
@@ -499,16 +618,16 @@ int virtio_net_setup(struct virtio_net *n, int fd, bool is_tap, const struct net
 		put_le16(n->config + VIRTIO_NET_CFG_MTU, cfg->mtu);
 	}
 	n->ops = (struct virtio_dev_ops){
-	    .name = "net",
-	    .device_id = VIRTIO_ID_NET,
-	    .features = n->features,
-	    .nqueues = 2,
-	    .queue_max = VIRTIO_NET_QUEUE_SIZE,
-	    .config_size = cfg->mtu ? VIRTIO_NET_CONFIG_SIZE : VIRTIO_NET_CONFIG_SIZE_MIN,
-	    .config_read = net_config_read,
-	    .activate = net_activate,
-	    .reset = net_reset,
-	    .notify = net_notify,
+		.name = "net",
+		.device_id = VIRTIO_ID_NET,
+		.features = n->features,
+		.nqueues = 2,
+		.queue_max = VIRTIO_NET_QUEUE_SIZE,
+		.config_size = cfg->mtu ? VIRTIO_NET_CONFIG_SIZE : VIRTIO_NET_CONFIG_SIZE_MIN,
+		.config_read = net_config_read,
+		.activate = net_activate,
+		.reset = net_reset,
+		.notify = net_notify,
 	};
 	snprintf(name, sizeof(name), "virtio-net %s rx", n->name);
 	err = rate_limiter_io_init(&n->rx_rl, &cfg->rx_rl, name);

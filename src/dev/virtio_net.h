@@ -14,12 +14,14 @@
  * against them.
  *
  * TX: each chain's readable buffers (header + frame) go to the TAP with one
- * writev, straight from guest memory. RX: a frame is read from the TAP into a
- * bounce buffer, then copied into one chain (or, with MRG_RXBUF, as many as
- * it needs; num_buffers says how many). When the guest has posted too little
- * room, the frame is kept, the TAP is no longer polled, and delivery resumes
- * when the driver notifies queue 0: no busy loop, and the TAP's own queue
- * holds what arrives meanwhile.
+ * writev, straight from guest memory. RX: a frame is read from the TAP with
+ * one readv straight into the guest's chains (one chain, or with MRG_RXBUF as
+ * many as it needs; num_buffers says how many) whenever the chains popped so
+ * far can hold the largest frame; otherwise into a bounce buffer, then copied
+ * as the guest's buffers allow. When the guest has posted too little room,
+ * the frame is kept, the TAP is no longer polled, and delivery resumes when
+ * the driver notifies queue 0: no busy loop, and the TAP's own queue holds
+ * what arrives meanwhile.
  *
  * Optional rate limiters (Firecracker's, dev/rate_limiter.h), one per
  * direction, charge each frame 1 op and its bytes, vnet header included (as
@@ -83,6 +85,11 @@
 
 struct net_config;
 
+/* The rx window's storage: twice what it may hold at once (a queue's worth
+ * of chains, VQ_MAX_SIZE buffers), so it compacts only now and then. */
+#define NET_RX_WIN_SLOTS (2 * VIRTIO_NET_QUEUE_SIZE)
+#define NET_RX_IOV_SLOTS (2 * VQ_MAX_SIZE)
+
 /* Firecracker's net metrics (its names, net/metrics.rs) for the metrics
  * writer; bumped with counter_add(). Bytes include the vnet header. */
 struct virtio_net_metrics {
@@ -105,20 +112,24 @@ struct virtio_net {
 	bool fd_watched; /* fd is in the worker's epoll set */
 	bool rx_polling; /* ... with EPOLLIN */
 	bool rx_broken;	 /* reading the TAP failed for good; reported once */
-	uint32_t rx_len; /* bytes of the frame held in rx_buf (0: none) */
+	uint32_t rx_len; /* bytes of the frame held (0: none) */
+	bool rx_inplace; /* ... in the window's chains, not in rx_buf */
 	bool rx_charged; /* ... and the rx limiter has let it through */
 	uint64_t rx_dropped, tx_dropped;
 	struct rate_limiter_io rx_rl, tx_rl;
 	struct virtio_net_metrics m;
-	/* Worker-thread scratch. */
-	struct vq_chain first, chain; /* rx: the first chain of a frame, the others */
-	struct vq_chain tx;
+	/* Worker-thread state. The rx window (virtio_net.c): chains popped
+	 * from the rx ring, not used yet, in order: rx_win[rx_w0, +rx_nwin),
+	 * their writable buffers in rx_iov[rx_i0, +rx_niov), rx_room bytes. */
 	struct {
-		uint16_t head;
+		uint16_t head, niov;
 		uint32_t len;
-	} rx_used[VIRTIO_NET_QUEUE_SIZE];
-	struct iovec tx_iov[VQ_MAX_CHAIN];
-	uint8_t rx_buf[VIRTIO_NET_PACKET_MAX];
+	} rx_win[NET_RX_WIN_SLOTS];
+	unsigned rx_w0, rx_nwin, rx_i0, rx_niov;
+	uint64_t rx_room;
+	struct iovec rx_iov[NET_RX_IOV_SLOTS];
+	struct vq_chain rx_chain, tx;	       /* vq_pop()'s scratch */
+	uint8_t rx_buf[VIRTIO_NET_PACKET_MAX]; /* a frame the window cannot hold yet */
 };
 
 /* arg: const struct net_config *. Opens the TAP; errors read

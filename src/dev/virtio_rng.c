@@ -11,56 +11,71 @@
 /* Cap per request so one huge buffer cannot monopolise the thread. */
 #define RNG_MAX_PER_REQUEST (64 * 1024)
 
+/* getrandom() straight into the chain's writable buffers, up to `want`
+ * bytes; returns the bytes given (0 if the host's source failed). */
+static uint64_t fill_random(struct virtio_rng *rng, const struct vq_chain *c, uint64_t want)
+{
+	uint64_t got = 0;
+
+	for (unsigned i = c->nread; i < c->n && got < want; i++) {
+		uint8_t *p = c->iov[i].iov_base;
+		size_t len = c->iov[i].iov_len, done = 0;
+
+		if (len > want - got)
+			len = (size_t)(want - got);
+		while (done < len) {
+			ssize_t r = getrandom(p + done, len - done, 0);
+
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r <= 0) {
+				counter_add(&rng->m.host_rng_fails, 1);
+				return got + done;
+			}
+			done += (size_t)r;
+		}
+		got += done;
+	}
+	return got;
+}
+
+static int rng_request(struct virtio_dev *d, struct vq_chain *c, void *ctx, uint32_t *written)
+{
+	struct virtio_rng *rng = ctx;
+	uint64_t want = c->write_len < RNG_MAX_PER_REQUEST ? c->write_len : RNG_MAX_PER_REQUEST;
+	uint64_t got;
+
+	(void)d;
+	/* Charged for what it will get, not its buffer's size: a larger
+	 * buffer is only ever given the cap. Throttled, it goes back to the
+	 * ring and the limiter's timer resumes us. */
+	if (!rate_limiter_io_allow(&rng->rl, want, 1)) {
+		counter_add(&rng->m.entropy_rate_limiter_throttled, 1);
+		return VIRTIO_REQ_AGAIN;
+	}
+	got = fill_random(rng, c, want);
+	*written = (uint32_t)got;
+	counter_add(&rng->m.entropy_event_count, 1);
+	counter_add(&rng->m.entropy_bytes, got);
+	return VIRTIO_REQ_DONE;
+}
+
 void virtio_rng_notify(struct virtio_dev *d, unsigned q)
 {
-	static _Thread_local uint8_t buf[RNG_MAX_PER_REQUEST];
 	struct virtio_rng *rng = d->priv;
-	struct vq_chain *c = malloc(sizeof(*c));
-	struct vq *vq;
-	bool pushed = false;
-	int r = 0;
 
-	if (!c)
-		return;
 	virtio_lock(d);
-	while ((vq = virtio_queue(d, q)) && (r = vq_pop(vq, c)) > 0) {
-		uint64_t want = c->write_len < sizeof(buf) ? c->write_len : sizeof(buf);
-		ssize_t got;
-
-		/* Charged for what it will get, not its buffer's size: a
-		 * larger buffer is only ever given the cap. Throttled, it
-		 * goes back to the ring and the limiter's timer resumes us. */
-		if (!rate_limiter_io_allow(&rng->rl, want, 1)) {
-			counter_add(&rng->m.entropy_rate_limiter_throttled, 1);
-			vq_unpop(vq, 1);
-			break;
-		}
-		got = want ? getrandom(buf, want, 0) : 0;
-		if (got < 0) {
-			counter_add(&rng->m.host_rng_fails, 1);
-			got = 0;
-		}
-		got = (ssize_t)vq_chain_write(c, 0, buf, (uint64_t)got);
-		vq_push(vq, c->head, (uint32_t)got);
-		counter_add(&rng->m.entropy_event_count, 1);
-		counter_add(&rng->m.entropy_bytes, got);
-		pushed = true;
-	}
-	if (vq && r < 0)
-		virtio_needs_reset(d, ember_lasterr());
-	if (pushed)
-		virtio_signal_used(d, q);
+	virtio_serve_queue(d, q, &rng->chain, rng_request, rng);
 	virtio_unlock(d);
-	free(c);
 }
 
 const struct virtio_dev_ops virtio_rng_ops = {
-    .name = "rng",
-    .device_id = VIRTIO_ID_RNG,
-    .features = VIRTIO_F_RING_INDIRECT_DESC | VIRTIO_F_RING_EVENT_IDX,
-    .nqueues = 1,
-    .queue_max = 256,
-    .notify = virtio_rng_notify,
+	.name = "rng",
+	.device_id = VIRTIO_ID_RNG,
+	.features = VIRTIO_F_RING_INDIRECT_DESC | VIRTIO_F_RING_EVENT_IDX,
+	.nqueues = 1,
+	.queue_max = 256,
+	.notify = virtio_rng_notify,
 };
 
 void virtio_rng_timer_ready(void *ctx, int fd, uint32_t events)

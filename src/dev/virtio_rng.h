@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * virtio-rng (virtio 1.2 section 5.4): entropy from the host's getrandom().
+ * virtio-rng (virtio 1.2 section 5.4): entropy from the host's getrandom(),
+ * straight into the guest's buffers (at most 64 KiB a request).
  *
  * An optional rate limiter (Firecracker's, dev/rate_limiter.h) charges each
  * request 1 op and the bytes it will be given. A request that does not fit
@@ -30,6 +31,7 @@ struct virtio_rng {
 	struct virtio_dev *dev;
 	struct rate_limiter_io rl; /* guarded by dev's lock */
 	struct virtio_rng_metrics m;
+	struct vq_chain chain; /* the request being served (device thread) */
 };
 
 /* arg: const struct rng_config * (its rate limiter). */

@@ -19,8 +19,6 @@
 #define LISTEN_BACKLOG 64
 /* Accepts per wake-up of the (level-triggered) listening socket. */
 #define ACCEPT_BATCH 16
-/* Interrupt the guest at least every this many rx buffers. */
-#define RX_SIGNAL_BATCH 32
 
 static struct virtio_vsock *of(struct vsock *vs)
 {
@@ -126,69 +124,45 @@ static bool sync_reset(struct virtio_vsock *v)
 	if (v->seen_gen == v->gen)
 		return false;
 	vsock_reset(&v->vs);
-	v->rx_held = false; /* that buffer belonged to the old rings */
 	v->seen_gen = v->gen;
 	return true;
+}
+
+/* One rx buffer: the next packet a connection owes the guest. */
+static int rx_request(struct virtio_dev *d, struct vq_chain *c, void *ctx, uint32_t *written)
+{
+	struct virtio_vsock *v = ctx;
+	int r;
+
+	(void)d;
+	if (!vsock_rx_pending(&v->vs))
+		return VIRTIO_REQ_AGAIN;
+	r = vsock_fill_rx(&v->vs, c, written);
+	if (r <= 0)
+		return r < 0 ? r : VIRTIO_REQ_AGAIN; /* nothing after all: it goes back */
+	return vsock_rx_pending(&v->vs) ? VIRTIO_REQ_DONE : VIRTIO_REQ_LAST;
 }
 
 /* Hand the guest whatever packets are waiting, while it has rx buffers.
  * With none left, stop: the guest kicks the rx queue when it adds some. */
 static void pump(struct virtio_vsock *v)
 {
-	struct virtio_dev *d = v->dev;
-	struct vq *vq = virtio_queue(d, VIRTIO_VSOCK_RXQ);
-	unsigned n = 0;
-	int r;
+	if (vsock_rx_pending(&v->vs))
+		virtio_serve_queue(v->dev, VIRTIO_VSOCK_RXQ, v->rxc, rx_request, v);
+}
 
-	if (!vq)
-		return;
-	while (vsock_rx_pending(&v->vs)) {
-		uint32_t written = 0;
+static int tx_request(struct virtio_dev *d, struct vq_chain *c, void *ctx, uint32_t *written)
+{
+	struct virtio_vsock *v = ctx;
 
-		if (!v->rx_held) {
-			r = vq_pop(vq, v->rxc);
-			if (r == 0)
-				break;
-			if (r < 0)
-				goto broken;
-			v->rx_held = true;
-		}
-		r = vsock_fill_rx(&v->vs, v->rxc, &written);
-		if (r == 0)
-			break; /* nothing after all: keep the buffer for later */
-		if (r < 0)
-			goto broken;
-		vq_push(vq, v->rxc->head, written);
-		v->rx_held = false;
-		if (++n % RX_SIGNAL_BATCH == 0)
-			virtio_signal_used(d, VIRTIO_VSOCK_RXQ);
-	}
-	if (n % RX_SIGNAL_BATCH)
-		virtio_signal_used(d, VIRTIO_VSOCK_RXQ);
-	return;
-broken:
-	v->rx_held = false;
-	virtio_needs_reset(d, ember_lasterr());
+	(void)d;
+	*written = 0;
+	return vsock_guest_pkt(&v->vs, c);
 }
 
 static void process_tx(struct virtio_vsock *v)
 {
-	struct virtio_dev *d = v->dev;
-	struct vq *vq;
-	bool pushed = false;
-	int r = 0;
-
-	while ((vq = virtio_queue(d, VIRTIO_VSOCK_TXQ)) && (r = vq_pop(vq, v->txc)) > 0) {
-		r = vsock_guest_pkt(&v->vs, v->txc);
-		if (r < 0)
-			break;
-		vq_push(vq, v->txc->head, 0);
-		pushed = true;
-	}
-	if (r < 0 && virtio_queue(d, VIRTIO_VSOCK_TXQ))
-		virtio_needs_reset(d, ember_lasterr());
-	if (pushed)
-		virtio_signal_used(d, VIRTIO_VSOCK_TXQ);
+	virtio_serve_queue(v->dev, VIRTIO_VSOCK_TXQ, v->txc, tx_request, v);
 }
 
 static void vsock_notify(struct virtio_dev *d, unsigned q)

@@ -44,7 +44,6 @@ struct virtio_vsock {
 	 * drops every connection when it sees a new value. */
 	unsigned gen, seen_gen;
 	struct vq_chain *txc, *rxc;
-	bool rx_held; /* rxc was popped but not used yet */
 };
 
 /* arg: const struct vsock_config *. Binds the listening socket now, so a

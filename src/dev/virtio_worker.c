@@ -10,8 +10,11 @@
 
 #include "util.h"
 
-/* epoll data: small integers are queue notifications, stop is STOP_TAG,
- * anything else is an index into fds[] plus FD_TAG. */
+/* epoll data, low 32 bits: small integers are queue notifications, stop is
+ * STOP_TAG, anything else is an index into fds[] plus FD_TAG, with the
+ * slot's generation in the high 32 bits: an event epoll_wait() returned for
+ * an fd that a callback earlier in the same batch removed must not reach
+ * whatever took its slot since. */
 #define STOP_TAG 0xffffffffu
 #define FD_TAG	 0x10000u
 
@@ -34,13 +37,13 @@ int worker_init(struct virtio_worker *w, struct virtio_dev *dev)
 	if (w->epfd < 0 || w->stop_fd < 0)
 		return ember_seterr(-errno, "virtio-%s: epoll/eventfd: %s", dev->ops->name,
 				    strerror(errno));
-	ev.data.u32 = STOP_TAG;
+	ev.data.u64 = STOP_TAG;
 	if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->stop_fd, &ev) < 0)
 		return ember_seterr(-errno, "virtio-%s: epoll_ctl: %s", dev->ops->name,
 				    strerror(errno));
 	for (unsigned q = 0; q < dev->ops->nqueues && q < VIRTIO_MAX_QUEUES; q++) {
 		w->notify_fd[q] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-		ev.data.u32 = q;
+		ev.data.u64 = q;
 		if (w->notify_fd[q] < 0 || epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->notify_fd[q], &ev))
 			return ember_seterr(-errno, "virtio-%s: queue eventfd: %s", dev->ops->name,
 					    strerror(errno));
@@ -89,14 +92,17 @@ static void *worker_thread(void *arg)
 		if (n < 0)
 			break;
 		for (int i = 0; i < n; i++) {
-			uint32_t tag = evs[i].data.u32;
+			uint32_t tag = (uint32_t)evs[i].data.u64;
+			uint32_t gen = (uint32_t)(evs[i].data.u64 >> 32);
 
 			if (tag == STOP_TAG) {
 				if (control(w))
 					return NULL;
-				/* Resumed: serve what came meanwhile on the
-				 * next epoll_wait (level-triggered). */
-				break;
+				/* Resumed: go on with the rest of this batch.
+				 * Its edge-triggered events (vsock sockets)
+				 * would not be reported again: skipping them
+				 * lost a wake-up for good. */
+				continue;
 			}
 			if (tag < VIRTIO_MAX_QUEUES) {
 				drain(w->notify_fd[tag]);
@@ -107,7 +113,7 @@ static void *worker_thread(void *arg)
 				pthread_mutex_lock(&w->lock);
 				f = w->fds[tag - FD_TAG];
 				pthread_mutex_unlock(&w->lock);
-				if (f.fd >= 0)
+				if (f.fd >= 0 && f.gen == gen)
 					f.cb(f.ctx, f.fd, evs[i].events);
 			}
 		}
@@ -190,6 +196,7 @@ void worker_destroy(struct virtio_worker *w)
 int worker_add_fd(struct virtio_worker *w, int fd, uint32_t events, worker_fd_cb cb, void *ctx)
 {
 	struct epoll_event ev = { .events = events };
+	uint32_t gen;
 	unsigned i;
 
 	pthread_mutex_lock(&w->lock);
@@ -199,9 +206,12 @@ int worker_add_fd(struct virtio_worker *w, int fd, uint32_t events, worker_fd_cb
 		pthread_mutex_unlock(&w->lock);
 		return -ENOSPC;
 	}
-	w->fds[i] = (struct worker_fd){ fd, cb, ctx };
+	w->fds[i].fd = fd;
+	w->fds[i].cb = cb;
+	w->fds[i].ctx = ctx;
+	gen = ++w->fds[i].gen; /* a new owner of slot i */
 	pthread_mutex_unlock(&w->lock);
-	ev.data.u32 = FD_TAG + i;
+	ev.data.u64 = (uint64_t)gen << 32 | (FD_TAG + i);
 	if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
 		int err = -errno;
 
@@ -224,14 +234,17 @@ static int find_fd(struct virtio_worker *w, int fd)
 int worker_mod_fd(struct virtio_worker *w, int fd, uint32_t events)
 {
 	struct epoll_event ev = { .events = events };
+	uint32_t gen = 0;
 	int i;
 
 	pthread_mutex_lock(&w->lock);
 	i = find_fd(w, fd);
+	if (i >= 0)
+		gen = w->fds[i].gen;
 	pthread_mutex_unlock(&w->lock);
 	if (i < 0)
 		return -ENOENT;
-	ev.data.u32 = FD_TAG + (uint32_t)i;
+	ev.data.u64 = (uint64_t)gen << 32 | (FD_TAG + (uint32_t)i);
 	return epoll_ctl(w->epfd, EPOLL_CTL_MOD, fd, &ev) < 0 ? -errno : 0;
 }
 

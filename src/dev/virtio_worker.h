@@ -23,15 +23,16 @@
 typedef void (*worker_fd_cb)(void *ctx, int fd, uint32_t events);
 
 struct worker_fd {
-	int fd;
+	int fd; /* -1: a free slot */
 	worker_fd_cb cb;
 	void *ctx;
+	uint32_t gen; /* bumped each time the slot gets a new fd: in its epoll tag */
 };
 
 struct virtio_worker {
 	struct virtio_dev *dev;
 	int epfd;
-	int stop_fd; /* eventfd: stop or pause requested (see ctl) */
+	int stop_fd;			  /* eventfd: stop or pause requested (see ctl) */
 	int notify_fd[VIRTIO_MAX_QUEUES]; /* -1: none */
 	pthread_t thread;
 	bool started;

@@ -165,36 +165,6 @@ static void orphan_rst(struct vsock *v, const struct vsock_hdr *h)
 	};
 }
 
-/* iovecs for [off, off+len) of a chain's readable (write=false) or writable
- * part. Returns the count; *covered says how many bytes they hold. */
-static int chain_iov(const struct vq_chain *ch, bool write, uint64_t off, uint64_t len,
-		     struct iovec *iov, uint64_t *covered)
-{
-	int n = 0;
-
-	*covered = 0;
-	for (unsigned i = 0; i < ch->n && *covered < len && n < MAX_IOV; i++) {
-		const struct vq_buf *b = &ch->bufs[i];
-		uint64_t take;
-
-		if (b->write != write)
-			continue;
-		if (off >= b->len) {
-			off -= b->len;
-			continue;
-		}
-		take = b->len - off;
-		if (take > len - *covered)
-			take = len - *covered;
-		iov[n].iov_base = b->host + off;
-		iov[n].iov_len = (size_t)take;
-		n++;
-		*covered += take;
-		off = 0;
-	}
-	return n;
-}
-
 static void maybe_credit_update(struct vsock_conn *c)
 {
 	uint32_t seen_free = VSOCK_BUF_ALLOC - (c->rx_cnt - c->last_fwd_sent);
@@ -282,8 +252,8 @@ static void guest_data(struct vsock *v, struct vsock_conn *c, const struct vq_ch
 	if (!c->ring_len && c->writable) {
 		struct iovec iov[MAX_IOV];
 		uint64_t covered;
-		int n = chain_iov(ch, false, VSOCK_HDR_SIZE, len, iov, &covered);
-		ssize_t r = v->ops->send(v->ctx, c->fd, iov, n);
+		unsigned n = vq_chain_iov(ch, false, VSOCK_HDR_SIZE, len, iov, MAX_IOV, &covered);
+		ssize_t r = v->ops->send(v->ctx, c->fd, iov, (int)n);
 
 		if (r == -EAGAIN || r == -EWOULDBLOCK) {
 			c->writable = false;
@@ -618,7 +588,7 @@ static int fill_data(struct vsock *v, struct vsock_conn *c, const struct vq_chai
 	uint64_t room = ch->write_len - VSOCK_HDR_SIZE, covered;
 	struct iovec iov[MAX_IOV];
 	ssize_t r;
-	int n;
+	unsigned n;
 
 	if (!credit) {
 		/* Stop reading until the guest's window opens (any header
@@ -636,8 +606,8 @@ static int fill_data(struct vsock *v, struct vsock_conn *c, const struct vq_chai
 		room = VSOCK_MAX_PKT;
 	if (!room)
 		return 0;
-	n = chain_iov(ch, true, VSOCK_HDR_SIZE, room, iov, &covered);
-	r = v->ops->recv(v->ctx, c->fd, iov, n, 0);
+	n = vq_chain_iov(ch, true, VSOCK_HDR_SIZE, room, iov, MAX_IOV, &covered);
+	r = v->ops->recv(v->ctx, c->fd, iov, (int)n, 0);
 	if (r > 0) {
 		c->tx_cnt += (uint32_t)r;
 		*written = put_hdr(v, c, ch, VSOCK_OP_RW, 0, (uint32_t)r);

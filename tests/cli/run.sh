@@ -65,7 +65,7 @@ case_ "memory junk" 2 "--memory" -- run --kernel "$GUEST" --memory lots
 case_ "memory too large" 2 "above the maximum" -- run --kernel "$GUEST" --memory 100T
 case_ "memory host cannot map" 1 "--memory" -- run --kernel "$GUEST" --memory 63T
 case_ "cpus 0" 2 "--cpus" -- run --kernel "$GUEST" --cpus 0
-case_ "cpus above KVM limit" 1 "above the limit" -- run --kernel "$GUEST" --cpus 100000
+case_ "cpus above the limit" 1 "above ember's limit of 254" -- run --kernel "$GUEST" --cpus 100000
 case_ "vsock path not a socket" 1 "exists and is not a socket" -- run --kernel "$GUEST" --vsock "cid=3,uds=$tmp/text"
 case_ "vsock path in no directory" 1 "uds=/nonexistent/v.sock: No such file" -- run --kernel "$GUEST" --vsock cid=3,uds=/nonexistent/v.sock
 case_ "inspect non-ELF" 1 "not an ELF file" -- inspect "$tmp/text"

@@ -3,16 +3,18 @@
 """Run a command with its stdin (and by default stdout and stderr) on a pseudo
 terminal, act on it once its output shows a pattern, and report what happened.
 
-    ptyrun.py --report FILE [--stdout pty|stall|drop-after] [--wait REGEX]
+    ptyrun.py --report FILE [--stdout pty|stall|drop-after] [--wait REGEX | --after S]
               [--act send:HEX|signal:NAME|hangup|none] [--deadline S]
               [--timeout S] [--log FILE] -- COMMAND...
 
 --stdout pty:        stdout and stderr on the terminal (default).
 --stdout stall:      stdout is a pipe nobody reads (it fills and stays full);
                      --wait then matches stderr, which stays on the terminal.
+--stdout stall-both: stdout and stderr on one pipe nobody reads.
 --stdout drop-after: stdout is a pipe read until --wait matches, then closed
                      (a reader that goes away, as `| head` does).
---act runs once --wait matched (or at once without --wait); the command must
+--after S acts S seconds after the start instead of on a pattern.
+--act runs once --wait matched (or at once without either); the command must
 then exit within --deadline seconds (default 1), else it is killed.
 
 The report, one "key value" per line: matched yes|no, status (exit code, or
@@ -26,8 +28,9 @@ import argparse, os, pty, re, select, signal, subprocess, sys, termios, time
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--report", required=True)
-    ap.add_argument("--stdout", default="pty", choices=["pty", "stall", "drop-after"])
+    ap.add_argument("--stdout", default="pty", choices=["pty", "stall", "stall-both", "drop-after"])
     ap.add_argument("--wait")
+    ap.add_argument("--after", type=float)
     ap.add_argument("--act", default="none")
     ap.add_argument("--deadline", type=float, default=1.0)
     ap.add_argument("--timeout", type=float, default=30.0)
@@ -44,14 +47,15 @@ def main():
     else:
         out_r, out_w = os.pipe()
         stdout = out_w
-    p = subprocess.Popen(cmd, stdin=slave, stdout=stdout, stderr=slave,
+    stderr = out_w if a.stdout == "stall-both" else slave
+    p = subprocess.Popen(cmd, stdin=slave, stdout=stdout, stderr=stderr,
                          start_new_session=True,
                          preexec_fn=lambda: __import__("fcntl").ioctl(0, termios.TIOCSCTTY, 0))
     if out_w is not None:
         os.close(out_w)
     log = bytearray()
     pat = re.compile(a.wait.encode()) if a.wait else None
-    matched = pat is None
+    matched = pat is None and a.after is None
     start = time.monotonic()
     acted_at = None
     status = None
@@ -71,6 +75,9 @@ def main():
         acted_at = act()
     while True:
         now = time.monotonic()
+        if a.after is not None and acted_at is None and now - start >= a.after:
+            matched = True
+            acted_at = act()
         limit = acted_at + a.deadline if acted_at is not None else start + a.timeout
         if p.poll() is not None:
             status = p.returncode
@@ -78,7 +85,7 @@ def main():
         if now >= limit:
             status = "timeout"
             break
-        r, _, _ = select.select(fds, [], [], min(0.05, limit - now))
+        r, _, _ = select.select(fds, [], [], max(0, min(0.05, limit - now)))
         for fd in r:
             try:
                 data = os.read(fd, 65536)

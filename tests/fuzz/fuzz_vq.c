@@ -36,9 +36,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		if (r <= 0)
 			break;
-		for (unsigned b = 0; b < c.n; b++)
-			if (c.bufs[b].host < ram || c.bufs[b].host + c.bufs[b].len > ram + RAM)
+		uint64_t total = 0;
+
+		for (unsigned b = 0; b < c.n; b++) {
+			const uint8_t *p = c.iov[b].iov_base;
+
+			if (p < ram || c.iov[b].iov_len > (size_t)(ram + RAM - p) ||
+			    c.iov[b].iov_len == 0)
 				abort();
+			total += c.iov[b].iov_len;
+		}
+		/* Readable first, lengths as summed, no chain past the queue. */
+		if (c.nread > c.n || c.n > VQ_MAX_SIZE || total != c.read_len + c.write_len ||
+		    total > VQ_CHAIN_MAX_BYTES)
+			abort();
 		vq_chain_write(&c, 0, "x", 1);
 		vq_push(&q, c.head, 1);
 		vq_should_notify(&q);

@@ -5,6 +5,7 @@
  * the initrd (module 0), and where ember's layout.h says each piece lives.
  */
 #include "start_info.h"
+#include "uart.h"
 #include "boot/layout.h"
 
 #define LOW_MEM_END 0xa0000ULL /* 640 KiB */
@@ -95,16 +96,16 @@ static void parse_arg(const char *tok, u32 len)
 		bool suffix; /* K/M/G allowed */
 		u64 max;
 	} keys[] = {
-	    {"tg.mem=", true, ~0ULL},
-	    {"tg.cpus=", false, 255},
-	    {"tg.cmdline_len=", false, 0xffffffff},
-	    {"tg.initrd_size=", false, 0xffffffff},
-	    {"tg.initrd_sum=", false, 0xffffffff},
+		{ "tg.mem=", true, ~0ULL },
+		{ "tg.cpus=", false, 255 },
+		{ "tg.cmdline_len=", false, 0xffffffff },
+		{ "tg.initrd_size=", false, 0xffffffff },
+		{ "tg.initrd_sum=", false, 0xffffffff },
 	};
-	bool *have[] = {&args.have_mem, &args.have_cpus, &args.have_cmdline_len,
-			&args.have_initrd_size, &args.have_initrd_sum};
-	u64 *val[] = {&args.mem, &args.cpus, &args.cmdline_len, &args.initrd_size,
-		      &args.initrd_sum};
+	bool *have[] = { &args.have_mem, &args.have_cpus, &args.have_cmdline_len,
+			 &args.have_initrd_size, &args.have_initrd_sum };
+	u64 *val[] = { &args.mem, &args.cpus, &args.cmdline_len, &args.initrd_size,
+		       &args.initrd_sum };
 
 	for (u32 k = 0; k < ARRAY_SIZE(keys); k++) {
 		u32 klen = strlen(keys[k].key);
@@ -145,6 +146,10 @@ static int check_cmdline(void)
 			parse_arg(p + start, i - start);
 	}
 	pass("cmdline");
+	/* For the monitor's own tests: what it passed, verbatim. */
+	uart_puts("testguest: cmdline: ");
+	uart_puts(p);
+	uart_putc('\n');
 
 	if (bad_key)
 		fail_key("cmdline-keys", "bad value for ", bad_key);
@@ -319,7 +324,7 @@ static int check_ram_touch(void)
 	 * the highest block, and make sure the write did not land in low RAM
 	 * (a slot mapped at the wrong guest address would alias).
 	 */
-	u64 spots[2] = {high_start, high_end - 4};
+	u64 spots[2] = { high_start, high_end - 4 };
 	for (u32 i = 0; i < 2; i++) {
 		volatile u32 *alias = (volatile u32 *)(u32)spots[i];
 		u32 before = (u32)spots[i] < top ? *alias : 0;
@@ -372,19 +377,19 @@ static u32 boot_areas(struct area *a)
 {
 	u32 n = 0;
 
-	a[n++] = (struct area){"the guest image", (u32)_start, (u32)(_end - _start)};
-	a[n++] = (struct area){"start_info", boot_state.ebx, sizeof(*start_info)};
-	a[n++] = (struct area){"the GDT", boot_state.gdt_base, boot_state.gdt_limit + 1u};
+	a[n++] = (struct area){ "the guest image", (u32)_start, (u32)(_end - _start) };
+	a[n++] = (struct area){ "start_info", boot_state.ebx, sizeof(*start_info) };
+	a[n++] = (struct area){ "the GDT", boot_state.gdt_base, boot_state.gdt_limit + 1u };
 	if (start_info) {
-		a[n++] = (struct area){"the memory map", start_info->memmap_paddr,
-				       start_info->memmap_entries * 24ULL};
-		a[n++] = (struct area){"the module list", start_info->modlist_paddr,
-				       start_info->nr_modules * 32ULL};
+		a[n++] = (struct area){ "the memory map", start_info->memmap_paddr,
+					start_info->memmap_entries * 24ULL };
+		a[n++] = (struct area){ "the module list", start_info->modlist_paddr,
+					start_info->nr_modules * 32ULL };
 	}
 	if (cmdline)
-		a[n++] = (struct area){"the command line", (u32)cmdline, cmdline_len + 1ULL};
+		a[n++] = (struct area){ "the command line", (u32)cmdline, cmdline_len + 1ULL };
 	if (initrd)
-		a[n++] = (struct area){"the initrd", initrd->paddr, initrd->size};
+		a[n++] = (struct area){ "the initrd", initrd->paddr, initrd->size };
 	return n;
 }
 

@@ -2,8 +2,9 @@
 # Included by the top Makefile. Builds:
 #   build/tests/guest/testguest.elf  boot-protocol checks, reported on the UART
 #   build/tests/guest/exitguest.elf  exits at once (start-up benchmarks)
-#   build/tests/guest/hostileguest.elf  a hostile virtio driver (hostile.c)
+#   build/tests/guest/hostileguest.elf  a hostile driver of every device (hostile*.c)
 #   build/tests/guest/waitguest.elf  waits for Ctrl-Alt-Del, then resets (waitguest.c)
+#   build/tests/guest/floodguest.elf  prints as fast as it can, forever (floodguest.c)
 # Targets: test-guests (the ELFs), check-guest (tests/guest/run.sh on /dev/kvm).
 
 TG_DIR := tests/guest
@@ -22,17 +23,21 @@ TG_TESTGUEST_SRCS := entry.S trampoline.S testguest.c uart.c lib.c cpu.c bootinf
 		     highmem.c smp.c
 TG_TESTGUEST_OBJS := $(addprefix $(TG_B)/,$(addsuffix .o,$(basename $(TG_TESTGUEST_SRCS))))
 TG_EXITGUEST_OBJS := $(TG_B)/exitguest.o
-TG_HOSTILE_SRCS := entry.S hostile.c uart.c lib.c
+TG_HOSTILE_SRCS := entry.S hostile.c hostile_legacy.c hostile_virtio.c uart.c lib.c
 TG_HOSTILE_OBJS := $(addprefix $(TG_B)/,$(addsuffix .o,$(basename $(TG_HOSTILE_SRCS))))
 TG_WAITGUEST_SRCS := entry.S waitguest.c uart.c lib.c
 TG_WAITGUEST_OBJS := $(addprefix $(TG_B)/,$(addsuffix .o,$(basename $(TG_WAITGUEST_SRCS))))
-TG_OBJS := $(TG_TESTGUEST_OBJS) $(TG_EXITGUEST_OBJS) $(TG_B)/hostile.o $(TG_B)/waitguest.o
+TG_FLOODGUEST_SRCS := entry.S floodguest.c uart.c lib.c
+TG_FLOODGUEST_OBJS := $(addprefix $(TG_B)/,$(addsuffix .o,$(basename $(TG_FLOODGUEST_SRCS))))
+TG_OBJS := $(TG_TESTGUEST_OBJS) $(TG_EXITGUEST_OBJS) $(TG_HOSTILE_OBJS) $(TG_B)/waitguest.o \
+	   $(TG_B)/floodguest.o
 
 GUEST_TEST_BINS := $(TG_B)/testguest.elf $(TG_B)/exitguest.elf $(TG_B)/hostileguest.elf \
-		   $(TG_B)/waitguest.elf
+		   $(TG_B)/waitguest.elf $(TG_B)/floodguest.elf
 
 # Static pattern rules, so the top Makefile's $(B)/%.o: %.c never applies here.
-$(filter %.o,$(patsubst %.c,$(TG_B)/%.o,$(filter %.c,$(TG_TESTGUEST_SRCS)) hostile.c waitguest.c)): \
+$(filter %.o,$(patsubst %.c,$(TG_B)/%.o,$(filter %.c,$(TG_TESTGUEST_SRCS)) hostile.c hostile_legacy.c \
+		hostile_virtio.c waitguest.c floodguest.c)): \
 		$(TG_B)/%.o: $(TG_DIR)/%.c
 	@mkdir -p $(dir $@)
 	$(TG_CC) $(TG_CFLAGS) -c -o $@ $<
@@ -53,6 +58,9 @@ $(TG_B)/hostileguest.elf: $(TG_HOSTILE_OBJS) $(TG_DIR)/guest.ld
 
 $(TG_B)/waitguest.elf: $(TG_WAITGUEST_OBJS) $(TG_DIR)/guest.ld
 	$(TG_CC) $(TG_LDFLAGS) -o $@ $(TG_WAITGUEST_OBJS)
+
+$(TG_B)/floodguest.elf: $(TG_FLOODGUEST_OBJS) $(TG_DIR)/guest.ld
+	$(TG_CC) $(TG_LDFLAGS) -o $@ $(TG_FLOODGUEST_OBJS)
 
 -include $(TG_OBJS:.o=.d)
 

@@ -21,87 +21,30 @@
  *   - a reset while a block request is in flight, followed at once by a
  *     new start-up: nothing from before the reset may reach the new rings.
  *
- * Run with `ember run --memory 64M --disk IMG,id=ember-hostile`: virtio-blk
- * at 0xd0001000, virtio-rng at 0xd0002000 (vm_virtio.h: disks first, then
- * rng). run.sh writes a known pattern into IMG and checks afterwards that
- * only sector 7 (written here) changed. 32-bit protected mode, no paging,
- * no interrupts: the guest polls the used ring and the status register.
+ * hostile_virtio.c does the same to virtio-console, vsock and net, and
+ * hostile_legacy.c to the IOAPIC (interrupts no CPU accepts among them),
+ * 16550, CMOS and i8042.
+ *
+ * Run as tests/guest/run.sh does: `ember run --debug --memory 64M --disk
+ * IMG,id=ember-hostile --net tap=TAP --vsock cid=3,uds=PATH --console
+ * virtio <INPUT`, with the host programs of hostile_peer.py. The devices
+ * are found by scanning the virtio-mmio slots. run.sh writes a known
+ * pattern into IMG and checks afterwards that only sector 7 (written here)
+ * changed. 32-bit protected mode, no paging, interrupts only in the short
+ * windows of hostile_legacy.c: the guest polls the used ring and the
+ * status register.
  *
  * Output as testguest: "ok NAME" / "FAIL NAME: detail (got X want Y)", then
  * "hostileguest: N passed, M failed", then an i8042 reset.
  */
+#include "hostile.h"
 #include "start_info.h"
 #include "tg.h"
 #include "uart.h"
 #include "boot/layout.h"
 
-#define PORT_I8042_CMD	0x64
-#define I8042_CMD_RESET 0xfe
-
-/* ---- virtio-mmio v2 registers (virtio 1.2, 4.2.2) ---- */
-
-#define R_MAGIC		0x000
-#define R_VERSION	0x004
-#define R_DEVICE_ID	0x008
-#define R_VENDOR_ID	0x00c
-#define R_DEV_FEAT	0x010
-#define R_DEV_FEAT_SEL	0x014
-#define R_DRV_FEAT	0x020
-#define R_DRV_FEAT_SEL	0x024
-#define R_QUEUE_SEL	0x030
-#define R_QUEUE_NUM_MAX 0x034
-#define R_QUEUE_NUM	0x038
-#define R_QUEUE_READY	0x044
-#define R_QUEUE_NOTIFY	0x050
-#define R_ISR		0x060
-#define R_ISR_ACK	0x064
-#define R_STATUS	0x070
-#define R_DESC_LO	0x080
-#define R_DESC_HI	0x084
-#define R_AVAIL_LO	0x090
-#define R_AVAIL_HI	0x094
-#define R_USED_LO	0x0a0
-#define R_USED_HI	0x0a4
-#define R_CONFIG_GEN	0x0fc
-#define R_CONFIG	0x100
-#define REGS_SIZE	0x200 /* what ember claims of each 4 KiB slot */
-
-#define MAGIC_VIRT 0x74726976
-
-#define S_ACK	      1
-#define S_DRIVER      2
-#define S_DRIVER_OK   4
-#define S_FEATURES_OK 8
-#define S_NEEDS_RESET 64
-#define S_LIVE	      (S_ACK | S_DRIVER | S_FEATURES_OK | S_DRIVER_OK)
-
-#define ISR_USED   1
-#define ISR_CONFIG 2
-
-#define F_INDIRECT  (1u << 28) /* low word */
-#define F_EVENT_IDX (1u << 29)
-#define F_VERSION_1 (1u << 0) /* high word: bit 32 */
-
-#define ID_BLOCK 2
-#define ID_RNG	 4
-
-#define D_NEXT	   1
-#define D_WRITE	   2
-#define D_INDIRECT 4
-
-#define BLK_T_IN     0
-#define BLK_T_OUT    1
-#define BLK_T_FLUSH  4
-#define BLK_T_GET_ID 8
-#define BLK_S_OK     0
-#define BLK_S_IOERR  1
-#define BLK_S_UNSUPP 2
-
 /* ---- what the runner set up ---- */
 
-#define BLK_BASE     ((u32)LAYOUT_VIRTIO_MMIO)
-#define RNG_BASE     (BLK_BASE + 0x1000)
-#define NODEV_BASE   (BLK_BASE + 0x2000)
 #define DISK_SECTORS 2048 /* 1 MiB image */
 #define DISK_ID	     "ember-hostile"
 #define WRITE_SECTOR 7 /* the only sector the guest changes */
@@ -120,30 +63,6 @@ static u8 written_byte(u32 j)
 
 /* ---- guest memory used by the tests ---- */
 
-#define QSIZE	  8
-#define AREA_BLK  0x200000u
-#define AREA_RNG  0x201000u
-#define AREA_SIZE 0xa00u
-#define CANARY	  0x3f0000u /* one page nobody is ever offered */
-/*
- * Offsets in a device's area. Rings for QSIZE 8: desc 128 bytes, avail 22,
- * used 70. The 128 bytes after the descriptor table are where entries 8..15
- * would be: cases with an index past the queue put a valid descriptor there
- * (a trap), so a device that followed the index would complete the chain.
- * Everything from A_DATA2 + 512 to the end of the area is never offered.
- */
-#define A_DESC	 0x000
-#define A_AVAIL	 0x100
-#define A_USED	 0x180
-#define A_IND	 0x200
-#define A_RINGS	 0x300 /* end of the ring part */
-#define A_HDR	 0x300
-#define A_STATUS 0x310
-#define A_DATA	 0x400
-#define A_DATA2	 0x600
-
-#define SPIN_MAX (1u << 21)
-
 /* test_blk_reset_in_flight(): one page of 0xa5 bytes written 126 times
  * (SEG_MAX) over sectors that hold 0xa5 already, through an indirect table. */
 #define BIG_PAGE   0x220000u
@@ -151,11 +70,11 @@ static u8 written_byte(u32 j)
 #define BIG_SEGS   126
 #define BIG_SECTOR 8
 
-static u32 ram_top; /* end of the RAM block below 4 GiB */
+u32 ram_top; /* end of the RAM block below 4 GiB */
 
 static u32 passed, failed;
 /* Printed before a failure's detail: where in a test it happened. */
-static const char *phase;
+const char *phase;
 
 /* ---- reporting ---- */
 
@@ -186,12 +105,9 @@ int fail(const char *name, const char *detail, u64 got, u64 want)
 }
 
 /* The first thing that went wrong inside a test, reported by report(). */
-static struct {
-	const char *what;
-	u64 got, want;
-} err;
+struct hg_err err;
 
-static int bad(const char *what, u64 got, u64 want)
+int bad(const char *what, u64 got, u64 want)
 {
 	err.what = what;
 	err.got = got;
@@ -199,7 +115,7 @@ static int bad(const char *what, u64 got, u64 want)
 	return -1;
 }
 
-static void report(const char *name, int rc)
+void report(const char *name, int rc)
 {
 	if (rc)
 		fail(name, err.what, err.got, err.want);
@@ -208,7 +124,7 @@ static void report(const char *name, int rc)
 	phase = NULL;
 }
 
-static void __attribute__((noreturn)) finish(void)
+void finish(void)
 {
 	uart_puts("hostileguest: ");
 	uart_put_dec(passed);
@@ -234,93 +150,6 @@ void tg_exception(struct exc_frame *f)
 	finish();
 }
 
-
-/* ---- MMIO of every width ---- */
-
-static inline void barrier(void)
-{
-	asm volatile("" ::: "memory");
-}
-
-static u8 rd8(u32 a)
-{
-	return *(volatile u8 *)a;
-}
-
-static u16 rd16(u32 a)
-{
-	return *(volatile u16 *)a;
-}
-
-static void wr8(u32 a, u8 v)
-{
-	*(volatile u8 *)a = v;
-}
-
-static void wr16(u32 a, u16 v)
-{
-	*(volatile u16 *)a = v;
-}
-
-/* 8-byte accesses in 32-bit mode: one MMX movq each (CR0.EM and TS are clear
- * at the PVH entry). No emms: nothing here uses the x87, and an emulating
- * /dev/kvm may not know the instruction (KVM's emulator does not). */
-static u64 rd64(u32 a)
-{
-	u32 v[2];
-
-	asm volatile("movq (%1), %%mm0\n\tmovq %%mm0, (%0)" : : "r"(v), "r"(a) : "memory");
-	return v[0] | (u64)v[1] << 32;
-}
-
-static void wr64(u32 a, u64 x)
-{
-	u32 v[2] = {(u32)x, (u32)(x >> 32)};
-
-	asm volatile("movq (%0), %%mm0\n\tmovq %%mm0, (%1)" : : "r"(v), "r"(a) : "memory");
-}
-
-/* ---- guest RAM patterns ---- */
-
-/* Cheap (the guest runs on an emulator) and different at every address. */
-static u32 pat(u32 a)
-{
-	return a ^ (a << 15) ^ 0x5ca1ab1eu;
-}
-
-static u8 pat_byte(u32 a)
-{
-	return (u8)(pat(a & ~3u) >> (8 * (a & 3)));
-}
-
-static void fill(u32 a, u32 len)
-{
-	for (u32 x = a; x < a + len; x += 4)
-		*(volatile u32 *)x = pat(x);
-}
-
-static void refill(u32 a, u32 len)
-{
-	u32 x = a, end = a + len;
-
-	for (; x < end && (x & 3); x++)
-		*(volatile u8 *)x = pat_byte(x);
-	for (; x + 4 <= end; x += 4)
-		*(volatile u32 *)x = pat(x);
-	for (; x < end; x++)
-		*(volatile u8 *)x = pat_byte(x);
-}
-
-/* Address of the first word that is not the pattern, or 0. */
-static u32 changed(u32 a, u32 len)
-{
-	for (u32 x = a; x < a + len; x += 4) {
-		if (*(volatile u32 *)x != pat(x))
-			return x;
-	}
-	return 0;
-}
-
 /*
  * The bytes past the rings of a test area that may legitimately differ from
  * the pattern: what the guest itself wrote (headers, data to write) and the
@@ -328,50 +157,42 @@ static u32 changed(u32 a, u32 len)
  */
 static struct {
 	u32 a, len;
-} marks[8];
+} marks[32];
 static u32 nmarks;
 
-static void mark(u32 a, u32 len)
+void marks_clear(void)
+{
+	nmarks = 0;
+}
+
+void mark(u32 a, u32 len)
 {
 	if (nmarks < ARRAY_SIZE(marks))
-		marks[nmarks++] = (typeof(marks[0])){a, len};
+		marks[nmarks++] = (typeof(marks[0])){ a, len };
 }
 
 /* ---- devices ---- */
 
-struct vdesc {
-	u64 addr;
-	u32 len;
-	u16 flags, next;
-};
+static struct dev blk = { .area = AREA_BLK, .id = ID_BLOCK };
+static struct dev rng = { .area = AREA_RNG, .id = ID_RNG };
+static u32 nodev_base; /* the first slot after the devices */
 
-struct dev {
-	u32 base, area;
-	u32 id;
-	u32 desc, avail, used; /* ring addresses of the current set-up */
-	u16 qsize;
-	u16 avail_idx, used_idx;
-};
-
-static struct dev blk = {.base = BLK_BASE, .area = AREA_BLK, .id = ID_BLOCK};
-static struct dev rng = {.base = RNG_BASE, .area = AREA_RNG, .id = ID_RNG};
-
-static u32 rd(const struct dev *d, u32 off)
+u32 rd(const struct dev *d, u32 off)
 {
 	return mmio_read32(d->base + off);
 }
 
-static void wr(const struct dev *d, u32 off, u32 v)
+void wr(const struct dev *d, u32 off, u32 v)
 {
 	mmio_write32(d->base + off, v);
 }
 
-static volatile struct vdesc *desc_at(u32 table, u16 i)
+volatile struct vdesc *desc_at(u32 table, u16 i)
 {
 	return (volatile struct vdesc *)table + i;
 }
 
-static void set_desc(u32 table, u16 i, u64 addr, u32 len, u16 flags, u16 next)
+void set_desc(u32 table, u16 i, u64 addr, u32 len, u16 flags, u16 next)
 {
 	volatile struct vdesc *x = desc_at(table, i);
 
@@ -381,23 +202,23 @@ static void set_desc(u32 table, u16 i, u64 addr, u32 len, u16 flags, u16 next)
 	x->next = next;
 }
 
-static u16 used_idx(const struct dev *d)
+u16 used_idx(const struct dev *d)
 {
 	return *(volatile u16 *)(d->used + 2);
 }
 
-static u32 used_id(const struct dev *d, u16 slot)
+u32 used_id(const struct dev *d, u16 slot)
 {
 	return *(volatile u32 *)(d->used + 4 + 8 * (slot % d->qsize));
 }
 
-static u32 used_len(const struct dev *d, u16 slot)
+u32 used_len(const struct dev *d, u16 slot)
 {
 	return *(volatile u32 *)(d->used + 8 + 8 * (slot % d->qsize));
 }
 
 /* Zero the rings of the test area, fill the rest with the pattern. */
-static void area_begin(struct dev *d)
+void area_begin(struct dev *d)
 {
 	for (u32 x = d->area; x < d->area + A_RINGS; x += 4)
 		*(volatile u32 *)x = 0;
@@ -409,12 +230,12 @@ static void area_begin(struct dev *d)
 static const struct {
 	u32 off, len;
 } ring_gaps[] = {
-    {A_AVAIL + 6 + 2 * QSIZE, A_USED - (A_AVAIL + 6 + 2 * QSIZE)},
-    {A_USED + 6 + 8 * QSIZE, A_IND - (A_USED + 6 + 8 * QSIZE)},
+	{ A_AVAIL + 6 + 2 * QSIZE, A_USED - (A_AVAIL + 6 + 2 * QSIZE) },
+	{ A_USED + 6 + 8 * QSIZE, A_IND - (A_USED + 6 + 8 * QSIZE) },
 };
 
 /* Everything not marked must still hold the pattern. */
-static int area_check(const struct dev *d)
+int area_check(const struct dev *d)
 {
 	u32 at;
 
@@ -434,7 +255,7 @@ static int area_check(const struct dev *d)
 }
 
 /* Reset, then the driver's start-up sequence (3.1.1) up to FEATURES_OK. */
-static int dev_features(struct dev *d, u32 lo, u32 hi)
+int dev_features(struct dev *d, u32 lo, u32 hi)
 {
 	u32 s;
 
@@ -454,8 +275,7 @@ static int dev_features(struct dev *d, u32 lo, u32 hi)
 
 /* Full set-up of queue 0 with the given layout; returns the status read back
  * after DRIVER_OK in *status. */
-static int dev_start_feat(struct dev *d, u32 feat, u32 num, u64 desc, u64 avail, u64 used,
-			  u32 *status)
+int dev_start_feat(struct dev *d, u32 feat, u32 num, u64 desc, u64 avail, u64 used, u32 *status)
 {
 	u32 s;
 
@@ -464,7 +284,7 @@ static int dev_start_feat(struct dev *d, u32 feat, u32 num, u64 desc, u64 avail,
 	s = rd(d, R_STATUS);
 	if (s != (S_ACK | S_DRIVER | S_FEATURES_OK))
 		return bad("FEATURES_OK not accepted: status", s, S_ACK | S_DRIVER | S_FEATURES_OK);
-	wr(d, R_QUEUE_SEL, 0);
+	wr(d, R_QUEUE_SEL, d->q);
 	s = rd(d, R_QUEUE_NUM_MAX);
 	if (s < QSIZE)
 		return bad("QueueNumMax", s, 256);
@@ -486,13 +306,13 @@ static int dev_start_feat(struct dev *d, u32 feat, u32 num, u64 desc, u64 avail,
 	return 0;
 }
 
-static int dev_start(struct dev *d, u32 num, u64 desc, u64 avail, u64 used, u32 *status)
+int dev_start(struct dev *d, u32 num, u64 desc, u64 avail, u64 used, u32 *status)
 {
 	return dev_start_feat(d, F_INDIRECT, num, desc, avail, used, status);
 }
 
 /* The normal layout in the device's area. */
-static int dev_up(struct dev *d)
+int dev_up(struct dev *d)
 {
 	u32 s;
 
@@ -503,7 +323,7 @@ static int dev_up(struct dev *d)
 	return 0;
 }
 
-static void publish(struct dev *d, u16 head)
+void publish(struct dev *d, u16 head)
 {
 	*(volatile u16 *)(d->avail + 4 + 2 * (d->avail_idx % d->qsize)) = head;
 	barrier();
@@ -512,16 +332,14 @@ static void publish(struct dev *d, u16 head)
 	barrier();
 }
 
-static void notify(struct dev *d)
+void notify(struct dev *d)
 {
-	wr(d, R_QUEUE_NOTIFY, 0);
+	wr(d, R_QUEUE_NOTIFY, d->q);
 }
-
-enum { W_TIMEOUT, W_USED, W_RESET };
 
 /* Poll until the used index moves away from `from` or the device needs a
  * reset. */
-static int wait_dev(const struct dev *d, u16 from)
+int wait_dev(const struct dev *d, u16 from)
 {
 	for (u32 i = 0; i < SPIN_MAX; i++) {
 		if (used_idx(d) != from)
@@ -534,7 +352,7 @@ static int wait_dev(const struct dev *d, u16 from)
 }
 
 /* Wait for the next used entry: it must be for `head`, written `len`. */
-static int wait_used(struct dev *d, u16 head, u32 len)
+int wait_used(struct dev *d, u16 head, u32 len)
 {
 	int w = wait_dev(d, d->used_idx);
 	u16 slot = d->used_idx, n;
@@ -965,7 +783,7 @@ static const struct qcase blk_cases[] = {
 
 /* ---- discovery and registers ---- */
 
-static int check_id(const struct dev *d)
+int check_id(const struct dev *d)
 {
 	if (rd(d, R_MAGIC) != MAGIC_VIRT)
 		return bad("MagicValue", rd(d, R_MAGIC), MAGIC_VIRT);
@@ -978,17 +796,38 @@ static int check_id(const struct dev *d)
 	return 0;
 }
 
+/* The slot of the first device with `id`, or 0; sets nodev_base. */
+u32 find_dev(u32 id)
+{
+	for (u32 slot = 0; slot < 32; slot++) {
+		u32 base = (u32)LAYOUT_VIRTIO_MMIO + 0x1000 * slot;
+
+		if (mmio_read32(base + R_MAGIC) != MAGIC_VIRT) {
+			nodev_base = base;
+			return 0;
+		}
+		if (mmio_read32(base + R_DEVICE_ID) == id)
+			return base;
+	}
+	return 0;
+}
+
 static void discovery(void)
 {
-	const struct dev nodev = {.base = NODEV_BASE};
+	const struct dev *nodev = &(const struct dev){ .base = 0 };
 
-	report("discovery-blk", check_id(&blk));
-	report("discovery-rng", check_id(&rng));
+	blk.base = find_dev(ID_BLOCK);
+	rng.base = find_dev(ID_RNG);
+	find_dev(0xffffffff);
+	nodev = &(const struct dev){ .base = nodev_base };
+	report("discovery-blk", blk.base ? check_id(&blk) : bad("no virtio-blk", 0, ID_BLOCK));
+	report("discovery-rng", rng.base ? check_id(&rng) : bad("no virtio-rng", 0, ID_RNG));
 	/* The slot after the last device: nothing claims it (bus.c: all-ones). */
-	if (rd(&nodev, R_MAGIC) != 0xffffffff)
-		fail("discovery-no-third-device", "MagicValue", rd(&nodev, R_MAGIC), 0xffffffff);
+	if (!nodev_base || rd(nodev, R_MAGIC) != 0xffffffff)
+		fail("discovery-nothing-after-the-last-device", "MagicValue", rd(nodev, R_MAGIC),
+		     0xffffffff);
 	else
-		pass("discovery-no-third-device");
+		pass("discovery-nothing-after-the-last-device");
 }
 
 static int check_features(struct dev *d)
@@ -1021,12 +860,12 @@ static int check_feature_refusal(struct dev *d)
 		u32 lo, hi;
 		bool ok;
 	} t[] = {
-	    {1u << 0, F_VERSION_1, false},     /* a bit not offered */
-	    {F_INDIRECT, 0, false},	       /* no VERSION_1 */
-	    {0, F_VERSION_1 | 1u << 2, false}, /* bit 34, not offered */
-	    {0xffffffff, 0xffffffff, false},   /* everything */
-	    {0, F_VERSION_1, true},	       /* the minimum */
-	    {F_INDIRECT | F_EVENT_IDX, F_VERSION_1, true},
+		{ 1u << 0, F_VERSION_1, false },     /* a bit not offered */
+		{ F_INDIRECT, 0, false },	     /* no VERSION_1 */
+		{ 0, F_VERSION_1 | 1u << 2, false }, /* bit 34, not offered */
+		{ 0xffffffff, 0xffffffff, false },   /* everything */
+		{ 0, F_VERSION_1, true },	     /* the minimum */
+		{ F_INDIRECT | F_EVENT_IDX, F_VERSION_1, true },
 	};
 	u32 s;
 
@@ -1048,6 +887,7 @@ static int check_feature_refusal(struct dev *d)
 	}
 	/* DriverFeaturesSel 2 is ignored: no stray bits reach the features. */
 	wr(d, R_STATUS, 0);
+	wr(d, R_STATUS, S_ACK);
 	wr(d, R_STATUS, S_ACK | S_DRIVER);
 	wr(d, R_DRV_FEAT_SEL, 1);
 	wr(d, R_DRV_FEAT, F_VERSION_1);
@@ -1074,8 +914,8 @@ static int check_feature_refusal(struct dev *d)
 /* Writes to read-only registers change nothing. */
 static int check_read_only(struct dev *d)
 {
-	static const u32 regs[] = {R_MAGIC,    R_VERSION,	R_DEVICE_ID, R_VENDOR_ID,
-				   R_DEV_FEAT, R_QUEUE_NUM_MAX, R_ISR,	     R_CONFIG_GEN};
+	static const u32 regs[] = { R_MAGIC,	R_VERSION,	 R_DEVICE_ID, R_VENDOR_ID,
+				    R_DEV_FEAT, R_QUEUE_NUM_MAX, R_ISR,	      R_CONFIG_GEN };
 	u32 before[ARRAY_SIZE(regs)], v;
 
 	wr(d, R_STATUS, 0);
@@ -1150,9 +990,9 @@ static int check_odd_width(struct dev *d)
 /* Reserved offsets of the register area: harmless to write, read as 0. */
 static int check_reserved(struct dev *d)
 {
-	static const u32 offs[] = {0x018, 0x01c, 0x028, 0x02c, 0x03c, 0x040, 0x048, 0x04c, 0x054,
-				   0x058, 0x05c, 0x068, 0x06c, 0x074, 0x078, 0x07c, 0x088, 0x08c,
-				   0x098, 0x09c, 0x0a8, 0x0c0, 0x0c4, 0x0d0, 0x0f0, 0x0f8};
+	static const u32 offs[] = { 0x018, 0x01c, 0x028, 0x02c, 0x03c, 0x040, 0x048, 0x04c, 0x054,
+				    0x058, 0x05c, 0x068, 0x06c, 0x074, 0x078, 0x07c, 0x088, 0x08c,
+				    0x098, 0x09c, 0x0a8, 0x0c0, 0x0c4, 0x0d0, 0x0f0, 0x0f8 };
 
 	wr(d, R_STATUS, 0);
 	for (u32 i = 0; i < ARRAY_SIZE(offs); i++)
@@ -1173,7 +1013,7 @@ static int check_reserved(struct dev *d)
 /* Past the 0x200 bytes ember claims, in the same 4 KiB slot: nobody there. */
 static int check_past_regs(struct dev *d)
 {
-	static const u32 offs[] = {REGS_SIZE, 0x400, 0x800, 0xffc};
+	static const u32 offs[] = { REGS_SIZE, 0x400, 0x800, 0xffc };
 
 	for (u32 i = 0; i < ARRAY_SIZE(offs); i++) {
 		mmio_write32(d->base + offs[i], 0);
@@ -1195,7 +1035,7 @@ static int check_past_regs(struct dev *d)
  * at any width; writes (read-only fields, past the end) change nothing. */
 static int check_blk_config(struct dev *d)
 {
-	static const u8 cap[8] = {DISK_SECTORS & 0xff, DISK_SECTORS >> 8, 0, 0, 0, 0, 0, 0};
+	static const u8 cap[8] = { DISK_SECTORS & 0xff, DISK_SECTORS >> 8, 0, 0, 0, 0, 0, 0 };
 	u32 c = d->base + R_CONFIG, gen = rd(d, R_CONFIG_GEN);
 	u64 v;
 
@@ -1254,9 +1094,10 @@ static int check_rng_config(struct dev *d)
 /* QueueSel past the device's queues: QueueNumMax 0, writes go nowhere. */
 static int check_queue_sel(struct dev *d)
 {
-	static const u32 sels[] = {1, 8, 99, 0xffffffff};
+	static const u32 sels[] = { 1, 8, 99, 0xffffffff };
 
 	wr(d, R_STATUS, 0);
+	wr(d, R_STATUS, S_ACK);
 	wr(d, R_STATUS, S_ACK | S_DRIVER);
 	for (u32 i = 0; i < ARRAY_SIZE(sels); i++) {
 		wr(d, R_QUEUE_SEL, sels[i]);
@@ -1288,6 +1129,34 @@ static int check_queue_sel(struct dev *d)
 	return check_id(d);
 }
 
+/* The status machine (3.1.1): one bit at a time, in order, or the write is
+ * refused and the device never goes live; FAILED is taken at any time. */
+static int check_status_order(struct dev *d)
+{
+	u32 s;
+
+	wr(d, R_STATUS, 0);
+	wr(d, R_STATUS, S_DRIVER); /* DRIVER before ACKNOWLEDGE */
+	s = rd(d, R_STATUS);
+	if (s)
+		return bad("status after DRIVER alone", s, 0);
+	wr(d, R_STATUS, S_ACK);
+	wr(d, R_DRV_FEAT_SEL, 1);
+	wr(d, R_DRV_FEAT, F_VERSION_1);
+	wr(d, R_STATUS, S_ACK | S_FEATURES_OK); /* DRIVER skipped */
+	wr(d, R_STATUS, S_ACK | S_FEATURES_OK | S_DRIVER_OK);
+	s = rd(d, R_STATUS);
+	if (s != S_ACK)
+		return bad("status after skipping DRIVER", s, S_ACK);
+	wr(d, R_STATUS, S_ACK | S_FAILED);
+	wr(d, R_STATUS, S_ACK | S_DRIVER | S_FAILED);
+	s = rd(d, R_STATUS);
+	wr(d, R_STATUS, 0);
+	if (s != (S_ACK | S_FAILED))
+		return bad("status after FAILED", s, S_ACK | S_FAILED);
+	return 0;
+}
+
 static void registers(void)
 {
 	report("features-blk", check_features(&blk));
@@ -1301,13 +1170,14 @@ static void registers(void)
 	report("config-blk", check_blk_config(&blk));
 	report("config-rng-empty", check_rng_config(&rng));
 	report("queue-sel-out-of-range", check_queue_sel(&rng));
+	report("status-order-and-failed", check_status_order(&rng));
 }
 
 /* Reads and writes where no device lives in the MMIO window. */
 static void mmio_window(void)
 {
-	static const u32 addrs[] = {0xc0000000, 0xd0003000, 0xd0003050,
-				    0xd000f000, 0xdf000000, 0xdffffffc};
+	const u32 addrs[] = { 0xc0000000, nodev_base, nodev_base + 0x50,
+			      0xd001f000, 0xdf000000, 0xdffffffc };
 	u32 v;
 
 	/* The boot-marker page: offset 0 is the marker, the rest reads 0. */
@@ -1380,7 +1250,7 @@ static int test_rng_event_idx(struct dev *d)
 	static const struct {
 		u16 used_event;
 		u32 isr;
-	} t[] = {{0, ISR_USED}, {5, 0}, {2, ISR_USED}};
+	} t[] = { { 0, ISR_USED }, { 5, 0 }, { 2, ISR_USED } };
 	u32 a = d->area, s, isr;
 	volatile u16 *used_event = (volatile u16 *)(a + A_AVAIL + 4 + 2 * QSIZE);
 	volatile u16 *avail_event = (volatile u16 *)(a + A_USED + 4 + 8 * QSIZE);
@@ -1500,6 +1370,41 @@ static int test_rings_at_top(struct dev *d)
 	return 0;
 }
 
+/*
+ * A writable buffer over the queue's own rings (the descriptor table, the
+ * avail ring, the used ring). That memory is the driver's: ember does not
+ * check a buffer against the rings (nor do QEMU or Firecracker), so it may
+ * write its random bytes there and the rings then hold garbage; or it may
+ * refuse the chain. Either way it must stay up and inside guest memory:
+ * the request completes or the device needs a reset, nothing past the
+ * rings changes, and after a reset a good request works.
+ */
+static int test_buffer_over_rings(struct dev *d, u32 off, u32 len)
+{
+	int w;
+
+	area_begin(d);
+	if (dev_up(d))
+		return -1;
+	set_desc(d->desc, 0, d->area + off, len, D_WRITE, 0);
+	publish(d, 0);
+	notify(d);
+	w = wait_dev(d, 0);
+	if (w == W_TIMEOUT && !(rd(d, R_STATUS) & S_NEEDS_RESET) && used_idx(d) == 0)
+		return bad("neither used nor DEVICE_NEEDS_RESET: status", rd(d, R_STATUS), S_LIVE);
+	wr(d, R_STATUS, 0);
+	if (rd(d, R_STATUS))
+		return bad("status after reset", rd(d, R_STATUS), 0);
+	if (changed(d->area + A_RINGS, AREA_SIZE - A_RINGS))
+		return bad("guest RAM past the rings changed at",
+			   changed(d->area + A_RINGS, AREA_SIZE - A_RINGS), 0);
+	phase = "after the reset: ";
+	area_begin(d);
+	if (dev_up(d) || rng_request(d))
+		return -1;
+	return area_check(d);
+}
+
 /* Queue layouts that DRIVER_OK must refuse with DEVICE_NEEDS_RESET. */
 static int test_bad_layout(struct dev *d, u32 num, u64 desc, u64 avail, u64 used)
 {
@@ -1524,6 +1429,9 @@ static void rng_tests(void)
 		report(rng_cases[i].name, run_case(d, &rng_cases[i]));
 	report("rng-good-then-bad", test_good_then_bad(d));
 	report("rng-rings-at-ram-top", test_rings_at_top(d));
+	report("rng-buffer-over-desc-table", test_buffer_over_rings(d, A_DESC, 64));
+	report("rng-buffer-over-avail-ring", test_buffer_over_rings(d, A_AVAIL, 16));
+	report("rng-buffer-over-used-ring", test_buffer_over_rings(d, A_USED, 32));
 	report("rng-queue-size-6", test_bad_layout(d, 6, a + A_DESC, a + A_AVAIL, a + A_USED));
 	report("rng-queue-size-0", test_bad_layout(d, 0, a + A_DESC, a + A_AVAIL, a + A_USED));
 	report("rng-queue-size-512", test_bad_layout(d, 512, a + A_DESC, a + A_AVAIL, a + A_USED));
@@ -1701,10 +1609,13 @@ static void q2_prepare(void)
 	*(volatile u16 *)(Q2 + 0x100 + 2) = 1; /* avail idx */
 }
 
-/* Reset, then the shortest start-up ember accepts, on Q2. */
+/* Reset, then the shortest start-up ember accepts (3.1.1, one status bit
+ * at a time), on Q2. */
 static void q2_start(struct dev *d)
 {
 	wr(d, R_STATUS, 0);
+	wr(d, R_STATUS, S_ACK);
+	wr(d, R_STATUS, S_ACK | S_DRIVER);
 	wr(d, R_DRV_FEAT_SEL, 1);
 	wr(d, R_DRV_FEAT, F_VERSION_1);
 	wr(d, R_STATUS, S_ACK | S_DRIVER | S_FEATURES_OK);
@@ -1878,6 +1789,8 @@ void tg_main(void)
 	rng_tests();
 	fill(ram_top - 0x1000, 0x1000); /* rng-rings-at-ram-top used it */
 	blk_tests();
+	virtio_more_tests();
+	legacy_tests();
 
 	at = changed(CANARY, 0x1000);
 	if (!at)

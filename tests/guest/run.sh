@@ -10,12 +10,21 @@
 # The wait guest (waitguest.c, for the API's SendCtrlAltDel) must start and
 # print its heartbeat; only the API can end it, so a timeout stops it.
 #
-# Then the hostile guest (hostile.c), a virtio driver that breaks every rule
-# it can, against a 1 MiB disk image with known contents: ember must exit 0,
-# the guest must print "hostileguest: N passed, 0 failed" with N > 0, and the
-# image must differ from what run.sh wrote only in sector 7 (which the guest
-# writes). Once with $EMBER, once with an ASan+UBSan build of ember, where
-# any sanitizer report fails the run.
+# Then the hostile guest (hostile*.c), a driver that breaks every rule it
+# can on every device: virtio blk, rng, console, vsock and net, the IOAPIC,
+# 16550, CMOS and i8042. It runs against a 1 MiB disk image with known
+# contents, a TAP created here, a vsock socket, console input from a file,
+# and two host programs (hostile_peer.py: a vsock listener and a frame
+# source/counter on the TAP). ember must exit 0; the guest must print
+# "hostileguest: N passed, 0 failed" with N > 0; the image must differ from
+# what run.sh wrote only in sector 7 (which the guest writes); ember (run
+# with --debug) must report as many interrupts dropped because no CPU
+# accepted them as the guest says it provoked ("hostileguest: provoked N
+# ..."); the console line, the vsock ping and the two valid net frames must
+# have reached the host, and the vsock connection the host opened must have
+# worked until the guest broke it. Once with $EMBER, once with an ASan+UBSan build of
+# ember, where any sanitizer report fails the run. Creating the TAP needs
+# root or CAP_NET_ADMIN: without, the hostile runs fail and say why.
 #
 # Usage: tests/guest/run.sh            (from anywhere; `make check-guest`)
 # Env:   EMBER=path   monitor to test (default build/ember)
@@ -268,22 +277,84 @@ hg_build_asan() {
 		LDFLAGS= make -s -j"$(nproc)" B=build/asan build/asan/ember
 }
 
+# What hostile_virtio.c expects around it (keep the two in step): the
+# console input it must receive, the console line it sends, the vsock
+# socket (the peer listens on its _5000 path) and how many valid frames it
+# sends on the TAP. The TAP is created here (root or CAP_NET_ADMIN), with
+# IPv6 off so that the host sends nothing of its own on it.
+HG_PEER=tests/guest/hostile_peer.py
+HG_INPUT=$W/hostile.input
+HG_VSOCK=$W/hostile.vsock
+HG_TAP=hgtap$$
+HG_CON_TX='hostileguest: virtio-console output arrived whole'
+HG_NET_TX=2
+hg_pids=
+hg_why=
+
+hg_peers_stop() {
+	[ -n "$hg_pids" ] && kill $hg_pids 2>/dev/null && wait $hg_pids 2>/dev/null
+	hg_pids=
+	ip tuntap del dev "$HG_TAP" mode tap 2>/dev/null
+	rm -f "${HG_VSOCK}_5000"
+}
+
+# The TAP and the two host programs (hostile_peer.py, output in
+# $W/peers.log); $1 is ember's output, where the vsock peer waits for the
+# guest's word to connect. False with the reason in $hg_why. Runs in this shell (not
+# in $(...), which would wait for the peers' end of output).
+hg_peers_start() {
+	rm -f "$HG_VSOCK" "${HG_VSOCK}_5000" "$W/vsock.res" "$W/net.res"
+	if ! command -v python3 >/dev/null; then
+		hg_why="python3 is missing (the vsock and net peers)"
+		return 1
+	fi
+	if ! ip tuntap add dev "$HG_TAP" mode tap 2>/dev/null ||
+		! echo 1 >"/proc/sys/net/ipv6/conf/$HG_TAP/disable_ipv6" ||
+		! ip link set "$HG_TAP" up; then
+		hg_why="cannot create TAP $HG_TAP (needs root or CAP_NET_ADMIN, and /dev/net/tun)"
+		return 1
+	fi
+	python3 "$HG_PEER" vsock "${HG_VSOCK}_5000" "$W/vsock.res" "$HG_VSOCK" "$1" \
+		</dev/null >>"$W/peers.log" 2>&1 &
+	hg_pids=$!
+	python3 "$HG_PEER" net "$HG_TAP" "$W/net.res" </dev/null >>"$W/peers.log" 2>&1 &
+	hg_pids="$hg_pids $!"
+	for _ in $(seq 200); do
+		[ -S "${HG_VSOCK}_5000" ] && [ -s "$W/net.res" ] && return 0
+		sleep 0.05
+	done
+	hg_why="the peers did not start (no ${HG_VSOCK}_5000 or $W/net.res; see $W/peers.log)"
+	return 1
+}
+
 # run_hostile NAME MONITOR [sanitized(0/1)]
 run_hostile() {
-	local name=$1 ember=$2 san=${3:-0} log rc t0 t1 secs line n m oks where
+	local name=$1 ember=$2 san=${3:-0} log rc t0 t1 secs line n m oks where provoked dropped
+	local vres nres
 	log="$W/$name.log"
 
-	if ! cp "$HG_ORIG" "$HG_IMG"; then
-		report_fail "$name" "cannot copy the disk image" ""
+	if ! cp "$HG_ORIG" "$HG_IMG" ||
+		! printf 'hostile-console-input:0123456789abcdef\n' >"$HG_INPUT"; then
+		report_fail "$name" "cannot copy the disk image or write the console input" ""
+		return
+	fi
+	rm -f "$log.raw"
+	if ! hg_peers_start "$log.raw"; then
+		hg_peers_stop
+		report_fail "$name" "$hg_why" ""
 		return
 	fi
 	t0=$(now_ns)
 	ASAN_OPTIONS=halt_on_error=1:detect_leaks=1:exitcode=86 \
 		UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:exitcode=87 \
-		timeout "$TIMEOUT" "$ember" run --kernel "$HOSTILEGUEST" --memory 64M \
-		--disk "$HG_IMG,id=ember-hostile" </dev/null >"$log.raw" 2>&1
+		timeout "$TIMEOUT" "$ember" run --debug --kernel "$HOSTILEGUEST" --memory 64M \
+		--disk "$HG_IMG,id=ember-hostile" --net "tap=$HG_TAP" \
+		--vsock "cid=3,uds=$HG_VSOCK" --console virtio <"$HG_INPUT" >"$log.raw" 2>&1
 	rc=$?
 	t1=$(now_ns)
+	hg_peers_stop
+	vres=$(cat "$W/vsock.res" 2>/dev/null)
+	nres=$(cat "$W/net.res" 2>/dev/null)
 	tr -d '\r' <"$log.raw" >"$log" && rm -f "$log.raw"
 	secs=$(awk -v d=$((t1 - t0)) 'BEGIN { printf "%.2f", d / 1e9 }')
 
@@ -318,18 +389,33 @@ run_hostile() {
 	else
 		where=
 	fi
+	# Interrupts the guest aimed at no CPU: ember (--debug) must have
+	# dropped exactly as many as the guest says it provoked.
+	provoked=$(sed -n 's/^hostileguest: provoked \([0-9]*\) interrupts no CPU accepts$/\1/p' "$log")
+	dropped=$(sed -n 's/^ember: debug: \([0-9]*\) interrupts dropped: no CPU accepted them$/\1/p' "$log")
 	if [ "$m" != 0 ] || grep -a -q '^FAIL' "$log"; then
 		report_fail "$name" "guest reports $m failed$where" "$log"
 	elif [ "$n" -le 0 ] || [ "$oks" != "$n" ]; then
 		report_fail "$name" "guest reports $n passed but printed $oks ok lines$where" "$log"
+	elif [ -z "$provoked" ] || [ "${dropped:-0}" != "$provoked" ]; then
+		report_fail "$name" "ember dropped ${dropped:-0} interrupts no CPU accepted, the guest provoked ${provoked:-?}" "$log"
+	elif ! grep -a -q -x "$HG_CON_TX" "$log"; then
+		report_fail "$name" "no '$HG_CON_TX' line from the virtio console" "$log"
+	elif [ "$(printf '%s\n' "$vres" | grep -c -x 'got ping from guest!')" != 1 ] ||
+		[ "$(printf '%s\n' "$vres" | grep -c -E -x 'host-connect OK [0-9]+ eof')" != 1 ] ||
+		[ "$(printf '%s\n' "$vres" | wc -l)" != 2 ]; then
+		report_fail "$name" "the vsock peer reports '$(echo $vres)', not 'got ping from guest!' and 'host-connect OK <port> eof'" "$log"
+	elif [ "$nres" != "$HG_NET_TX" ]; then
+		report_fail "$name" "the net peer got ${nres:-no} frames from the guest, not $HG_NET_TX" "$log"
 	elif [ -n "$where" ]; then
 		report_fail "$name" "${where#; }" "$log"
 	else
 		passed=$((passed + 1))
-		echo "ok - $name: $n checks, disk image as expected (${secs} s)"
+		echo "ok - $name: $n checks, disk image as expected, $dropped interrupts dropped, peers as expected (${secs} s)"
 	fi
 }
 
+trap hg_peers_stop EXIT
 if ! hg_make_images; then
 	failed=$((failed + 1))
 	echo "not ok - hostileguest: cannot create the disk images in $W"

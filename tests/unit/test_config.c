@@ -118,12 +118,14 @@ TEST(cmdline_length_limit)
 TEST(config_rl_updates)
 {
 	struct rate_limiter_config cur = {
-		.bandwidth = { true, 1000, 10, 100 }, .ops = { true, 5, 0, 1000 },
+		.bandwidth = { true, 1000, 10, 100 },
+		.ops = { true, 5, 0, 1000 },
 	};
 	struct rate_limiter_config up = { .ops = { true, 7, 0, 50 } };
 
 	config_rl_update(&cur, &up);
-	CHECK(cur.bandwidth.set && cur.bandwidth.size == 1000 && cur.bandwidth.one_time_burst == 10);
+	CHECK(cur.bandwidth.set && cur.bandwidth.size == 1000 &&
+	      cur.bandwidth.one_time_burst == 10);
 	CHECK(cur.ops.set && cur.ops.size == 7 && cur.ops.refill_time_ms == 50);
 	up = (struct rate_limiter_config){ .bandwidth = { true, 0, 0, 100 } };
 	config_rl_update(&cur, &up);
@@ -134,5 +136,22 @@ TEST(config_rl_updates)
 	CHECK(!cur.bandwidth.set && cur.ops.size == 7);
 }
 
-SUITE(config, T(sizes), T(run_defaults_and_options), T(run_bad_options),
+TEST(mac_strict)
+{
+	uint8_t mac[6] = { 0 };
+
+	CHECK_EQ(config_parse_mac("02:aB:03:04:05:ff", mac), 0);
+	CHECK(mac[0] == 0x02 && mac[1] == 0xab && mac[5] == 0xff);
+	/* Spaces, signs, short groups, other separators, multicast. */
+	CHECK_EQ(config_parse_mac("02:00:00:00: 1:01", mac), -EINVAL);
+	CHECK_EQ(config_parse_mac(" 2:00:00:00:01:01", mac), -EINVAL);
+	CHECK_EQ(config_parse_mac("02:00:00:00:+1:01", mac), -EINVAL);
+	CHECK_EQ(config_parse_mac("02-00-00-00-01-01", mac), -EINVAL);
+	CHECK_EQ(config_parse_mac("02:00:00:00:01:0", mac), -EINVAL);
+	CHECK_EQ(config_parse_mac("02:00:00:00:01:011", mac), -EINVAL);
+	CHECK_EQ(config_parse_mac("01:00:00:00:00:01", mac), -EINVAL);
+	CHECK(mac[0] == 0x02 && mac[1] == 0xab); /* untouched on failure */
+}
+
+SUITE(config, T(sizes), T(mac_strict), T(run_defaults_and_options), T(run_bad_options),
       T(cmdline_length_limit), T(config_rl_updates));

@@ -6,13 +6,15 @@ static struct ioapic io;
 static unsigned delivered, last_pin, route_calls;
 static struct ioapic_msi last_msg;
 static uint32_t last_unmasked;
+static bool refuse; /* deliver() answers that no local APIC accepted */
 
-static void deliver(void *ctx, unsigned pin, const struct ioapic_msi *m)
+static bool deliver(void *ctx, unsigned pin, const struct ioapic_msi *m)
 {
 	(void)ctx;
 	delivered++;
 	last_pin = pin;
 	last_msg = *m;
+	return !refuse;
 }
 
 static void routes(void *ctx, const struct ioapic_msi r[IOAPIC_PINS], uint32_t unmasked)
@@ -28,6 +30,7 @@ static void setup(void)
 	struct ioapic_callbacks cb = { deliver, routes, NULL };
 
 	delivered = route_calls = 0;
+	refuse = false;
 	ioapic_init(&io, &cb);
 }
 
@@ -138,4 +141,37 @@ TEST(level_remote_irr_and_eoi)
 	ioapic_destroy(&io);
 }
 
-SUITE(ioapic, T(registers), T(edge_delivery_and_mask), T(level_remote_irr_and_eoi));
+/* A message no local APIC accepted (the guest aimed it at no CPU): lost.
+ * A level pin then has no Remote IRR to wait on: the next assertion, an
+ * unmask or an EOI of its vector may deliver again, and nothing is stuck. */
+TEST(undelivered_leaves_remote_irr_clear)
+{
+	setup();
+	set_rte(9, 0x41 | IOAPIC_RTE_LEVEL | (0x0eULL << 56));
+	refuse = true;
+	ioapic_set_irq(&io, 9, 1);
+	CHECK_EQ(delivered, 1);
+	CHECK(!(get_rte(9) & IOAPIC_RTE_REMOTE_IRR));
+	ioapic_set_irq(&io, 9, 1); /* level and high, no Remote IRR: tried again */
+	CHECK_EQ(delivered, 2);
+	/* Retargeted and unmasked again with the line high: accepted now. */
+	set_rte(9, 0x41 | IOAPIC_RTE_LEVEL | IOAPIC_RTE_MASKED);
+	refuse = false;
+	set_rte(9, 0x41 | IOAPIC_RTE_LEVEL);
+	CHECK_EQ(delivered, 3);
+	CHECK(get_rte(9) & IOAPIC_RTE_REMOTE_IRR);
+	/* The EOI re-delivers (line still high) to a CPU that refuses. */
+	refuse = true;
+	ioapic_eoi(&io, 0x41);
+	CHECK_EQ(delivered, 4);
+	CHECK(!(get_rte(9) & IOAPIC_RTE_REMOTE_IRR));
+	/* Edge pins have no Remote IRR either way. */
+	set_rte(4, 0x24);
+	ioapic_set_irq(&io, 4, 1);
+	CHECK_EQ(delivered, 5);
+	CHECK_EQ(get_rte(4), 0x24);
+	ioapic_destroy(&io);
+}
+
+SUITE(ioapic, T(registers), T(edge_delivery_and_mask), T(level_remote_irr_and_eoi),
+      T(undelivered_leaves_remote_irr_clear));

@@ -64,9 +64,9 @@ static uint32_t used_len(unsigned q, unsigned k)
 }
 
 static const struct net_config test_cfg = {
-    .tap = "test0",
-    .mac = {0x02, 0x11, 0x22, 0x33, 0x44, 0x55},
-    .has_mac = true,
+	.tap = "test0",
+	.mac = { 0x02, 0x11, 0x22, 0x33, 0x44, 0x55 },
+	.has_mac = true,
 };
 
 /* A live device for cfg with both queues set up and these driver features. */
@@ -109,7 +109,7 @@ static void stop(void)
 /* Send a frame from the "TAP": header (flags, gso) + len bytes of pattern. */
 static void tap_send(uint8_t flags, uint8_t gso, unsigned len, uint8_t seed)
 {
-	uint8_t pkt[2048] = {flags, gso};
+	uint8_t pkt[2048] = { flags, gso };
 
 	for (unsigned i = 0; i < len; i++)
 		pkt[VIRTIO_NET_HDR_SIZE + i] = (uint8_t)(seed + i);
@@ -173,7 +173,7 @@ TEST(config_space_and_features)
 TEST(mac_generation)
 {
 	uint8_t a[6], b[6], c[6];
-	struct net_config cfg = {.tap = "tap7"};
+	struct net_config cfg = { .tap = "tap7" };
 
 	virtio_net_make_mac("tap0", 1234, a);
 	virtio_net_make_mac("tap0", 1234, b);
@@ -303,12 +303,13 @@ TEST(rx_waits_for_buffers_then_resumes)
 	CHECK(!net.rx_polling); /* no buffers: stop polling the TAP */
 	CHECK_EQ(net.rx_len, VIRTIO_NET_HDR_SIZE + 200);
 	CHECK_EQ(used_idx(0), 0);
-	/* One buffer is not enough for 212 bytes: it is given back. */
+	/* One buffer is not enough for 212 bytes: it waits, unused, in the
+	 * rx window for more. */
 	desc(0, 0, DATA, 128, VIRTQ_DESC_F_WRITE, 0);
 	offer(0, 0);
 	net.ops.notify(&dev, VIRTIO_NET_RXQ);
 	CHECK_EQ(used_idx(0), 0);
-	CHECK_EQ(dev.queues[0].vq.last_avail, 0);
+	CHECK_EQ(net.rx_nwin, 1);
 	/* With EVENT_IDX the driver is asked to kick when it adds the chain
 	 * after the one we gave back. */
 	CHECK_EQ(get_le16(avail_event), 1);
@@ -394,7 +395,7 @@ TEST(rx_hostile_chains)
 
 TEST(rx_offloads_follow_negotiation)
 {
-	uint8_t h[VIRTIO_NET_HDR_SIZE] = {0};
+	uint8_t h[VIRTIO_NET_HDR_SIZE] = { 0 };
 	uint64_t all = VIRTIO_NET_F_GUEST_CSUM | VIRTIO_NET_F_GUEST_TSO4 | VIRTIO_NET_F_GUEST_TSO6;
 
 	h[0] = VIRTIO_NET_HDR_F_NEEDS_CSUM;
@@ -474,12 +475,12 @@ TEST(open_tap_errors_name_the_option)
 /* Rate limiters: the real clock, the timerfd polled by the test. */
 static struct token_bucket_config tb(uint64_t size, uint64_t burst, uint64_t refill_ms)
 {
-	return (struct token_bucket_config){true, size, burst, refill_ms};
+	return (struct token_bucket_config){ true, size, burst, refill_ms };
 }
 
 static bool timer_fires(int fd, int ms)
 {
-	struct pollfd p = {.fd = fd, .events = POLLIN};
+	struct pollfd p = { .fd = fd, .events = POLLIN };
 
 	return poll(&p, 1, ms) == 1;
 }
@@ -610,8 +611,8 @@ TEST(rx_frame_charged_once)
 TEST(runtime_update_of_either_direction)
 {
 	struct net_config cfg = test_cfg;
-	struct rate_limiter_config off = {.ops = tb(0, 0, 0)};
-	struct rate_limiter_config rx = {.bandwidth = tb(VIRTIO_NET_HDR_SIZE + 100, 0, 3600000)};
+	struct rate_limiter_config off = { .ops = tb(0, 0, 0) };
+	struct rate_limiter_config rx = { .bandwidth = tb(VIRTIO_NET_HDR_SIZE + 100, 0, 3600000) };
 	uint8_t got[256];
 
 	cfg.tx_rl.ops = tb(1, 0, 3600 * 1000);
@@ -645,7 +646,88 @@ TEST(runtime_update_of_either_direction)
 	stop();
 }
 
-SUITE(virtio_net, T(config_space_and_features), T(mac_generation), T(tx_gathers_header_and_frame),
+/* A frame larger than tap_send() makes: `len` bytes of pattern from seed. */
+static void tap_send_big(unsigned len, uint8_t seed)
+{
+	static uint8_t pkt[VIRTIO_NET_PACKET_MAX];
+
+	memset(pkt, 0, VIRTIO_NET_HDR_SIZE);
+	for (unsigned i = 0; i < len; i++)
+		pkt[VIRTIO_NET_HDR_SIZE + i] = (uint8_t)(seed + i);
+	CHECK_EQ(send(peer, pkt, VIRTIO_NET_HDR_SIZE + len, 0), VIRTIO_NET_HDR_SIZE + len);
+}
+
+/* Issue 12: chains that can hold any frame take it with one readv, no
+ * bounce buffer (rx_buf stays as it was). Without MRG_RXBUF: one big
+ * chain, as Linux posts them with GUEST_TSO ("big packets"). */
+TEST(rx_reads_straight_into_a_big_chain)
+{
+	start(0);
+	desc(0, 0, DATA, VIRTIO_NET_PACKET_MAX + 100, VIRTQ_DESC_F_WRITE, 0);
+	offer(0, 0);
+	memset(net.rx_buf, 0xa5, sizeof(net.rx_buf));
+	tap_send_big(40000, 7);
+	virtio_net_rx_ready(&net, net.fd, EPOLLIN);
+	CHECK_EQ(used_idx(0), 1);
+	CHECK_EQ(used_len(0, 0), VIRTIO_NET_HDR_SIZE + 40000);
+	CHECK_EQ(get_le16(ram + DATA + VIRTIO_NET_HDR_NUM_BUFFERS), 1);
+	CHECK(frame_is(ram + DATA + VIRTIO_NET_HDR_SIZE, 40000, 7));
+	CHECK_EQ(net.rx_buf[0], 0xa5);
+	CHECK_EQ(net.rx_buf[VIRTIO_NET_HDR_SIZE + 100], 0xa5);
+	CHECK(net.rx_polling);
+	stop();
+}
+
+/* With MRG_RXBUF: a window of eight 12000-byte chains (more than any
+ * frame) takes the first two frames in place, each from the front of the
+ * window; the third, once the window is smaller than the largest frame,
+ * goes through rx_buf into the next chain. */
+TEST(rx_mergeable_window_in_place)
+{
+	const uint32_t L = 12000, S = 0x3000;
+
+	start(VIRTIO_NET_F_MRG_RXBUF);
+	for (unsigned i = 0; i < QSZ; i++) {
+		desc(0, i, DATA + S * i, L, VIRTQ_DESC_F_WRITE, 0);
+		offer(0, (uint16_t)i);
+	}
+	memset(net.rx_buf, 0xa5, sizeof(net.rx_buf));
+	tap_send(0, 0, 1000, 1);
+	tap_send_big(20000, 2); /* 20012 bytes: chains 1 and 2 */
+	virtio_net_rx_ready(&net, net.fd, EPOLLIN);
+	CHECK_EQ(used_idx(0), 3);
+	CHECK_EQ(used_id(0, 0), 0);
+	CHECK_EQ(used_len(0, 0), VIRTIO_NET_HDR_SIZE + 1000);
+	CHECK_EQ(used_id(0, 1), 1);
+	CHECK_EQ(used_len(0, 1), L);
+	CHECK_EQ(used_id(0, 2), 2);
+	CHECK_EQ(used_len(0, 2), VIRTIO_NET_HDR_SIZE + 20000 - L);
+	CHECK_EQ(get_le16(ram + DATA + VIRTIO_NET_HDR_NUM_BUFFERS), 1);
+	CHECK_EQ(get_le16(ram + DATA + S + VIRTIO_NET_HDR_NUM_BUFFERS), 2);
+	CHECK(frame_is(ram + DATA + VIRTIO_NET_HDR_SIZE, 1000, 1));
+	CHECK(frame_is(ram + DATA + S + VIRTIO_NET_HDR_SIZE, L - VIRTIO_NET_HDR_SIZE, 2));
+	CHECK(frame_is(ram + DATA + 2 * S, 20000 - (L - VIRTIO_NET_HDR_SIZE),
+		       (uint8_t)(2 + L - VIRTIO_NET_HDR_SIZE)));
+	CHECK_EQ(net.rx_buf[VIRTIO_NET_HDR_SIZE], 0xa5); /* not through rx_buf */
+	CHECK_EQ(net.rx_nwin, QSZ - 3);
+	/* 5 * 12000 < the largest frame: this one is copied, into chain 3. */
+	tap_send(0, 0, 300, 3);
+	virtio_net_rx_ready(&net, net.fd, EPOLLIN);
+	CHECK_EQ(used_idx(0), 4);
+	CHECK_EQ(used_id(0, 3), 3);
+	CHECK_EQ(used_len(0, 3), VIRTIO_NET_HDR_SIZE + 300);
+	CHECK(frame_is(ram + DATA + 3 * S + VIRTIO_NET_HDR_SIZE, 300, 3));
+	CHECK(frame_is(net.rx_buf + VIRTIO_NET_HDR_SIZE, 300, 3));
+	CHECK_EQ(net.rx_dropped, 0);
+	/* A reset forgets the window. */
+	net.ops.reset(&dev);
+	CHECK_EQ(net.rx_nwin, 0);
+	CHECK_EQ(net.rx_room, 0);
+	stop();
+}
+
+SUITE(virtio_net, T(rx_reads_straight_into_a_big_chain), T(rx_mergeable_window_in_place),
+      T(config_space_and_features), T(mac_generation), T(tx_gathers_header_and_frame),
       T(tx_drops_bad_frames), T(tx_malformed_chain_needs_reset), T(rx_one_chain_per_frame),
       T(rx_mergeable_buffers), T(rx_waits_for_buffers_then_resumes),
       T(rx_frame_larger_than_a_chain_is_dropped), T(rx_hostile_chains),

@@ -173,13 +173,8 @@ static int tx_cap(struct vsock_hdr h, uint32_t cap)
 {
 	vsock_hdr_put(txhdr, &h);
 	ch = (struct vq_chain){ .head = 1 };
-	ch.bufs[ch.n++] = (struct vq_buf){ txhdr, VSOCK_HDR_SIZE, false };
-	ch.read_len = VSOCK_HDR_SIZE;
-	if (cap) {
-		ch.bufs[ch.n++] = (struct vq_buf){ txdata, cap, false };
-		ch.read_len += cap;
-	}
-	ch.nread = ch.n;
+	vq_chain_add(&ch, txhdr, VSOCK_HDR_SIZE, false);
+	vq_chain_add(&ch, txdata, cap, false);
 	return vsock_guest_pkt(&vs, &ch);
 }
 
@@ -195,9 +190,8 @@ static int rx(struct vsock_hdr *h, uint32_t *written)
 
 	memset(rxhdr, 0, sizeof(rxhdr));
 	ch = (struct vq_chain){ .head = 2 };
-	ch.bufs[ch.n++] = (struct vq_buf){ rxhdr, VSOCK_HDR_SIZE, true };
-	ch.bufs[ch.n++] = (struct vq_buf){ rxdata, sizeof(rxdata), true };
-	ch.write_len = VSOCK_HDR_SIZE + sizeof(rxdata);
+	vq_chain_add(&ch, rxhdr, VSOCK_HDR_SIZE, true);
+	vq_chain_add(&ch, rxdata, sizeof(rxdata), true);
 	*written = 0;
 	r = vsock_fill_rx(&vs, &ch, written);
 	vsock_hdr_get(rxhdr, h);
@@ -421,7 +415,7 @@ TEST(host_ports_unique)
 	vs.next_port = 0xffffffff;
 	CHECK_EQ(vsock_accepted(&vs, host_client("CONNECT 1\n")), 0);
 	CHECK_EQ(vs.conns[0]->host_port, 0xffffffff);
-	CHECK_EQ(vs.next_port, VSOCK_HOST_PORT_MIN); /* wraps past 0..1023 */
+	CHECK_EQ(vs.next_port, VSOCK_HOST_PORT_MIN);  /* wraps past 0..1023 */
 	vs.conns[0]->host_port = VSOCK_HOST_PORT_MIN; /* pretend it is taken */
 	fake_open(2);
 	fk[2].in_len = 11;
@@ -656,15 +650,15 @@ TEST(malformed_headers)
 
 	setup();
 	/* No room for a header: the driver is broken (needs reset). */
-	ch = (struct vq_chain){ .head = 4, .n = 1, .nread = 1, .read_len = 43 };
-	ch.bufs[0] = (struct vq_buf){ txhdr, 43, false };
+	ch = (struct vq_chain){ .head = 4 };
+	vq_chain_add(&ch, txhdr, 43, false);
 	CHECK_EQ(vsock_guest_pkt(&vs, &ch), -EINVAL);
 	CHECK_STR_CONTAINS(ember_lasterr(), "cannot hold a header");
 	/* An rx buffer too small for a header, likewise. */
 	connect_result = -ECONNREFUSED;
 	CHECK_EQ(tx(gh(VSOCK_OP_REQUEST, 1, 2)), 0);
-	ch = (struct vq_chain){ .head = 4, .n = 1, .write_len = 40 };
-	ch.bufs[0] = (struct vq_buf){ rxhdr, 40, true };
+	ch = (struct vq_chain){ .head = 4 };
+	vq_chain_add(&ch, rxhdr, 40, true);
 	uint32_t w;
 	CHECK_EQ(vsock_fill_rx(&vs, &ch, &w), -EINVAL);
 	expect_rx(VSOCK_OP_RST, 2, 1);
@@ -740,13 +734,13 @@ TEST(connection_table_full)
 
 /* --- the whole device: fake guest memory, real AF_UNIX sockets ------------ */
 
-#define QSZ	    16
-#define RAM	    (1 << 20)
-#define QBASE(q)    (0x10000 + (q) * 0x1000)
-#define RXB(i)	    (0x40000 + (i) * 0x2000)
-#define TXH	    0x80000
-#define TXD	    0x80100
-#define RX_SLOTS    8
+#define QSZ	 16
+#define RAM	 (1 << 20)
+#define QBASE(q) (0x10000 + (q)*0x1000)
+#define RXB(i)	 (0x40000 + (i)*0x2000)
+#define TXH	 0x80000
+#define TXD	 0x80100
+#define RX_SLOTS 8
 
 static uint8_t *ram;
 static struct guest_mem gm;
@@ -802,6 +796,7 @@ static void dev_setup(void)
 	CHECK_EQ(worker_init(&wk, &dev), 0);
 	CHECK_EQ(virtio_vsock_open(&vv, CID, upath, &dev, &wk), 0);
 	CHECK_EQ(get_le64(vv.config), CID);
+	mw(VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE);
 	mw(VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
 	mw(VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
 	mw(VIRTIO_MMIO_DRIVER_FEATURES, 1); /* VERSION_1 */

@@ -1,8 +1,17 @@
 // SPDX-License-Identifier: MIT
 /* Split-ring tests over a fake guest memory, with hand-made hostile chains. */
 #include <errno.h>
+#include <link.h>
+#include <poll.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "dev/virtio_mmio.h"
+#include "dev/virtio_rng.h"
+#include "dev/virtio_worker.h"
 #include "dev/virtqueue.h"
 #include "harness.h"
 #include "util.h"
@@ -211,7 +220,7 @@ TEST(event_idx_notification)
 	offer(0);
 	CHECK_EQ(vq_pop(&q, &chain), 1);
 	vq_push(&q, 0, 0);
-	CHECK(vq_should_notify(&q)); /* first time: always */
+	CHECK(vq_should_notify(&q));		/* first time: always */
 	put_le16(ram + AVAIL + 4 + 2 * QSZ, 5); /* used_event = 5 */
 	offer(0);
 	vq_pop(&q, &chain);
@@ -299,6 +308,7 @@ static void driver_setup_queue0(void)
 
 static void negotiate(uint64_t feat)
 {
+	mw(VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE);
 	mw(VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
 	mw(VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
 	mw(VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)feat);
@@ -410,7 +420,299 @@ TEST(transport_bad_queue_needs_reset)
 	virtio_destroy(&dev);
 }
 
+/* --- issue 12: review findings ------------------------------------------ */
+
+/* A chain's buffers may add up to at most 4 GiB - 1 (the used ring's 32-bit
+ * length): longer is a broken chain, not a request to serve. The buffers
+ * overlap in a sparse 2 GiB mapping nobody touches. */
+TEST(chain_capped_at_4_gib)
+{
+	uint64_t big = (2ULL << 30) + 0x100000;
+	uint8_t *m = mmap(NULL, big, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	struct guest_mem bg;
+	struct vq bq;
+	static struct vq_chain c;
+
+	CHECK(m != MAP_FAILED);
+	if (m == MAP_FAILED)
+		return;
+	guest_mem_init_buf(&bg, m, big);
+	for (unsigned n = 0; n < 2; n++) {
+		uint8_t *d = m + DESC;
+		uint32_t last = n ? 2 : 1; /* 2 * (2^31 - 1) + last */
+
+		CHECK_EQ(vq_setup(&bq, &bg, QSZ, 256, DESC, AVAIL, USED, false), 0);
+		for (unsigned i = 0; i < 3; i++) {
+			put_le64(d + 16 * i, 0x80000);
+			put_le32(d + 16 * i + 8, i < 2 ? 0x7fffffffu : last);
+			put_le16(d + 16 * i + 12, i < 2 ? VIRTQ_DESC_F_NEXT : 0);
+			put_le16(d + 16 * i + 14, (uint16_t)(i + 1));
+		}
+		put_le16(m + AVAIL + 4, 0);
+		put_le16(m + AVAIL + 2, 1);
+		if (!n) {
+			CHECK_EQ(vq_pop(&bq, &c), 1); /* exactly 4 GiB - 1 */
+			CHECK_EQ(c.read_len, 0xffffffffULL);
+		} else {
+			CHECK_EQ(vq_pop(&bq, &c), -EINVAL);
+			CHECK_STR_CONTAINS(ember_lasterr(), "bytes in all");
+		}
+	}
+	munmap(m, big);
+}
+
+/* Every thread pays the static TLS of the whole program: no 64 KiB buffer
+ * in it (virtio-rng had one). */
+static int tls_size(struct dl_phdr_info *info, size_t size, void *data)
+{
+	(void)size;
+	if (info->dlpi_name && info->dlpi_name[0])
+		return 0; /* a shared library: not ours */
+	for (unsigned i = 0; i < info->dlpi_phnum; i++)
+		if (info->dlpi_phdr[i].p_type == PT_TLS)
+			*(uint64_t *)data = info->dlpi_phdr[i].p_memsz;
+	return 1;
+}
+
+TEST(static_tls_is_small)
+{
+	uint64_t tls = 0;
+
+	dl_iterate_phdr(tls_size, &tls);
+	CHECK(tls < 4096);
+}
+
+/* A notification is served whatever the allocator says: the old consumer
+ * loop malloc()ed its chain per kick and returned on failure, after the
+ * worker had drained the eventfd: the kick was lost and the guest waited
+ * for ever. unit_fail_malloc (fail_malloc.c) makes our malloc() fail. */
+extern bool unit_fail_malloc;
+
+TEST(rng_kick_served_without_memory)
+{
+	static struct virtio_rng r;
+
+	setup();
+	CHECK_EQ(virtio_rng_setup(&r, NULL), 0);
+	virtio_init(&dev, &virtio_rng_ops, &r, &gm);
+	r.dev = &dev;
+	dev.driver_features = VIRTIO_F_VERSION_1;
+	dev.queues[0].ready = true;
+	CHECK_EQ(vq_setup(&dev.queues[0].vq, &gm, QSZ, 256, DESC, AVAIL, USED, false), 0);
+	dev.live = true;
+	desc(0, DATA, 16, VIRTQ_DESC_F_WRITE | VIRTQ_DESC_F_NEXT, 1);
+	desc(1, DATA + 0x100, 48, VIRTQ_DESC_F_WRITE, 0);
+	offer(0);
+	unit_fail_malloc = true;
+	virtio_rng_notify(&dev, 0);
+	unit_fail_malloc = false;
+	CHECK_EQ(get_le16(ram + USED + 2), 1);
+	CHECK_EQ(get_le32(ram + USED + 8), 64); /* both buffers filled */
+	virtio_rng_close(&r);
+	virtio_destroy(&dev);
+}
+
+/* --- the status machine (virtio 1.2, 2.1, 3.1.1) ------------------------- */
+
+static void features_and_queue(void)
+{
+	mw(VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
+	mw(VIRTIO_MMIO_DRIVER_FEATURES, 1); /* VERSION_1 */
+	driver_setup_queue0();
+}
+
+TEST(transport_status_in_order_only)
+{
+	const uint32_t A = VIRTIO_STATUS_ACKNOWLEDGE, D = VIRTIO_STATUS_DRIVER,
+		       F = VIRTIO_STATUS_FEATURES_OK, K = VIRTIO_STATUS_DRIVER_OK;
+
+	tsetup();
+	mw(VIRTIO_MMIO_STATUS, D); /* DRIVER before ACKNOWLEDGE */
+	CHECK_EQ(mr(VIRTIO_MMIO_STATUS), 0);
+	mw(VIRTIO_MMIO_STATUS, A | D); /* two at once */
+	CHECK_EQ(mr(VIRTIO_MMIO_STATUS), 0);
+	/* FEATURES_OK and DRIVER_OK without DRIVER: never live. */
+	mw(VIRTIO_MMIO_STATUS, A);
+	features_and_queue();
+	mw(VIRTIO_MMIO_STATUS, A | F);
+	mw(VIRTIO_MMIO_STATUS, A | F | K);
+	CHECK_EQ(activated, 0);
+	CHECK(virtio_queue(&dev, 0) == NULL);
+	CHECK_EQ(mr(VIRTIO_MMIO_STATUS), A);
+	/* DRIVER_OK without FEATURES_OK: refused too. */
+	mw(VIRTIO_MMIO_STATUS, A | D);
+	mw(VIRTIO_MMIO_STATUS, A | D | K);
+	CHECK_EQ(activated, 0);
+	CHECK_EQ(mr(VIRTIO_MMIO_STATUS), A | D);
+	/* In order: live. */
+	mw(VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
+	mw(VIRTIO_MMIO_DRIVER_FEATURES, 1);
+	mw(VIRTIO_MMIO_STATUS, A | D | F);
+	CHECK_EQ(mr(VIRTIO_MMIO_STATUS), A | D | F);
+	mw(VIRTIO_MMIO_STATUS, A | D | F | K);
+	CHECK_EQ(activated, 1);
+	CHECK(virtio_queue(&dev, 0) != NULL);
+	/* Bits cleared without a reset: refused, the device runs on. */
+	mw(VIRTIO_MMIO_STATUS, A | K);
+	CHECK_EQ(mr(VIRTIO_MMIO_STATUS), A | D | F | K);
+	CHECK(virtio_queue(&dev, 0) != NULL);
+	CHECK_EQ(resets, 0);
+	virtio_destroy(&dev);
+}
+
+TEST(transport_failed_stops_the_device)
+{
+	const uint32_t ok = VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
+			    VIRTIO_STATUS_FEATURES_OK | VIRTIO_STATUS_DRIVER_OK;
+
+	tsetup();
+	negotiate(VIRTIO_F_VERSION_1);
+	driver_setup_queue0();
+	mw(VIRTIO_MMIO_STATUS, ok);
+	CHECK(virtio_queue(&dev, 0) != NULL);
+	/* The driver gives up: no more queue use, the model told so. */
+	mw(VIRTIO_MMIO_STATUS, ok | VIRTIO_STATUS_FAILED);
+	CHECK_EQ(mr(VIRTIO_MMIO_STATUS), ok | VIRTIO_STATUS_FAILED);
+	CHECK(virtio_queue(&dev, 0) == NULL);
+	CHECK_EQ(resets, 1);
+	/* Nothing but a reset brings it back. */
+	mw(VIRTIO_MMIO_STATUS, ok);
+	CHECK(virtio_queue(&dev, 0) == NULL);
+	mw(VIRTIO_MMIO_STATUS, 0);
+	CHECK_EQ(mr(VIRTIO_MMIO_STATUS), 0);
+	CHECK_EQ(resets, 2);
+	/* FAILED before DRIVER_OK: the device never starts. */
+	mw(VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE);
+	mw(VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_FAILED);
+	negotiate(VIRTIO_F_VERSION_1);
+	driver_setup_queue0();
+	mw(VIRTIO_MMIO_STATUS, mr(VIRTIO_MMIO_STATUS) | VIRTIO_STATUS_DRIVER_OK);
+	CHECK_EQ(activated, 1); /* only the first time */
+	CHECK(virtio_queue(&dev, 0) == NULL);
+	virtio_destroy(&dev);
+}
+
+/* --- the worker ----------------------------------------------------------- */
+
+static void nop_notify(struct virtio_dev *d, unsigned q)
+{
+	(void)d;
+	(void)q;
+}
+
+static const struct virtio_dev_ops worker_ops = {
+	.name = "wtest",
+	.nqueues = 1,
+	.queue_max = 16,
+	.notify = nop_notify,
+};
+
+static struct virtio_worker wk;
+static int efd_a, efd_b, efd_c;
+static _Atomic int calls_a, calls_c;
+
+static void drain_fd(int fd)
+{
+	uint64_t v;
+
+	while (read(fd, &v, sizeof(v)) == sizeof(v))
+		;
+}
+
+static void on_c(void *ctx, int fd, uint32_t events)
+{
+	(void)ctx;
+	(void)events;
+	drain_fd(fd);
+	calls_c++;
+}
+
+/* A's callback closes B and gives its slot to C, in the same epoll batch
+ * that still holds B's event. */
+static void on_a(void *ctx, int fd, uint32_t events)
+{
+	(void)ctx;
+	(void)events;
+	drain_fd(fd);
+	if (calls_a++ == 0) {
+		worker_del_fd(&wk, efd_b);
+		close(efd_b);
+		CHECK_EQ(worker_add_fd(&wk, efd_c, EPOLLIN, on_c, NULL), 0);
+	}
+}
+
+static void on_b(void *ctx, int fd, uint32_t events)
+{
+	(void)ctx;
+	(void)events;
+	drain_fd(fd);
+}
+
+static bool wait_for(_Atomic int *v, int n)
+{
+	for (int i = 0; i < 200 && *v < n; i++)
+		usleep(5000);
+	return *v >= n;
+}
+
+TEST(worker_stale_event_misses_new_owner)
+{
+	static struct virtio_dev wdev;
+	uint64_t one = 1;
+
+	virtio_init(&wdev, &worker_ops, NULL, &gm);
+	CHECK_EQ(worker_init(&wk, &wdev), 0);
+	calls_a = calls_c = 0;
+	efd_a = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	efd_b = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	efd_c = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK); /* never written */
+	CHECK_EQ(write(efd_a, &one, 8), 8);
+	CHECK_EQ(write(efd_b, &one, 8), 8);
+	CHECK_EQ(worker_add_fd(&wk, efd_a, EPOLLIN, on_a, NULL), 0); /* slot 0 */
+	CHECK_EQ(worker_add_fd(&wk, efd_b, EPOLLIN, on_b, NULL), 0); /* slot 1 */
+	CHECK_EQ(worker_start(&wk), 0);
+	CHECK(wait_for(&calls_a, 1));
+	usleep(50000);
+	CHECK_EQ(calls_c, 0); /* B's event did not reach C */
+	worker_destroy(&wk);
+	close(efd_a);
+	close(efd_c);
+	virtio_destroy(&wdev);
+}
+
+/* An edge-triggered event in the batch after a pause request is served
+ * once the worker resumes, not skipped (it would never come again). */
+TEST(worker_edge_event_after_pause_served)
+{
+	static struct virtio_dev wdev;
+	uint64_t one = 1;
+
+	virtio_init(&wdev, &worker_ops, NULL, &gm);
+	CHECK_EQ(worker_init(&wk, &wdev), 0);
+	calls_c = 0;
+	efd_c = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	CHECK_EQ(worker_add_fd(&wk, efd_c, EPOLLIN | EPOLLET, on_c, NULL), 0);
+	/* The pause request first, then the edge, both before the thread's
+	 * first epoll_wait: one batch, stop first. */
+	wk.pause_req = true;
+	CHECK_EQ(write(wk.stop_fd, &one, 8), 8);
+	CHECK_EQ(write(efd_c, &one, 8), 8);
+	CHECK_EQ(worker_start(&wk), 0);
+	for (int i = 0; i < 200 && !wk.paused; i++)
+		usleep(5000);
+	CHECK_EQ(calls_c, 0); /* paused: nothing served */
+	worker_resume(&wk);
+	CHECK(wait_for(&calls_c, 1));
+	worker_destroy(&wk);
+	close(efd_c);
+	virtio_destroy(&wdev);
+}
+
 SUITE(virtqueue, T(setup_validation), T(simple_chain_and_used), T(index_wraps_modulo_2_16),
       T(hostile_avail_index_and_head), T(hostile_loops_and_next), T(hostile_buffers),
       T(indirect_tables), T(event_idx_notification), T(transport_identity_and_features),
-      T(transport_negotiation_rules), T(transport_bad_queue_needs_reset));
+      T(transport_negotiation_rules), T(transport_bad_queue_needs_reset), T(chain_capped_at_4_gib),
+      T(static_tls_is_small), T(rng_kick_served_without_memory), T(transport_status_in_order_only),
+      T(transport_failed_stops_the_device), T(worker_stale_event_misses_new_owner),
+      T(worker_edge_event_after_pause_served));

@@ -3,15 +3,17 @@
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 UNIT_LIB_SRCS := $(filter-out src/vm.c src/board.c src/instance.c src/api/fc_main.c src/probe.c src/vm_virtio.c src/dev/virtio_console.c,$(LIB_SRCS))
 UNIT_CFLAGS = -Itests/unit
+# fail_malloc.c: tests make ember's malloc() fail on demand.
+UNIT_LDFLAGS = -Wl,--wrap=malloc
 
 $(B)/unit: $(UNIT_SRCS) $(UNIT_LIB_SRCS) $(wildcard tests/unit/*.h src/*.h src/*/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(UNIT_CFLAGS) -o $@ $(UNIT_SRCS) $(UNIT_LIB_SRCS) $(LDLIBS)
+	$(CC) $(CFLAGS) $(UNIT_CFLAGS) $(UNIT_LDFLAGS) -o $@ $(UNIT_SRCS) $(UNIT_LIB_SRCS) $(LDLIBS)
 
 SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 $(B)/unit-san: $(UNIT_SRCS) $(UNIT_LIB_SRCS) $(wildcard tests/unit/*.h src/*.h src/*/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(SAN_FLAGS) $(UNIT_CFLAGS) -o $@ $(UNIT_SRCS) $(UNIT_LIB_SRCS) $(LDLIBS)
+	$(CC) $(CFLAGS) $(SAN_FLAGS) $(UNIT_CFLAGS) $(UNIT_LDFLAGS) -o $@ $(UNIT_SRCS) $(UNIT_LIB_SRCS) $(LDLIBS)
 
 check-unit: $(B)/unit
 	$(B)/unit

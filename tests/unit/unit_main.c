@@ -8,10 +8,9 @@
 int harness_failed_checks;
 const char *harness_current;
 
-extern const struct test_suite suite_guest_mem, suite_elf, suite_pvh, suite_mptable,
-	suite_uart, suite_bus, suite_config, suite_cpuid, suite_console, suite_loader,
-	suite_devices, suite_ioapic, suite_virtqueue, suite_virtio_blk,
-	suite_virtio_net;
+extern const struct test_suite suite_guest_mem, suite_elf, suite_pvh, suite_mptable, suite_uart,
+    suite_bus, suite_config, suite_cpuid, suite_console, suite_loader, suite_devices, suite_ioapic,
+    suite_virtqueue, suite_virtio_blk, suite_virtio_net;
 
 extern const struct test_suite suite_virtio_vsock;
 extern const struct test_suite suite_cmos;
@@ -21,11 +20,26 @@ extern const struct test_suite suite_http;
 extern const struct test_suite suite_rate_limiter;
 extern const struct test_suite suite_fc_json;
 extern const struct test_suite suite_api;
+extern const struct test_suite suite_cmdline;
+extern const struct test_suite suite_disk_lock;
 
+/* One suite per line, so that suites added in parallel merge cleanly. */
+/* clang-format off */
 static const struct test_suite *const suites[] = {
-	&suite_guest_mem, &suite_elf,	 &suite_pvh,	 &suite_mptable, &suite_uart,
-	&suite_bus,	  &suite_config, &suite_cpuid, &suite_console, &suite_loader,
-	&suite_devices, &suite_ioapic, &suite_virtqueue, &suite_virtio_blk,
+	&suite_guest_mem,
+	&suite_elf,
+	&suite_pvh,
+	&suite_mptable,
+	&suite_uart,
+	&suite_bus,
+	&suite_config,
+	&suite_cpuid,
+	&suite_console,
+	&suite_loader,
+	&suite_devices,
+	&suite_ioapic,
+	&suite_virtqueue,
+	&suite_virtio_blk,
 	&suite_virtio_net,
 	&suite_virtio_vsock,
 	&suite_cmos,
@@ -35,7 +49,10 @@ static const struct test_suite *const suites[] = {
 	&suite_rate_limiter,
 	&suite_fc_json,
 	&suite_api,
+	&suite_cmdline,
+	&suite_disk_lock,
 };
+/* clang-format on */
 
 int main(int argc, char **argv)
 {
