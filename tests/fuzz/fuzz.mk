@@ -23,7 +23,7 @@ FUZZ_LDLIBS_api := -ljson-c -lpthread
 # a fake driver over fake guest RAM (tests/fuzz/vdrv.c).
 FUZZ_VIRTIO := tests/fuzz/vdrv.c src/dev/virtio_mmio.c src/dev/virtqueue.c src/guest_mem.c src/util.c
 FUZZ_LIB_mmio := $(FUZZ_VIRTIO)
-FUZZ_LIB_blk := $(FUZZ_VIRTIO) src/dev/virtio_blk.c src/dev/rate_limiter.c src/dev/virtio_worker.c \
+FUZZ_LIB_blk := $(FUZZ_VIRTIO) src/dev/virtio_blk.c src/dev/disk_lock.c src/dev/rate_limiter.c src/dev/virtio_worker.c \
 		src/config.c
 FUZZ_LIB_net := $(FUZZ_VIRTIO) src/dev/virtio_net.c src/dev/rate_limiter.c src/dev/virtio_worker.c
 FUZZ_LIB_vsock := $(FUZZ_VIRTIO) src/dev/virtio_vsock.c src/dev/vsock_conn.c src/dev/virtio_worker.c

@@ -94,7 +94,8 @@ static uint64_t offered(void)
 static void check_live(void)
 {
 	uint32_t need = VIRTIO_STATUS_DRIVER_OK | VIRTIO_STATUS_FEATURES_OK;
-	bool may = (dev.status & need) == need && !(dev.status & VIRTIO_STATUS_DEVICE_NEEDS_RESET);
+	bool may = (dev.status & need) == need &&
+		   !(dev.status & (VIRTIO_STATUS_DEVICE_NEEDS_RESET | VIRTIO_STATUS_FAILED));
 
 	if (dev.live && !may)
 		vd_fail("live in status 0x%x", dev.status);
@@ -193,13 +194,37 @@ static void check_write(const struct virtio_dev *old, uint64_t off, uint32_t len
 		resets = 0;
 		return;
 	}
-	if (resets)
-		vd_fail("reset() without status 0");
-	/* Status: only added bits; NEEDS_RESET only from a failed DRIVER_OK. */
+	/* FAILED (the driver gave up) stops the device once: reset() runs. */
+	if (resets && !(resets == 1 && (dev.status & ~old->status & VIRTIO_STATUS_FAILED)))
+		vd_fail("reset() ran %u times without status 0 or a new FAILED", resets);
+	resets = 0;
+	/* Status: only added bits, one at a time in the order of 3.1.1, or
+	 * FAILED; NEEDS_RESET only with a DRIVER_OK the device refused. */
 	if ((dev.status & old->status) != old->status)
 		vd_fail("status bits cleared: 0x%x -> 0x%x", old->status, dev.status);
 	if (dev.status != old->status && !(reg && off == VIRTIO_MMIO_STATUS))
 		vd_fail("status changed by a write to 0x%llx", (unsigned long long)off);
+	if (dev.status != old->status) {
+		uint32_t add = dev.status & ~old->status;
+		uint32_t ad = VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER;
+		uint32_t adf = ad | VIRTIO_STATUS_FEATURES_OK;
+		bool ok =
+		    add == VIRTIO_STATUS_FAILED ||
+		    (old->status == 0 && add == VIRTIO_STATUS_ACKNOWLEDGE) ||
+		    (old->status == VIRTIO_STATUS_ACKNOWLEDGE && add == VIRTIO_STATUS_DRIVER) ||
+		    (old->status == ad && add == VIRTIO_STATUS_FEATURES_OK) ||
+		    (old->status == adf &&
+		     (add == VIRTIO_STATUS_DRIVER_OK ||
+		      add == (VIRTIO_STATUS_DRIVER_OK | VIRTIO_STATUS_DEVICE_NEEDS_RESET)));
+
+		if (!ok || (add != VIRTIO_STATUS_FAILED &&
+			    (val & ~VIRTIO_STATUS_DEVICE_NEEDS_RESET) !=
+				(dev.status & ~VIRTIO_STATUS_DEVICE_NEEDS_RESET)))
+			vd_fail("status 0x%x -> 0x%x on a write of 0x%x", old->status, dev.status,
+				val);
+	}
+	if ((old->status & VIRTIO_STATUS_FAILED) && dev.live)
+		vd_fail("live after FAILED");
 	if ((dev.status & ~old->status & VIRTIO_STATUS_DEVICE_NEEDS_RESET) &&
 	    !(dev.status & ~old->status & VIRTIO_STATUS_DRIVER_OK))
 		vd_fail("NEEDS_RESET set by the driver (0x%x -> 0x%x)", old->status, dev.status);
@@ -231,7 +256,8 @@ static void check_write(const struct virtio_dev *old, uint64_t off, uint32_t len
 	for (unsigned i = 0; i < VIRTIO_MAX_QUEUES; i++) {
 		const struct virtio_queue *o = &old->queues[i], *q = &dev.queues[i];
 		bool sel = reg && old->queue_sel == i && i < ops.nqueues;
-		bool open = sel && !o->ready && !(old->status & VIRTIO_STATUS_DRIVER_OK);
+		bool open = sel && !o->ready &&
+			    !(old->status & (VIRTIO_STATUS_DRIVER_OK | VIRTIO_STATUS_FAILED));
 
 		if (q->num != o->num && !(open && off == VIRTIO_MMIO_QUEUE_NUM))
 			vd_fail("queue %u size changed by 0x%llx", i, (unsigned long long)off);
@@ -244,15 +270,16 @@ static void check_write(const struct virtio_dev *old, uint64_t off, uint32_t len
 		if (q->used != o->used && !(open && (off == VIRTIO_MMIO_QUEUE_USED_LOW ||
 						     off == VIRTIO_MMIO_QUEUE_USED_HIGH)))
 			vd_fail("queue %u used changed by 0x%llx", i, (unsigned long long)off);
-		if (q->ready != o->ready && !(sel && off == VIRTIO_MMIO_QUEUE_READY &&
-					      !(old->status & VIRTIO_STATUS_DRIVER_OK)))
+		if (q->ready != o->ready &&
+		    !(sel && off == VIRTIO_MMIO_QUEUE_READY &&
+		      !(old->status & (VIRTIO_STATUS_DRIVER_OK | VIRTIO_STATUS_FAILED))))
 			vd_fail("queue %u ready changed by 0x%llx", i, (unsigned long long)off);
 		if (i >= ops.nqueues && (q->ready || q->num || q->desc || q->avail || q->used))
 			vd_fail("queue %u beyond the device's %u configured", i, ops.nqueues);
 	}
 }
 
-static void access(struct fz *f)
+static void mmio_access(struct fz *f)
 {
 	static const uint16_t regs[] = {
 		VIRTIO_MMIO_MAGIC_VALUE,
@@ -315,6 +342,7 @@ static void handshake(struct fz *f)
 	if (resets != 1 || dev.status)
 		vd_fail("handshake: status 0 did not reset");
 	activations = resets = 0;
+	vd_w32(&v, VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE);
 	vd_w32(&v, VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
 	vd_w32(&v, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
 	vd_w32(&v, VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)feats);
@@ -375,7 +403,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (fz_u8(&f) == 0xff)
 			handshake(&f);
 		else
-			access(&f);
+			mmio_access(&f);
 		check_live();
 	}
 	virtio_destroy(&dev);
