@@ -21,10 +21,11 @@ FUZZ_CFLAGS_api := -DFCJ_OPEN=fcj_fuzz_open
 FUZZ_LDLIBS_api := -ljson-c -lpthread
 # The virtio devices, through their MMIO registers and notify handlers, with
 # a fake driver over fake guest RAM (tests/fuzz/vdrv.c).
-FUZZ_VIRTIO := tests/fuzz/vdrv.c src/dev/virtio_mmio.c src/dev/virtqueue.c src/guest_mem.c src/util.c
+FUZZ_VIRTIO := tests/fuzz/vdrv.c src/dev/virtio_mmio.c src/dev/virtqueue.c src/guest_mem.c \
+		src/util.c
 FUZZ_LIB_mmio := $(FUZZ_VIRTIO)
-FUZZ_LIB_blk := $(FUZZ_VIRTIO) src/dev/virtio_blk.c src/dev/disk_lock.c src/dev/rate_limiter.c src/dev/virtio_worker.c \
-		src/config.c
+FUZZ_LIB_blk := $(FUZZ_VIRTIO) src/dev/virtio_blk.c src/dev/disk_lock.c src/dev/rate_limiter.c \
+		src/dev/virtio_worker.c src/config.c
 FUZZ_LIB_net := $(FUZZ_VIRTIO) src/dev/virtio_net.c src/dev/rate_limiter.c src/dev/virtio_worker.c
 FUZZ_LIB_vsock := $(FUZZ_VIRTIO) src/dev/virtio_vsock.c src/dev/vsock_conn.c src/dev/virtio_worker.c
 FUZZ_LIB_vsockline := src/dev/vsock_conn.c src/dev/virtqueue.c src/guest_mem.c src/util.c
@@ -34,7 +35,8 @@ FUZZ_LDLIBS_net := -lpthread
 FUZZ_LDLIBS_vsock := -lpthread
 
 define fuzz_rule
-$(B)/fuzz/fuzz_$(1): tests/fuzz/fuzz_$(1).c $$(FUZZ_LIB_$(1)) $(wildcard src/*.h src/*/*.h tests/fuzz/*.h)
+$(B)/fuzz/fuzz_$(1): tests/fuzz/fuzz_$(1).c $$(FUZZ_LIB_$(1)) \
+		$(wildcard src/*.h src/*/*.h tests/fuzz/*.h)
 	@mkdir -p $$(dir $$@)
 	$$(FUZZ_CC) $$(FUZZ_FLAGS) $$(FUZZ_CFLAGS_$(1)) -o $$@ tests/fuzz/fuzz_$(1).c \
 		$$(FUZZ_LIB_$(1)) $$(FUZZ_LDLIBS_$(1))
