@@ -192,6 +192,7 @@ show_output() {
 
 # run_case NAME: run one case, print its result line.
 run_case() {
+	echo "lab: case $1" # for run.sh: which case L1 died in, if it does
 	D=/tmp/case/$1
 	mkdir -p "$D"
 	fn=case_$(echo "$1" | tr - _)

@@ -142,31 +142,43 @@ done
 (cd "$stage" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc --owner=0:0 --quiet) >"$out/l1.cpio"
 
 list=${cases[*]:-}
-qemu=(qemu-system-x86_64 -M q35 -accel tcg -cpu EPYC,+svm,+npt -m 6G -smp 2
-	-nodefaults -no-user-config -nographic -no-reboot
+# L1's CPU. The lab cases run on one L1 CPU: with two (one host thread each,
+# QEMU's default thread=multi), L1 died in 8 of 12 long benchmark boots and
+# now and then in lab runs, both CPUs stuck (soft lockups, an RCU stall, a
+# page-fault stack overflow); with two CPUs on one host thread
+# (thread=single), a 2-vCPU guest crawls, each cross-CPU wait in it costing
+# a round-robin slice. See README.md, "When L1 dies". The boot benchmarks
+# (--script) keep two CPUs: their 2-vCPU rows need them, and bench/boot.sh
+# retries by itself. LAB_SMP and LAB_ACCEL override both for experiments.
+if [ $mode = script ]; then smp=${LAB_SMP:-2}; else smp=${LAB_SMP:-1}; fi
+qemu=(qemu-system-x86_64 -M q35 -accel "${LAB_ACCEL:-tcg}" -cpu EPYC,+svm,+npt
+	-m 6G -smp "$smp" -nodefaults -no-user-config -nographic -no-reboot
 	-kernel "$kdir/vmlinuz" -initrd "$out/l1.cpio"
 	-append "console=ttyS0 quiet panic=-1 lab.mode=$mode lab.cases=${list// /,} lab.verbose=${LAB_VERBOSE:-}")
 log=$out/console.log
-timeout_s=${LAB_TIMEOUT:-540}
+timeout_s=${LAB_TIMEOUT:-900}
 
-# watch_l1 PID RAW STALL: stop the L1 whose `timeout` is PID when its raw
-# console RAW has not grown for STALL seconds, or shows L1's own kernel
-# locked up (a soft lockup: L1 has never come back from one here, and its
-# reports keep the console from falling silent). The emulated L1 sometimes
-# hangs by itself (see README.md), and waiting out the whole timeout only
-# wastes minutes.
+# watch_l1 PID RAW STALL STOP: stop the L1 whose `timeout` is PID when it
+# has shown no sign of life for STALL seconds, or when its kernel reports a
+# soft lockup (L1 has never come back from one), and write why to STOP.
+# Sign of life: in cases mode L1's /init prints "lab: alive" every 5 s from a
+# loop of its own, so a case that keeps quiet for minutes is no death; before
+# the first one (kernel boot) and in --script mode, any console output.
 watch_l1() {
-	local pid=$1 raw=$2 stall=$3 last=-1 quiet=0 size
+	local pid=$1 raw=$2 stall=$3 stop=$4 last=-1 quiet=0 now
 	while kill -0 "$pid" 2>/dev/null; do
 		sleep 5
-		size=$(stat -c %s "$raw" 2>/dev/null || echo 0)
-		if [ "$size" = "$last" ]; then quiet=$((quiet + 5)); else quiet=0 last=$size; fi
+		now=$(grep -ac 'lab: alive' "$raw" 2>/dev/null || true)
+		[ "${now:-0}" != 0 ] || now=size$(stat -c %s "$raw" 2>/dev/null || echo 0)
+		if [ "$now" = "$last" ]; then quiet=$((quiet + 5)); else quiet=0 last=$now; fi
 		if [ $quiet -ge "$stall" ]; then
-			echo "# lab: L1 console silent for $stall s: stopping it"
+			echo "no sign of life for $stall s" >"$stop"
+			echo "# lab: L1 showed no sign of life for $stall s: stopping it"
 			kill "$pid" 2>/dev/null
 			return
 		fi
 		if grep -aq 'watchdog: BUG: soft lockup' "$raw"; then
+			echo "soft lockup" >"$stop"
 			echo "# lab: L1 reports a soft lockup: stopping it"
 			kill "$pid" 2>/dev/null
 			return
@@ -176,26 +188,30 @@ watch_l1() {
 
 # boot_l1 LOG STALL APPEND: one L1 boot with kernel command line APPEND; its
 # console (CR removed) goes to stdout and LOG as it comes, and watch_l1 stops
-# it after STALL s of silence.
+# it after STALL s without a sign of life (why: LOG.stop). LOG.rc is the exit
+# status of `timeout` (124: LAB_TIMEOUT ran out).
 boot_l1() {
-	local lg=$1 stall=$2 qpid tpid
+	local lg=$1 stall=$2 qpid tpid rc=0
 	local q=("${qemu[@]}")
 	q[${#q[@]} - 1]=$3
 	: >"$lg.raw"
+	rm -f "$lg.stop"
 	timeout -k 10 "$timeout_s" "${q[@]}" -serial stdio </dev/null >"$lg.raw" 2>&1 &
 	qpid=$!
 	tail -n +1 -f --pid=$qpid "$lg.raw" | sed -u 's/\r$//' | tee "$lg" &
 	tpid=$!
-	watch_l1 $qpid "$lg.raw" "$stall"
-	wait $qpid 2>/dev/null || true
+	watch_l1 $qpid "$lg.raw" "$stall" "$lg.stop"
+	wait $qpid 2>/dev/null || rc=$?
 	wait $tpid 2>/dev/null || true
+	echo $rc >"$lg.rc"
 	rm -f "$lg.raw"
 }
 
 # run_l1 CASES LOG: one L1 boot running CASES (space-separated; empty: all),
-# printing its result lines. Every case prints within a minute, so
-# $stall_s s of silence means L1 hung.
-stall_s=${LAB_STALL:-150}
+# printing its result lines. /init's heartbeat comes every 5 s, so $stall_s s
+# without one means L1 hung.
+stall_s=${LAB_STALL:-60}
+rm -f "$out"/console.*log* # console.N.log: L1 boot N; console.log: the last
 run_l1() {
 	boot_l1 "$2" "$stall_s" \
 		"console=ttyS0 quiet panic=-1 lab.mode=$mode lab.cases=${1// /,} lab.verbose=${LAB_VERBOSE:-}" |
@@ -222,40 +238,118 @@ if [ $mode = demo ]; then
 	exit 0
 fi
 
-progress "booting L1 (QEMU TCG, EPYC+svm+npt, 2 CPUs, 6G), at most $timeout_s s; console: $log"
+# L1's kernel in trouble: lines it prints (with a timestamp, so not the
+# guest output that failing cases show after "# ").
+trouble_re='^\[ *[0-9]+\.[0-9]+\] .*(Kernel panic|stack guard page|soft lockup|rcu: INFO: .*detected stall|BUG: |Oops|general protection fault|blocked for more than)'
+
+# trouble_kind LINES...: the short name of what L1's kernel reported.
+trouble_kind() {
+	case "$*" in
+	*'stack guard page'*) echo panic-stack-guard ;;
+	*'Kernel panic'*) echo panic ;;
+	*'soft lockup'*) echo soft-lockup ;;
+	*'detected stall'*) echo rcu-stall ;;
+	*'blocked for more than'*) echo hung-task ;;
+	*?*) echo kernel-bug ;;
+	esac
+}
+
+# case_trouble LOG CASE: what L1's kernel reported while CASE ran (its
+# "lab: case CASE" line up to its result line), empty if nothing.
+case_trouble() {
+	trouble_kind "$(awk -v c="$2" -v re="$trouble_re" '
+		$1 == "lab:" && $2 == "case" { cur = $3 }
+		($1 == "ok" || $1 == "FAIL") && $2 == "-" && ($3 == c || $3 == c ":") { cur = "" }
+		cur == c && $0 ~ re { print }' "$1")"
+}
+
+# case_result LOG CASE: ok, FAIL, or nothing if L1 never reported it.
+case_result() {
+	awk -v c="$2" '($1 == "ok" || $1 == "FAIL") && $2 == "-" && ($3 == c || $3 == c ":") { r = $1 }
+		END { if (r) print r }' "$1"
+}
+
+# The emulated L1 may still die by itself (README.md, "When L1 dies"). Each
+# boot runs the cases that no earlier L1 finished. A case is run again
+# (at most LAB_TRIES times in all, default 2) when L1 died while it ran, or
+# when it failed while L1's kernel reported trouble (a lockup, a stall, an
+# oops). A case that fails on a healthy L1 fails at once; one that L1 dies
+# under every time fails too, as it may be what kills L1. Every death is
+# printed with its kind, and the run ends with a count of boots and deaths.
+all=$list
+[ -n "$all" ] || all=$("$here/run.sh" --list | tr '\n' ' ')
+tries_max=${LAB_TRIES:-2}
+boots_max=${LAB_BOOTS:-4}
+declare -A tries=() result=() why=()
+rest=$(echo $all)
+boots=0 deaths=0 kinds= retried=
+progress "booting L1 (QEMU ${qemu[4]}, EPYC+svm+npt, ${qemu[10]} CPUs, 6G), at most $timeout_s s each; console: $log"
 start=$(date +%s)
-rm -f "$log.first"
-run_l1 "$list" "$log"
-# The emulated L1 (TCG running kvm-amd) sometimes hangs or panics on its
-# own, ember or QEMU alike (docs/benchmarks.md, "The lab's own failures").
-# Once, the cases it did not report run again in a fresh L1; that the first
-# L1 died is printed either way, with where it stopped.
-if ! grep -qx 'lab: done' "$log"; then
-	done_cases=$(sed -n 's/^\(ok\|FAIL\) - \([^:]*\).*/\2/p' "$log")
-	all=$list
-	[ -n "$all" ] || all=$("$here/run.sh" --list | tr '\n' ' ')
-	rest=
-	for c in $all; do
-		printf '%s\n' $done_cases | grep -qx -- "$c" || rest="$rest $c"
-	done
-	rest=${rest# }
-	echo "# lab: L1 stopped before the end (console: $log); last lines:"
-	grep -vE '^(ok|FAIL) - |^# ' "$log" | tail -n 6 | sed 's/^/#   /'
-	mv "$log" "$log.first"
-	if [ -n "$rest" ]; then
-		echo "# lab: running the $(echo $rest | wc -w) unreported cases again in a fresh L1: $rest"
-		run_l1 "$rest" "$log"
+while [ -n "$rest" ] && [ $boots -lt "$boots_max" ]; do
+	boots=$((boots + 1))
+	lg=$out/console.$boots.log
+	[ $boots = 1 ] || echo "# lab: L1 boot $boots: $rest"
+	run_l1 "$rest" "$lg"
+	ln -sf "$(basename "$lg")" "$log"
+	kind=
+	if ! grep -qx 'lab: done' "$lg"; then
+		deaths=$((deaths + 1))
+		kind=$(trouble_kind "$(grep -aE "$trouble_re" "$lg" || true)")
+		if [ -z "$kind" ]; then
+			if [ "$(cat "$lg.rc")" = 124 ]; then
+				kind=timeout
+			elif [ -s "$lg.stop" ]; then
+				kind=silence
+			else
+				kind=exited
+			fi
+		fi
+		running=$(awk '$1 == "lab:" && $2 == "case" { c = $3 }
+			($1 == "ok" || $1 == "FAIL") && $2 == "-" { c = "" } END { print c }' "$lg")
+		kinds="$kinds${kinds:+, }$kind${running:+ in $running}"
+		echo "# lab: L1 died (boot $boots: $kind${running:+, while $running ran}; console: $lg); last lines:"
+		{ grep -vE '^(ok|FAIL) - |^# |^lab: (alive|case) ' "$lg" || true; } | tail -n 6 | sed 's/^/#   /'
 	fi
-fi
-passed=$( (grep -h '^ok - ' "$log.first" "$log" 2>/dev/null || true) | wc -l)
-failed=$( (grep -h '^FAIL - ' "$log.first" "$log" 2>/dev/null || true) | wc -l)
-if [ -e "$log.first" ] && [ -z "$rest" ]; then
-	: # every case reported before L1 stopped
-elif ! grep -qsx 'lab: done' "$log"; then
-	echo "FAIL - lab: L1 did not complete (see $log); last lines:"
-	grep -vE '^(ok|FAIL) - |^# ' "$log" | tail -n 10 | sed 's/^/#   /'
-	failed=$((failed + 1))
-fi
+	next=
+	for c in $rest; do
+		r=$(case_result "$lg" "$c")
+		t=
+		[ -z "$r" ] || t=$(case_trouble "$lg" "$c")
+		if [ "$r" = ok ] || { [ "$r" = FAIL ] && [ -z "$t" ]; }; then
+			result[$c]=$r
+			continue
+		fi
+		if [ "$r" = FAIL ]; then
+			tries[$c]=$((${tries[$c]:-0} + 1))
+			why[$c]="${why[$c]:+${why[$c]}, }failed while L1 reported $t"
+			echo "# lab: $c failed while L1's kernel reported trouble ($t)"
+		elif [ -n "$kind" ] && [ "$c" = "$running" ]; then
+			tries[$c]=$((${tries[$c]:-0} + 1))
+			why[$c]="${why[$c]:+${why[$c]}, }L1 died ($kind)"
+		fi
+		if [ "${tries[$c]:-0}" -ge "$tries_max" ]; then
+			result[$c]=FAIL
+			echo "FAIL - $c: ${tries[$c]} tries, none on a healthy L1: ${why[$c]}"
+			continue
+		fi
+		next="$next $c"
+		[ -z "${tries[$c]:-}" ] || retried="$retried $c"
+	done
+	rest=$(echo $next)
+done
+[ ! -e "$out/console.1.log" ] || ln -sf console.1.log "$log.first"
+passed=0 failed=0
+for c in $all; do
+	case ${result[$c]:-} in
+	ok) passed=$((passed + 1)) ;;
+	FAIL) failed=$((failed + 1)) ;;
+	*)
+		echo "FAIL - $c: not run: L1 died $deaths times ($kinds)"
+		failed=$((failed + 1))
+		;;
+	esac
+done
+echo "# lab: L1 boots $boots, deaths $deaths${kinds:+ ($kinds)}; cases run again:${retried:- none}"
 echo "# lab took $(($(date +%s) - start)) s"
 echo "lab: $passed passed, $failed failed"
 [ "$failed" = 0 ] && [ "$passed" -gt 0 ]
