@@ -12,7 +12,7 @@
 # The table goes to build/bench/soak.txt (every 30 s: fds, threads, RSS, guest
 # RAM, ember's own RSS), the whole lab output to build/bench/soak.log.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 out=${B:-build}/bench
 mkdir -p "$out"
 secs=${SOAK_SECS:-600}

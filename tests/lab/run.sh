@@ -282,7 +282,7 @@ tries_max=${LAB_TRIES:-2}
 boots_max=${LAB_BOOTS:-4}
 declare -A tries=() result=() why=()
 rest=$(echo $all)
-boots=0 deaths=0 kinds= retried=
+boots=0 deaths=0 kinds='' retried=''
 progress "booting L1 (QEMU ${qemu[4]}, EPYC+svm+npt, ${qemu[10]} CPUs, 6G), at most $timeout_s s each; console: $log"
 start=$(date +%s)
 while [ -n "$rest" ] && [ $boots -lt "$boots_max" ]; do
