@@ -16,7 +16,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 cd "$root"
-out=build/lab
+out=${LAB_OUT:-build/lab}
 cache=${EMBER_CACHE:-$HOME/.cache/ember}/lab
 die() { echo "lab: $*" >&2; exit 1; }
 progress() { echo "lab: $*" >&2; }
@@ -47,99 +47,109 @@ if ! flock -n 8; then
 	progress "waiting for another lab run in this checkout to finish"
 	flock 8
 fi
-scripts/deps.sh qemu-system-x86 busybox-static cpio xz-utils gcc make
-progress "building ember and the guest artifacts (make all guest-kernel guest-initramfs)"
-make -s all guest-kernel guest-initramfs >&2 || die "make failed"
+# build_l1: ember, the guest artifacts, L1's kernel (sets kdir) and its
+# initramfs ($out/l1.cpio). LAB_FAKE_L1 (tests/lab/selftest.sh) skips it all:
+# the fake L1 needs none of it.
+build_l1() {
+	scripts/deps.sh qemu-system-x86 busybox-static cpio xz-utils gcc make
+	progress "building ember and the guest artifacts (make all guest-kernel guest-initramfs)"
+	make -s all guest-kernel guest-initramfs >&2 || die "make failed"
 
-# The L1 kernel and KVM modules: the newest Debian 6.1 image, fetched once.
-l1_kernel() {
-	local pkg ver dir tmp m f mods="irqbypass kvm ccp kvm-amd tun" # tun: cases.d/net.sh
-	pkg=$(apt-cache search --names-only '^linux-image-6\.1\.0-[0-9]+-amd64-unsigned$' |
-		awk '{print $1}' | sort -V | tail -n1)
-	if [ -z "$pkg" ]; then # no package lists yet: fall back to the cache
-		dir=$(ls -d "$cache"/linux-image-*/.done 2>/dev/null | sort -V | tail -n1)
-		[ -n "$dir" ] || die "no linux-image-6.1.0-*-amd64-unsigned in apt-cache (run apt-get update)"
-		dirname "$dir"
-		return
-	fi
-	ver=$(apt-cache show --no-all-versions "$pkg" | sed -n 's/^Version: //p' | head -n1)
-	dir=$cache/$pkg-$ver
-	# .done lists the modules extracted: a longer list extracts again.
-	if [ "$(cat "$dir/.done" 2>/dev/null)" != "$mods" ]; then
-		progress "fetching $pkg $ver (apt-get download, cached afterwards)"
-		mkdir -p "$cache"
-		tmp=$(mktemp -d "$cache/tmp.XXXXXX")
-		(cd "$tmp" && apt-get download "$pkg" >download.log 2>&1) ||
-			die "apt-get download $pkg failed: $(tail -n1 "$tmp/download.log")"
-		dpkg-deb -x "$tmp"/*.deb "$tmp/root"
-		rm -rf "$dir"
-		mkdir -p "$dir/modules"
-		cp "$tmp"/root/boot/vmlinuz-* "$dir/vmlinuz"
-		for m in $mods; do
-			f=$(find "$tmp/root/lib/modules" -name "$m.ko" -o -name "$m.ko.*" | head -n1)
-			case $f in
-			*.ko) cp "$f" "$dir/modules/$m.ko" ;;
-			*.ko.xz) xz -dc "$f" >"$dir/modules/$m.ko" ;;
-			*) die "module $m.ko not found in $pkg" ;;
-			esac
-		done
-		rm -rf "$tmp"
-		echo "$mods" >"$dir/.done"
-	fi
-	echo "$dir"
-}
-kdir=$(l1_kernel)
+	# The L1 kernel and KVM modules: the newest Debian 6.1 image, fetched once.
+	l1_kernel() {
+		local pkg ver dir tmp m f mods="irqbypass kvm ccp kvm-amd tun" # tun: cases.d/net.sh
+		pkg=$(apt-cache search --names-only '^linux-image-6\.1\.0-[0-9]+-amd64-unsigned$' |
+			awk '{print $1}' | sort -V | tail -n1)
+		if [ -z "$pkg" ]; then # no package lists yet: fall back to the cache
+			dir=$(ls -d "$cache"/linux-image-*/.done 2>/dev/null | sort -V | tail -n1)
+			[ -n "$dir" ] || die "no linux-image-6.1.0-*-amd64-unsigned in apt-cache (run apt-get update)"
+			dirname "$dir"
+			return
+		fi
+		ver=$(apt-cache show --no-all-versions "$pkg" | sed -n 's/^Version: //p' | head -n1)
+		dir=$cache/$pkg-$ver
+		# .done lists the modules extracted: a longer list extracts again.
+		if [ "$(cat "$dir/.done" 2>/dev/null)" != "$mods" ]; then
+			progress "fetching $pkg $ver (apt-get download, cached afterwards)"
+			mkdir -p "$cache"
+			tmp=$(mktemp -d "$cache/tmp.XXXXXX")
+			(cd "$tmp" && apt-get download "$pkg" >download.log 2>&1) ||
+				die "apt-get download $pkg failed: $(tail -n1 "$tmp/download.log")"
+			dpkg-deb -x "$tmp"/*.deb "$tmp/root"
+			rm -rf "$dir"
+			mkdir -p "$dir/modules"
+			cp "$tmp"/root/boot/vmlinuz-* "$dir/vmlinuz"
+			for m in $mods; do
+				f=$(find "$tmp/root/lib/modules" -name "$m.ko" -o -name "$m.ko.*" | head -n1)
+				case $f in
+				*.ko) cp "$f" "$dir/modules/$m.ko" ;;
+				*.ko.xz) xz -dc "$f" >"$dir/modules/$m.ko" ;;
+				*) die "module $m.ko not found in $pkg" ;;
+				esac
+			done
+			rm -rf "$tmp"
+			echo "$mods" >"$dir/.done"
+		fi
+		echo "$dir"
+	}
+	kdir=$(l1_kernel)
 
-# The L1 initramfs (uncompressed: gunzip under TCG would cost seconds).
-progress "building the L1 initramfs"
-stage=$out/l1
-rm -rf "$stage"
-mkdir -p "$stage"/{bin,sbin,usr/bin,usr/sbin,dev,proc,sys,tmp,lab/modules,usr/share/qemu}
-cp /bin/busybox "$stage/bin/busybox"
-/bin/busybox --list-full | while read -r applet; do
-	[ -e "$stage/$applet" ] || ln -s /bin/busybox "$stage/$applet"
-done
-copy_with_libs() { # copy_with_libs FILE DEST: an executable and its ldd libraries
-	local lib
-	cp -L "$1" "$stage$2"
-	for lib in $(ldd "$1" 2>/dev/null | grep -o '/[^ ]*'); do # none if static
-		[ -e "$stage$lib" ] && continue
-		mkdir -p "$stage$(dirname "$lib")"
-		cp -L "$lib" "$stage$lib"
+	# The L1 initramfs (uncompressed: gunzip under TCG would cost seconds).
+	progress "building the L1 initramfs"
+	stage=$out/l1
+	rm -rf "$stage"
+	mkdir -p "$stage"/{bin,sbin,usr/bin,usr/sbin,dev,proc,sys,tmp,lab/modules,usr/share/qemu}
+	cp /bin/busybox "$stage/bin/busybox"
+	/bin/busybox --list-full | while read -r applet; do
+		[ -e "$stage/$applet" ] || ln -s /bin/busybox "$stage/$applet"
 	done
+	copy_with_libs() { # copy_with_libs FILE DEST: an executable and its ldd libraries
+		local lib
+		cp -L "$1" "$stage$2"
+		for lib in $(ldd "$1" 2>/dev/null | grep -o '/[^ ]*'); do # none if static
+			[ -e "$stage$lib" ] && continue
+			mkdir -p "$stage$(dirname "$lib")"
+			cp -L "$lib" "$stage$lib"
+		done
+	}
+	copy_with_libs build/ember /lab/ember
+	copy_with_libs "$(command -v qemu-system-x86_64)" /usr/bin/qemu-system-x86_64
+	# microvm always loads its firmware (qboot) even for a PVH kernel.
+	for f in bios-microvm.bin qboot.rom pvh.bin linuxboot_dma.bin; do
+		cp -L "/usr/share/qemu/$f" "$stage/usr/share/qemu/$f"
+	done
+	cp "$kdir"/modules/*.ko "$stage/lab/modules/"
+	cp -L build/guest/vmlinux "$stage/lab/vmlinux"
+	cp build/guest/initramfs.cpio.gz "$stage/lab/initramfs.cpio.gz"
+	cp "$here/cases.sh" "$stage/lab/cases.sh"
+	# Device cases live one file per topic in cases.d/: NAME.sh runs in L1 (it
+	# adds to LAB_CASES), NAME.host.sh is sourced here to stage what NAME.sh
+	# needs (images, tools via copy_with_libs, modules) under "$stage".
+	mkdir -p "$stage/lab/cases.d"
+	for f in "$here"/cases.d/*.sh; do
+		case $f in
+		*.host.sh) ;;
+		*) cp "$f" "$stage/lab/cases.d/" ;;
+		esac
+	done
+	cp "$here/l1-init.sh" "$stage/init"
+	[ -z "$script" ] || cp "$script" "$stage/lab/script"
+	interactive=
+	if [ $mode = demo ]; then
+		if [ -t 0 ]; then interactive=1; else cat >"$stage/lab/demo-input"; fi
+	fi
+	for f in "$here"/cases.d/*.host.sh; do
+		[ -e "$f" ] || continue
+		progress "staging $(basename "$f" .host.sh) cases"
+		. "$f"
+	done
+	(cd "$stage" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc --owner=0:0 --quiet) >"$out/l1.cpio"
 }
-copy_with_libs build/ember /lab/ember
-copy_with_libs "$(command -v qemu-system-x86_64)" /usr/bin/qemu-system-x86_64
-# microvm always loads its firmware (qboot) even for a PVH kernel.
-for f in bios-microvm.bin qboot.rom pvh.bin linuxboot_dma.bin; do
-	cp -L "/usr/share/qemu/$f" "$stage/usr/share/qemu/$f"
-done
-cp "$kdir"/modules/*.ko "$stage/lab/modules/"
-cp -L build/guest/vmlinux "$stage/lab/vmlinux"
-cp build/guest/initramfs.cpio.gz "$stage/lab/initramfs.cpio.gz"
-cp "$here/cases.sh" "$stage/lab/cases.sh"
-# Device cases live one file per topic in cases.d/: NAME.sh runs in L1 (it
-# adds to LAB_CASES), NAME.host.sh is sourced here to stage what NAME.sh
-# needs (images, tools via copy_with_libs, modules) under "$stage".
-mkdir -p "$stage/lab/cases.d"
-for f in "$here"/cases.d/*.sh; do
-	case $f in
-	*.host.sh) ;;
-	*) cp "$f" "$stage/lab/cases.d/" ;;
-	esac
-done
-cp "$here/l1-init.sh" "$stage/init"
-[ -z "$script" ] || cp "$script" "$stage/lab/script"
-interactive=
-if [ $mode = demo ]; then
-	if [ -t 0 ]; then interactive=1; else cat >"$stage/lab/demo-input"; fi
+if [ -n "${LAB_FAKE_L1:-}" ]; then
+	kdir=$out/fake interactive=
+else
+	build_l1
 fi
-for f in "$here"/cases.d/*.host.sh; do
-	[ -e "$f" ] || continue
-	progress "staging $(basename "$f" .host.sh) cases"
-	. "$f"
-done
-(cd "$stage" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc --owner=0:0 --quiet) >"$out/l1.cpio"
 
 list=${cases[*]:-}
 # L1's CPU. The lab cases run on one L1 CPU: with two (one host thread each,
@@ -151,7 +161,7 @@ list=${cases[*]:-}
 # (--script) keep two CPUs: their 2-vCPU rows need them, and bench/boot.sh
 # retries by itself. LAB_SMP and LAB_ACCEL override both for experiments.
 if [ $mode = script ]; then smp=${LAB_SMP:-2}; else smp=${LAB_SMP:-1}; fi
-qemu=(qemu-system-x86_64 -M q35 -accel "${LAB_ACCEL:-tcg}" -cpu EPYC,+svm,+npt
+qemu=("${LAB_FAKE_L1:-qemu-system-x86_64}" -M q35 -accel "${LAB_ACCEL:-tcg}" -cpu EPYC,+svm,+npt
 	-m 6G -smp "$smp" -nodefaults -no-user-config -nographic -no-reboot
 	-kernel "$kdir/vmlinuz" -initrd "$out/l1.cpio"
 	-append "console=ttyS0 quiet panic=-1 lab.mode=$mode lab.cases=${list// /,} lab.verbose=${LAB_VERBOSE:-}")
@@ -165,12 +175,12 @@ timeout_s=${LAB_TIMEOUT:-900}
 # loop of its own, so a case that keeps quiet for minutes is no death; before
 # the first one (kernel boot) and in --script mode, any console output.
 watch_l1() {
-	local pid=$1 raw=$2 stall=$3 stop=$4 last=-1 quiet=0 now
+	local pid=$1 raw=$2 stall=$3 stop=$4 last=-1 quiet=0 now poll=${LAB_POLL:-5}
 	while kill -0 "$pid" 2>/dev/null; do
-		sleep 5
+		sleep "$poll"
 		now=$(grep -ac 'lab: alive' "$raw" 2>/dev/null || true)
 		[ "${now:-0}" != 0 ] || now=size$(stat -c %s "$raw" 2>/dev/null || echo 0)
-		if [ "$now" = "$last" ]; then quiet=$((quiet + 5)); else quiet=0 last=$now; fi
+		if [ "$now" = "$last" ]; then quiet=$((quiet + poll)); else quiet=0 last=$now; fi
 		if [ $quiet -ge "$stall" ]; then
 			echo "no sign of life for $stall s" >"$stop"
 			echo "# lab: L1 showed no sign of life for $stall s: stopping it"
