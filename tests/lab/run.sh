@@ -182,8 +182,12 @@ watch_l1() {
 		[ "${now:-0}" != 0 ] || now=size$(stat -c %s "$raw" 2>/dev/null || echo 0)
 		if [ "$now" = "$last" ]; then quiet=$((quiet + poll)); else quiet=0 last=$now; fi
 		if [ $quiet -ge "$stall" ]; then
+			# (bench/boot.sh looks for "L1 console silent" in --script runs.)
+			case $now in
+			size*) echo "# lab: L1 console silent for $stall s: stopping it" ;;
+			*) echo "# lab: L1 showed no sign of life for $stall s: stopping it" ;;
+			esac
 			echo "no sign of life for $stall s" >"$stop"
-			echo "# lab: L1 showed no sign of life for $stall s: stopping it"
 			kill "$pid" 2>/dev/null
 			return
 		fi
