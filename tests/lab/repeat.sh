@@ -11,6 +11,8 @@
 # deaths with their kind and the case that ran, the cases run again, the
 # time, and the machine's load average when the run started. Its last line
 # sums them up: "repeat: R runs, P passed, F failed, B L1 boots, D deaths".
+# The L1 consoles of a run with a death or a failure are kept next to its
+# output (DIR/run-K.console.N.log).
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 
@@ -52,6 +54,14 @@ for ((i = ${last:-0} + 1; i <= ${last:-0} + n; i++)); do
 		echo "# repeat: $(git -C "$here" rev-parse --short HEAD 2>/dev/null) $(date -u +%FT%TZ)"
 		"$here/run.sh" "$@"
 	} >"$dir/run-$i.out" 2>&1
+	# Keep the L1 consoles of a run with a death or a failure: the next
+	# run removes them.
+	if ! grep -q '^# lab: L1 boots 1, deaths 0' "$dir/run-$i.out" ||
+		! grep -q '^lab: [0-9]* passed, 0 failed' "$dir/run-$i.out"; then
+		for f in "$here"/../../build/lab/console.[0-9]*.log; do
+			[ -e "$f" ] && cp "$f" "$dir/run-$i.$(basename "$f")"
+		done
+	fi
 	echo "repeat: run $i: $(grep -a '^lab: [0-9]* passed' "$dir/run-$i.out" | tail -n1) ($(grep -a '^# lab: L1 boots' "$dir/run-$i.out" | tail -n1 | sed 's/^# lab: //'))"
 done
 table "$dir"
