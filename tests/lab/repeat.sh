@@ -58,7 +58,7 @@ for ((i = ${last:-0} + 1; i <= ${last:-0} + n; i++)); do
 	# run removes them.
 	if ! grep -q '^# lab: L1 boots 1, deaths 0' "$dir/run-$i.out" ||
 		! grep -q '^lab: [0-9]* passed, 0 failed' "$dir/run-$i.out"; then
-		for f in "$here"/../../build/lab/console.[0-9]*.log; do
+		for f in "$here"/../../build/lab/console.[0-9]*.log*; do
 			[ -e "$f" ] && cp "$f" "$dir/run-$i.$(basename "$f")"
 		done
 	fi

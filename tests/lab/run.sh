@@ -182,6 +182,7 @@ watch_l1() {
 		[ "${now:-0}" != 0 ] || now=size$(stat -c %s "$raw" 2>/dev/null || echo 0)
 		if [ "$now" = "$last" ]; then quiet=$((quiet + poll)); else quiet=0 last=$now; fi
 		if [ $quiet -ge "$stall" ]; then
+			dump_l1 "${stop%.stop}"
 			# (bench/boot.sh looks for "L1 console silent" in --script runs.)
 			case $now in
 			size*) echo "# lab: L1 console silent for $stall s: stopping it" ;;
@@ -192,12 +193,24 @@ watch_l1() {
 			return
 		fi
 		if grep -aq 'watchdog: BUG: soft lockup' "$raw"; then
+			dump_l1 "${stop%.stop}"
 			echo "soft lockup" >"$stop"
 			echo "# lab: L1 reports a soft lockup: stopping it"
 			kill "$pid" 2>/dev/null
 			return
 		fi
 	done
+}
+
+# dump_l1 BASE: where L1's CPUs are, from QEMU's monitor (BASE.mon.in/out,
+# see boot_l1), into BASE.regs, and the instruction pointers as notes. For
+# the next person who looks into why L1 died.
+dump_l1() {
+	[ -p "$1.mon.in" ] || return 0
+	# <>: opening a FIFO read-write never waits for its other end.
+	echo "info registers -a" 1<>"$1.mon.in"
+	timeout 3 cat "$1.mon.out" >"$1.regs" 2>/dev/null || true # it never ends by itself
+	{ grep -a '^RIP=' "$1.regs" || true; } | cut -d' ' -f1 | sed 's/^/# lab: L1 CPU when it stopped: /'
 }
 
 # boot_l1 LOG STALL APPEND: one L1 boot with kernel command line APPEND; its
@@ -209,8 +222,10 @@ boot_l1() {
 	local q=("${qemu[@]}")
 	q[${#q[@]} - 1]=$3
 	: >"$lg.raw"
-	rm -f "$lg.stop"
-	timeout -k 10 "$timeout_s" "${q[@]}" -serial stdio </dev/null >"$lg.raw" 2>&1 &
+	rm -f "$lg.stop" "$lg.mon.in" "$lg.mon.out"
+	mkfifo "$lg.mon.in" "$lg.mon.out"
+	timeout -k 10 "$timeout_s" "${q[@]}" -serial stdio -monitor "pipe:$lg.mon" \
+		</dev/null >"$lg.raw" 2>&1 &
 	qpid=$!
 	tail -n +1 -f --pid=$qpid "$lg.raw" | sed -u 's/\r$//' | tee "$lg" &
 	tpid=$!
@@ -218,7 +233,7 @@ boot_l1() {
 	wait $qpid 2>/dev/null || rc=$?
 	wait $tpid 2>/dev/null || true
 	echo $rc >"$lg.rc"
-	rm -f "$lg.raw"
+	rm -f "$lg.raw" "$lg.mon.in" "$lg.mon.out"
 }
 
 # run_l1 CASES LOG: one L1 boot running CASES (space-separated; empty: all),
