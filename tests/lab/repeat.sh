@@ -20,7 +20,7 @@ table() {
 	local dir=$1 f k runs=0 ok=0 bad=0 boots=0 deaths=0 b d line
 	printf '| run | result | L1 boots | deaths (kind in case) | run again | time | load |\n'
 	printf '|---|---|---|---|---|---|---|\n'
-	for f in $(ls "$dir"/run-*.out 2>/dev/null | sort -t- -k2 -n); do
+	for f in $(ls "$dir"/run-*.out 2>/dev/null | sed 's/.*run-\([0-9]*\)\.out$/\1 &/' | sort -n | cut -d' ' -f2); do
 		k=$(basename "$f" .out)
 		k=${k#run-}
 		line=$(grep -a '^lab: [0-9]* passed' "$f" | tail -n1)
