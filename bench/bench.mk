@@ -116,6 +116,7 @@ $(B)/soak/ember-san: $(SRCS) $(wildcard src/*.h src/*/*.h) Makefile
 # The lab builds and stages it (tests/lab/cases.d/soak.host.sh).
 bench-soak:
 	B=$(B) bench/soak.sh $(BENCH_ARGS)
+.PHONY: bench-soak
 
 # One command for the whole suite; each part leaves its table in $(BENCH_B).
 bench:
@@ -125,4 +126,4 @@ bench:
 	$(MAKE) --no-print-directory bench-boot
 	$(MAKE) --no-print-directory bench-report
 
-.PHONY: bench bench-api bench-startup bench-costs bench-density bench-boot bench-report bench-soak
+.PHONY: bench bench-api bench-startup bench-costs bench-density bench-boot bench-report
