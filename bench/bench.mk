@@ -15,6 +15,8 @@
 #   bench-costs    bench/costs.sh: which monitor step costs what (ablate)
 #   bench-density  bench/density.sh: 50 idle guests at once on this /dev/kvm
 #   bench-boot     bench/boot.sh: boot to user space, memory, density in the lab
+#   bench-soak     bench/soak.sh: 10 minutes of guest blk, net and vsock under ASan+UBSan
+#                  in the lab; sanitizer reports, fd and RSS growth (not in `make bench`)
 #   bench-report   bench/report.sh: docs/benchmarks.md and docs/img/ from the above
 #   bench          bench-startup, -density, -boot, -report (about 25 minutes on 2 cores,
 #                  plus any wait for the lab's lock)
@@ -104,6 +106,17 @@ bench-boot:
 
 bench-report:
 	B=$(B) bench/report.sh
+
+# ember with ASan and UBSan for the soak, dynamic (the sanitizer runtimes
+# need it): the lab copies it into L1 with its libraries.
+$(B)/soak/ember-san: $(SRCS) $(wildcard src/*.h src/*/*.h) Makefile
+	@mkdir -p $(dir $@)
+	$(CC) $(filter-out -MMD -MP,$(CFLAGS)) $(SAN_FLAGS) -o $@ $(SRCS) $(LDLIBS)
+
+# The lab builds and stages it (tests/lab/cases.d/soak.host.sh).
+bench-soak:
+	B=$(B) bench/soak.sh $(BENCH_ARGS)
+.PHONY: bench-soak
 
 # One command for the whole suite; each part leaves its table in $(BENCH_B).
 bench:

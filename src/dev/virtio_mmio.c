@@ -53,8 +53,17 @@ struct vq *virtio_queue(struct virtio_dev *d, unsigned q)
 
 void virtio_needs_reset(struct virtio_dev *d, const char *why)
 {
-	if (!(d->status & VIRTIO_STATUS_DEVICE_NEEDS_RESET))
-		fprintf(stderr, "ember: virtio-%s: %s; device needs reset\n", d->ops->name, why);
+	/* A guest that breaks its queues, resets and breaks them again would
+	 * fill ember's stderr: the first few are told, the rest counted. */
+	if (!(d->status & VIRTIO_STATUS_DEVICE_NEEDS_RESET)) {
+		d->needs_reset_count++;
+		if (d->needs_reset_count <= VIRTIO_RESET_REPORTS)
+			fprintf(stderr, "ember: virtio-%s: %s; device needs reset%s\n",
+				d->ops->name, why,
+				d->needs_reset_count == VIRTIO_RESET_REPORTS
+				    ? " (further ones are counted, not printed)"
+				    : "");
+	}
 	d->status |= VIRTIO_STATUS_DEVICE_NEEDS_RESET;
 	d->live = false;
 	d->isr |= VIRTIO_INT_CONFIG;

@@ -25,7 +25,9 @@
 #define VIRTIO_MMIO_MAGIC   0x74726976 /* "virt" */
 #define VIRTIO_MMIO_VERSION 2
 #define VIRTIO_VENDOR_ID    0x52424d45 /* "EMBR" */
-#define VIRTIO_MAX_QUEUES   8
+/* "device needs reset" lines printed per device; the rest are counted. */
+#define VIRTIO_RESET_REPORTS 8
+#define VIRTIO_MAX_QUEUES    8
 
 /* Register offsets (virtio 1.2, 4.2.2). */
 #define VIRTIO_MMIO_MAGIC_VALUE		0x000
@@ -117,7 +119,8 @@ struct virtio_dev {
 	uint64_t driver_features;
 	uint32_t isr;
 	uint32_t config_gen;
-	bool live; /* DRIVER_OK and activated */
+	bool live;		    /* DRIVER_OK and activated */
+	uint64_t needs_reset_count; /* times the guest broke the device */
 	struct virtio_queue queues[VIRTIO_MAX_QUEUES];
 	/* Raise the device's interrupt (irqfd, or IOAPIC pin). */
 	void (*irq)(void *ctx);

@@ -16,7 +16,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 cd "$root"
-out=build/lab
+out=${LAB_OUT:-build/lab}
 cache=${EMBER_CACHE:-$HOME/.cache/ember}/lab
 die() { echo "lab: $*" >&2; exit 1; }
 progress() { echo "lab: $*" >&2; }
@@ -47,126 +47,154 @@ if ! flock -n 8; then
 	progress "waiting for another lab run in this checkout to finish"
 	flock 8
 fi
-scripts/deps.sh qemu-system-x86 busybox-static cpio xz-utils gcc make
-progress "building ember and the guest artifacts (make all guest-kernel guest-initramfs)"
-make -s all guest-kernel guest-initramfs >&2 || die "make failed"
+# build_l1: ember, the guest artifacts, L1's kernel (sets kdir) and its
+# initramfs ($out/l1.cpio). LAB_FAKE_L1 (tests/lab/selftest.sh) skips it all:
+# the fake L1 needs none of it.
+build_l1() {
+	scripts/deps.sh qemu-system-x86 busybox-static cpio xz-utils gcc make
+	progress "building ember and the guest artifacts (make all guest-kernel guest-initramfs)"
+	make -s all guest-kernel guest-initramfs >&2 || die "make failed"
 
-# The L1 kernel and KVM modules: the newest Debian 6.1 image, fetched once.
-l1_kernel() {
-	local pkg ver dir tmp m f mods="irqbypass kvm ccp kvm-amd tun" # tun: cases.d/net.sh
-	pkg=$(apt-cache search --names-only '^linux-image-6\.1\.0-[0-9]+-amd64-unsigned$' |
-		awk '{print $1}' | sort -V | tail -n1)
-	if [ -z "$pkg" ]; then # no package lists yet: fall back to the cache
-		dir=$(ls -d "$cache"/linux-image-*/.done 2>/dev/null | sort -V | tail -n1)
-		[ -n "$dir" ] || die "no linux-image-6.1.0-*-amd64-unsigned in apt-cache (run apt-get update)"
-		dirname "$dir"
-		return
-	fi
-	ver=$(apt-cache show --no-all-versions "$pkg" | sed -n 's/^Version: //p' | head -n1)
-	dir=$cache/$pkg-$ver
-	# .done lists the modules extracted: a longer list extracts again.
-	if [ "$(cat "$dir/.done" 2>/dev/null)" != "$mods" ]; then
-		progress "fetching $pkg $ver (apt-get download, cached afterwards)"
-		mkdir -p "$cache"
-		tmp=$(mktemp -d "$cache/tmp.XXXXXX")
-		(cd "$tmp" && apt-get download "$pkg" >download.log 2>&1) ||
-			die "apt-get download $pkg failed: $(tail -n1 "$tmp/download.log")"
-		dpkg-deb -x "$tmp"/*.deb "$tmp/root"
-		rm -rf "$dir"
-		mkdir -p "$dir/modules"
-		cp "$tmp"/root/boot/vmlinuz-* "$dir/vmlinuz"
-		for m in $mods; do
-			f=$(find "$tmp/root/lib/modules" -name "$m.ko" -o -name "$m.ko.*" | head -n1)
-			case $f in
-			*.ko) cp "$f" "$dir/modules/$m.ko" ;;
-			*.ko.xz) xz -dc "$f" >"$dir/modules/$m.ko" ;;
-			*) die "module $m.ko not found in $pkg" ;;
-			esac
-		done
-		rm -rf "$tmp"
-		echo "$mods" >"$dir/.done"
-	fi
-	echo "$dir"
-}
-kdir=$(l1_kernel)
+	# The L1 kernel and KVM modules: the newest Debian 6.1 image, fetched once.
+	l1_kernel() {
+		local pkg ver dir tmp m f mods="irqbypass kvm ccp kvm-amd tun" # tun: cases.d/net.sh
+		pkg=$(apt-cache search --names-only '^linux-image-6\.1\.0-[0-9]+-amd64-unsigned$' |
+			awk '{print $1}' | sort -V | tail -n1)
+		if [ -z "$pkg" ]; then # no package lists yet: fall back to the cache
+			dir=$(ls -d "$cache"/linux-image-*/.done 2>/dev/null | sort -V | tail -n1)
+			[ -n "$dir" ] || die "no linux-image-6.1.0-*-amd64-unsigned in apt-cache (run apt-get update)"
+			dirname "$dir"
+			return
+		fi
+		ver=$(apt-cache show --no-all-versions "$pkg" | sed -n 's/^Version: //p' | head -n1)
+		dir=$cache/$pkg-$ver
+		# .done lists the modules extracted: a longer list extracts again.
+		if [ "$(cat "$dir/.done" 2>/dev/null)" != "$mods" ]; then
+			progress "fetching $pkg $ver (apt-get download, cached afterwards)"
+			mkdir -p "$cache"
+			tmp=$(mktemp -d "$cache/tmp.XXXXXX")
+			(cd "$tmp" && apt-get download "$pkg" >download.log 2>&1) ||
+				die "apt-get download $pkg failed: $(tail -n1 "$tmp/download.log")"
+			dpkg-deb -x "$tmp"/*.deb "$tmp/root"
+			rm -rf "$dir"
+			mkdir -p "$dir/modules"
+			cp "$tmp"/root/boot/vmlinuz-* "$dir/vmlinuz"
+			for m in $mods; do
+				f=$(find "$tmp/root/lib/modules" -name "$m.ko" -o -name "$m.ko.*" | head -n1)
+				case $f in
+				*.ko) cp "$f" "$dir/modules/$m.ko" ;;
+				*.ko.xz) xz -dc "$f" >"$dir/modules/$m.ko" ;;
+				*) die "module $m.ko not found in $pkg" ;;
+				esac
+			done
+			rm -rf "$tmp"
+			echo "$mods" >"$dir/.done"
+		fi
+		echo "$dir"
+	}
+	kdir=$(l1_kernel)
 
-# The L1 initramfs (uncompressed: gunzip under TCG would cost seconds).
-progress "building the L1 initramfs"
-stage=$out/l1
-rm -rf "$stage"
-mkdir -p "$stage"/{bin,sbin,usr/bin,usr/sbin,dev,proc,sys,tmp,lab/modules,usr/share/qemu}
-cp /bin/busybox "$stage/bin/busybox"
-/bin/busybox --list-full | while read -r applet; do
-	[ -e "$stage/$applet" ] || ln -s /bin/busybox "$stage/$applet"
-done
-copy_with_libs() { # copy_with_libs FILE DEST: an executable and its ldd libraries
-	local lib
-	cp -L "$1" "$stage$2"
-	for lib in $(ldd "$1" 2>/dev/null | grep -o '/[^ ]*'); do # none if static
-		[ -e "$stage$lib" ] && continue
-		mkdir -p "$stage$(dirname "$lib")"
-		cp -L "$lib" "$stage$lib"
+	# The L1 initramfs (uncompressed: gunzip under TCG would cost seconds).
+	progress "building the L1 initramfs"
+	stage=$out/l1
+	rm -rf "$stage"
+	mkdir -p "$stage"/{bin,sbin,usr/bin,usr/sbin,dev,proc,sys,tmp,lab/modules,usr/share/qemu}
+	cp /bin/busybox "$stage/bin/busybox"
+	/bin/busybox --list-full | while read -r applet; do
+		[ -e "$stage/$applet" ] || ln -s /bin/busybox "$stage/$applet"
 	done
+	copy_with_libs() { # copy_with_libs FILE DEST: an executable and its ldd libraries
+		local lib
+		cp -L "$1" "$stage$2"
+		for lib in $(ldd "$1" 2>/dev/null | grep -o '/[^ ]*'); do # none if static
+			[ -e "$stage$lib" ] && continue
+			mkdir -p "$stage$(dirname "$lib")"
+			cp -L "$lib" "$stage$lib"
+		done
+	}
+	copy_with_libs build/ember /lab/ember
+	copy_with_libs "$(command -v qemu-system-x86_64)" /usr/bin/qemu-system-x86_64
+	# microvm always loads its firmware (qboot) even for a PVH kernel.
+	for f in bios-microvm.bin qboot.rom pvh.bin linuxboot_dma.bin; do
+		cp -L "/usr/share/qemu/$f" "$stage/usr/share/qemu/$f"
+	done
+	cp "$kdir"/modules/*.ko "$stage/lab/modules/"
+	cp -L build/guest/vmlinux "$stage/lab/vmlinux"
+	cp build/guest/initramfs.cpio.gz "$stage/lab/initramfs.cpio.gz"
+	cp "$here/cases.sh" "$stage/lab/cases.sh"
+	# Device cases live one file per topic in cases.d/: NAME.sh runs in L1 (it
+	# adds to LAB_CASES), NAME.host.sh is sourced here to stage what NAME.sh
+	# needs (images, tools via copy_with_libs, modules) under "$stage".
+	mkdir -p "$stage/lab/cases.d"
+	for f in "$here"/cases.d/*.sh; do
+		case $f in
+		*.host.sh) ;;
+		*) cp "$f" "$stage/lab/cases.d/" ;;
+		esac
+	done
+	cp "$here/l1-init.sh" "$stage/init"
+	[ -z "$script" ] || cp "$script" "$stage/lab/script"
+	interactive=
+	if [ $mode = demo ]; then
+		if [ -t 0 ]; then interactive=1; else cat >"$stage/lab/demo-input"; fi
+	fi
+	for f in "$here"/cases.d/*.host.sh; do
+		[ -e "$f" ] || continue
+		progress "staging $(basename "$f" .host.sh) cases"
+		. "$f"
+	done
+	(cd "$stage" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc --owner=0:0 --quiet) >"$out/l1.cpio"
 }
-copy_with_libs build/ember /lab/ember
-copy_with_libs "$(command -v qemu-system-x86_64)" /usr/bin/qemu-system-x86_64
-# microvm always loads its firmware (qboot) even for a PVH kernel.
-for f in bios-microvm.bin qboot.rom pvh.bin linuxboot_dma.bin; do
-	cp -L "/usr/share/qemu/$f" "$stage/usr/share/qemu/$f"
-done
-cp "$kdir"/modules/*.ko "$stage/lab/modules/"
-cp -L build/guest/vmlinux "$stage/lab/vmlinux"
-cp build/guest/initramfs.cpio.gz "$stage/lab/initramfs.cpio.gz"
-cp "$here/cases.sh" "$stage/lab/cases.sh"
-# Device cases live one file per topic in cases.d/: NAME.sh runs in L1 (it
-# adds to LAB_CASES), NAME.host.sh is sourced here to stage what NAME.sh
-# needs (images, tools via copy_with_libs, modules) under "$stage".
-mkdir -p "$stage/lab/cases.d"
-for f in "$here"/cases.d/*.sh; do
-	case $f in
-	*.host.sh) ;;
-	*) cp "$f" "$stage/lab/cases.d/" ;;
-	esac
-done
-cp "$here/l1-init.sh" "$stage/init"
-[ -z "$script" ] || cp "$script" "$stage/lab/script"
-interactive=
-if [ $mode = demo ]; then
-	if [ -t 0 ]; then interactive=1; else cat >"$stage/lab/demo-input"; fi
+if [ -n "${LAB_FAKE_L1:-}" ]; then
+	kdir=$out/fake interactive=
+else
+	build_l1
 fi
-for f in "$here"/cases.d/*.host.sh; do
-	[ -e "$f" ] || continue
-	progress "staging $(basename "$f" .host.sh) cases"
-	. "$f"
-done
-(cd "$stage" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc --owner=0:0 --quiet) >"$out/l1.cpio"
 
 list=${cases[*]:-}
-qemu=(qemu-system-x86_64 -M q35 -accel tcg -cpu EPYC,+svm,+npt -m 6G -smp 2
-	-nodefaults -no-user-config -nographic -no-reboot
+# L1's CPU. The lab cases run on one L1 CPU: with two (one host thread each,
+# QEMU's default thread=multi), L1 died in 8 of 12 long benchmark boots and
+# now and then in lab runs, both CPUs stuck (soft lockups, an RCU stall, a
+# page-fault stack overflow); with two CPUs on one host thread
+# (thread=single), a 2-vCPU guest crawls, each cross-CPU wait in it costing
+# a round-robin slice. See README.md, "When L1 dies". The boot benchmarks
+# (--script) keep two CPUs: their 2-vCPU rows need them, and bench/boot.sh
+# retries by itself. LAB_SMP and LAB_ACCEL override both for experiments.
+if [ $mode = script ]; then smp=${LAB_SMP:-2}; else smp=${LAB_SMP:-1}; fi
+qemu=("${LAB_FAKE_L1:-qemu-system-x86_64}" -M q35 -accel "${LAB_ACCEL:-tcg}" -cpu EPYC,+svm,+npt
+	-m 6G -smp "$smp" -nodefaults -no-user-config -nographic -no-reboot
 	-kernel "$kdir/vmlinuz" -initrd "$out/l1.cpio"
 	-append "console=ttyS0 quiet panic=-1 lab.mode=$mode lab.cases=${list// /,} lab.verbose=${LAB_VERBOSE:-}")
 log=$out/console.log
-timeout_s=${LAB_TIMEOUT:-540}
+timeout_s=${LAB_TIMEOUT:-900}
 
-# watch_l1 PID RAW STALL: stop the L1 whose `timeout` is PID when its raw
-# console RAW has not grown for STALL seconds, or shows L1's own kernel
-# locked up (a soft lockup: L1 has never come back from one here, and its
-# reports keep the console from falling silent). The emulated L1 sometimes
-# hangs by itself (see README.md), and waiting out the whole timeout only
-# wastes minutes.
+# watch_l1 PID RAW STALL STOP: stop the L1 whose `timeout` is PID when it
+# has shown no sign of life for STALL seconds, or when its kernel reports a
+# soft lockup (L1 has never come back from one), and write why to STOP.
+# Sign of life: in cases mode L1's /init prints "lab: alive" every 5 s from a
+# loop of its own, so a case that keeps quiet for minutes is no death; before
+# the first one (kernel boot) and in --script mode, any console output.
 watch_l1() {
-	local pid=$1 raw=$2 stall=$3 last=-1 quiet=0 size
+	local pid=$1 raw=$2 stall=$3 stop=$4 last=-1 quiet=0 now poll=${LAB_POLL:-5}
 	while kill -0 "$pid" 2>/dev/null; do
-		sleep 5
-		size=$(stat -c %s "$raw" 2>/dev/null || echo 0)
-		if [ "$size" = "$last" ]; then quiet=$((quiet + 5)); else quiet=0 last=$size; fi
+		sleep "$poll"
+		now=$(grep -ac 'lab: alive' "$raw" 2>/dev/null || true)
+		[ "${now:-0}" != 0 ] || now=size$(stat -c %s "$raw" 2>/dev/null || echo 0)
+		if [ "$now" = "$last" ]; then quiet=$((quiet + poll)); else quiet=0 last=$now; fi
 		if [ $quiet -ge "$stall" ]; then
-			echo "# lab: L1 console silent for $stall s: stopping it"
+			dump_l1 "${stop%.stop}"
+			# (bench/boot.sh looks for "L1 console silent" in --script runs.)
+			case $now in
+			size*) echo "# lab: L1 console silent for $stall s: stopping it" ;;
+			*) echo "# lab: L1 showed no sign of life for $stall s: stopping it" ;;
+			esac
+			echo "no sign of life for $stall s" >"$stop"
 			kill "$pid" 2>/dev/null
 			return
 		fi
 		if grep -aq 'watchdog: BUG: soft lockup' "$raw"; then
+			dump_l1 "${stop%.stop}"
+			echo "soft lockup" >"$stop"
 			echo "# lab: L1 reports a soft lockup: stopping it"
 			kill "$pid" 2>/dev/null
 			return
@@ -174,28 +202,45 @@ watch_l1() {
 	done
 }
 
+# dump_l1 BASE: where L1's CPUs are, from QEMU's monitor (BASE.mon.in/out,
+# see boot_l1), into BASE.regs, and the instruction pointers as notes. For
+# the next person who looks into why L1 died.
+dump_l1() {
+	[ -p "$1.mon.in" ] || return 0
+	# <>: opening a FIFO read-write never waits for its other end.
+	echo "info registers -a" 1<>"$1.mon.in"
+	timeout 3 cat "$1.mon.out" >"$1.regs" 2>/dev/null || true # it never ends by itself
+	{ grep -a '^RIP=' "$1.regs" || true; } | cut -d' ' -f1 | sed 's/^/# lab: L1 CPU when it stopped: /'
+}
+
 # boot_l1 LOG STALL APPEND: one L1 boot with kernel command line APPEND; its
 # console (CR removed) goes to stdout and LOG as it comes, and watch_l1 stops
-# it after STALL s of silence.
+# it after STALL s without a sign of life (why: LOG.stop). LOG.rc is the exit
+# status of `timeout` (124: LAB_TIMEOUT ran out).
 boot_l1() {
-	local lg=$1 stall=$2 qpid tpid
+	local lg=$1 stall=$2 qpid tpid rc=0
 	local q=("${qemu[@]}")
 	q[${#q[@]} - 1]=$3
 	: >"$lg.raw"
-	timeout -k 10 "$timeout_s" "${q[@]}" -serial stdio </dev/null >"$lg.raw" 2>&1 &
+	rm -f "$lg.stop" "$lg.mon.in" "$lg.mon.out"
+	mkfifo "$lg.mon.in" "$lg.mon.out"
+	timeout -k 10 "$timeout_s" "${q[@]}" -serial stdio -monitor "pipe:$lg.mon" \
+		</dev/null >"$lg.raw" 2>&1 &
 	qpid=$!
 	tail -n +1 -f --pid=$qpid "$lg.raw" | sed -u 's/\r$//' | tee "$lg" &
 	tpid=$!
-	watch_l1 $qpid "$lg.raw" "$stall"
-	wait $qpid 2>/dev/null || true
+	watch_l1 $qpid "$lg.raw" "$stall" "$lg.stop"
+	wait $qpid 2>/dev/null || rc=$?
 	wait $tpid 2>/dev/null || true
-	rm -f "$lg.raw"
+	echo $rc >"$lg.rc"
+	rm -f "$lg.raw" "$lg.mon.in" "$lg.mon.out"
 }
 
 # run_l1 CASES LOG: one L1 boot running CASES (space-separated; empty: all),
-# printing its result lines. Every case prints within a minute, so
-# $stall_s s of silence means L1 hung.
-stall_s=${LAB_STALL:-150}
+# printing its result lines. /init's heartbeat comes every 5 s, so $stall_s s
+# without one means L1 hung.
+stall_s=${LAB_STALL:-60}
+rm -f "$out"/console.*log* # console.N.log: L1 boot N; console.log: the last
 run_l1() {
 	boot_l1 "$2" "$stall_s" \
 		"console=ttyS0 quiet panic=-1 lab.mode=$mode lab.cases=${1// /,} lab.verbose=${LAB_VERBOSE:-}" |
@@ -222,40 +267,118 @@ if [ $mode = demo ]; then
 	exit 0
 fi
 
-progress "booting L1 (QEMU TCG, EPYC+svm+npt, 2 CPUs, 6G), at most $timeout_s s; console: $log"
+# L1's kernel in trouble: lines it prints (with a timestamp, so not the
+# guest output that failing cases show after "# ").
+trouble_re='^\[ *[0-9]+\.[0-9]+\] .*(Kernel panic|stack guard page|soft lockup|rcu: INFO: .*detected stall|BUG: |Oops|general protection fault|blocked for more than)'
+
+# trouble_kind LINES...: the short name of what L1's kernel reported.
+trouble_kind() {
+	case "$*" in
+	*'stack guard page'*) echo panic-stack-guard ;;
+	*'Kernel panic'*) echo panic ;;
+	*'soft lockup'*) echo soft-lockup ;;
+	*'detected stall'*) echo rcu-stall ;;
+	*'blocked for more than'*) echo hung-task ;;
+	*?*) echo kernel-bug ;;
+	esac
+}
+
+# case_trouble LOG CASE: what L1's kernel reported while CASE ran (its
+# "lab: case CASE" line up to its result line), empty if nothing.
+case_trouble() {
+	trouble_kind "$(awk -v c="$2" -v re="$trouble_re" '
+		$1 == "lab:" && $2 == "case" { cur = $3 }
+		($1 == "ok" || $1 == "FAIL") && $2 == "-" && ($3 == c || $3 == c ":") { cur = "" }
+		cur == c && $0 ~ re { print }' "$1")"
+}
+
+# case_result LOG CASE: ok, FAIL, or nothing if L1 never reported it.
+case_result() {
+	awk -v c="$2" '($1 == "ok" || $1 == "FAIL") && $2 == "-" && ($3 == c || $3 == c ":") { r = $1 }
+		END { if (r) print r }' "$1"
+}
+
+# The emulated L1 may still die by itself (README.md, "When L1 dies"). Each
+# boot runs the cases that no earlier L1 finished. A case is run again
+# (at most LAB_TRIES times in all, default 2) when L1 died while it ran, or
+# when it failed while L1's kernel reported trouble (a lockup, a stall, an
+# oops). A case that fails on a healthy L1 fails at once; one that L1 dies
+# under every time fails too, as it may be what kills L1. Every death is
+# printed with its kind, and the run ends with a count of boots and deaths.
+all=$list
+[ -n "$all" ] || all=$("$here/run.sh" --list | tr '\n' ' ')
+tries_max=${LAB_TRIES:-2}
+boots_max=${LAB_BOOTS:-4}
+declare -A tries=() result=() why=()
+rest=$(echo $all)
+boots=0 deaths=0 kinds='' retried=''
+progress "booting L1 (QEMU ${qemu[4]}, EPYC+svm+npt, ${qemu[10]} CPUs, 6G), at most $timeout_s s each; console: $log"
 start=$(date +%s)
-rm -f "$log.first"
-run_l1 "$list" "$log"
-# The emulated L1 (TCG running kvm-amd) sometimes hangs or panics on its
-# own, ember or QEMU alike (docs/benchmarks.md, "The lab's own failures").
-# Once, the cases it did not report run again in a fresh L1; that the first
-# L1 died is printed either way, with where it stopped.
-if ! grep -qx 'lab: done' "$log"; then
-	done_cases=$(sed -n 's/^\(ok\|FAIL\) - \([^:]*\).*/\2/p' "$log")
-	all=$list
-	[ -n "$all" ] || all=$("$here/run.sh" --list | tr '\n' ' ')
-	rest=
-	for c in $all; do
-		printf '%s\n' $done_cases | grep -qx -- "$c" || rest="$rest $c"
-	done
-	rest=${rest# }
-	echo "# lab: L1 stopped before the end (console: $log); last lines:"
-	grep -vE '^(ok|FAIL) - |^# ' "$log" | tail -n 6 | sed 's/^/#   /'
-	mv "$log" "$log.first"
-	if [ -n "$rest" ]; then
-		echo "# lab: running the $(echo $rest | wc -w) unreported cases again in a fresh L1: $rest"
-		run_l1 "$rest" "$log"
+while [ -n "$rest" ] && [ $boots -lt "$boots_max" ]; do
+	boots=$((boots + 1))
+	lg=$out/console.$boots.log
+	[ $boots = 1 ] || echo "# lab: L1 boot $boots: $rest"
+	run_l1 "$rest" "$lg"
+	ln -sf "$(basename "$lg")" "$log"
+	kind=
+	if ! grep -qx 'lab: done' "$lg"; then
+		deaths=$((deaths + 1))
+		kind=$(trouble_kind "$(grep -aE "$trouble_re" "$lg" || true)")
+		if [ -z "$kind" ]; then
+			if [ "$(cat "$lg.rc")" = 124 ]; then
+				kind=timeout
+			elif [ -s "$lg.stop" ]; then
+				kind=silence
+			else
+				kind=exited
+			fi
+		fi
+		running=$(awk '$1 == "lab:" && $2 == "case" { c = $3 }
+			($1 == "ok" || $1 == "FAIL") && $2 == "-" { c = "" } END { print c }' "$lg")
+		kinds="$kinds${kinds:+, }$kind${running:+ in $running}"
+		echo "# lab: L1 died (boot $boots: $kind${running:+, while $running ran}; console: $lg); last lines:"
+		{ grep -vE '^(ok|FAIL) - |^# |^lab: (alive|case) ' "$lg" || true; } | tail -n 6 | sed 's/^/#   /'
 	fi
-fi
-passed=$( (grep -h '^ok - ' "$log.first" "$log" 2>/dev/null || true) | wc -l)
-failed=$( (grep -h '^FAIL - ' "$log.first" "$log" 2>/dev/null || true) | wc -l)
-if [ -e "$log.first" ] && [ -z "$rest" ]; then
-	: # every case reported before L1 stopped
-elif ! grep -qsx 'lab: done' "$log"; then
-	echo "FAIL - lab: L1 did not complete (see $log); last lines:"
-	grep -vE '^(ok|FAIL) - |^# ' "$log" | tail -n 10 | sed 's/^/#   /'
-	failed=$((failed + 1))
-fi
+	next=
+	for c in $rest; do
+		r=$(case_result "$lg" "$c")
+		t=
+		[ -z "$r" ] || t=$(case_trouble "$lg" "$c")
+		if [ "$r" = ok ] || { [ "$r" = FAIL ] && [ -z "$t" ]; }; then
+			result[$c]=$r
+			continue
+		fi
+		if [ "$r" = FAIL ]; then
+			tries[$c]=$((${tries[$c]:-0} + 1))
+			why[$c]="${why[$c]:+${why[$c]}, }failed while L1 reported $t"
+			echo "# lab: $c failed while L1's kernel reported trouble ($t)"
+		elif [ -n "$kind" ] && [ "$c" = "$running" ]; then
+			tries[$c]=$((${tries[$c]:-0} + 1))
+			why[$c]="${why[$c]:+${why[$c]}, }L1 died ($kind)"
+		fi
+		if [ "${tries[$c]:-0}" -ge "$tries_max" ]; then
+			result[$c]=FAIL
+			echo "FAIL - $c: ${tries[$c]} tries, none on a healthy L1: ${why[$c]}"
+			continue
+		fi
+		next="$next $c"
+		[ -z "${tries[$c]:-}" ] || retried="$retried $c"
+	done
+	rest=$(echo $next)
+done
+[ ! -e "$out/console.1.log" ] || ln -sf console.1.log "$log.first"
+passed=0 failed=0
+for c in $all; do
+	case ${result[$c]:-} in
+	ok) passed=$((passed + 1)) ;;
+	FAIL) failed=$((failed + 1)) ;;
+	*)
+		echo "FAIL - $c: not run: L1 died $deaths times ($kinds)"
+		failed=$((failed + 1))
+		;;
+	esac
+done
+echo "# lab: L1 boots $boots, deaths $deaths${kinds:+ ($kinds)}; cases run again:${retried:- none}"
 echo "# lab took $(($(date +%s) - start)) s"
 echo "lab: $passed passed, $failed failed"
 [ "$failed" = 0 ] && [ "$passed" -gt 0 ]

@@ -13,6 +13,11 @@
  *       With STEP, also prints "uds-echo: received N" (flushed) each time
  *       the echo received so far passes a multiple of STEP bytes, so a
  *       caller can watch the transfer move (tests/lab/cases.d/api.sh).
+ *   uds-echo drop PATH PORT BYTES
+ *       connect and do the CONNECT exchange as connect does, send up to BYTES
+ *       of the pattern without reading the echo, and close: a client that
+ *       goes away in the middle of a transfer (bench/soak.sh). Prints
+ *       "uds-echo: dropped after N bytes".
  *   uds-echo listen PATH
  *       listen on PATH (a guest connection to host port P arrives on
  *       ember's PATH_P), accept one connection, echo until the end of
@@ -147,7 +152,8 @@ static int do_connect(const char *path, uint32_t port, uint64_t bytes, uint64_t 
 			usleep(100000);
 	}
 	if (s < 0) {
-		fprintf(stderr, "uds-echo: no connection to guest port %u through %s\n", port, path);
+		fprintf(stderr, "uds-echo: no connection to guest port %u through %s\n", port,
+			path);
 		return 1;
 	}
 	fcntl(s, F_SETFL, fcntl(s, F_GETFL) | O_NONBLOCK);
@@ -184,7 +190,8 @@ static int do_connect(const char *path, uint32_t port, uint64_t bytes, uint64_t 
 				break;
 			for (ssize_t i = 0; i < n; i++)
 				if (in[i] != pattern(got + (uint64_t)i)) {
-					fprintf(stderr, "uds-echo: byte %llu is 0x%02x, want 0x%02x\n",
+					fprintf(stderr,
+						"uds-echo: byte %llu is 0x%02x, want 0x%02x\n",
 						(unsigned long long)(got + (uint64_t)i), in[i],
 						pattern(got + (uint64_t)i));
 					return 1;
@@ -201,10 +208,50 @@ static int do_connect(const char *path, uint32_t port, uint64_t bytes, uint64_t 
 	close(s);
 	if (got != bytes || sent != bytes) {
 		fprintf(stderr, "uds-echo: sent %llu, got %llu back, want %llu\n",
-			(unsigned long long)sent, (unsigned long long)got, (unsigned long long)bytes);
+			(unsigned long long)sent, (unsigned long long)got,
+			(unsigned long long)bytes);
 		return 1;
 	}
 	printf("uds-echo: ok %llu bytes (host port %u)\n", (unsigned long long)bytes, host_port);
+	return 0;
+}
+
+static int do_drop(const char *path, uint32_t port, uint64_t bytes)
+{
+	static uint8_t out[CHUNK];
+	uint64_t sent = 0;
+	unsigned host_port = 0;
+	int s = -1;
+
+	for (time_t start = time(NULL); s == -1 && time(NULL) - start < 90;) {
+		s = handshake(path, port, &host_port);
+		if (s == -1)
+			usleep(100000);
+	}
+	if (s < 0) {
+		fprintf(stderr, "uds-echo: no connection to guest port %u through %s\n", port,
+			path);
+		return 1;
+	}
+	fcntl(s, F_SETFL, fcntl(s, F_GETFL) | O_NONBLOCK);
+	while (sent < bytes) {
+		struct pollfd p = { .fd = s, .events = POLLOUT };
+		size_t len = bytes - sent < CHUNK ? (size_t)(bytes - sent) : CHUNK;
+		ssize_t n;
+
+		if (poll(&p, 1, 5000) <= 0)
+			break; /* the guest stopped reading: drop it here */
+		for (size_t i = 0; i < len; i++)
+			out[i] = pattern(sent + i);
+		n = write(s, out, len);
+		if (n < 0 && errno != EAGAIN && errno != EINTR)
+			break;
+		if (n > 0)
+			sent += (uint64_t)n;
+	}
+	close(s);
+	printf("uds-echo: dropped after %llu bytes (host port %u)\n", (unsigned long long)sent,
+	       host_port);
 	return 0;
 }
 
@@ -256,8 +303,12 @@ int main(int argc, char **argv)
 	    parse_u32(argv[3], &port) == 0 && parse_u32(argv[4], &bytes) == 0 &&
 	    (argc == 5 || (parse_u32(argv[5], &step) == 0 && step > 0)))
 		return do_connect(argv[2], port, bytes, step);
+	if (argc == 5 && strcmp(argv[1], "drop") == 0 && parse_u32(argv[3], &port) == 0 &&
+	    parse_u32(argv[4], &bytes) == 0)
+		return do_drop(argv[2], port, bytes);
 	if (argc == 3 && strcmp(argv[1], "listen") == 0)
 		return do_listen(argv[2]);
-	fprintf(stderr, "usage: uds-echo connect PATH PORT BYTES [STEP] | listen PATH\n");
+	fprintf(stderr, "usage: uds-echo connect PATH PORT BYTES [STEP] | drop PATH PORT BYTES | "
+			"listen PATH\n");
 	return 1;
 }

@@ -593,6 +593,37 @@ TEST(transport_failed_stops_the_device)
 	virtio_destroy(&dev);
 }
 
+/* A guest that breaks the device again and again: a bounded number of lines
+ * on stderr, every time counted. */
+TEST(transport_needs_reset_reports_are_bounded)
+{
+	FILE *f = tmpfile();
+	int saved = dup(STDERR_FILENO);
+	char line[256];
+	unsigned lines = 0;
+
+	CHECK(f != NULL && saved >= 0);
+	tsetup();
+	fflush(stderr);
+	dup2(fileno(f), STDERR_FILENO);
+	for (int i = 0; i < 50; i++) {
+		virtio_needs_reset(&dev, "broken chain");
+		virtio_needs_reset(&dev, "broken again before the reset"); /* not counted */
+		mw(VIRTIO_MMIO_STATUS, 0);
+	}
+	fflush(stderr);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	CHECK_EQ(dev.needs_reset_count, 50);
+	rewind(f);
+	while (fgets(line, sizeof(line), f))
+		lines++;
+	CHECK_EQ(lines, VIRTIO_RESET_REPORTS);
+	CHECK(strstr(line, "further ones are counted") != NULL);
+	fclose(f);
+	virtio_destroy(&dev);
+}
+
 /* --- the worker ----------------------------------------------------------- */
 
 static void nop_notify(struct virtio_dev *d, unsigned q)
@@ -714,5 +745,5 @@ SUITE(virtqueue, T(setup_validation), T(simple_chain_and_used), T(index_wraps_mo
       T(indirect_tables), T(event_idx_notification), T(transport_identity_and_features),
       T(transport_negotiation_rules), T(transport_bad_queue_needs_reset), T(chain_capped_at_4_gib),
       T(static_tls_is_small), T(rng_kick_served_without_memory), T(transport_status_in_order_only),
-      T(transport_failed_stops_the_device), T(worker_stale_event_misses_new_owner),
-      T(worker_edge_event_after_pause_served));
+      T(transport_failed_stops_the_device), T(transport_needs_reset_reports_are_bounded),
+      T(worker_stale_event_misses_new_owner), T(worker_edge_event_after_pause_served));
