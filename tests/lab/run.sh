@@ -9,7 +9,8 @@
 #   tests/lab/run.sh --script F  run the shell script F in L1 instead (for debugging)
 #
 # Prints "ok - NAME" / "FAIL - NAME: reason" per case and "lab: N passed, M failed".
-# LAB_EMBER puts another ember binary in L1 (a before/after benchmark).
+# LAB_EMBER puts another ember binary in L1 (a before/after benchmark);
+# LAB_EMBER_B adds a second one as /lab/ember-b (bench/io-ab.sh).
 # LAB_TIMEOUT (seconds, default 540) bounds the whole L1 run; LAB_VERBOSE=N
 # also shows the last N lines of guest output for passing cases.
 set -euo pipefail
@@ -114,6 +115,7 @@ build_l1() {
 		done
 	}
 	copy_with_libs "${LAB_EMBER:-build/ember}" /lab/ember
+	[ -z "${LAB_EMBER_B:-}" ] || copy_with_libs "$LAB_EMBER_B" /lab/ember-b
 	copy_with_libs "$(command -v qemu-system-x86_64)" /usr/bin/qemu-system-x86_64
 	# microvm always loads its firmware (qboot) even for a PVH kernel.
 	for f in bios-microvm.bin qboot.rom pvh.bin linuxboot_dma.bin; do
