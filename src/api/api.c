@@ -125,10 +125,9 @@ static int get_vm_config(struct route_ctx *r)
  * Firecracker's category ("Drive config error: ..."). `fn_id` is for the
  * endpoints with an {id} in the path.
  */
-static int configure(struct route_ctx *r,
-		     int (*fn)(struct ember_config *cfg, const char *body, size_t len),
-		     int (*fn_id)(struct ember_config *cfg, const char *id, const char *body,
-				  size_t len))
+static int
+configure(struct route_ctx *r, int (*fn)(struct ember_config *cfg, const char *body, size_t len),
+	  int (*fn_id)(struct ember_config *cfg, const char *id, const char *body, size_t len))
 {
 	struct ember_config *cfg = &r->a->in->cfg;
 
@@ -595,9 +594,14 @@ int api_load_config_file(struct api *a, const char *path)
 	free(buf);
 	if (err)
 		return ember_prefixerr(err, "--config-file %s", path);
+	/* Metrics from --metrics-path are configured already: only the file's
+	 * own section configures them here (a section in the file too is
+	 * refused by the loader, as Firecracker refuses a "Reinitialization").
+	 * The logger may be configured again. */
 	if (tmp.logger.set && logger_configure(a->log, &tmp.logger))
 		return ember_prefixerr(-EINVAL, "--config-file %s: logger", path);
-	if (tmp.metrics.set && metrics_configure(a->metrics, tmp.metrics.path))
+	if (tmp.metrics.set && !a->in->cfg.metrics.set &&
+	    metrics_configure(a->metrics, tmp.metrics.path))
 		return ember_prefixerr(-EINVAL, "--config-file %s: metrics", path);
 	a->in->cfg = tmp;
 	return 0;

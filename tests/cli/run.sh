@@ -103,6 +103,25 @@ fc_fail "fc: missing config file" "No such file" -- --no-api --config-file /none
 fc_fail "fc: FIFO as config file" "not a regular file" -- --no-api --config-file "$tmp/fifo"
 fc_fail "fc: API socket in no directory" "Failed to open the API socket" -- --api-sock /nonexistent/fc.sock
 fc_fail "fc: API socket on a regular file" "Failed to open the API socket" -- --api-sock "$tmp/text"
+# --metrics-path with a config file that has no metrics section: the file
+# must not configure metrics a second time (it did: "Reinitialization").
+# The exit guest resets at once, so firecracker ends with status 0.
+printf '{"boot-source": {"kernel_image_path": "%s"}, "drives": []}' \
+	build/tests/guest/exitguest.elf >"$tmp/exit.json"
+timeout 20 "$EMBER" firecracker --no-api --config-file "$tmp/exit.json" --metrics-path "$tmp/m.json" \
+	>"$tmp/out" 2>"$tmp/err" </dev/null
+rc=$?
+if [ "$rc" = 0 ] && grep -q '"api_server"' "$tmp/m.json"; then
+	echo "ok - fc: --metrics-path and a config file without metrics: status 0, metrics written"
+	pass=$((pass + 1))
+else
+	echo "FAIL - fc: --metrics-path and a config file without metrics: exit $rc, $(tail -n 1 "$tmp/err")"
+	fail=$((fail + 1))
+fi
+printf '{"boot-source": {"kernel_image_path": "%s"}, "drives": [], "metrics": {"metrics_path": "%s"}}' \
+	build/tests/guest/exitguest.elf "$tmp/m2.json" >"$tmp/twice.json"
+fc_fail "fc: metrics in both the file and --metrics-path" "Reinitialization of metrics" -- \
+	--no-api --config-file "$tmp/twice.json" --metrics-path "$tmp/m.json"
 case_ "inspect testguest" 0 "PHYS32_ENTRY" -- inspect "$GUEST"
 
 # No /dev/kvm, and no permission: need root to set up the situation.
