@@ -466,6 +466,11 @@ int vm_finish(struct vm *vm)
 		fprintf(stderr, "ember: console: %llu bytes of guest output dropped (%s)\n",
 			(unsigned long long)atomic_load(&vm->out.dropped),
 			vm->out.error ? "its reader went away" : "standard output did not keep up");
+	/* The input thread has ended (console_stop): its count is final. */
+	if (vm->con.dropped && stderr_ready())
+		fprintf(stderr,
+			"ember: console: %llu typed bytes dropped (the guest took no input)\n",
+			(unsigned long long)vm->con.dropped);
 
 	if (vm->cfg->boot_trace) {
 		trace_mark(&vm->trace, "exit", false);
