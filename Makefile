@@ -49,6 +49,7 @@ LIB_SRCS += src/vm_virtio.c
 LIB_SRCS += src/dev/cmos.c
 LIB_SRCS += src/dev/i8042.c
 LIB_SRCS += src/dev/boot_marker.c
+LIB_SRCS += src/snapshot/uffd.c
 LIB_SRCS += src/instance.c
 # The control plane last, after everything `ember run` executes: the link
 # keeps the run path's code together, so its pages fault in fewer windows.
@@ -96,6 +97,7 @@ include tests/fault/fault.mk
 -include guest/guest.mk
 -include tests/lab/lab.mk
 -include bench/bench.mk
+-include tests/snapshot/uffd.mk
 
 deps:
 	scripts/deps.sh
