@@ -134,7 +134,7 @@ static void *watchdog(void *arg)
 	pthread_mutex_lock(&wd.lock);
 	while (wd.armed)
 		if (pthread_cond_timedwait(&wd.cond, &wd.lock, &until) == ETIMEDOUT && wd.armed) {
-			fprintf(stderr, "uffd: %s: no page after 30 s; giving up\n", wd.what);
+			fprintf(stderr, "uffd: %s: stuck for 30 s; giving up\n", wd.what);
 			_exit(1);
 		}
 	pthread_mutex_unlock(&wd.lock);
@@ -556,11 +556,14 @@ static pid_t start_handler(const char *sock, const char *memfile, FILE **out, ch
 	}
 	close(p[1]);
 	*out = fdopen(p[0], "r");
+	wd_arm("waiting for uffd_handler to listen");
 	if (pid < 0 || !*out || !fgets(first, (int)len, *out)) {
+		wd_disarm();
 		if (pid > 0)
 			waitpid(pid, NULL, 0);
 		return -1;
 	}
+	wd_disarm();
 	return pid;
 }
 
@@ -569,10 +572,12 @@ static int handler_exit(pid_t pid, FILE *out, char *last, size_t len)
 	int status = 0;
 
 	last[0] = '\0';
+	wd_arm("waiting for uffd_handler to exit");
 	while (fgets(last, (int)len, out))
 		;
 	fclose(out);
 	waitpid(pid, &status, 0);
+	wd_disarm();
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
@@ -686,6 +691,135 @@ TEST(uffd_example_handler_refuses_a_short_memory_file)
 	unlink(path);
 }
 
+/* Play a VMM that sends `msg` (with fd attached if fd >= 0) to the example
+ * handler; returns the handler's exit status and its last line. */
+static int handler_given(const char *msg, size_t len, int fd, char *last, size_t llen)
+{
+	union {
+		struct cmsghdr c;
+		char b[CMSG_SPACE(sizeof(int))];
+	} ctl;
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct iovec iov = { (void *)msg, len };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1 };
+	char path[PATH_MAX], mem[PATH_MAX], line[256];
+	FILE *out = NULL;
+	pid_t pid;
+	int s, mf;
+
+	mf = open(tmp_path(mem, "small"), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (mf < 0 || ftruncate(mf, 64 << 10) < 0)
+		return -1;
+	close(mf);
+	pid = start_handler(tmp_path(path, "bad.sock"), mem, &out, line, sizeof(line));
+	if (pid <= 0)
+		return -1;
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return -1;
+	memcpy(sa.sun_path, path, strlen(path));
+	s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (s >= 0 && connect(s, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+		if (fd >= 0) {
+			struct cmsghdr *c;
+
+			memset(&ctl, 0, sizeof(ctl));
+			m.msg_control = ctl.b;
+			m.msg_controllen = sizeof(ctl.b);
+			c = CMSG_FIRSTHDR(&m);
+			c->cmsg_level = SOL_SOCKET;
+			c->cmsg_type = SCM_RIGHTS;
+			c->cmsg_len = CMSG_LEN(sizeof(int));
+			memcpy(CMSG_DATA(c), &fd, sizeof(int));
+		}
+		/* The handler may stop reading and close: no SIGPIPE. */
+		if (sendmsg(s, &m, MSG_NOSIGNAL) < 0 && errno != EPIPE && errno != ECONNRESET)
+			fprintf(stderr, "  sendmsg: %s\n", strerror(errno));
+		shutdown(s, SHUT_WR); /* as a VMM that sent half and died */
+	}
+	if (s >= 0)
+		close(s);
+	unlink(mem);
+	unlink(path);
+	return handler_exit(pid, out, last, llen);
+}
+
+TEST(uffd_example_handler_refuses_bad_layouts)
+{
+	static const struct {
+		const char *msg, *why;
+	} bad[] = {
+		{ "not json", "layout:" },
+		{ "{\"size\":4096}", "not a JSON array" },
+		{ "[]", "0 regions" },
+		{ "[1]", "region 0 is not an object" },
+		{ "[{\"base_host_virt_addr\":4096,\"size\":4096,\"offset\":0}]", "lacks" },
+		{ "[{\"base_host_virt_addr\":\"4096\",\"size\":4096,\"offset\":0,\"page_size\":"
+		  "4096}]",
+		  "not an integer" },
+		{ "[{\"base_host_virt_addr\":4096,\"size\":4096,\"offset\":-4096,\"page_size\":"
+		  "4096}]",
+		  "offset is negative" },
+		{ "[{\"base_host_virt_addr\":4096,\"size\":4096,\"offset\":0,\"page_size\":4097}]",
+		  "not a power of two" },
+		{ "[{\"base_host_virt_addr\":4096,\"size\":4096,\"offset\":0,\"page_size\":4096,"
+		  "\"page_size_kib\":4}]",
+		  "page_size_kib 4" },
+		{ "[{\"base_host_virt_addr\":4100,\"size\":4096,\"offset\":0,\"page_size\":4096}]",
+		  "not whole pages" },
+		{ "[{\"base_host_virt_addr\":18446744073709547520,\"size\":8192,\"offset\":0,"
+		  "\"page_size\":4096}]",
+		  "wraps around" },
+		{ "[{\"base_host_virt_addr\":4096,\"size\":4096,\"offset\":18446744073709547520,"
+		  "\"page_size\":4096}]",
+		  "wraps around" },
+		{ "[{\"base_host_virt_addr\":4096,\"size\":65536,\"offset\":4096,\"page_size\":"
+		  "4096}]",
+		  "of the memory file, which has 0x10000" },
+		{ "[{\"base_host_virt_addr\":8192,\"size\":8192,\"offset\":0,\"page_size\":4096},"
+		  "{\"base_host_virt_addr\":4096,\"size\":8192,\"offset\":8192,\"page_size\":4096}"
+		  "]",
+		  "regions 0 and 1 overlap" },
+		{ "[{\"base_host_virt_addr\":4096,\"size\":4096,\"offset\":0,\"page_size\":4096}] "
+		  "x",
+		  "not one JSON value" },
+		{ "[{\"base_host_virt_addr\":4096,", "hung up before sending its whole layout" },
+	};
+	char last[256];
+	int uffd, p[2];
+
+	if (!uffd_usable())
+		return;
+	/* The handler checks the layout only after it knows the descriptor
+	 * is a userfaultfd, so the bad layouts come with a real one. */
+	uffd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+	if (uffd < 0) {
+		int dev = open("/dev/userfaultfd", O_RDWR | O_CLOEXEC);
+
+		uffd = dev < 0 ? -1 : ioctl(dev, USERFAULTFD_IOC_NEW, O_CLOEXEC | O_NONBLOCK);
+		if (dev >= 0)
+			close(dev);
+	}
+	CHECK(uffd >= 0);
+	for (unsigned i = 0; i < ARRAY_SIZE(bad); i++) {
+		int st = handler_given(bad[i].msg, strlen(bad[i].msg), uffd, last, sizeof(last));
+
+		if (st != 1 || !strstr(last, bad[i].why)) {
+			fprintf(stderr, "  case %u: exit %d, \"%s\"; wanted \"%s\"\n", i, st, last,
+				bad[i].why);
+			CHECK(0);
+		}
+	}
+	/* A layout without the descriptor, or with another kind of one. */
+	CHECK_EQ(handler_given("[]", 2, -1, last, sizeof(last)), 1);
+	CHECK_STR_CONTAINS(last, "without a userfaultfd");
+	CHECK_EQ(pipe2(p, O_CLOEXEC), 0);
+	CHECK_EQ(handler_given("[]", 2, p[0], last, sizeof(last)), 1);
+	CHECK_STR_CONTAINS(last, "not a userfaultfd");
+	close(p[0]);
+	close(p[1]);
+	close(uffd);
+}
+
 TEST(uffd_hugetlb_pages_when_the_host_has_them)
 {
 	struct fake f = { 0 };
@@ -734,4 +868,5 @@ SUITE(uffd, T(uffd_layout_is_firecrackers_json), T(uffd_layout_refuses_what_atta
       T(uffd_serves_both_regions_through_a_handler_thread),
       T(uffd_example_handler_serves_the_memory_file),
       T(uffd_example_handler_refuses_a_short_memory_file),
-      T(uffd_hugetlb_pages_when_the_host_has_them), T(uffd_cleanup_tmpdir));
+      T(uffd_example_handler_refuses_bad_layouts), T(uffd_hugetlb_pages_when_the_host_has_them),
+      T(uffd_cleanup_tmpdir));
