@@ -265,10 +265,12 @@ int uffd_send_layout(int sock, const struct guest_mem *gm, unsigned page_size, i
 int uffd_attach(const struct guest_mem *gm, const char *sock_path, unsigned page_size,
 		int *sock_out)
 {
-	size_t plen = strlen(sock_path);
+	size_t plen = sock_path ? strlen(sock_path) : 0;
 	int uffd, sock, err;
 
 	/* Everything that can be refused without touching the host first. */
+	if (!sock_out)
+		return ember_seterr(-EINVAL, "uffd: no place for the handler's socket");
 	if (plen == 0)
 		return ember_seterr(-EINVAL, "uffd: the handler's socket path is empty");
 	if (plen >= sizeof(((struct sockaddr_un *)0)->sun_path))

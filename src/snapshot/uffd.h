@@ -70,8 +70,10 @@
  * with the userfaultfd, as described above. Call it before anything reads
  * or writes gm.
  *
- * Returns the userfaultfd and stores the connected socket in *sock_out;
- * keep both open while the VM lives and close both when it is torn down.
+ * Returns the userfaultfd and stores the connected socket in *sock_out
+ * (required); keep both open while the VM lives and close both when it is
+ * torn down (Firecracker's handlers take the socket's hang-up for the VMM's
+ * exit; ember's example handler stops then).
  * On failure returns negative errno, with a message naming the step and,
  * where the host refuses userfaultfd, what to change; nothing is left
  * open and gm is unchanged.
