@@ -121,15 +121,14 @@ static void parse_layout(const char *text, size_t len)
 		r->size = get_u64(o, "size", i, &f_size);
 		r->offset = get_u64(o, "offset", i, &f_off);
 		ps = get_u64(o, "page_size", i, &f_ps);
-		/* Firecracker before v1.10 sent only page_size_kib, in bytes
-		 * despite its name; v1.10 on send both, equal. */
+		/* Firecracker v1.7 to v1.11 sent only page_size_kib (in bytes
+		 * despite its name), v1.12 on send both, equal; before v1.7
+		 * neither, and pages were 4 KiB. */
 		kib = get_u64(o, "page_size_kib", i, &f_kib);
-		if (!f_base || !f_size || !f_off || (!f_ps && !f_kib))
-			die("layout: region %u lacks base_host_virt_addr, size, offset or "
-			    "page_size",
-			    i);
+		if (!f_base || !f_size || !f_off)
+			die("layout: region %u lacks base_host_virt_addr, size or offset", i);
 		if (!f_ps)
-			ps = kib;
+			ps = f_kib ? kib : 4096;
 		if (f_ps && f_kib && ps != kib)
 			die("layout: region %u: page_size %" PRIu64 " but page_size_kib %" PRIu64,
 			    i, ps, kib);

@@ -752,7 +752,7 @@ TEST(uffd_example_handler_refuses_bad_layouts)
 		{ "{\"size\":4096}", "not a JSON array" },
 		{ "[]", "0 regions" },
 		{ "[1]", "region 0 is not an object" },
-		{ "[{\"base_host_virt_addr\":4096,\"size\":4096,\"offset\":0}]", "lacks" },
+		{ "[{\"base_host_virt_addr\":4096,\"size\":4096,\"page_size\":4096}]", "lacks" },
 		{ "[{\"base_host_virt_addr\":\"4096\",\"size\":4096,\"offset\":0,\"page_size\":"
 		  "4096}]",
 		  "not an integer" },
