@@ -262,8 +262,8 @@ int uffd_send_layout(int sock, const struct guest_mem *gm, unsigned page_size, i
 	return 0;
 }
 
-int uffd_attach(const struct guest_mem *gm, const char *sock_path, unsigned page_size,
-		int *sock_out)
+int uffd_attach_sock(const struct guest_mem *gm, const char *sock_path, unsigned page_size,
+		     int *sock_out)
 {
 	size_t plen = sock_path ? strlen(sock_path) : 0;
 	int uffd, sock, err;
@@ -306,4 +306,15 @@ int uffd_attach(const struct guest_mem *gm, const char *sock_path, unsigned page
 fail:
 	close(uffd);
 	return err;
+}
+
+int uffd_attach(const struct guest_mem *gm, const char *sock_path, unsigned page_size)
+{
+	int sock;
+
+	/* The socket is left open on purpose, as Firecracker forgets its
+	 * UnixStream: it lives (close-on-exec) until the process exits, and
+	 * the handler takes its hang-up for the VMM's end. One VM per
+	 * process makes that the VM's lifetime. */
+	return uffd_attach_sock(gm, sock_path, page_size, &sock);
 }

@@ -70,16 +70,20 @@
  * with the userfaultfd, as described above. Call it before anything reads
  * or writes gm.
  *
- * Returns the userfaultfd and stores the connected socket in *sock_out
- * (required); keep both open while the VM lives and close both when it is
- * torn down (Firecracker's handlers take the socket's hang-up for the VMM's
- * exit; ember's example handler stops then).
- * On failure returns negative errno, with a message naming the step and,
- * where the host refuses userfaultfd, what to change; nothing is left
- * open and gm is unchanged.
+ * Returns the userfaultfd: keep it open while the VM lives. The socket to
+ * the handler stays open until the process exits, as in Firecracker (its
+ * handlers take the socket's hang-up for the VMM's exit; ember's example
+ * handler stops then). On failure returns negative errno, with a message
+ * naming the step and, where the host refuses userfaultfd, what to change;
+ * nothing is left open and gm is an ordinary mapping again.
  */
-int uffd_attach(const struct guest_mem *gm, const char *sock_path, unsigned page_size,
-		int *sock_out);
+int uffd_attach(const struct guest_mem *gm, const char *sock_path, unsigned page_size);
+
+/* uffd_attach(), handing the connected socket to the caller in *sock_out
+ * (required) instead: for a process that outlives its VM (tests, several
+ * VMs in one process), which closes the socket with the userfaultfd. */
+int uffd_attach_sock(const struct guest_mem *gm, const char *sock_path, unsigned page_size,
+		     int *sock_out);
 
 /*
  * The layout message for gm (pure): writes the JSON text, NUL-terminated,

@@ -2,7 +2,7 @@
 /*
  * snapshot/uffd: the Uffd memory backend without KVM. This process plays
  * the VMM: it maps guest RAM with guest_mem_map(), hands it to a page-fault
- * handler with uffd_attach() and reads the RAM, from user space and from the
+ * handler with uffd_attach_sock() and reads the RAM, from user space and from the
  * kernel (as KVM would), checking every byte comes from the memory file.
  * The handler is either a thread of this process (to see the exact bytes on
  * the wire) or tests/snapshot/uffd_handler, the example handler, run as its
@@ -160,6 +160,18 @@ static void wd_disarm(void)
 	pthread_join(wd.thread, NULL);
 }
 
+/* Join a handler thread, under the watchdog unless it is armed already. */
+static void join_watched(pthread_t t, const char *what)
+{
+	bool arm = !wd.armed;
+
+	if (arm)
+		wd_arm(what);
+	pthread_join(t, NULL);
+	if (arm)
+		wd_disarm();
+}
+
 static int listen_at(const char *path)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -183,7 +195,7 @@ struct fake {
 	unsigned page_size;
 	char msg[UFFD_LAYOUT_MAX + 1];
 	ssize_t msg_len;
-	int nfds, uffd;
+	int nfds, uffd, sock; /* the handler's: received, accepted */
 	bool is_uffd;
 	unsigned served;
 	int err; /* first unexpected errno */
@@ -202,6 +214,7 @@ static void *fake_handler(void *arg)
 	int s = accept4(f->lsock, NULL, NULL, SOCK_CLOEXEC);
 
 	f->uffd = -1;
+	f->sock = s;
 	if (s < 0) {
 		f->err = errno;
 		return NULL;
@@ -330,14 +343,14 @@ TEST(uffd_attach_checks_path_before_the_host)
 	memset(path, 'a', sizeof(path) - 1);
 	path[0] = '/';
 	path[sizeof(path) - 1] = '\0';
-	CHECK_EQ(uffd_attach(&gm, path, GUEST_MEM_PAGE, &sock), -ENAMETOOLONG);
+	CHECK_EQ(uffd_attach_sock(&gm, path, GUEST_MEM_PAGE, &sock), -ENAMETOOLONG);
 	CHECK_STR_CONTAINS(ember_lasterr(), "199 bytes");
 	CHECK_STR_CONTAINS(ember_lasterr(), "at most 107");
 	/* 108 bytes with the NUL does not fit either; 107 would. */
 	path[108] = '\0';
-	CHECK_EQ(uffd_attach(&gm, path, GUEST_MEM_PAGE, &sock), -ENAMETOOLONG);
-	CHECK_EQ(uffd_attach(&gm, "", GUEST_MEM_PAGE, &sock), -EINVAL);
-	CHECK_EQ(uffd_attach(&gm, "/x", 65536, &sock), -EINVAL);
+	CHECK_EQ(uffd_attach_sock(&gm, path, GUEST_MEM_PAGE, &sock), -ENAMETOOLONG);
+	CHECK_EQ(uffd_attach_sock(&gm, "", GUEST_MEM_PAGE, &sock), -EINVAL);
+	CHECK_EQ(uffd_attach_sock(&gm, "/x", 65536, &sock), -EINVAL);
 	CHECK_EQ(sock, -1);
 }
 
@@ -367,7 +380,7 @@ TEST(uffd_attach_without_handler)
 	fds = count_fds();
 	if (!uffd_usable()) {
 		/* Then the error says what would allow it. */
-		s = uffd_attach(&gm, tmp_path(path, "none.sock"), GUEST_MEM_PAGE, &sock);
+		s = uffd_attach_sock(&gm, tmp_path(path, "none.sock"), GUEST_MEM_PAGE, &sock);
 		CHECK(s == -EPERM || s == -EACCES || s == -ENOSYS);
 		if (s != -ENOSYS)
 			CHECK_STR_CONTAINS(ember_lasterr(), "vm.unprivileged_userfaultfd=1");
@@ -377,7 +390,8 @@ TEST(uffd_attach_without_handler)
 	}
 
 	/* Nobody made the socket. */
-	CHECK_EQ(uffd_attach(&gm, tmp_path(path, "none.sock"), GUEST_MEM_PAGE, &sock), -ENOENT);
+	CHECK_EQ(uffd_attach_sock(&gm, tmp_path(path, "none.sock"), GUEST_MEM_PAGE, &sock),
+		 -ENOENT);
 	CHECK_STR_CONTAINS(ember_lasterr(), path);
 	CHECK_STR_CONTAINS(ember_lasterr(), "no page-fault handler has bound it");
 	check_clean_failure(&gm, fds);
@@ -388,7 +402,7 @@ TEST(uffd_attach_without_handler)
 	close(s);
 	guest_mem_unmap(&gm);
 	CHECK_EQ(guest_mem_map(&gm, TWO_REGIONS, false), 0);
-	CHECK_EQ(uffd_attach(&gm, path, GUEST_MEM_PAGE, &sock), -ECONNREFUSED);
+	CHECK_EQ(uffd_attach_sock(&gm, path, GUEST_MEM_PAGE, &sock), -ECONNREFUSED);
 	CHECK_STR_CONTAINS(ember_lasterr(), "no page-fault handler listens there");
 	check_clean_failure(&gm, fds);
 	unlink(path);
@@ -430,8 +444,8 @@ TEST(uffd_attach_handler_closes_at_once)
 	/* Firecracker's protocol has no answer: a handler that closes after
 	 * ember sent is seen only later, as the socket's hang-up; one that
 	 * closed before is a clean EPIPE or ECONNRESET now. */
-	uffd = uffd_attach(&gm, path, GUEST_MEM_PAGE, &sock);
-	pthread_join(t, NULL);
+	uffd = uffd_attach_sock(&gm, path, GUEST_MEM_PAGE, &sock);
+	join_watched(t, "the handler thread that closes at once");
 	close(f.lsock);
 	if (uffd >= 0) {
 		struct pollfd p = { .fd = sock, .events = POLLRDHUP };
@@ -469,12 +483,12 @@ TEST(uffd_serves_both_regions_through_a_handler_thread)
 	f.lsock = listen_at(tmp_path(path, "thread.sock"));
 	CHECK(f.lsock >= 0);
 	CHECK_EQ(pthread_create(&t, NULL, fake_handler, &f), 0);
-	uffd = uffd_attach(&gm, path, GUEST_MEM_PAGE, &sock);
+	uffd = uffd_attach_sock(&gm, path, GUEST_MEM_PAGE, &sock);
 	CHECK(uffd >= 0);
 	if (uffd < 0) {
 		fprintf(stderr, "  %s\n", ember_lasterr());
 		shutdown(f.lsock, SHUT_RDWR);
-		pthread_join(t, NULL);
+		join_watched(t, "the handler thread after a failed attach");
 		close(f.lsock);
 		guest_mem_unmap(&gm);
 		return;
@@ -509,6 +523,70 @@ TEST(uffd_serves_both_regions_through_a_handler_thread)
 	/* The whole layout came in the message that carried the descriptor. */
 	CHECK_EQ(uffd_layout_json(&gm, GUEST_MEM_PAGE, expect, sizeof(expect)), f.msg_len);
 	CHECK(strcmp(f.msg, expect) == 0);
+	unlink(path);
+	guest_mem_unmap(&gm);
+}
+
+/* Which descriptors below 1024 are open. */
+static void open_fds(bool fds[1024])
+{
+	for (int i = 0; i < 1024; i++)
+		fds[i] = fcntl(i, F_GETFD) >= 0;
+}
+
+TEST(uffd_attach_keeps_the_socket_like_firecracker)
+{
+	struct fake f = { 0 };
+	struct guest_mem gm;
+	char path[PATH_MAX];
+	bool before[1024], after[1024];
+	int uffd, sock = -1, added = 0;
+	pthread_t t;
+
+	if (!uffd_usable())
+		return;
+	CHECK_EQ(guest_mem_map(&gm, 1u << 20, false), 0);
+	open_fds(before);
+	CHECK_EQ(uffd_attach(&gm, tmp_path(path, "none.sock"), GUEST_MEM_PAGE), -ENOENT);
+	open_fds(after);
+	CHECK(memcmp(before, after, sizeof(before)) == 0);
+
+	f.gm = &gm;
+	f.page_size = GUEST_MEM_PAGE;
+	f.lsock = listen_at(tmp_path(path, "keep.sock"));
+	CHECK(f.lsock >= 0);
+	open_fds(before);
+	CHECK_EQ(pthread_create(&t, NULL, fake_handler, &f), 0);
+	uffd = uffd_attach(&gm, path, GUEST_MEM_PAGE);
+	CHECK(uffd >= 0);
+	if (uffd >= 0) {
+		wd_arm("a fault after uffd_attach");
+		CHECK(word_ok(&gm, 4096));
+		wd_disarm();
+	}
+	/* The userfaultfd and the socket are new; the socket is ours to
+	 * find here, as only the process's exit closes it in ember. */
+	open_fds(after);
+	for (int i = 0; i < 1024; i++) {
+		struct stat st;
+
+		if (before[i] || !after[i] || i == uffd || i == f.uffd || i == f.sock)
+			continue;
+		added++;
+		if (fstat(i, &st) == 0 && S_ISSOCK(st.st_mode) && (fcntl(i, F_GETFD) & FD_CLOEXEC))
+			sock = i;
+	}
+	CHECK_EQ(added, 1); /* besides the userfaultfd */
+	CHECK(sock >= 0);
+	if (sock >= 0)
+		close(sock);
+	else
+		shutdown(f.lsock, SHUT_RDWR);
+	join_watched(t, "the handler thread to see the socket close");
+	if (uffd >= 0)
+		close(uffd);
+	close(f.lsock);
+	CHECK_EQ(f.served, 1);
 	unlink(path);
 	guest_mem_unmap(&gm);
 }
@@ -615,7 +693,7 @@ TEST(uffd_example_handler_serves_the_memory_file)
 		return;
 	CHECK_STR_CONTAINS(line, "uffd_handler: listening on");
 	CHECK_EQ(guest_mem_map(&gm, TWO_REGIONS, false), 0);
-	uffd = uffd_attach(&gm, path, GUEST_MEM_PAGE, &sock);
+	uffd = uffd_attach_sock(&gm, path, GUEST_MEM_PAGE, &sock);
 	CHECK(uffd >= 0);
 	if (uffd >= 0) {
 		wd_arm("faults served by uffd_handler");
@@ -673,7 +751,7 @@ TEST(uffd_example_handler_refuses_a_short_memory_file)
 	if (pid <= 0)
 		return;
 	CHECK_EQ(guest_mem_map(&gm, 2u << 20, false), 0);
-	uffd = uffd_attach(&gm, path, GUEST_MEM_PAGE, &sock);
+	uffd = uffd_attach_sock(&gm, path, GUEST_MEM_PAGE, &sock);
 	CHECK(uffd >= 0);
 	/* The handler refuses the layout at once and exits 1 with the
 	 * reason; ember sees its socket hang up. */
@@ -834,7 +912,7 @@ TEST(uffd_hugetlb_pages_when_the_host_has_them)
 	f.page_size = GUEST_MEM_HUGE;
 	f.lsock = listen_at(tmp_path(path, "huge.sock"));
 	CHECK_EQ(pthread_create(&t, NULL, fake_handler, &f), 0);
-	uffd = uffd_attach(&gm, path, GUEST_MEM_HUGE, &sock);
+	uffd = uffd_attach_sock(&gm, path, GUEST_MEM_HUGE, &sock);
 	CHECK(uffd >= 0);
 	if (uffd >= 0) {
 		wd_arm("hugetlb faults");
@@ -845,7 +923,7 @@ TEST(uffd_hugetlb_pages_when_the_host_has_them)
 	} else {
 		shutdown(f.lsock, SHUT_RDWR);
 	}
-	pthread_join(t, NULL);
+	join_watched(t, "the hugetlb handler thread");
 	if (uffd >= 0)
 		close(uffd);
 	close(f.lsock);
@@ -866,6 +944,7 @@ SUITE(uffd, T(uffd_layout_is_firecrackers_json), T(uffd_layout_refuses_what_atta
       T(uffd_attach_checks_path_before_the_host), T(uffd_attach_without_handler),
       T(uffd_send_to_a_closed_handler_is_epipe), T(uffd_attach_handler_closes_at_once),
       T(uffd_serves_both_regions_through_a_handler_thread),
+      T(uffd_attach_keeps_the_socket_like_firecracker),
       T(uffd_example_handler_serves_the_memory_file),
       T(uffd_example_handler_refuses_a_short_memory_file),
       T(uffd_example_handler_refuses_bad_layouts), T(uffd_hugetlb_pages_when_the_host_has_them),
