@@ -9,3 +9,10 @@ $(B)/tests/snapshot/uffd_handler: tests/snapshot/uffd_handler.c tests/snapshot/u
 	$(CC) $(filter-out -Isrc -MMD -MP,$(CFLAGS)) $(LDFLAGS) -o $@ $< $(LDLIBS)
 
 $(B)/unit $(B)/unit-san: $(B)/tests/snapshot/uffd_handler
+
+# The backend end to end on /dev/kvm: snapshot waitguest, restore it with
+# its RAM served by uffd_handler (tests/snapshot/uffd_restore.sh).
+check-uffd-restore: $(B)/ember $(B)/tests/snapshot/uffd_handler $(B)/tests/guest/waitguest.elf
+	tests/snapshot/uffd_restore.sh
+
+.PHONY: check-uffd-restore
