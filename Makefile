@@ -103,6 +103,7 @@ include tests/fault/fault.mk
 -include guest/guest.mk
 -include tests/lab/lab.mk
 -include bench/bench.mk
+-include tests/snapshot/uffd.mk
 
 deps:
 	scripts/deps.sh

@@ -22,6 +22,7 @@ extern const struct test_suite suite_fc_json;
 extern const struct test_suite suite_api;
 extern const struct test_suite suite_cmdline;
 extern const struct test_suite suite_disk_lock;
+extern const struct test_suite suite_uffd;
 
 /* One suite per line, so that suites added in parallel merge cleanly. */
 /* clang-format off */
@@ -51,6 +52,7 @@ static const struct test_suite *const suites[] = {
 	&suite_api,
 	&suite_cmdline,
 	&suite_disk_lock,
+	&suite_uffd,
 };
 /* clang-format on */
 
