@@ -431,6 +431,9 @@ int vm_snapshot(struct vm *vm, const struct snapshot_create_params *p)
 	/* A diff of a VM with no snapshot before it holds everything. */
 	if (diff && !vm->dirty_base)
 		diff = false;
+	err = board_flush_disks(&vm->board);
+	if (err)
+		return err;
 	/* The state first, in memory: nothing is written if it fails. */
 	snap_w_init(&w);
 	err = save_state(vm, diff, &w);
