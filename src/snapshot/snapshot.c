@@ -147,9 +147,9 @@ int snapshot_map_memory(struct vm *vm)
 	if (err)
 		return ember_seterr(err, "cannot map %llu MiB of guest RAM: %s",
 				    (unsigned long long)(size >> 20), strerror(-err));
-	vm->uffd = uffd_attach(&vm->mem, img->p.mem_path,
-			       vm->cfg->huge_pages == HUGE_PAGES_2M ? GUEST_MEM_HUGE
-								    : GUEST_MEM_PAGE);
+	vm->uffd =
+	    uffd_attach(&vm->mem, img->p.mem_path,
+			vm->cfg->huge_pages == HUGE_PAGES_2M ? GUEST_MEM_HUGE : GUEST_MEM_PAGE);
 	return vm->uffd < 0 ? vm->uffd : 0;
 }
 
@@ -478,8 +478,8 @@ int vm_snapshot(struct vm *vm, const struct snapshot_create_params *p)
 		if (*ember_lasterr())
 			err = ember_prefixerr(err, "mem_file_path %s", p->mem_path);
 		else
-			err = ember_seterr(err, "mem_file_path %s: %s", p->mem_path,
-					   strerror(-err));
+			err =
+			    ember_seterr(err, "mem_file_path %s: %s", p->mem_path, strerror(-err));
 		goto out_fd;
 	}
 	err = write_state(p->state_path, &w);
