@@ -8,8 +8,8 @@
 #
 #  1. Reference runs (1 and 2 vCPUs, uninterrupted): the done line, and the
 #     two runs agree.
-#  2. SNAP_POINTS snapshots at random moments of a run (SNAP_SEED), 1 and 2
-#     vCPUs, three ways: `ember snapshot --then resume`; the raw API
+#  2. SNAP_POINTS snapshots at random moments of a run (SNAP_SEED: a random
+#     progress step, then 0-249 ms more), 1 and 2 vCPUs, three ways: `ember snapshot --then resume`; the raw API
 #     (PATCH /vm Paused, PUT /snapshot/create, PATCH /vm Resumed); `ember
 #     snapshot --then pause --mem` then the API's resume. The snapshotted
 #     process must still end exactly as the reference run; each snapshot,
@@ -167,10 +167,8 @@ ref_run 2 &
 echo $! >>"$tmp/pids"
 wait
 
-declare -A REF_MS
 for c in 1 2; do
 	read -r rc ms <"$tmp/ref$c.rc"
-	REF_MS[$c]=$ms
 	done_l=$(grep -a '^snapguest: done ' "$tmp/ref$c.out")
 	if [ "$rc" != 0 ]; then
 		bad "reference run, $c vCPU: ember exit $rc: $(excerpt "$tmp/ref$c.err")"
@@ -201,11 +199,14 @@ res() {
 	printf '%s\t%s\n' "$1" "$2" >>"$pdir/results"
 }
 
-# point I CPUS HOW DELAY_MS: one snapshotted run and its restore.
+# point I CPUS HOW STEP EXTRA_MS: one snapshotted run and its restore. The
+# snapshot is asked for EXTRA_MS after the guest printed progress step STEP
+# (by the guest's progress, not a fixed delay: on a loaded host a run takes
+# twice as long as on an idle one).
 point() {
-	local i=$1 cpus=$2 how=$3 delay=$4
+	local i=$1 cpus=$2 how=$3 target=$4 extra=$5
 	local pdir=$tmp/p$i
-	local name="point $i ($how, $cpus vCPU, at $((delay / 1000)).$(printf %03d $((delay % 1000))) s)"
+	local name="point $i ($how, $cpus vCPU, step $target + $extra ms)"
 	local sock=$pdir/api.sock snap=$pdir/vm.snap mem rmem=() prefix=""
 	local vm rc r before after msg st
 	mkdir -p "$pdir"
@@ -219,7 +220,15 @@ point() {
 		wait "$vm"
 		return
 	fi
-	sleep "$((delay / 1000)).$(printf %03d $((delay % 1000)))"
+	while [ "$(last_step "$pdir/orig.out")" -lt "$target" ]; do
+		if ! kill -0 "$vm" 2>/dev/null; then
+			res FAIL "$name: the run ended before step $target: $(excerpt "$pdir/orig.err") / $(tail -n 2 "$pdir/orig.out" | tr '\n' '|')"
+			wait "$vm"
+			return
+		fi
+		sleep 0.05
+	done
+	sleep "0.$(printf %03d "$extra")"
 	before=$(last_step "$pdir/orig.out")
 	msg=""
 	case $how in
@@ -322,9 +331,13 @@ report_point() {
 	done <"$tmp/p$1/results"
 }
 
-# Every (method, vCPUs) pair in turn; moments uniform over 5%..85% of the
-# reference run's time for that vCPU count (not too close to its end, so
-# the restored run has progress lines to check).
+# Every (method, vCPUs) pair in turn; moments: a progress step uniform over
+# the first 85% of the run (not too close to its end, so the restored run
+# has progress lines to check), then 0-249 ms (a few progress intervals on
+# an idle host), so the snapshot lands anywhere in the guest's loop.
+STEPS=$(sed -nE 's/^snapguest: done steps ([0-9]+) .*/\1/p' "$tmp/ref1.out")
+GAP=$(grep -ao '^snapguest: step [0-9]*' "$tmp/ref1.out" | head -n 1 | awk '{print $3}')
+[ -n "$STEPS" ] && [ -n "$GAP" ] || die "reference run: no step count or progress interval"
 HOWS=(cli api pause)
 snap_failed=0
 t_start=$(now_ms)
@@ -333,9 +346,8 @@ for ((i = 1; i <= POINTS; i += 2)); do
 		[ "$j" -le "$POINTS" ] || continue
 		cpus=$((1 + j % 2))
 		how=${HOWS[$(((j - 1) / 2 % 3))]}
-		span=$((REF_MS[$cpus] * 80 / 100))
-		delay=$((REF_MS[$cpus] * 5 / 100 + (RANDOM * 32768 + RANDOM) % (span > 0 ? span : 1)))
-		point "$j" "$cpus" "$how" "$delay" &
+		target=$((GAP * (1 + RANDOM % (STEPS * 85 / 100 / GAP))))
+		point "$j" "$cpus" "$how" "$target" $((RANDOM % 250)) &
 		echo $! >>"$tmp/pids"
 	done
 	wait
