@@ -13,13 +13,16 @@
 #     (PATCH /vm Paused, PUT /snapshot/create, PATCH /vm Resumed); `ember
 #     snapshot --then pause --mem` then the API's resume. The snapshotted
 #     process must still end exactly as the reference run; each snapshot,
-#     restored in a new process (`ember restore`), must continue from where
-#     it was taken (snapcheck.py cont: no restart, same lines, same done
-#     line; byte for byte after the paused output where that is known),
-#     exit 0, say nothing on stderr.
+#     restored in a new process (`ember restore`, or PUT /snapshot/load in
+#     a new `ember firecracker`, six points each in turn), must continue
+#     from where it was taken (snapcheck.py cont: no restart, same lines,
+#     same done line; byte for byte after the paused output where that is
+#     known), exit 0, say nothing on stderr.
 #  3. Damaged snapshots (truncated, bit flips, format version 2, memory file
 #     a page short or long or missing, a directory, garbage after a valid
-#     header): exit 1, exactly one stderr line "ember: ...", no stdout.
+#     header): `ember restore` exits 1 with exactly one stderr line
+#     "ember: ..." and no stdout; PUT /snapshot/load answers 400 with a
+#     fault_message and its process lives on.
 #  4. `ember snapshot` with nothing listening, a stale socket, a VM that has
 #     stopped (after `--then stop`, whose snapshot must restore, here with
 #     --paused and the API's resume); PUT /snapshot/create on a running VM
@@ -30,6 +33,8 @@
 #        SNAP_POINTS=n     snapshot points (default 20)
 #        SNAP_SEED=n       seed of the random moments (default: from the clock;
 #                          printed, so a failing run can be repeated)
+#        SNAP_HOWS="cli api pause"  snapshot methods the points take in turn
+#        SNAP_RESTORES="cli api"    restore paths (ember restore, PUT /snapshot/load)
 #        SNAP_TIMEOUT=s    limit of one ember process (default 60)
 #        SNAP_KEEP=1       keep the work directory (printed) for a post-mortem
 # Output: "ok - snapshot: ..." / "FAIL - snapshot: ..." per check, then
@@ -123,6 +128,34 @@ ember_bg() {
 	bg_pid=$!
 	echo "$bg_pid" >>"$tmp/pids"
 }
+# load_api SNAP MEM OUT LOG SOCK: restore through Firecracker's API in a new
+# `ember firecracker` process (PUT /snapshot/load, File backend, resume_vm),
+# in the foreground until it exits. Sets load_r (the API's answer) and
+# returns ember's exit status; a refused load ends the process (SIGTERM).
+load_api() {
+	local snap=$1 mem=$2 out=$3 log=$4 sock=$5 pid rc
+	ember_bg "$out" "$log" firecracker --api-sock "$sock"
+	pid=$bg_pid
+	if ! wait_sock "$sock"; then
+		load_r="no API socket after 5 s: $(excerpt "$log")"
+		kill "$pid" 2>/dev/null
+		wait "$pid"
+		return 1
+	fi
+	load_r=$(api "$sock" PUT /snapshot/load \
+		"{\"snapshot_path\":\"$snap\",\"mem_backend\":{\"backend_type\":\"File\",\"backend_path\":\"$mem\"},\"resume_vm\":true}")
+	if [ "${load_r%% *}" != 204 ]; then
+		load_alive=no
+		kill -0 "$pid" 2>/dev/null && load_alive=yes
+		kill "$pid" 2>/dev/null
+		wait "$pid"
+		return 1
+	fi
+	wait "$pid"
+	rc=$?
+	return $rc
+}
+
 # The format facts the suite relies on: magic, version 1, memory file size.
 check_files() {
 	local snap=$1 mem=$2 magic ver size
@@ -199,12 +232,13 @@ res() {
 	printf '%s\t%s\n' "$1" "$2" >>"$pdir/results"
 }
 
-# point I CPUS HOW STEP EXTRA_MS: one snapshotted run and its restore. The
-# snapshot is asked for EXTRA_MS after the guest printed progress step STEP
-# (by the guest's progress, not a fixed delay: on a loaded host a run takes
-# twice as long as on an idle one).
+# point I CPUS HOW RHOW STEP EXTRA_MS: one snapshotted run and its restore
+# (RHOW: cli, `ember restore`; api, PUT /snapshot/load in a new `ember
+# firecracker`). The snapshot is asked for EXTRA_MS after the guest printed
+# progress step STEP (by the guest's progress, not a fixed delay: on a
+# loaded host a run takes twice as long as on an idle one).
 point() {
-	local i=$1 cpus=$2 how=$3 target=$4 extra=$5
+	local i=$1 cpus=$2 how=$3 rhow=$4 target=$5 extra=$6
 	local pdir=$tmp/p$i
 	local name="point $i ($how, $cpus vCPU, step $target + $extra ms)"
 	local sock=$pdir/api.sock snap=$pdir/vm.snap mem rmem=() prefix=""
@@ -309,18 +343,30 @@ point() {
 		res FAIL "$name: restore: not run, there is no snapshot"
 		return
 	fi
-	timeout "$TIMEOUT" "$EMBER" restore "${rmem[@]}" "$snap" </dev/null \
-		>"$pdir/rest.out" 2>"$pdir/rest.err"
-	rc=$?
-	if [ "$rc" != 0 ]; then
-		res FAIL "$name: restore: ember exit $rc$([ "$rc" = 124 ] && echo " (timeout)"): $(excerpt "$pdir/rest.err") / $(tail -n 2 "$pdir/rest.out" | tr '\n' '|')"
-	elif [ -s "$pdir/rest.err" ]; then
-		res FAIL "$name: restore: stderr: $(excerpt "$pdir/rest.err")"
-	elif st=$($CHECK cont "$pdir/orig.out" "$pdir/rest.out" "$before" "$after" $prefix); then
-		res ok "$name: restore: $st"
-		echo "$snap" >"$pdir/good"
+	local rname="restore (ember restore)"
+	if [ "$rhow" = api ]; then
+		rname="restore (PUT /snapshot/load)"
+		load_api "$snap" "$mem" "$pdir/rest.out" "$pdir/rest.log" "$pdir/fc.sock"
+		rc=$?
+		: >"$pdir/rest.err" # the Firecracker log is in rest.log
+		if [ "${load_r%% *}" != 204 ]; then
+			res FAIL "$name: $rname: $load_r, want 204"
+			return
+		fi
 	else
-		res FAIL "$name: restore: $st"
+		timeout "$TIMEOUT" "$EMBER" restore "${rmem[@]}" "$snap" </dev/null \
+			>"$pdir/rest.out" 2>"$pdir/rest.err"
+		rc=$?
+	fi
+	if [ "$rc" != 0 ]; then
+		res FAIL "$name: $rname: ember exit $rc$([ "$rc" = 124 ] && echo " (timeout)"): $(excerpt "$pdir/rest.err") / $(tail -n 2 "$pdir/rest.out" | tr '\n' '|')"
+	elif [ -s "$pdir/rest.err" ]; then
+		res FAIL "$name: $rname: stderr: $(excerpt "$pdir/rest.err")"
+	elif st=$($CHECK cont "$pdir/orig.out" "$pdir/rest.out" "$before" "$after" $prefix); then
+		res ok "$name: $rname: $st"
+		printf '%s\t%s\n' "$snap" "$mem" >"$pdir/good"
+	else
+		res FAIL "$name: $rname: $st"
 	fi
 }
 
@@ -331,37 +377,32 @@ report_point() {
 	done <"$tmp/p$1/results"
 }
 
-# Every (method, vCPUs) pair in turn; moments: a progress step uniform over
+# Every (method, vCPUs) pair in turn, restored by `ember restore` for six
+# points, then by the API for six, and so on; moments: a progress step uniform over
 # the first 85% of the run (not too close to its end, so the restored run
 # has progress lines to check), then 0-249 ms (a few progress intervals on
 # an idle host), so the snapshot lands anywhere in the guest's loop.
 STEPS=$(sed -nE 's/^snapguest: done steps ([0-9]+) .*/\1/p' "$tmp/ref1.out")
 GAP=$(grep -ao '^snapguest: step [0-9]*' "$tmp/ref1.out" | head -n 1 | awk '{print $3}')
 [ -n "$STEPS" ] && [ -n "$GAP" ] || die "reference run: no step count or progress interval"
-HOWS=(cli api pause)
-snap_failed=0
+read -ra HOWS <<<"${SNAP_HOWS:-cli api pause}"
+read -ra RHOWS <<<"${SNAP_RESTORES:-cli api}"
 t_start=$(now_ms)
 for ((i = 1; i <= POINTS; i += 2)); do
 	for j in $i $((i + 1)); do
 		[ "$j" -le "$POINTS" ] || continue
 		cpus=$((1 + j % 2))
-		how=${HOWS[$(((j - 1) / 2 % 3))]}
+		how=${HOWS[$(((j - 1) / 2 % ${#HOWS[@]}))]}
+		rhow=${RHOWS[$(((j - 1) / (2 * ${#HOWS[@]}) % ${#RHOWS[@]}))]}
 		target=$((GAP * (1 + RANDOM % (STEPS * 85 / 100 / GAP))))
-		point "$j" "$cpus" "$how" "$target" $((RANDOM % 250)) &
+		point "$j" "$cpus" "$how" "$rhow" "$target" $((RANDOM % 250)) &
 		echo $! >>"$tmp/pids"
 	done
 	wait
 	for j in $i $((i + 1)); do
 		[ "$j" -le "$POINTS" ] || continue
 		report_point "$j"
-		grep -q $'^FAIL\t[^\t]*: snapshot: ' "$tmp/p$j/results" && snap_failed=$((snap_failed + 1))
 	done
-	# No snapshot at all from the first two points: the feature is not
-	# there; the remaining points would only repeat that, slowly.
-	if [ "$i" = 1 ] && [ "$snap_failed" -ge 2 ] && [ "$POINTS" -gt 2 ]; then
-		bad "points 3-$POINTS: not run: the first two snapshots failed (see above)"
-		break
-	fi
 done
 echo "snapshot: points done in $((($(now_ms) - t_start) / 1000)) s"
 max_kib=$(cat "$tmp"/p*/mem_kib 2>/dev/null | sort -n | tail -n 1)
@@ -375,30 +416,53 @@ fi
 
 # ---- 3. damaged snapshots ----
 
-# refused NAME [--mem M] SNAP [SUBSTRING]: `ember restore` must exit 1 with
-# exactly one stderr line "ember: ..." (containing SUBSTRING, any case) and
-# print nothing on stdout.
+# refused NAME [--sub S] [--mem M] SNAP: both restore paths must refuse it.
+# `ember restore` exits 1 with exactly one stderr line "ember: ..." (saying
+# S, any case) and nothing on stdout; PUT /snapshot/load in a new `ember
+# firecracker` answers 400 with a fault_message (saying S), and that process
+# is still alive after it (a refused load must not crash it).
 refused() {
-	local name=$1 sub="" rc nl
+	local name=$1 sub="" mem rc nl
 	shift
-	local args=("$@")
-	if [ "${args[0]}" = --sub ]; then
-		sub=${args[1]}
-		args=("${args[@]:2}")
+	if [ "$1" = --sub ]; then
+		sub=$2
+		shift 2
 	fi
+	local args=("$@")
+	mem=${args[-1]}.mem
+	[ "${args[0]}" = --mem ] && mem=${args[1]}
 	timeout 20 "$EMBER" restore "${args[@]}" </dev/null >"$tmp/d.out" 2>"$tmp/d.err"
 	rc=$?
 	nl=$(wc -l <"$tmp/d.err")
 	if [ "$rc" != 1 ]; then
-		bad "damaged: $name: exit $rc, want 1 ($(excerpt "$tmp/d.err") / stdout: $(head -c 100 "$tmp/d.out" | tr '\n' '|'))"
+		bad "damaged, ember restore: $name: exit $rc, want 1 ($(excerpt "$tmp/d.err") / stdout: $(head -c 100 "$tmp/d.out" | tr '\n' '|'))"
 	elif [ "$nl" != 1 ] || ! grep -q '^ember: ' "$tmp/d.err"; then
-		bad "damaged: $name: want one 'ember: ' line on stderr, got $nl: $(excerpt "$tmp/d.err")"
+		bad "damaged, ember restore: $name: want one 'ember: ' line on stderr, got $nl: $(excerpt "$tmp/d.err")"
 	elif [ -s "$tmp/d.out" ]; then
-		bad "damaged: $name: stdout: $(head -c 200 "$tmp/d.out" | tr '\n' '|')"
+		bad "damaged, ember restore: $name: stdout: $(head -c 200 "$tmp/d.out" | tr '\n' '|')"
+	elif grep -qE ':[[:space:]]*$' "$tmp/d.err"; then
+		bad "damaged, ember restore: $name: the message ends without a reason: $(head -n 1 "$tmp/d.err")"
 	elif [ -n "$sub" ] && ! grep -qi -- "$sub" "$tmp/d.err"; then
-		bad "damaged: $name: the message does not say '$sub': $(head -n 1 "$tmp/d.err")"
+		bad "damaged, ember restore: $name: the message does not say '$sub': $(head -n 1 "$tmp/d.err")"
 	else
-		ok "damaged: $name: $(head -n 1 "$tmp/d.err")"
+		ok "damaged, ember restore: $name: $(head -n 1 "$tmp/d.err")"
+	fi
+	rm -f "$tmp/d.sock"
+	load_alive=""
+	load_api "${args[-1]}" "$mem" "$tmp/d.out" "$tmp/d.log" "$tmp/d.sock"
+	rc=$?
+	if [ "${load_r%% *}" = 204 ]; then
+		bad "damaged, PUT /snapshot/load: $name: 204, the damaged snapshot was loaded (exit $rc)"
+	elif [[ $load_r != 400*'"fault_message"'* ]]; then
+		bad "damaged, PUT /snapshot/load: $name: '$load_r', want 400 with a fault_message"
+	elif [[ $load_r =~ :[[:space:]]*\"\}$ ]]; then
+		bad "damaged, PUT /snapshot/load: $name: the fault_message ends without a reason: $load_r"
+	elif [ "$load_alive" != yes ]; then
+		bad "damaged, PUT /snapshot/load: $name: ember firecracker died after the refusal: $(excerpt "$tmp/d.log")"
+	elif [ -n "$sub" ] && ! grep -qi -- "$sub" <<<"$load_r"; then
+		bad "damaged, PUT /snapshot/load: $name: the fault_message does not say '$sub': $load_r"
+	else
+		ok "damaged, PUT /snapshot/load: $name: $load_r"
 	fi
 }
 # flip FILE OFFSET: invert bit 2 of the byte at OFFSET in place.
@@ -407,42 +471,52 @@ flip() {
 	b=$(od -An -tu1 -j "$2" -N1 "$1" | tr -d ' ')
 	printf "$(printf '\\%03o' $((b ^ 4)))" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
 }
+# set_version FILE V: a file as a genuine format version V would be: the
+# version at 8, and the header's own CRC-32 (of bytes 0-27, at 28, see
+# src/snapshot/snapfile.h) recomputed, so only the version is wrong.
+set_version() {
+	python3 -c '
+import struct, sys, zlib
+p, v = sys.argv[1], int(sys.argv[2])
+b = bytearray(open(p, "rb").read())
+struct.pack_into("<I", b, 8, v)
+struct.pack_into("<I", b, 28, zlib.crc32(bytes(b[:28])) & 0xffffffff)
+open(p, "wb").write(b)' "$1" "$2"
+}
 
 D=$tmp/damaged
 mkdir -p "$D"
-good=$(cat "$tmp"/p*/good 2>/dev/null | head -n 1)
-good_mem=""
-if [ -n "$good" ]; then
-	# A restorable pair, copied under one name with its memory file at the
-	# default place (vm.snap.mem).
-	cp "$good" "$D/good.snap"
-	case $good in
-	*/p*/vm.snap) for m in "$good.mem" "$(dirname "$good")/guest.mem" "$(dirname "$good")/other.mem"; do
-			[ -f "$m" ] && good_mem=$m && break
-		done ;;
-	esac
-fi
+good="" good_mem=""
+for g in "$tmp"/p*/good; do
+	[ -f "$g" ] || continue
+	IFS=$'\t' read -r good good_mem <"$g"
+	break
+done
 refused "snapshot file missing" "$D/nonexistent.snap"
 mkdir -p "$D/dir.snap"
 refused "snapshot path is a directory" "$D/dir.snap"
 : >"$D/empty.snap"
-cp --sparse=always "${good_mem:-/dev/null}" "$D/empty.snap.mem" 2>/dev/null
+truncate -s $MEM_BYTES "$D/empty.snap.mem"
 refused "empty snapshot file" "$D/empty.snap"
 # A valid header (magic, version 1) followed by garbage.
-{ printf 'EMBERSNP\001\000\000\000'; head -c 4096 /dev/urandom; } >"$D/garbage.snap"
+{
+	printf 'EMBERSNP\001\000\000\000'
+	head -c 4096 /dev/urandom
+} >"$D/garbage.snap"
 truncate -s $MEM_BYTES "$D/garbage.snap.mem"
-refused "valid header, then 4 KiB of random bytes" "$D/garbage.snap"
+refused "magic and version 1, then 4 KiB of random bytes" "$D/garbage.snap"
 
-if [ -z "$good" ] || [ -z "$good_mem" ]; then
+if [ -z "$good" ]; then
 	bad "damaged: truncations, bit flips, version 2, memory file size: not run, no snapshot restored successfully above"
 else
+	cp "$good" "$D/good.snap"
 	size=$(stat -c %s "$D/good.snap")
 	# Each damaged copy gets its own memory file (sparse copy) at the default path.
-	damage() { # NAME: $D/NAME.snap from good.snap, NAME.snap.mem from the good one
+	damage() {
 		cp "$D/good.snap" "$D/$1.snap"
 		cp --sparse=always "$good_mem" "$D/$1.snap.mem"
 	}
-	for len in 4 8 11 12 $((size / 2)) $((size - 1)); do
+	for len in 4 8 11 12 31 32 $((size / 2)) $((size - 1)); do
 		[ "$len" -lt "$size" ] || continue
 		damage "trunc$len"
 		truncate -s "$len" "$D/trunc$len.snap"
@@ -453,15 +527,15 @@ else
 	refused "bit flipped in the magic (byte 3)" "$D/hdrflip.snap"
 	damage verflip
 	flip "$D/verflip.snap" 9
-	refused "bit flipped in the version (byte 9)" --sub version "$D/verflip.snap"
-	for off in $((size / 2)) $((size - 1)); do
+	refused "bit flipped in the version (byte 9)" "$D/verflip.snap"
+	for off in 40 $((size / 2)) $((size - 1)); do
 		damage "flip$off"
 		flip "$D/flip$off.snap" "$off"
 		refused "bit flipped in the body (byte $off of $size)" "$D/flip$off.snap"
 	done
 	damage v2
-	printf '\002\000\000\000' | dd of="$D/v2.snap" bs=1 seek=8 conv=notrunc status=none
-	refused "format version 2" --sub version "$D/v2.snap"
+	set_version "$D/v2.snap" 2
+	refused "format version 2 (header CRC valid)" --sub version "$D/v2.snap"
 	damage short
 	truncate -s $((MEM_BYTES - PAGE)) "$D/short.snap.mem"
 	refused "memory file one page short" "$D/short.snap"
@@ -470,18 +544,25 @@ else
 	refused "memory file one page long" "$D/long.snap"
 	damage nomem
 	rm -f "$D/nomem.snap.mem"
-	refused "memory file missing (default path)" "$D/nomem.snap"
+	refused "memory file missing" "$D/nomem.snap"
 	damage mem
-	refused "--mem names a missing file" --mem "$D/nonexistent.mem" "$D/mem.snap"
-	refused "--mem names a directory" --mem "$D/dir.snap" "$D/mem.snap"
-	# The untouched copy must still restore: the cases above failed for
-	# their damage, not because a copy loses something.
+	refused "memory file is a directory" --mem "$D/dir.snap" "$D/mem.snap"
+	# The untouched copy must still restore (both ways): the cases above
+	# failed for their damage, not because a copy loses something.
 	timeout "$TIMEOUT" "$EMBER" restore "$D/mem.snap" </dev/null >"$D/ok.out" 2>"$D/ok.err"
 	rc=$?
 	if [ "$rc" = 0 ] && grep -aqxF "$REF_DONE" "$D/ok.out" && ! grep -aq FAIL "$D/ok.out"; then
-		ok "damaged: the undamaged copy restores: $(grep -a '^snapguest: done' "$D/ok.out")"
+		ok "damaged, ember restore: the undamaged copy restores: $(grep -a '^snapguest: done' "$D/ok.out")"
 	else
-		bad "damaged: the undamaged copy does not restore: exit $rc: $(excerpt "$D/ok.err") / $(tail -n 2 "$D/ok.out" | tr '\n' '|')"
+		bad "damaged, ember restore: the undamaged copy does not restore: exit $rc: $(excerpt "$D/ok.err") / $(tail -n 2 "$D/ok.out" | tr '\n' '|')"
+	fi
+	load_api "$D/mem.snap" "$D/mem.snap.mem" "$D/okapi.out" "$D/okapi.log" "$D/ok.sock"
+	rc=$?
+	if [ "${load_r%% *}" = 204 ] && [ "$rc" = 0 ] && grep -aqxF "$REF_DONE" "$D/okapi.out" &&
+		! grep -aq FAIL "$D/okapi.out"; then
+		ok "damaged, PUT /snapshot/load: the undamaged copy restores: $(grep -a '^snapguest: done' "$D/okapi.out")"
+	else
+		bad "damaged, PUT /snapshot/load: the undamaged copy does not restore: $load_r, exit $rc: $(tail -n 2 "$D/okapi.out" | tr '\n' '|')"
 	fi
 fi
 
