@@ -100,10 +100,11 @@ excerpt() {
 now_ms() {
 	echo $(($(date +%s%N) / 1000000))
 }
-# The last progress step a console file shows (0 before the first).
+# The last progress step a console file shows (0 before the first). Only a
+# number followed by " hash" counts: the last line may be cut anywhere.
 last_step() {
 	local s
-	s=$(grep -ao '^snapguest: step [0-9]*' "$1" 2>/dev/null | tail -n 1 | awk '{print $3}')
+	s=$(grep -aoE '^snapguest: step [0-9]+ hash' "$1" 2>/dev/null | tail -n 1 | awk '{print $3}')
 	echo "${s:-0}"
 }
 # Wait up to 5 s for an API socket to appear.
@@ -339,13 +340,13 @@ point() {
 		res FAIL "$name: original: $st"
 	fi
 
+	local rname="restore (ember restore)"
+	[ "$rhow" = api ] && rname="restore (PUT /snapshot/load)"
 	if [ ! -f "$snap" ]; then
-		res FAIL "$name: restore: not run, there is no snapshot"
+		res FAIL "$name: $rname: not run, there is no snapshot"
 		return
 	fi
-	local rname="restore (ember restore)"
 	if [ "$rhow" = api ]; then
-		rname="restore (PUT /snapshot/load)"
 		load_api "$snap" "$mem" "$pdir/rest.out" "$pdir/rest.log" "$pdir/fc.sock"
 		rc=$?
 		: >"$pdir/rest.err" # the Firecracker log is in rest.log
