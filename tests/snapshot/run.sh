@@ -27,6 +27,9 @@
 #     stopped (after `--then stop`, whose snapshot must restore, here with
 #     --paused and the API's resume); PUT /snapshot/create on a running VM
 #     is a 400 with a fault_message.
+#  5. A diff snapshot (API, track_dirty_pages from a Firecracker config
+#     file) into a copy of its base's memory file: it restores on that,
+#     the base on its own file, each continuing byte for byte.
 #
 # Usage: tests/snapshot/run.sh        (from anywhere; `make check-snapshot`)
 # Env:   EMBER=path        monitor to test (default build/ember)
@@ -157,6 +160,37 @@ load_api() {
 	return $rc
 }
 
+# api_snapshot SOCK OUT TYPE SNAP MEM PREFIX: the raw API's snapshot of a
+# running VM: PATCH /vm Paused, what the guest printed so far copied to
+# PREFIX (once the console thread wrote it), PUT /snapshot/create of TYPE
+# (Full, Diff), PATCH /vm Resumed. Prints what went wrong, nothing if all
+# did not.
+api_snapshot() {
+	local sock=$1 out=$2 type=$3 snap=$4 mem=$5 prefix=$6 r msg=""
+	r=$(api "$sock" PATCH /vm '{"state":"Paused"}')
+	if [ "${r%% *}" != 204 ]; then
+		echo "PATCH /vm Paused: $r, want 204"
+		return
+	fi
+	sleep $SETTLE
+	cp "$out" "$prefix"
+	r=$(api "$sock" PUT /snapshot/create \
+		"{\"snapshot_type\":\"$type\",\"snapshot_path\":\"$snap\",\"mem_file_path\":\"$mem\"}")
+	[ "${r%% *}" = 204 ] || msg="PUT /snapshot/create ($type): $r, want 204"
+	cmp -s "$out" "$prefix" || msg="${msg:+$msg; }the paused guest printed"
+	r=$(api "$sock" PATCH /vm '{"state":"Resumed"}')
+	[ "${r%% *}" = 204 ] || msg="${msg:+$msg; }PATCH /vm Resumed: $r, want 204"
+	echo "$msg"
+}
+# wait_step OUT STEP PID: until the console OUT shows progress step STEP;
+# 1 if process PID ended first.
+wait_step() {
+	while [ "$(last_step "$1")" -lt "$2" ]; do
+		kill -0 "$3" 2>/dev/null || return 1
+		sleep 0.05
+	done
+}
+
 # The format facts the suite relies on: magic, version 1, memory file size.
 check_files() {
 	local snap=$1 mem=$2 magic ver size
@@ -255,14 +289,11 @@ point() {
 		wait "$vm"
 		return
 	fi
-	while [ "$(last_step "$pdir/orig.out")" -lt "$target" ]; do
-		if ! kill -0 "$vm" 2>/dev/null; then
-			res FAIL "$name: the run ended before step $target: $(excerpt "$pdir/orig.err") / $(tail -n 2 "$pdir/orig.out" | tr '\n' '|')"
-			wait "$vm"
-			return
-		fi
-		sleep 0.05
-	done
+	if ! wait_step "$pdir/orig.out" "$target" "$vm"; then
+		res FAIL "$name: the run ended before step $target: $(excerpt "$pdir/orig.err") / $(tail -n 2 "$pdir/orig.out" | tr '\n' '|')"
+		wait "$vm"
+		return
+	fi
 	sleep "0.$(printf %03d "$extra")"
 	before=$(last_step "$pdir/orig.out")
 	msg=""
@@ -277,20 +308,8 @@ point() {
 	api)
 		mem=$pdir/guest.mem
 		rmem=(--mem "$mem")
-		r=$(api "$sock" PATCH /vm '{"state":"Paused"}')
-		if [ "${r%% *}" != 204 ]; then
-			msg="PATCH /vm Paused: $r, want 204"
-		else
-			sleep $SETTLE
-			cp "$pdir/orig.out" "$pdir/prefix"
-			prefix=$pdir/prefix
-			r=$(api "$sock" PUT /snapshot/create \
-				"{\"snapshot_type\":\"Full\",\"snapshot_path\":\"$snap\",\"mem_file_path\":\"$mem\"}")
-			[ "${r%% *}" = 204 ] || msg="PUT /snapshot/create: $r, want 204"
-			cmp -s "$pdir/orig.out" "$prefix" || msg="${msg:+$msg; }the paused guest printed"
-			r=$(api "$sock" PATCH /vm '{"state":"Resumed"}')
-			[ "${r%% *}" = 204 ] || msg="${msg:+$msg; }PATCH /vm Resumed: $r, want 204"
-		fi
+		prefix=$pdir/prefix
+		msg=$(api_snapshot "$sock" "$pdir/orig.out" Full "$snap" "$mem" "$prefix")
 		;;
 	pause)
 		mem=$pdir/other.mem
@@ -615,6 +634,7 @@ else
 	before=$(last_step "$S/run.out")
 	"$EMBER" snapshot --api-sock "$S/api.sock" --then stop "$S/stopped.snap" >"$S/snap.out" 2>"$S/snap.err"
 	rc=$?
+	stop_rc=$rc
 	after=$(last_step "$S/run.out")
 	if [ "$rc" != 0 ]; then
 		bad "ember snapshot --then stop: exit $rc: $(excerpt "$S/snap.err")"
@@ -624,11 +644,18 @@ else
 		ok "ember snapshot --then stop: between steps $before and $after: $msg"
 	fi
 fi
-for _ in $(seq 100); do
-	kill -0 "$vm" 2>/dev/null || break
-	sleep 0.1
-done
-if kill -0 "$vm" 2>/dev/null; then
+if [ "${stop_rc:-1}" != 0 ]; then
+	# No stop was asked for: let the guest end on its own (timeout bounds it).
+	wait "$vm"
+else
+	for _ in $(seq 100); do
+		kill -0 "$vm" 2>/dev/null || break
+		sleep 0.1
+	done
+fi
+if [ "${stop_rc:-1}" != 0 ]; then
+	: # the failed snapshot --then stop is reported above
+elif kill -0 "$vm" 2>/dev/null; then
 	bad "ember snapshot --then stop: the VM process still runs 10 s later"
 	kill "$vm"
 	wait "$vm"
@@ -683,6 +710,79 @@ if [ -f "$S/stopped.snap" ]; then
 	fi
 else
 	bad "restore --paused: not run, ember snapshot --then stop wrote no snapshot"
+fi
+
+# ---- 5. a diff snapshot on top of its base (API, track_dirty_pages) ----
+
+# A VM booted from a Firecracker config file with dirty page tracking: a
+# Full snapshot (the base), later a Diff written into a copy of the base's
+# memory file. The diff restored on that merged file continues from the
+# second point, the base on its own file from the first, both byte for
+# byte after what the VM had printed when it was paused.
+F=$tmp/diff
+mkdir -p "$F"
+cat >"$F/vm.json" <<JSON
+{"boot-source": {"kernel_image_path": "$PWD/$GUEST"}, "drives": [],
+ "machine-config": {"vcpu_count": 1, "mem_size_mib": $((MEM_BYTES >> 20)), "track_dirty_pages": true}}
+JSON
+ember_bg "$F/run.out" "$F/run.log" firecracker --api-sock "$F/api.sock" --config-file "$F/vm.json"
+vm=$bg_pid
+diff_ok=0
+if ! wait_sock "$F/api.sock"; then
+	bad "diff: ember firecracker --config-file: no API socket after 5 s: $(excerpt "$F/run.log")"
+elif ! wait_step "$F/run.out" $((STEPS / 4)) "$vm"; then
+	bad "diff: the VM ended before step $((STEPS / 4)): $(excerpt "$F/run.log") / $(tail -n 2 "$F/run.out" | tr '\n' '|')"
+else
+	base_before=$(last_step "$F/run.out")
+	msg=$(api_snapshot "$F/api.sock" "$F/run.out" Full "$F/base.snap" "$F/base.mem" "$F/prefix1")
+	base_after=$(last_step "$F/prefix1")
+	if [ -n "$msg" ]; then
+		bad "diff: base (Full) snapshot: $msg"
+	elif ! wait_step "$F/run.out" $((base_after + STEPS / 4)) "$vm"; then
+		bad "diff: the VM ended before step $((base_after + STEPS / 4))"
+	else
+		cp --sparse=always "$F/base.mem" "$F/merged.mem"
+		diff_before=$(last_step "$F/run.out")
+		msg=$(api_snapshot "$F/api.sock" "$F/run.out" Diff "$F/diff.snap" "$F/merged.mem" "$F/prefix2")
+		diff_after=$(last_step "$F/prefix2")
+		if [ -n "$msg" ]; then
+			bad "diff: Diff snapshot: $msg"
+		elif ! msg=$(check_files "$F/diff.snap" "$F/merged.mem"); then
+			bad "diff: Diff snapshot: $msg"
+		else
+			ok "diff: Full at step $base_after, Diff at step $diff_after into a copy of the base memory: $msg"
+			diff_ok=1
+		fi
+	fi
+fi
+wait "$vm"
+rc=$?
+if [ "$rc" != 0 ]; then
+	bad "diff: ember firecracker exit $rc: $(excerpt "$F/run.log") / $(tail -n 2 "$F/run.out" | tr '\n' '|')"
+elif st=$($CHECK ref "$tmp/ref1.out" "$F/run.out"); then
+	ok "diff: the snapshotted VM: $st"
+else
+	bad "diff: the snapshotted VM: $st"
+fi
+if [ "$diff_ok" = 1 ]; then
+	for which in diff base; do
+		if [ $which = diff ]; then
+			set -- "$F/diff.snap" "$F/merged.mem" "$diff_before" "$diff_after" "$F/prefix2"
+		else
+			set -- "$F/base.snap" "$F/base.mem" "$base_before" "$base_after" "$F/prefix1"
+		fi
+		load_api "$1" "$2" "$F/$which.out" "$F/$which.log" "$F/$which.sock"
+		rc=$?
+		if [ "${load_r%% *}" != 204 ]; then
+			bad "diff: restore the $which: PUT /snapshot/load: $load_r, want 204"
+		elif [ "$rc" != 0 ]; then
+			bad "diff: restore the $which: exit $rc: $(tail -n 2 "$F/$which.out" | tr '\n' '|')"
+		elif st=$($CHECK cont "$F/run.out" "$F/$which.out" "$3" "$4" "$5"); then
+			ok "diff: restore the $which: $st"
+		else
+			bad "diff: restore the $which: $st"
+		fi
+	done
 fi
 
 finish
