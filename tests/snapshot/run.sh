@@ -382,7 +382,7 @@ point() {
 		res FAIL "$name: $rname: ember exit $rc$([ "$rc" = 124 ] && echo " (timeout)"): $(excerpt "$pdir/rest.err") / $(tail -n 2 "$pdir/rest.out" | tr '\n' '|')"
 	elif [ -s "$pdir/rest.err" ]; then
 		res FAIL "$name: $rname: stderr: $(excerpt "$pdir/rest.err")"
-	elif st=$($CHECK cont "$pdir/orig.out" "$pdir/rest.out" "$before" "$after" $prefix); then
+	elif st=$($CHECK cont "$pdir/orig.out" "$pdir/rest.out" "$before" "$after" ${prefix:+"$prefix"}); then
 		res ok "$name: $rname: $st"
 		printf '%s\t%s\n' "$snap" "$mem" >"$pdir/good"
 	else
