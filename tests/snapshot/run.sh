@@ -39,6 +39,8 @@
 #        SNAP_HOWS="cli api pause"  snapshot methods the points take in turn
 #        SNAP_RESTORES="cli api"    restore paths (ember restore, PUT /snapshot/load)
 #        SNAP_TIMEOUT=s    limit of one ember process (default 60)
+#        SNAP_JOBS=n       points run at once (default 2: the development
+#                          machines have 2 cores)
 #        SNAP_KEEP=1       keep the work directory (printed) for a post-mortem
 # Output: "ok - snapshot: ..." / "FAIL - snapshot: ..." per check, then
 # "snapshot: N passed, M failed". Exit 1 on any failure, including a missing
@@ -52,6 +54,7 @@ EXITGUEST=build/tests/guest/exitguest.elf
 POINTS=${SNAP_POINTS:-20}
 SEED=${SNAP_SEED:-$(($(date +%s) % 32768))}
 TIMEOUT=${SNAP_TIMEOUT:-60}
+JOBS=${SNAP_JOBS:-2}
 MEM=32M
 MEM_BYTES=$((32 << 20))
 PAGE=4096
@@ -398,32 +401,45 @@ report_point() {
 }
 
 # Every (method, vCPUs) pair in turn, restored by `ember restore` for six
-# points, then by the API for six, and so on; moments: a progress step uniform over
-# the first 85% of the run (not too close to its end, so the restored run
-# has progress lines to check), then 0-249 ms (a few progress intervals on
-# an idle host), so the snapshot lands anywhere in the guest's loop.
+# points, then by the API for six, and so on. Moments: a progress step
+# uniform over the first 85% of the run (not too close to its end, so the
+# restored run has progress lines to check), then 0-249 ms (a few progress
+# intervals on an idle host), so the snapshot lands anywhere in the loop.
 STEPS=$(sed -nE 's/^snapguest: done steps ([0-9]+) .*/\1/p' "$tmp/ref1.out")
 GAP=$(grep -ao '^snapguest: step [0-9]*' "$tmp/ref1.out" | head -n 1 | awk '{print $3}')
 [ -n "$STEPS" ] && [ -n "$GAP" ] || die "reference run: no step count or progress interval"
 read -ra HOWS <<<"${SNAP_HOWS:-cli api pause}"
 read -ra RHOWS <<<"${SNAP_RESTORES:-cli api}"
 t_start=$(now_ms)
-for ((i = 1; i <= POINTS; i += 2)); do
-	for j in $i $((i + 1)); do
-		[ "$j" -le "$POINTS" ] || continue
-		cpus=$((1 + j % 2))
-		how=${HOWS[$(((j - 1) / 2 % ${#HOWS[@]}))]}
-		rhow=${RHOWS[$(((j - 1) / (2 * ${#HOWS[@]}) % ${#RHOWS[@]}))]}
-		target=$((GAP * (1 + RANDOM % (STEPS * 85 / 100 / GAP))))
-		point "$j" "$cpus" "$how" "$rhow" "$target" $((RANDOM % 250)) &
-		echo $! >>"$tmp/pids"
+# SNAP_JOBS points at a time, a new one as soon as one ends; results in
+# order as soon as every point before them is done.
+next=1
+report_ready() {
+	while [ "$next" -le "$POINTS" ] && [ -f "$tmp/p$next/finished" ]; do
+		report_point "$next"
+		next=$((next + 1))
 	done
-	wait
-	for j in $i $((i + 1)); do
-		[ "$j" -le "$POINTS" ] || continue
-		report_point "$j"
-	done
+}
+running=0
+for ((j = 1; j <= POINTS; j++)); do
+	cpus=$((1 + j % 2))
+	how=${HOWS[$(((j - 1) / 2 % ${#HOWS[@]}))]}
+	rhow=${RHOWS[$(((j - 1) / (2 * ${#HOWS[@]}) % ${#RHOWS[@]}))]}
+	target=$((GAP * (1 + RANDOM % (STEPS * 85 / 100 / GAP))))
+	{
+		point "$j" "$cpus" "$how" "$rhow" "$target" $((RANDOM % 250))
+		: >"$tmp/p$j/finished"
+	} &
+	echo $! >>"$tmp/pids"
+	running=$((running + 1))
+	if [ "$running" -ge "$JOBS" ]; then
+		wait -n
+		running=$((running - 1))
+		report_ready
+	fi
 done
+wait
+report_ready
 echo "snapshot: points done in $((($(now_ms) - t_start) / 1000)) s"
 max_kib=$(cat "$tmp"/p*/mem_kib 2>/dev/null | sort -n | tail -n 1)
 if [ -z "$max_kib" ]; then
@@ -764,23 +780,35 @@ elif st=$($CHECK ref "$tmp/ref1.out" "$F/run.out"); then
 else
 	bad "diff: the snapshotted VM: $st"
 fi
+# diff_restore WHICH SNAP MEM BEFORE AFTER PREFIX: one restore of section 5;
+# its verdict ("ok|FAIL<TAB>text") in $F/WHICH.verdict (it runs in the
+# background, beside the other).
+diff_restore() {
+	local which=$1 rc st k t
+	load_api "$2" "$3" "$F/$which.out" "$F/$which.log" "$F/$which.sock"
+	rc=$?
+	if [ "${load_r%% *}" != 204 ]; then
+		k=FAIL t="diff: restore the $which: PUT /snapshot/load: $load_r, want 204"
+	elif [ "$rc" != 0 ]; then
+		k=FAIL t="diff: restore the $which: exit $rc: $(tail -n 2 "$F/$which.out" | tr '\n' '|')"
+	elif st=$($CHECK cont "$F/run.out" "$F/$which.out" "$4" "$5" "$6"); then
+		k=ok t="diff: restore the $which: $st"
+	else
+		k=FAIL t="diff: restore the $which: $st"
+	fi
+	printf '%s\t%s\n' "$k" "$t" >"$F/$which.verdict"
+}
 if [ "$diff_ok" = 1 ]; then
+	diff_restore diff "$F/diff.snap" "$F/merged.mem" "$diff_before" "$diff_after" "$F/prefix2" &
+	echo $! >>"$tmp/pids"
+	diff_restore base "$F/base.snap" "$F/base.mem" "$base_before" "$base_after" "$F/prefix1" &
+	echo $! >>"$tmp/pids"
+	wait
 	for which in diff base; do
-		if [ $which = diff ]; then
-			set -- "$F/diff.snap" "$F/merged.mem" "$diff_before" "$diff_after" "$F/prefix2"
+		if IFS=$'\t' read -r kind text <"$F/$which.verdict" 2>/dev/null; then
+			if [ "$kind" = ok ]; then ok "$text"; else bad "$text"; fi
 		else
-			set -- "$F/base.snap" "$F/base.mem" "$base_before" "$base_after" "$F/prefix1"
-		fi
-		load_api "$1" "$2" "$F/$which.out" "$F/$which.log" "$F/$which.sock"
-		rc=$?
-		if [ "${load_r%% *}" != 204 ]; then
-			bad "diff: restore the $which: PUT /snapshot/load: $load_r, want 204"
-		elif [ "$rc" != 0 ]; then
-			bad "diff: restore the $which: exit $rc: $(tail -n 2 "$F/$which.out" | tr '\n' '|')"
-		elif st=$($CHECK cont "$F/run.out" "$F/$which.out" "$3" "$4" "$5"); then
-			ok "diff: restore the $which: $st"
-		else
-			bad "diff: restore the $which: $st"
+			bad "diff: restore the $which: no verdict (the check itself died)"
 		fi
 	done
 fi
