@@ -60,7 +60,6 @@ MEM_BYTES=$((32 << 20))
 PAGE=4096
 API="python3 tests/snapshot/snapapi.py"
 CHECK="python3 tests/snapshot/snapcheck.py"
-SETTLE=0.3 # for ember's console thread to write what the guest printed
 
 pass=0
 fail=0
@@ -112,6 +111,19 @@ last_step() {
 	local s
 	s=$(grep -aoE '^snapguest: step [0-9]+ hash' "$1" 2>/dev/null | tail -n 1 | awk '{print $3}')
 	echo "${s:-0}"
+}
+# settle FILE: wait until FILE (a paused VM's console) stops growing, so
+# that ember's console thread has written all the guest printed before the
+# pause: its size the same across 0.2 s, for at most 3 s.
+settle() {
+	local a b i
+	for i in $(seq 15); do
+		a=$(stat -c %s "$1")
+		sleep 0.2
+		b=$(stat -c %s "$1")
+		[ "$a" = "$b" ] && return 0
+	done
+	return 1
 }
 # Wait up to 5 s for an API socket to appear.
 wait_sock() {
@@ -175,7 +187,7 @@ api_snapshot() {
 		echo "PATCH /vm Paused: $r, want 204"
 		return
 	fi
-	sleep $SETTLE
+	settle "$out"
 	cp "$out" "$prefix"
 	r=$(api "$sock" PUT /snapshot/create \
 		"{\"snapshot_type\":\"$type\",\"snapshot_path\":\"$snap\",\"mem_file_path\":\"$mem\"}")
@@ -323,7 +335,7 @@ point() {
 		if [ "$rc" != 0 ]; then
 			msg="ember snapshot --then pause: exit $rc: $(excerpt "$pdir/snap.err")"
 		else
-			sleep $SETTLE
+			settle "$pdir/orig.out"
 			cp "$pdir/orig.out" "$pdir/prefix"
 			prefix=$pdir/prefix
 			r=$(api "$sock" GET /)
