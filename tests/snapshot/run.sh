@@ -604,6 +604,24 @@ else
 	else
 		bad "damaged, ember restore: the undamaged copy does not restore: exit $rc: $(excerpt "$D/ok.err") / $(tail -n 2 "$D/ok.out" | tr '\n' '|')"
 	fi
+	# The control: one bit of guest RAM (a word of lane 0's arena) flipped
+	# in the memory file. ember cannot know; the guest must, or its checks
+	# would not catch a restore that loses memory either.
+	arena=$(nm "$GUEST" | awk '$3 == "arenas" { print $1 }')
+	damage ramflip
+	if [ -z "$arena" ]; then
+		bad "damaged: control: no symbol 'arenas' in $GUEST"
+	else
+		flip "$D/ramflip.snap.mem" $((0x$arena + 4 * 0x1234))
+		timeout "$TIMEOUT" "$EMBER" restore "$D/ramflip.snap" </dev/null >"$D/ramflip.out" 2>"$D/ramflip.err"
+		rc=$?
+		if [ "$rc" = 0 ] && grep -aq '^snapguest: FAIL' "$D/ramflip.out" &&
+			! grep -aq '^snapguest: done' "$D/ramflip.out"; then
+			ok "damaged: control: a bit flipped in the guest's RAM is caught by the guest: $(grep -a '^snapguest: FAIL' "$D/ramflip.out" | head -n 1)"
+		else
+			bad "damaged: control: a bit flipped in the guest's RAM went unnoticed: exit $rc: $(tail -n 2 "$D/ramflip.out" | tr '\n' '|')"
+		fi
+	fi
 	load_api "$D/mem.snap" "$D/mem.snap.mem" "$D/okapi.out" "$D/okapi.log" "$D/ok.sock"
 	rc=$?
 	if [ "${load_r%% *}" = 204 ] && [ "$rc" = 0 ] && grep -aqxF "$REF_DONE" "$D/okapi.out" &&
