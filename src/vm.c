@@ -304,7 +304,9 @@ int vm_create(struct vm *vm, const struct ember_config *cfg, const struct vm_opt
 		err = map_memory(vm);
 	if (err)
 		return err;
-	start_image_load(vm);
+	/* A restore's RAM is the snapshot's: no kernel goes into it. */
+	if (!vm->opt.restore)
+		start_image_load(vm);
 	do
 		vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
 	while (vm->vm_fd < 0 && errno == EINTR);

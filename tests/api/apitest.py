@@ -721,13 +721,24 @@ def s_states(ctx):
             ("GET", "/mmds", None),
             ("PUT", "/mmds/config", {"network_interfaces": ["e0"]}),
             ("PUT", "/cpu-config", {"cpuid_modifiers": []}),
-            ("PUT", "/snapshot/create", {"snapshot_path": "s", "mem_file_path": "m"}),
-            ("PUT", "/snapshot/load", {"snapshot_path": "s", "mem_backend": {"backend_type": "File", "backend_path": "m"}}),
             ("PUT", "/hotplug/memory", {"total_size_mib": 1024}),
             ("GET", "/hotplug/memory", None),
             ("PUT", "/pmem/p0", {"id": "p0", "path_on_host": img}),
         ]:
             api.fails(method, path, body, (path, "not supported"))
+
+    with ctx.step("snapshot calls follow Firecracker's state rules before the start"):
+        api.fails("PUT", "/snapshot/create", {"snapshot_path": "s", "mem_file_path": "m"},
+                  "not supported before starting the microVM")
+        # Boot resources are configured by now: a load is refused as
+        # Firecracker refuses it, and the configuration is untouched.
+        before = api.get("/vm/config").json
+        api.fails("PUT", "/snapshot/load",
+                  {"snapshot_path": "s", "mem_backend": {"backend_type": "File", "backend_path": "m"}},
+                  "not allowed after configuring boot-specific resources")
+        api.fails("PUT", "/snapshot/load", {"snapshot_path": "s"},
+                  "either `mem_backend` or `mem_file_path` is required")
+        expect(api.get("/vm/config").json == before, "a refused load changed the configuration")
 
     with ctx.step("unknown paths and methods"):
         for method, path, body in [

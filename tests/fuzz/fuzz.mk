@@ -22,7 +22,7 @@ FUZZ_LDLIBS_api := -ljson-c -lpthread
 # The virtio devices, through their MMIO registers and notify handlers, with
 # a fake driver over fake guest RAM (tests/fuzz/vdrv.c).
 FUZZ_VIRTIO := tests/fuzz/vdrv.c src/dev/virtio_mmio.c src/dev/virtqueue.c src/guest_mem.c \
-		src/util.c
+		src/util.c src/snapshot/snapfile.c
 FUZZ_LIB_mmio := $(FUZZ_VIRTIO)
 FUZZ_LIB_blk := $(FUZZ_VIRTIO) src/dev/virtio_blk.c src/dev/disk_lock.c src/dev/rate_limiter.c \
 		src/dev/virtio_worker.c src/config.c
@@ -35,10 +35,10 @@ FUZZ_LIB_snapfile := src/snapshot/snapfile.c src/snapshot/snapconf.c src/snapsho
 		src/dev/virtio_mmio.c src/dev/virtqueue.c src/guest_mem.c src/config.c src/util.c \
 		tests/fuzz/fuzz_stubs_vcpu.c
 FUZZ_LDLIBS_snapfile := -lz -lpthread
-FUZZ_LDLIBS_mmio := -lpthread
-FUZZ_LDLIBS_blk := -lpthread
-FUZZ_LDLIBS_net := -lpthread
-FUZZ_LDLIBS_vsock := -lpthread
+FUZZ_LDLIBS_mmio := -lz -lpthread
+FUZZ_LDLIBS_blk := -lz -lpthread
+FUZZ_LDLIBS_net := -lz -lpthread
+FUZZ_LDLIBS_vsock := -lz -lpthread
 
 define fuzz_rule
 $(B)/fuzz/fuzz_$(1): tests/fuzz/fuzz_$(1).c $$(FUZZ_LIB_$(1)) \

@@ -4,7 +4,8 @@
 # `ember snapshot` without a VM. See tests/snapshot/README.md.
 #   make check-snapshot    tests/snapshot/run.sh
 
-check-snapshot: $(B)/ember $(B)/tests/guest/snapguest.elf $(B)/tests/guest/exitguest.elf
+check-snapshot: $(B)/ember $(B)/tests/guest/snapguest.elf $(B)/tests/guest/exitguest.elf \
+		$(B)/tests/guest/waitguest.elf
 	tests/snapshot/run.sh
 
 .PHONY: check-snapshot
