@@ -8,7 +8,7 @@ CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -Isrc -MMD -MP
 # ember uses stay resident (bench/: ~0.8 MiB peak RSS static vs ~1.5 MiB).
 # `make LDFLAGS=` builds a dynamic binary.
 LDFLAGS ?= -static
-LDLIBS  += -ljson-c -lpthread
+LDLIBS  += -ljson-c -lz -lpthread
 B       := build
 
 .DEFAULT_GOAL := all
@@ -47,6 +47,11 @@ LIB_SRCS += src/dev/vsock_conn.c
 LIB_SRCS += src/dev/virtio_vsock.c
 LIB_SRCS += src/vm_virtio.c
 LIB_SRCS += src/dev/cmos.c
+LIB_SRCS += src/snapshot/snapfile.c
+LIB_SRCS += src/snapshot/vcpu_state.c
+LIB_SRCS += src/snapshot/snapconf.c
+LIB_SRCS += src/snapshot/snapshot.c
+LIB_SRCS += src/snapshot/uffd.c
 LIB_SRCS += src/dev/i8042.c
 LIB_SRCS += src/dev/boot_marker.c
 LIB_SRCS += src/instance.c

@@ -16,6 +16,7 @@
 #include "dev/virtio_net.h"
 #include "dev/virtio_rng.h"
 #include "dev/virtio_vsock.h"
+#include "snapshot/snapfile.h"
 #include "trace.h"
 #include "util.h"
 
@@ -391,6 +392,94 @@ void board_eoi(void *ctx, unsigned vector)
 	struct board *b = ctx;
 
 	ioapic_eoi(&b->ioapic, (uint8_t)vector);
+}
+
+/* --- snapshots ------------------------------------------------------------ */
+
+#define TAG_UART SNAP_TAG('U', 'A', 'R', 'T')
+#define TAG_IOAP SNAP_TAG('I', 'O', 'A', 'P')
+#define TAG_KBC	 SNAP_TAG('K', 'B', 'C', ' ')
+#define TAG_CMOS SNAP_TAG('C', 'M', 'O', 'S')
+#define TAG_VIRT SNAP_TAG('V', 'I', 'R', 'T')
+
+void board_save(struct board *b, struct snap_w *w)
+{
+	snap_begin(w, TAG_IOAP, 0);
+	ioapic_save(&b->ioapic, w);
+	snap_begin(w, TAG_UART, 0);
+	uart_save(&b->uart, w);
+	snap_begin(w, TAG_KBC, 0);
+	i8042_save(&b->i8042, w);
+	snap_begin(w, TAG_CMOS, 0);
+	cmos_save(&b->cmos, w);
+	for (unsigned i = 0; i < b->nvirtio; i++) {
+		snap_begin(w, TAG_VIRT, b->virtio[i]->index);
+		virtio_save(&b->virtio[i]->dev, w);
+	}
+}
+
+/* The section tag/instance as a reader, or an error naming what is missing. */
+static int section(const struct snap_file *f, uint32_t tag, uint32_t instance, const char *what,
+		   struct snap_r *r)
+{
+	const struct snap_section *s = snap_find(f, tag, instance);
+
+	if (!s)
+		return ember_seterr(-EINVAL, "the snapshot has no state for the %s", what);
+	snap_r_init(r, s->data, s->len);
+	return 0;
+}
+
+int board_load(struct board *b, const struct snap_file *f)
+{
+	struct snap_r r;
+	unsigned nvirt = 0;
+	int err;
+
+	for (unsigned i = 0; i < f->nsections; i++)
+		nvirt += f->sec[i].tag == TAG_VIRT;
+	if (nvirt != b->nvirtio)
+		return ember_seterr(-EINVAL, "the snapshot has %u virtio devices, its "
+					     "configuration gives %u",
+				    nvirt, b->nvirtio);
+	/* The IOAPIC first: it installs the interrupt routes the others'
+	 * interrupts take. */
+	err = section(f, TAG_IOAP, 0, "IOAPIC", &r);
+	if (!err && ioapic_load(&b->ioapic, &r))
+		err = ember_seterr(-EINVAL, "IOAPIC state: damaged");
+	if (!err)
+		err = section(f, TAG_UART, 0, "serial port", &r);
+	if (!err && uart_load(&b->uart, &r))
+		err = ember_seterr(-EINVAL, "serial port state: damaged");
+	if (!err)
+		err = section(f, TAG_KBC, 0, "i8042", &r);
+	if (!err && i8042_load(&b->i8042, &r))
+		err = ember_seterr(-EINVAL, "i8042 state: damaged");
+	if (!err)
+		err = section(f, TAG_CMOS, 0, "CMOS RTC", &r);
+	if (!err && cmos_load(&b->cmos, &r))
+		err = ember_seterr(-EINVAL, "CMOS RTC state: damaged");
+	for (unsigned i = 0; i < b->nvirtio && !err; i++) {
+		struct vm_virtio *s = b->virtio[i];
+
+		err = section(f, TAG_VIRT, s->index, "virtio device in slot", &r);
+		if (!err)
+			err = virtio_load(&s->dev, &r);
+	}
+	return err;
+}
+
+void board_kick_all(struct board *b)
+{
+	for (unsigned i = 0; i < b->nvirtio; i++) {
+		struct vm_virtio *s = b->virtio[i];
+
+		if (!s->dev.live)
+			continue;
+		for (unsigned q = 0; q < s->dev.ops->nqueues; q++)
+			if (s->dev.queues[q].ready)
+				worker_kick(&s->worker, q);
+	}
 }
 
 struct vm_virtio *board_find(struct board *b, const char *kind, unsigned index)

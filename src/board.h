@@ -94,6 +94,18 @@ void board_eoi(void *ctx, unsigned vector);
  * blocks until at least one byte is taken; negative once closed. */
 int board_console_input(void *ctx, const uint8_t *buf, size_t len, bool wait);
 
+struct snap_w;
+struct snap_file;
+/* Every device's state as snapshot sections (the VM paused). */
+void board_save(struct board *b, struct snap_w *w);
+/* The same back into a board built from the snapshot's configuration (its
+ * devices added, not started): each section checked, the live virtio
+ * devices restarted. 0, or negative errno with a message. */
+int board_load(struct board *b, const struct snap_file *f);
+/* After a restore, once the devices run: make each look at its queues (a
+ * notification the snapshot caught in flight is not lost). */
+void board_kick_all(struct board *b);
+
 /* The virtio device of `kind` ("blk", "net", ...) and index among its kind
  * (disks[i]), or NULL. */
 struct vm_virtio *board_find(struct board *b, const char *kind, unsigned index);

@@ -2,6 +2,8 @@
 #include "guest_mem.h"
 
 #include <errno.h>
+#include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
 #include <linux/mman.h> /* MAP_HUGE_2MB */
 #include <sys/mman.h>
@@ -26,14 +28,14 @@ void guest_mem_layout(struct guest_mem *gm, uint8_t *base, uint64_t size)
 	}
 }
 
-int guest_mem_map(struct guest_mem *gm, uint64_t size, bool huge)
+/* `size` bytes of anonymous, lazily-populated memory at a 2 MiB-aligned
+ * address, or MAP_FAILED with errno set. */
+static uint8_t *map_aligned(uint64_t size)
 {
 	size_t len;
 	uintptr_t raw, start;
 	uint8_t *p;
 
-	if (size == 0 || size > SIZE_MAX - GUEST_MEM_HUGE)
-		return -EINVAL;
 	/* Lazy: pages are populated only when the guest or ember touches them,
 	 * so start-up cost and RSS do not grow with --memory. The mapping is
 	 * over-allocated by 2 MiB and trimmed so that host and guest addresses
@@ -43,14 +45,25 @@ int guest_mem_map(struct guest_mem *gm, uint64_t size, bool huge)
 	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
 		 -1, 0);
 	if (p == MAP_FAILED)
-		return -errno;
+		return MAP_FAILED;
 	raw = (uintptr_t)p;
 	start = (raw + GUEST_MEM_HUGE - 1) & ~(uintptr_t)(GUEST_MEM_HUGE - 1);
 	if (start > raw)
 		munmap(p, start - raw);
 	if (raw + len > start + size)
 		munmap((void *)(start + size), raw + len - (start + size));
-	p = (uint8_t *)start;
+	return (uint8_t *)start;
+}
+
+int guest_mem_map(struct guest_mem *gm, uint64_t size, bool huge)
+{
+	uint8_t *p;
+
+	if (size == 0 || size > SIZE_MAX - GUEST_MEM_HUGE)
+		return -EINVAL;
+	p = map_aligned(size);
+	if (p == MAP_FAILED)
+		return -errno;
 	guest_mem_layout(gm, p, size);
 	gm->mapped = true;
 	gm->zeroed = true;
@@ -89,6 +102,64 @@ int guest_mem_map_hugetlb(struct guest_mem *gm, uint64_t size)
 	return 0;
 }
 
+int guest_mem_map_file(struct guest_mem *gm, uint64_t size, int fd)
+{
+	uint8_t *p;
+
+	if (size == 0 || size > SIZE_MAX - GUEST_MEM_HUGE)
+		return -EINVAL;
+	p = map_aligned(size);
+	if (p == MAP_FAILED)
+		return -errno;
+	/* Over the aligned reservation; MAP_NORESERVE: the copies the guest
+	 * makes are charged as it writes, as anonymous RAM is. */
+	if (mmap(p, (size_t)size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED | MAP_NORESERVE,
+		 fd, 0) == MAP_FAILED) {
+		int err = -errno;
+
+		munmap(p, (size_t)size);
+		return err;
+	}
+	guest_mem_layout(gm, p, size);
+	gm->mapped = true;
+	gm->file_backed = true;
+	/* Huge pages would read 2 MiB of the file per first touch. */
+	madvise(p, (size_t)size, MADV_NOHUGEPAGE);
+	return 0;
+}
+
+int guest_mem_track(struct guest_mem *gm)
+{
+	uint64_t pages = (gm->size + GUEST_MEM_PAGE - 1) / GUEST_MEM_PAGE;
+
+	if (gm->dirty)
+		return 0;
+	gm->dirty = calloc((pages + 63) / 64, sizeof(*gm->dirty));
+	return gm->dirty ? 0 : -ENOMEM;
+}
+
+void guest_mem_mark(const struct guest_mem *gm, const void *host, uint64_t len)
+{
+	uintptr_t a = (uintptr_t)host, base = (uintptr_t)gm->base;
+
+	if (!gm->dirty || len == 0 || a < base || a - base >= gm->size ||
+	    len > gm->size - (a - base))
+		return;
+	for (uint64_t pg = (a - base) / GUEST_MEM_PAGE; pg <= (a - base + len - 1) / GUEST_MEM_PAGE;
+	     pg++)
+		atomic_fetch_or_explicit(&gm->dirty[pg / 64], 1ULL << (pg % 64),
+					 memory_order_relaxed);
+}
+
+bool guest_mem_take_dirty(const struct guest_mem *gm, uint64_t page)
+{
+	uint64_t bit = 1ULL << (page % 64);
+
+	if (!gm->dirty || page >= (gm->size + GUEST_MEM_PAGE - 1) / GUEST_MEM_PAGE)
+		return false;
+	return atomic_fetch_and_explicit(&gm->dirty[page / 64], ~bit, memory_order_relaxed) & bit;
+}
+
 void guest_mem_init_buf(struct guest_mem *gm, uint8_t *buf, uint64_t size)
 {
 	guest_mem_layout(gm, buf, size);
@@ -98,6 +169,7 @@ void guest_mem_unmap(struct guest_mem *gm)
 {
 	if (gm->mapped && gm->base)
 		munmap(gm->base, (size_t)gm->size);
+	free((void *)gm->dirty);
 	memset(gm, 0, sizeof(*gm));
 }
 
@@ -138,6 +210,7 @@ int guest_mem_write(const struct guest_mem *gm, gpa_t gpa, const void *src, uint
 	if (!p)
 		return -EFAULT;
 	memcpy(p, src, (size_t)len);
+	guest_mem_mark(gm, p, len);
 	return 0;
 }
 

@@ -42,6 +42,14 @@ struct guest_mem {
 	 * and keeps it; vm_load() clears it before anything else writes RAM
 	 * (a reboot that reloads into used RAM must see it false). */
 	bool zeroed;
+	/* RAM is a private copy-on-write mapping of a snapshot's memory file
+	 * (guest_mem_map_file): pages the guest has not written read from
+	 * that file, not as zero. */
+	bool file_backed;
+	/* With dirty tracking (guest_mem_track): one bit per 4 KiB page of the
+	 * host mapping that ember itself wrote for the guest (devices, the
+	 * loader), which KVM's dirty log does not see. */
+	_Atomic uint64_t *dirty;
 	unsigned nregions;
 	struct guest_region regions[GUEST_MEM_MAX_REGIONS];
 };
@@ -62,6 +70,22 @@ int guest_mem_map(struct guest_mem *gm, uint64_t size, bool huge);
  * (/proc/sys/vm/nr_hugepages); they are taken when mapped, so a short pool
  * fails here (-ENOMEM) rather than with a SIGBUS in the guest. */
 int guest_mem_map_hugetlb(struct guest_mem *gm, uint64_t size);
+
+/* Map `size` bytes of the file `fd` (a snapshot's memory file, exactly
+ * `size` bytes) private and copy-on-write, 2 MiB-aligned as guest_mem_map()
+ * does: a page is read from the file (its page cache, shared by every VM
+ * restored from it) only when touched, and the guest's writes stay in this
+ * process. Returns 0 or -errno. */
+int guest_mem_map_file(struct guest_mem *gm, uint64_t size, int fd);
+
+/* Start recording the pages ember writes for the guest (diff snapshots).
+ * 0 or -ENOMEM. */
+int guest_mem_track(struct guest_mem *gm);
+/* Record that [host, host+len) inside the mapping was written (no-op without
+ * tracking, or outside RAM). Any thread. */
+void guest_mem_mark(const struct guest_mem *gm, const void *host, uint64_t len);
+/* Take page `page`'s bit (of the whole mapping) and clear it. */
+bool guest_mem_take_dirty(const struct guest_mem *gm, uint64_t page);
 
 /* Use a caller-owned buffer as guest RAM (unit tests, fuzzers). */
 void guest_mem_init_buf(struct guest_mem *gm, uint8_t *buf, uint64_t size);

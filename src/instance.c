@@ -7,6 +7,7 @@
 
 #include "dev/virtio_blk.h"
 #include "dev/virtio_net.h"
+#include "snapshot/snapshot.h"
 #include "util.h"
 
 void instance_init(struct instance *in, const struct vm_options *opt)
@@ -26,14 +27,11 @@ static double cpu_ms(void)
 	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
-int instance_start(struct instance *in)
+/* Create, load and start the VM from in->cfg and in->opt. */
+static int bring_up(struct instance *in)
 {
 	int err;
 
-	if (in->state != INSTANCE_NOT_STARTED)
-		return ember_seterr(-EBUSY, "the microVM is already started");
-	if (!in->cfg.kernel[0])
-		return ember_seterr(-EINVAL, "no kernel: configure the boot source first");
 	in->start_ms = ember_ms();
 	in->start_cpu_ms = cpu_ms();
 	in->vm_live = true;
@@ -57,8 +55,52 @@ int instance_start(struct instance *in)
 		in->vm_live = false;
 		return ember_seterr(err, "%s", msg);
 	}
-	in->state = INSTANCE_RUNNING;
 	return 0;
+}
+
+int instance_start(struct instance *in)
+{
+	int err;
+
+	if (in->state != INSTANCE_NOT_STARTED)
+		return ember_seterr(-EBUSY, "the microVM is already started");
+	if (!in->cfg.kernel[0])
+		return ember_seterr(-EINVAL, "no kernel: configure the boot source first");
+	err = bring_up(in);
+	if (!err)
+		in->state = INSTANCE_RUNNING;
+	return err;
+}
+
+int instance_restore(struct instance *in, const struct snapshot_load_params *p)
+{
+	int err;
+
+	if (in->state != INSTANCE_NOT_STARTED)
+		return ember_seterr(-EBUSY, "the microVM is already started");
+	err = snapshot_read(&in->snap, p, &in->cfg);
+	if (!err) {
+		in->opt.restore = &in->snap;
+		in->opt.start_paused = !p->resume;
+		err = bring_up(in);
+	}
+	if (err) {
+		snapshot_image_free(&in->snap);
+		in->opt.restore = NULL;
+		return err;
+	}
+	in->state = p->resume ? INSTANCE_RUNNING : INSTANCE_PAUSED;
+	return 0;
+}
+
+int instance_snapshot(struct instance *in, const struct snapshot_create_params *p)
+{
+	if (in->state == INSTANCE_NOT_STARTED)
+		return ember_seterr(-EINVAL, "the microVM is not started");
+	if (in->state != INSTANCE_PAUSED)
+		return ember_seterr(-EBUSY, "the microVM must be paused (PATCH /vm "
+					    "{\"state\": \"Paused\"})");
+	return vm_snapshot(&in->vm, p);
 }
 
 void instance_run_vcpu0(struct instance *in)
@@ -162,6 +204,10 @@ int instance_finish(struct instance *in)
 		status = vm_finish(&in->vm);
 		vm_destroy(&in->vm);
 		in->vm_live = false;
+	}
+	if (in->opt.restore) {
+		snapshot_image_free(&in->snap);
+		in->opt.restore = NULL;
 	}
 	in->state = INSTANCE_NOT_STARTED;
 	return status;

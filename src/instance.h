@@ -16,6 +16,7 @@
 #include <stdbool.h>
 
 #include "config.h"
+#include "snapshot/snapshot.h"
 #include "vm.h"
 
 enum instance_state { INSTANCE_NOT_STARTED, INSTANCE_RUNNING, INSTANCE_PAUSED };
@@ -25,6 +26,7 @@ struct instance {
 	struct vm_options opt;
 	enum instance_state state;
 	struct vm vm;
+	struct snapshot_image snap; /* the snapshot restored (opt.restore) */
 	bool vm_live;	 /* vm_create() ran: vm_destroy() owed */
 	double start_ms; /* when InstanceStart arrived (ember_ms()) */
 	double start_cpu_ms;
@@ -36,6 +38,11 @@ void instance_init(struct instance *in, const struct vm_options *opt);
  * running and the instance stays Not started (the configuration can be
  * fixed and the start retried). 0 or negative errno with a message. */
 int instance_start(struct instance *in);
+/* Build the VM from a snapshot instead (Firecracker's PUT /snapshot/load):
+ * running if p->resume, else paused. */
+int instance_restore(struct instance *in, const struct snapshot_load_params *p);
+/* Snapshot the paused VM (PUT /snapshot/create). */
+int instance_snapshot(struct instance *in, const struct snapshot_create_params *p);
 /* With opt.vcpu0_here: run vCPU 0 on the calling thread until the end. */
 void instance_run_vcpu0(struct instance *in);
 

@@ -21,7 +21,7 @@
 #define MSR_MTRR_DEF_TYPE 0x2ff
 #define MTRR_DEF_TYPE_WB  0x806 /* MTRRs enabled, default type write-back */
 
-static int set_cpuid(struct vcpu *v)
+struct kvm_cpuid2 *vcpu_cpuid_table(struct vcpu *v)
 {
 	const struct vcpu_host *h = v->group->host;
 	unsigned cap = h->host_cpuid->nent + CPUID_EXTRA_ENTRIES;
@@ -32,16 +32,29 @@ static int set_cpuid(struct vcpu *v)
 		.threads = h->smt ? 2 : 1,
 		.tsc_deadline = h->tsc_deadline,
 	};
-	int n, err = 0;
+	int n;
 
-	if (!c)
-		return -ENOMEM;
+	if (!c) {
+		ember_seterr(-ENOMEM, "vCPU %u: CPUID table: out of memory", v->id);
+		return NULL;
+	}
 	n = cpuid_build(h->host_cpuid->entries, h->host_cpuid->nent, c->entries, cap, &pol);
 	if (n < 0) {
 		free(c);
-		return ember_seterr(n, "vCPU %u: CPUID table", v->id);
+		ember_seterr(n, "vCPU %u: CPUID table", v->id);
+		return NULL;
 	}
 	c->nent = (uint32_t)n;
+	return c;
+}
+
+static int set_cpuid(struct vcpu *v)
+{
+	struct kvm_cpuid2 *c = vcpu_cpuid_table(v);
+	int err = 0;
+
+	if (!c)
+		return -ENOMEM;
 	if (ioctl(v->fd, KVM_SET_CPUID2, c) < 0)
 		err = ember_seterr(-errno, "vCPU %u: KVM_SET_CPUID2: %s", v->id, strerror(errno));
 	free(c);
@@ -242,6 +255,16 @@ static void leave(struct vcpus *g, struct vcpu *v)
  */
 static void park(struct vcpus *g, struct vcpu *v)
 {
+	/* Finish the exit handled last: KVM puts an IN's or MMIO read's data
+	 * into the registers only on the next KVM_RUN. With immediate_exit
+	 * set, KVM_RUN does just that and returns EINTR, so a snapshot taken
+	 * while parked reads completed state. */
+	__atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
+	if (ioctl(v->fd, KVM_RUN, 0) == 0)
+		vcpu_handle_exit(v); /* not expected; but an exit is never dropped */
+	else if (errno != EINTR && errno != EAGAIN)
+		vcpus_stop(g, EMBER_EXIT_ERROR, "vCPU %u: KVM_RUN to complete an exit: %s", v->id,
+			   strerror(errno));
 	pthread_mutex_lock(&g->lock);
 	g->parked++;
 	pthread_cond_broadcast(&g->cond);

@@ -108,6 +108,10 @@ void vcpus_resume(struct vcpus *g);
 /* One exit count summed over the group's vCPUs. */
 uint64_t vcpus_exits(struct vcpus *g, enum vcpu_exit_kind k);
 
+/* The CPUID table vCPU v gets (the host's, with ember's policy applied);
+ * malloc'd, or NULL with a message. */
+struct kvm_cpuid2 *vcpu_cpuid_table(struct vcpu *v);
+
 /* Handle the exit in v->run; false when the vCPU should stop running.
  * Exposed for tests. */
 bool vcpu_handle_exit(struct vcpu *v);

@@ -17,6 +17,7 @@
 #include "boot/loader.h"
 #include "boot/mptable.h"
 #include "console.h"
+#include "snapshot/snapshot.h"
 #include "util.h"
 #include "vcpu.h"
 
@@ -145,7 +146,9 @@ static int map_memory(struct vm *vm)
 				    "physical address space",
 				    (unsigned long long)(size >> 20),
 				    (unsigned long long)(max_guest_phys(vm) >> 30));
-	if (vm->cfg->huge_pages == HUGE_PAGES_2M) {
+	if (vm->opt.restore)
+		err = snapshot_map_memory(vm);
+	else if (vm->cfg->huge_pages == HUGE_PAGES_2M) {
 		err = guest_mem_map_hugetlb(&vm->mem, size);
 		if (err)
 			return ember_seterr(err,
@@ -153,13 +156,17 @@ static int map_memory(struct vm *vm)
 					    "pages: %s (are enough reserved in "
 					    "/proc/sys/vm/nr_hugepages?)",
 					    (unsigned long long)(size >> 20), strerror(-err));
-		return 0;
+	} else {
+		err = guest_mem_map(&vm->mem, size, vm->cfg->thp);
+		if (err)
+			return ember_seterr(err, "--memory: cannot map %llu MiB of guest RAM: %s",
+					    (unsigned long long)(size >> 20), strerror(-err));
 	}
-	err = guest_mem_map(&vm->mem, size, vm->cfg->thp);
-	if (err)
-		return ember_seterr(err, "--memory: cannot map %llu MiB of guest RAM: %s",
-				    (unsigned long long)(size >> 20), strerror(-err));
-	return 0;
+	/* Diff snapshots: the pages ember writes for the guest, beside KVM's
+	 * log of the guest's own writes. */
+	if (!err && vm->cfg->track_dirty_pages && guest_mem_track(&vm->mem))
+		err = ember_seterr(-ENOMEM, "out of memory for the dirty-page bitmap");
+	return err;
 }
 
 static int register_memory(struct vm *vm)
@@ -265,7 +272,7 @@ int vm_create(struct vm *vm, const struct ember_config *cfg, const struct vm_opt
 		vm->opt.out_fd = STDOUT_FILENO;
 	if (!vm->opt.vcpu_name)
 		vm->opt.vcpu_name = "ember_vcpu %u";
-	vm->kvm_fd = vm->vm_fd = vm->serial_fd = -1;
+	vm->kvm_fd = vm->vm_fd = vm->serial_fd = vm->uffd = -1;
 	trace_init(&vm->trace);
 	/* Firecracker's serial_out_path: the console to a file or named pipe,
 	 * opened as its logger opens one (created, read-write, non-blocking,
@@ -331,24 +338,11 @@ int vm_create(struct vm *vm, const struct ember_config *cfg, const struct vm_opt
 	return err;
 }
 
-int vm_load(struct vm *vm)
+/* The vCPUs' view of the machine, and the vCPUs. */
+static int create_vcpus(struct vm *vm)
 {
-	int err = board_add_devices(&vm->board);
+	int err;
 
-	if (err)
-		return err; /* vm_destroy() joins the image load */
-	err = finish_image_load(vm);
-	if (!err && !vm->load.threaded)
-		err = loader_load_images(&vm->mem, vm->cfg, &vm->boot, boot_trace(vm));
-	if (!err)
-		err = loader_write_boot_data(&vm->mem, vm->cfg, vm->board.cmdline, &vm->boot);
-	/* RAM now holds the kernel, and soon whatever the guest writes: a later
-	 * load into it must not assume that it reads as zero. */
-	vm->mem.zeroed = false;
-	if (err)
-		return err;
-	if (vm->cfg->boot_trace)
-		trace_mark(&vm->trace, "kernel loaded", false);
 	vm->vhost = (struct vcpu_host){
 		.vm_fd = vm->vm_fd,
 		.run_size = vm->run_size,
@@ -366,6 +360,37 @@ int vm_load(struct vm *vm)
 	vm->vcpus_ready = true;
 	err = vcpus_init(&vm->vcpus, &vm->vhost, vm->cfg->ncpus);
 	return err ? err : vcpus_create(&vm->vcpus);
+}
+
+int vm_load(struct vm *vm)
+{
+	int err = board_add_devices(&vm->board);
+
+	if (err)
+		return err; /* vm_destroy() joins the image load */
+	if (vm->opt.restore) {
+		/* RAM holds the guest already: no kernel, no boot data. */
+		vm->mem.zeroed = false;
+		err = create_vcpus(vm);
+		if (!err)
+			err = snapshot_apply(vm);
+		if (!err && vm->cfg->boot_trace)
+			trace_mark(&vm->trace, "snapshot loaded", false);
+		return err;
+	}
+	err = finish_image_load(vm);
+	if (!err && !vm->load.threaded)
+		err = loader_load_images(&vm->mem, vm->cfg, &vm->boot, boot_trace(vm));
+	if (!err)
+		err = loader_write_boot_data(&vm->mem, vm->cfg, vm->board.cmdline, &vm->boot);
+	/* RAM now holds the kernel, and soon whatever the guest writes: a later
+	 * load into it must not assume that it reads as zero. */
+	vm->mem.zeroed = false;
+	if (err)
+		return err;
+	if (vm->cfg->boot_trace)
+		trace_mark(&vm->trace, "kernel loaded", false);
+	return create_vcpus(vm);
 }
 
 void vm_stop(struct vm *vm, int status, const char *fmt, ...)
@@ -407,6 +432,15 @@ int vm_start(struct vm *vm)
 		console_init_idle(&vm->con);
 	if (!err)
 		err = board_start(&vm->board);
+	if (!err && vm->opt.restore)
+		board_kick_all(&vm->board);
+	if (!err && vm->opt.start_paused) {
+		/* The vCPUs park as they enter their loops. */
+		atomic_fetch_or(&vm->vcpus.flags, VCPUS_PAUSE);
+		board_pause(&vm->board);
+		console_pause(&vm->con);
+		vm->paused = true;
+	}
 	if (!err)
 		err = vcpus_start(&vm->vcpus, vm->opt.vcpu0_here ? 1 : 0);
 	if (err) {
@@ -508,6 +542,8 @@ void vm_destroy(struct vm *vm)
 	if (vm->vcpus_ready)
 		vcpus_destroy(&vm->vcpus);
 	guest_mem_unmap(&vm->mem);
+	if (vm->uffd >= 0)
+		close(vm->uffd);
 	free(vm->host_cpuid);
 	if (vm->vm_fd >= 0)
 		close(vm->vm_fd);

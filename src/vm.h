@@ -29,6 +29,7 @@
 #include "vcpu.h"
 
 struct kvm_cpuid2;
+struct snapshot_image;
 
 /* How a front end wants the machine run. */
 struct vm_options {
@@ -46,6 +47,12 @@ struct vm_options {
 	/* The guest wrote the boot marker; or NULL. */
 	void (*marker)(void *ctx);
 	void *ctx;
+	/* Build the VM from this snapshot instead of booting a kernel; or
+	 * NULL. The caller keeps it until vm_destroy(). */
+	struct snapshot_image *restore;
+	/* vm_start() leaves the VM paused (a snapshot loaded without
+	 * resume_vm): vm_resume() runs it. */
+	bool start_paused;
 };
 
 struct vm {
@@ -79,6 +86,10 @@ struct vm {
 	int serial_fd;		/* cfg->serial.out_path, or -1 */
 	bool started;		/* vm_start() ran: console and threads to stop */
 	bool paused;
+	int uffd;	 /* guest RAM's userfaultfd (snapshot's Uffd backend), or -1 */
+	bool dirty_base; /* dirty logs run since a snapshot taken or restored */
+	double snap_ms;	 /* the last vm_snapshot(): how long, and memory bytes written */
+	uint64_t snap_bytes;
 };
 
 /* Open KVM, create the VM, memory, irqchip and the board's legacy devices.

@@ -140,6 +140,7 @@ configure(struct route_ctx *r, int (*fn)(struct ember_config *cfg, const char *b
 		fault(r->a, r->resp, "%s", ember_lasterr());
 		return -1;
 	}
+	r->a->boot_path = true;
 	reply(r->resp, 204, NULL);
 	deprecation(r);
 	return 0;
@@ -393,6 +394,63 @@ static int patch_vm(struct route_ctx *r)
 	return 0;
 }
 
+/* --- snapshots ------------------------------------------------------------------ */
+
+static int put_snapshot_create(struct route_ctx *r)
+{
+	static struct snapshot_create_params p; /* 8 KiB of paths: not on the stack */
+	struct api *a = r->a;
+	double t0 = ember_ms();
+
+	if (fcj_parse_snapshot_create(r->body, r->len, &p)) {
+		fault(a, r->resp, "%s", ember_lasterr());
+		return -1;
+	}
+	if (!started(a)) {
+		fault(a, r->resp, POST_BOOT_ONLY);
+		return -1;
+	}
+	if (instance_snapshot(a->in, &p)) {
+		fault(a, r->resp, "Create snapshot error: Cannot save the microVM state: %s",
+		      ember_lasterr());
+		return -1;
+	}
+	log_info(a->log, "'create %s snapshot' VMM action took %.0f us.", p.diff ? "diff" : "full",
+		 (ember_ms() - t0) * 1000);
+	reply(r->resp, 204, NULL);
+	return 0;
+}
+
+static int put_snapshot_load(struct route_ctx *r)
+{
+	static struct snapshot_load_params p;
+	struct api *a = r->a;
+	double t0 = ember_ms();
+
+	if (fcj_parse_snapshot_load(r->body, r->len, &p)) {
+		fault(a, r->resp, "%s", ember_lasterr());
+		return -1;
+	}
+	if (started(a)) {
+		fault(a, r->resp, PRE_BOOT_ONLY);
+		return -1;
+	}
+	if (a->boot_path) {
+		fault(a, r->resp, "Load snapshot error: Loading a microVM snapshot not allowed "
+				  "after configuring boot-specific resources.");
+		return -1;
+	}
+	deprecation(r);
+	if (instance_restore(a->in, &p)) {
+		fault(a, r->resp, "Load snapshot error: Failed to restore from snapshot: %s",
+		      ember_lasterr());
+		return -1;
+	}
+	log_info(a->log, "'load snapshot' VMM action took %.0f us.", (ember_ms() - t0) * 1000);
+	reply(r->resp, 204, NULL);
+	return 0;
+}
+
 /* --- not implemented -------------------------------------------------------- */
 
 static int unsupported(struct route_ctx *r)
@@ -448,6 +506,8 @@ static const struct route routes[] = {
 	{ HTTP_PATCH, "network-interfaces", "*", patch_net, API_PATCH_NETWORK },
 	{ HTTP_PATCH, "machine-config", NULL, patch_machine_config, API_PATCH_MACHINE_CFG },
 	{ HTTP_PATCH, "vm", NULL, patch_vm, API_PATCH_VM },
+	{ HTTP_PUT, "snapshot", "create", put_snapshot_create, API_OTHER },
+	{ HTTP_PUT, "snapshot", "load", put_snapshot_load, API_OTHER },
 	{ HTTP_DELETE, "drives", "*", delete_device, API_OTHER },
 	{ HTTP_DELETE, "network-interfaces", "*", delete_device, API_OTHER },
 	{ HTTP_DELETE, "pmem", "*", delete_device, API_OTHER },
@@ -456,7 +516,7 @@ static const struct route routes[] = {
 /* Firecracker endpoints ember does not implement (yet): the first path
  * token, any method. */
 static const char *const unimplemented[] = {
-	"balloon", "mmds", "cpu-config", "pmem", "hotplug", "snapshot",
+	"balloon", "mmds", "cpu-config", "pmem", "hotplug",
 };
 
 /* Split "/a/b/c" into its first two tokens (leading '/'s skipped, as

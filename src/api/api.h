@@ -56,6 +56,9 @@ struct api {
 	struct logger *log;
 	struct metrics *metrics;
 	const char *id;	 /* the instance id (GET /) */
+	/* A boot resource was configured: a snapshot may no longer be loaded
+	 * (Firecracker's boot_path). */
+	bool boot_path;
 	uint64_t count[API_NCOUNTERS], fails[API_NCOUNTERS];
 };
 

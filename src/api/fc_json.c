@@ -26,6 +26,7 @@
 #include <json-c/json.h>
 
 #include "api/json_strict.h"
+#include "snapshot/snapshot.h"
 #include "util.h"
 
 _Static_assert(FCJ_MAX_JSON == JS_MAX_BYTES, "one limit for JSON text");
@@ -1284,6 +1285,184 @@ int fcj_parse_vm_state(const char *body, size_t len, bool *pause)
 		return err;
 	json_object_put(root);
 	*pause = s == 0;
+	return 0;
+}
+
+/* ---- snapshots (vmm_config/snapshot.rs) ---- */
+
+/* A path field into a fixed buffer: too long is Firecracker's "File name
+ * too long" when it opens it; ember says so at parse time. */
+static int path_field(struct json_object *o, const char *path, const char *key,
+		      enum js_need need, char *dst, size_t cap, bool *given)
+{
+	const char *v = NULL;
+	bool g = false;
+	int err = js_strp(o, path, key, need, &v, &g);
+
+	if (given)
+		*given = g;
+	if (err || !g)
+		return err;
+	if (strlen(v) >= cap)
+		return js_err(path, key, "longer than %zu bytes", cap - 1);
+	strcpy(dst, v);
+	return 0;
+}
+
+static int snapshot_create_parse(struct json_object *o, const char *path, void *req)
+{
+	static const char *const known[] = { "snapshot_type", "snapshot_path", "mem_file_path" };
+	static const char *const types[] = { "Full", "Diff" };
+	struct snapshot_create_params *p = req;
+	unsigned type = 0;
+	int err;
+
+	if ((err = js_object(o, path, "struct CreateSnapshotParams")) ||
+	    (err = js_known(o, path, known, N(known))) ||
+	    (err = js_variant(o, path, "snapshot_type", JS_DEFAULT, types, N(types), &type,
+			      NULL)) ||
+	    (err = path_field(o, path, "snapshot_path", JS_REQUIRED, p->state_path,
+			      sizeof(p->state_path), NULL)) ||
+	    (err = path_field(o, path, "mem_file_path", JS_REQUIRED, p->mem_path,
+			      sizeof(p->mem_path), NULL)))
+		return err;
+	p->diff = type == 1;
+	return 0;
+}
+
+int fcj_parse_snapshot_create(const char *body, size_t len, struct snapshot_create_params *p)
+{
+	struct json_object *root;
+	int err;
+
+	memset(p, 0, sizeof(*p));
+	if ((err = parse_request("PUT", false, NULL, body, len, snapshot_create_parse, p, &root)))
+		return err;
+	json_object_put(root);
+	return 0;
+}
+
+static int mem_backend_parse(struct json_object *v, const char *path,
+			     struct snapshot_load_params *p)
+{
+	static const char *const known[] = { "backend_path", "backend_type" };
+	static const char *const types[] = { "File", "Uffd" };
+	unsigned type = 0;
+	int err;
+
+	if ((err = js_object(v, path, "struct MemBackendConfig")) ||
+	    (err = js_known(v, path, known, N(known))) ||
+	    (err = path_field(v, path, "backend_path", JS_REQUIRED, p->mem_path,
+			      sizeof(p->mem_path), NULL)) ||
+	    (err = js_variant(v, path, "backend_type", JS_REQUIRED, types, N(types), &type, NULL)))
+		return err;
+	p->uffd = type == 1;
+	return 0;
+}
+
+static int net_overrides_parse(struct json_object *a, const char *path,
+			       struct snapshot_load_params *p)
+{
+	size_t n;
+
+	if (!json_object_is_type(a, json_type_array))
+		return js_err(path, NULL, "invalid type: expected a sequence");
+	n = json_object_array_length(a);
+	if (n > CONFIG_MAX_NETS)
+		return js_err(path, NULL, "more than %u network overrides", CONFIG_MAX_NETS);
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *e = json_object_array_get_idx(a, i);
+		struct snapshot_net_override *o = &p->net[i];
+		char sub[96];
+		int err;
+
+		snprintf(sub, sizeof(sub), "%s[%zu]", path, i);
+		if ((err = js_object(e, sub, "struct NetworkOverride")) ||
+		    (err = path_field(e, sub, "iface_id", JS_REQUIRED, o->id, sizeof(o->id),
+				      NULL)) ||
+		    (err = path_field(e, sub, "host_dev_name", JS_REQUIRED, o->tap, sizeof(o->tap),
+				      NULL)))
+			return err;
+	}
+	p->nnet = (unsigned)n;
+	return 0;
+}
+
+static int snapshot_load_parse(struct json_object *o, const char *path, void *req)
+{
+	static const char *const known[] = {
+		"snapshot_path",     "mem_file_path", "mem_backend",	   "enable_diff_snapshots",
+		"track_dirty_pages", "resume_vm",     "network_overrides", "vsock_override",
+		"clock_realtime",
+	};
+	struct snapshot_load_params *p = req;
+	struct json_object *v;
+	bool has_file = false, diff_old = false, dirty = false;
+	char sub[32];
+	int err;
+
+	if ((err = js_object(o, path, "struct LoadSnapshotConfig")) ||
+	    (err = js_known(o, path, known, N(known))) ||
+	    (err = path_field(o, path, "snapshot_path", JS_REQUIRED, p->state_path,
+			      sizeof(p->state_path), NULL)) ||
+	    (err = path_field(o, path, "mem_file_path", JS_OPTION, p->mem_path,
+			      sizeof(p->mem_path), &has_file)) ||
+	    (err = js_bool(o, path, "enable_diff_snapshots", JS_DEFAULT, &diff_old, NULL)) ||
+	    (err = js_bool(o, path, "track_dirty_pages", JS_DEFAULT, &dirty, NULL)) ||
+	    (err = js_bool(o, path, "resume_vm", JS_DEFAULT, &p->resume, NULL)) ||
+	    (err = js_bool(o, path, "clock_realtime", JS_DEFAULT, &p->clock_realtime, NULL)))
+		return err;
+	p->track_dirty_pages = dirty || diff_old;
+	v = js_field(o, path, "mem_backend", JS_OPTION, "struct MemBackendConfig", &err);
+	if (err)
+		return err;
+	if (v && has_file)
+		return ember_seterr(FINAL_MSG, "%s: too many fields: either `mem_backend` or "
+					       "`mem_file_path` exclusively is required",
+				    SERDE_PREFIX);
+	if (!v && !has_file)
+		return ember_seterr(FINAL_MSG, "%s: missing field: either `mem_backend` or "
+					       "`mem_file_path` is required",
+				    SERDE_PREFIX);
+	if (v) {
+		js_subpath(sub, sizeof(sub), path, "mem_backend");
+		if ((err = mem_backend_parse(v, sub, p)))
+			return err;
+	}
+	v = js_field(o, path, "network_overrides", JS_DEFAULT, "a sequence", &err);
+	if (err)
+		return err;
+	if (v) {
+		js_subpath(sub, sizeof(sub), path, "network_overrides");
+		if ((err = net_overrides_parse(v, sub, p)))
+			return err;
+	}
+	v = js_field(o, path, "vsock_override", JS_OPTION, "struct VsockOverride", &err);
+	if (err)
+		return err;
+	if (v) {
+		js_subpath(sub, sizeof(sub), path, "vsock_override");
+		if ((err = js_object(v, sub, "struct VsockOverride")) ||
+		    (err = path_field(v, sub, "uds_path", JS_REQUIRED, p->vsock_uds,
+				      sizeof(p->vsock_uds), NULL)))
+			return err;
+	}
+	/* Firecracker's note on a call with the deprecated fields. */
+	if (has_file || diff_old)
+		ember_seterr(0, "PUT /snapshot/load: mem_file_path and enable_diff_snapshots "
+				"fields are deprecated.");
+	return 0;
+}
+
+int fcj_parse_snapshot_load(const char *body, size_t len, struct snapshot_load_params *p)
+{
+	struct json_object *root;
+	int err;
+
+	memset(p, 0, sizeof(*p));
+	if ((err = parse_request("PUT", false, NULL, body, len, snapshot_load_parse, p, &root)))
+		return err;
+	json_object_put(root);
 	return 0;
 }
 

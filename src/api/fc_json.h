@@ -138,6 +138,14 @@ int fcj_parse_action(const char *body, size_t len, enum fcj_action *out);
 /* PATCH /vm: {"state": "Paused"} sets *pause, "Resumed" clears it. */
 int fcj_parse_vm_state(const char *body, size_t len, bool *pause);
 
+/* PUT /snapshot/create and /snapshot/load bodies (Firecracker v1.16's
+ * CreateSnapshotParams and LoadSnapshotConfig, deny_unknown_fields). A load
+ * with the deprecated fields leaves Firecracker's note in ember_lasterr(). */
+struct snapshot_create_params;
+struct snapshot_load_params;
+int fcj_parse_snapshot_create(const char *body, size_t len, struct snapshot_create_params *p);
+int fcj_parse_snapshot_load(const char *body, size_t len, struct snapshot_load_params *p);
+
 /*
  * The file checks Firecracker makes when a PUT arrives, in one place: stat
  * (a device node of the wrong kind is refused unopened), open read-only,

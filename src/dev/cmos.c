@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: MIT
 #include "dev/cmos.h"
 
+#include <errno.h>
 #include <string.h>
 #include <time.h>
+
+#include "snapshot/snapfile.h"
 
 #define CMOS_PORT_INDEX 0
 #define CMOS_PORT_DATA	1
@@ -215,3 +218,31 @@ const struct bus_ops cmos_bus_ops = {
 	.read = cmos_bus_read,
 	.write = cmos_bus_write,
 };
+
+void cmos_save(struct cmos *c, struct snap_w *w)
+{
+	pthread_mutex_lock(&c->lock);
+	snap_put_u8(w, c->index);
+	snap_put(w, c->ram, CMOS_SIZE);
+	snap_put_u64(w, (uint64_t)c->offset);
+	pthread_mutex_unlock(&c->lock);
+}
+
+int cmos_load(struct cmos *c, struct snap_r *r)
+{
+	uint8_t index = snap_get_u8(r), ram[CMOS_SIZE];
+	int64_t offset;
+
+	snap_get(r, ram, CMOS_SIZE);
+	offset = (int64_t)snap_get_u64(r);
+	if (snap_r_end(r) || index >= CMOS_SIZE)
+		return -EINVAL;
+	pthread_mutex_lock(&c->lock);
+	c->index = index;
+	memcpy(c->ram, ram, CMOS_SIZE);
+	/* Guest time minus host time: the clock the guest set keeps running
+	 * with the host's, across the time the snapshot lay on disk. */
+	c->offset = offset;
+	pthread_mutex_unlock(&c->lock);
+	return 0;
+}

@@ -67,4 +67,10 @@ void cmos_write(struct cmos *c, unsigned port, uint8_t val);
 /* Register at PORT_CMOS_INDEX with length 2. */
 extern const struct bus_ops cmos_bus_ops;
 
+struct snap_w;
+struct snap_r;
+/* The index, the RAM and the guest clock's offset from the host's, for snapshots; cmos_load() checks every field (0 or -EINVAL). */
+void cmos_save(struct cmos *k, struct snap_w *w);
+int cmos_load(struct cmos *k, struct snap_r *r);
+
 #endif

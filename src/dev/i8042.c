@@ -64,6 +64,7 @@
 #include <string.h>
 
 #include "util.h"
+#include "snapshot/snapfile.h"
 
 /* Scan-code set 2 (the keyboard's own codes). */
 #define KBD_LCTRL 0x14
@@ -354,3 +355,49 @@ const struct bus_ops i8042_bus_ops = {
 	.read = i8042_read,
 	.write = i8042_write,
 };
+
+void i8042_save(struct i8042 *k, struct snap_w *w)
+{
+	pthread_mutex_lock(&k->lock);
+	snap_put_u8(w, k->ctr);
+	snap_put_u8(w, k->outp);
+	snap_put_u8(w, k->obuf);
+	snap_put_u8(w, (uint8_t)k->src);
+	snap_put_u8(w, k->timeout);
+	snap_put_u8(w, k->param_cmd);
+	snap_put_u8(w, k->cmd_last);
+	snap_put_u8(w, (uint8_t)k->kbd_irq);
+	snap_put_u8(w, (uint8_t)k->aux_irq);
+	snap_put_u8(w, (uint8_t)k->kbd_len);
+	snap_put_u8(w, (uint8_t)k->key_used);
+	snap_put(w, k->kbd_q, k->kbd_len);
+	pthread_mutex_unlock(&k->lock);
+}
+
+int i8042_load(struct i8042 *k, struct snap_r *r)
+{
+	uint8_t ctr = snap_get_u8(r), outp = snap_get_u8(r), obuf = snap_get_u8(r);
+	unsigned src = snap_get_u8(r);
+	bool timeout = snap_get_bool(r);
+	uint8_t param = snap_get_u8(r);
+	bool cmd_last = snap_get_bool(r), kirq = snap_get_bool(r), airq = snap_get_bool(r);
+	unsigned len = snap_get_u8(r), used = snap_get_u8(r);
+
+	if (r->err || src > I8042_SRC_AUX || len > I8042_KBD_QUEUE || used > len)
+		return -EINVAL;
+	pthread_mutex_lock(&k->lock);
+	k->ctr = ctr;
+	k->outp = outp;
+	k->obuf = obuf;
+	k->src = (enum i8042_src)src;
+	k->timeout = timeout;
+	k->param_cmd = param;
+	k->cmd_last = cmd_last;
+	k->kbd_irq = kirq;
+	k->aux_irq = airq;
+	k->kbd_len = len;
+	k->key_used = used;
+	snap_get(r, k->kbd_q, len);
+	pthread_mutex_unlock(&k->lock);
+	return snap_r_end(r);
+}

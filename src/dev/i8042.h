@@ -151,4 +151,10 @@ int i8042_send_ctrl_alt_del(struct i8042 *k);
  * byte accesses to offsets 0 and 4 have effects; wider ones read 0. */
 extern const struct bus_ops i8042_bus_ops;
 
+struct snap_w;
+struct snap_r;
+/* The controller and the keyboard queue, for snapshots; i8042_load() checks every field (0 or -EINVAL). */
+void i8042_save(struct i8042 *k, struct snap_w *w);
+int i8042_load(struct i8042 *k, struct snap_r *r);
+
 #endif

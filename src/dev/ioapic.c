@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: MIT
 #include "dev/ioapic.h"
 
+#include <errno.h>
 #include <string.h>
+
+#include "snapshot/snapfile.h"
 
 void ioapic_init(struct ioapic *io, const struct ioapic_callbacks *cb)
 {
@@ -189,3 +192,34 @@ const struct bus_ops ioapic_bus_ops = {
 	.read = ioapic_read,
 	.write = ioapic_write,
 };
+
+void ioapic_save(struct ioapic *io, struct snap_w *w)
+{
+	pthread_mutex_lock(&io->lock);
+	snap_put_u32(w, io->id);
+	snap_put_u32(w, io->regsel);
+	snap_put_u32(w, io->line);
+	for (unsigned i = 0; i < IOAPIC_PINS; i++)
+		snap_put_u64(w, io->rte[i]);
+	pthread_mutex_unlock(&io->lock);
+}
+
+int ioapic_load(struct ioapic *io, struct snap_r *r)
+{
+	uint32_t id = snap_get_u32(r), regsel = snap_get_u32(r), line = snap_get_u32(r);
+	uint64_t rte[IOAPIC_PINS];
+
+	for (unsigned i = 0; i < IOAPIC_PINS; i++)
+		rte[i] = snap_get_u64(r);
+	if (snap_r_end(r) || (line >> IOAPIC_PINS))
+		return -EINVAL;
+	pthread_mutex_lock(&io->lock);
+	io->id = id;
+	io->regsel = regsel;
+	io->line = line;
+	memcpy(io->rte, rte, sizeof(rte));
+	/* The routes KVM delivers the virtio interrupts by (irqfds). */
+	notify_routes(io);
+	pthread_mutex_unlock(&io->lock);
+	return 0;
+}

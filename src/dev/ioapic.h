@@ -88,4 +88,11 @@ struct ioapic_msi ioapic_rte_to_msi(uint64_t rte);
 
 extern const struct bus_ops ioapic_bus_ops;
 
+struct snap_w;
+struct snap_r;
+/* Every register and the input lines, for snapshots. ioapic_load() checks
+ * them (0 or -EINVAL) and hands the routes to cb.routes_changed. */
+void ioapic_save(struct ioapic *io, struct snap_w *w);
+int ioapic_load(struct ioapic *io, struct snap_r *r);
+
 #endif

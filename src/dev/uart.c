@@ -10,6 +10,8 @@
 #include <errno.h>
 #include <string.h>
 
+#include "snapshot/snapfile.h"
+
 /* Interrupt identification by priority: received data, then THR empty. */
 static uint8_t uart_iir(const struct uart *u)
 {
@@ -213,4 +215,49 @@ void uart_close(struct uart *u)
 	u->closed = true;
 	pthread_cond_broadcast(&u->space);
 	pthread_mutex_unlock(&u->lock);
+}
+
+void uart_save(struct uart *u, struct snap_w *w)
+{
+	pthread_mutex_lock(&u->lock);
+	snap_put_u8(w, u->ier);
+	snap_put_u8(w, u->lcr);
+	snap_put_u8(w, u->mcr);
+	snap_put_u8(w, u->scr);
+	snap_put_u8(w, u->fcr);
+	snap_put_u8(w, u->dll);
+	snap_put_u8(w, u->dlm);
+	snap_put_u8(w, u->thri_pending);
+	snap_put_u8(w, (uint8_t)u->irq_level);
+	snap_put_u16(w, (uint16_t)u->rx_count);
+	for (unsigned i = 0; i < u->rx_count; i++)
+		snap_put_u8(w, u->rx[(u->rx_head + i) % UART_RX_SIZE]);
+	pthread_mutex_unlock(&u->lock);
+}
+
+int uart_load(struct uart *u, struct snap_r *r)
+{
+	uint8_t ier = snap_get_u8(r), lcr = snap_get_u8(r), mcr = snap_get_u8(r);
+	uint8_t scr = snap_get_u8(r), fcr = snap_get_u8(r), dll = snap_get_u8(r);
+	uint8_t dlm = snap_get_u8(r);
+	bool thri = snap_get_bool(r), level = snap_get_bool(r);
+	unsigned n = snap_get_u16(r);
+
+	if (r->err || (ier & ~UART_IER_MASK) || n > UART_RX_SIZE)
+		return -EINVAL;
+	pthread_mutex_lock(&u->lock);
+	u->ier = ier;
+	u->lcr = lcr;
+	u->mcr = mcr;
+	u->scr = scr;
+	u->fcr = fcr;
+	u->dll = dll;
+	u->dlm = dlm;
+	u->thri_pending = thri;
+	u->irq_level = level;
+	u->rx_head = 0;
+	u->rx_count = n;
+	snap_get(r, u->rx, n);
+	pthread_mutex_unlock(&u->lock);
+	return snap_r_end(r);
 }

@@ -79,4 +79,12 @@ int uart_input(struct uart *u, const uint8_t *buf, size_t len, bool wait);
 /* Wake and refuse any waiting or later uart_input() (the VM is stopping). */
 void uart_close(struct uart *u);
 
+struct snap_w;
+struct snap_r;
+/* The registers and the receive FIFO, for snapshots; uart_load() checks
+ * every field (0 or -EINVAL) and leaves the IRQ line to the IOAPIC's own
+ * restored state. */
+void uart_save(struct uart *u, struct snap_w *w);
+int uart_load(struct uart *u, struct snap_r *r);
+
 #endif

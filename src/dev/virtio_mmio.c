@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "snapshot/snapfile.h"
 #include "util.h"
 
 void virtio_init(struct virtio_dev *d, const struct virtio_dev_ops *ops, void *priv,
@@ -390,3 +391,131 @@ const struct bus_ops virtio_mmio_bus_ops = {
 	.read = virtio_mmio_read,
 	.write = virtio_mmio_write,
 };
+
+/* --- snapshots ---------------------------------------------------------- */
+
+/* Every status bit the driver or the device can have set. */
+#define STATUS_BITS                                                                                \
+	(VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_DRIVER_OK |              \
+	 VIRTIO_STATUS_FEATURES_OK | VIRTIO_STATUS_DEVICE_NEEDS_RESET | VIRTIO_STATUS_FAILED)
+
+void virtio_save(struct virtio_dev *d, struct snap_w *w)
+{
+	pthread_mutex_lock(&d->lock);
+	snap_put_u32(w, d->ops->device_id);
+	snap_put_u32(w, d->ops->nqueues);
+	snap_put_u32(w, d->status);
+	snap_put_u32(w, d->dev_feat_sel);
+	snap_put_u32(w, d->drv_feat_sel);
+	snap_put_u32(w, d->queue_sel);
+	snap_put_u64(w, d->driver_features);
+	snap_put_u32(w, d->isr);
+	snap_put_u32(w, d->config_gen);
+	snap_put_u8(w, d->live);
+	snap_put_u64(w, d->needs_reset_count);
+	for (unsigned i = 0; i < d->ops->nqueues; i++) {
+		const struct virtio_queue *q = &d->queues[i];
+
+		snap_put_u16(w, q->num);
+		snap_put_u8(w, q->ready);
+		snap_put_u64(w, q->desc);
+		snap_put_u64(w, q->avail);
+		snap_put_u64(w, q->used);
+		snap_put_u16(w, q->vq.last_avail);
+		snap_put_u16(w, q->vq.used_idx);
+		snap_put_u16(w, q->vq.signalled);
+		snap_put_u8(w, q->vq.signalled_valid);
+	}
+	pthread_mutex_unlock(&d->lock);
+}
+
+int virtio_load(struct virtio_dev *d, struct snap_r *r)
+{
+	struct virtio_queue qs[VIRTIO_MAX_QUEUES];
+	uint16_t last_avail[VIRTIO_MAX_QUEUES], used_idx[VIRTIO_MAX_QUEUES];
+	uint16_t signalled[VIRTIO_MAX_QUEUES];
+	bool signalled_valid[VIRTIO_MAX_QUEUES];
+	uint32_t id = snap_get_u32(r), nq = snap_get_u32(r), status = snap_get_u32(r);
+	uint32_t dsel = snap_get_u32(r), drsel = snap_get_u32(r), qsel = snap_get_u32(r);
+	uint64_t feat = snap_get_u64(r);
+	uint32_t isr = snap_get_u32(r), gen = snap_get_u32(r);
+	bool live = snap_get_bool(r);
+	uint64_t resets = snap_get_u64(r);
+	int err = 0;
+
+	if (r->err)
+		return ember_seterr(-EINVAL, "virtio-%s: state cut short", d->ops->name);
+	if (id != d->ops->device_id || nq != d->ops->nqueues)
+		return ember_seterr(-EINVAL,
+				    "virtio-%s: the snapshot has device %u with %u queues here, "
+				    "the configuration gives device %u with %u",
+				    d->ops->name, id, nq, d->ops->device_id, d->ops->nqueues);
+	if ((status & ~STATUS_BITS) || (feat & ~offered(d)) ||
+	    (isr & ~(VIRTIO_INT_USED | VIRTIO_INT_CONFIG)))
+		return ember_seterr(-EINVAL, "virtio-%s: status 0x%x, features 0x%llx or "
+					     "interrupt status 0x%x not possible here",
+				    d->ops->name, status, (unsigned long long)feat, isr);
+	if (live && !(status & VIRTIO_STATUS_DRIVER_OK))
+		return ember_seterr(-EINVAL, "virtio-%s: live without DRIVER_OK", d->ops->name);
+	memset(qs, 0, sizeof(qs));
+	for (unsigned i = 0; i < nq; i++) {
+		qs[i].num = snap_get_u16(r);
+		qs[i].ready = snap_get_bool(r);
+		qs[i].desc = snap_get_u64(r);
+		qs[i].avail = snap_get_u64(r);
+		qs[i].used = snap_get_u64(r);
+		last_avail[i] = snap_get_u16(r);
+		used_idx[i] = snap_get_u16(r);
+		signalled[i] = snap_get_u16(r);
+		signalled_valid[i] = snap_get_bool(r);
+		if (qs[i].num > d->ops->queue_max)
+			return ember_seterr(-EINVAL, "virtio-%s: queue %u of size %u (max %u)",
+					    d->ops->name, i, qs[i].num, d->ops->queue_max);
+	}
+	if (snap_r_end(r))
+		return ember_seterr(-EINVAL, "virtio-%s: state of the wrong length", d->ops->name);
+
+	pthread_mutex_lock(&d->lock);
+	d->status = status;
+	d->dev_feat_sel = dsel;
+	d->drv_feat_sel = drsel;
+	d->queue_sel = qsel;
+	d->driver_features = feat;
+	d->isr = isr;
+	d->config_gen = gen;
+	d->needs_reset_count = resets;
+	memcpy(d->queues, qs, sizeof(qs));
+	if (live) {
+		/* What go_live() did for this driver, with the ring positions
+		 * the device had reached. */
+		bool event_idx = virtio_has_feature(d, VIRTIO_F_RING_EVENT_IDX);
+
+		for (unsigned i = 0; i < nq && !err; i++) {
+			struct virtio_queue *q = &d->queues[i];
+
+			if (!q->ready)
+				continue;
+			err = vq_setup(&q->vq, d->mem, q->num, d->ops->queue_max, q->desc,
+				       q->avail, q->used, event_idx);
+			if (err) {
+				err = ember_prefixerr(err, "virtio-%s: queue %u", d->ops->name, i);
+				break;
+			}
+			q->vq.last_avail = last_avail[i];
+			q->vq.used_idx = used_idx[i];
+			q->vq.signalled = signalled[i];
+			q->vq.signalled_valid = signalled_valid[i];
+		}
+		if (!err) {
+			d->live = true;
+			if (d->ops->activate && d->ops->activate(d) < 0)
+				err = ember_prefixerr(-EIO, "virtio-%s: restart", d->ops->name);
+		}
+		if (!err && d->ops->restored)
+			d->ops->restored(d);
+		if (!err && d->on_live)
+			d->on_live(d->on_live_ctx);
+	}
+	pthread_mutex_unlock(&d->lock);
+	return err;
+}

@@ -98,6 +98,10 @@ struct virtio_dev_ops {
 	void (*reset)(struct virtio_dev *d);
 	/* Queue `q` was notified (from the device's I/O thread, lock not held). */
 	void (*notify)(struct virtio_dev *d, unsigned q);
+	/* The device was restored from a snapshot, live (lock held; its
+	 * worker not yet started): vsock tells the driver its connections are
+	 * gone. Optional. */
+	void (*restored)(struct virtio_dev *d);
 };
 
 struct virtio_queue {
@@ -153,6 +157,16 @@ bool virtio_has_feature(const struct virtio_dev *d, uint64_t bit);
 void virtio_needs_reset(struct virtio_dev *d, const char *why);
 /* After vq_push()es on queue q: interrupt the guest if it wants one. */
 void virtio_signal_used(struct virtio_dev *d, unsigned q);
+
+struct snap_w;
+struct snap_r;
+/* The transport and its queues' positions, for snapshots (the device is
+ * quiesced: paused, no request in flight). virtio_load() checks every field
+ * against this device and guest RAM; for a live device it sets the rings up
+ * again, restarts the model and installs the notifications, as DRIVER_OK
+ * did. 0, or negative errno with a message. */
+void virtio_save(struct virtio_dev *d, struct snap_w *w);
+int virtio_load(struct virtio_dev *d, struct snap_r *r);
 /*
  * The one consumer loop every device uses (lock held): pop each chain of
  * queue q into *c (the device's own, allocated once), hand it to fn, push it

@@ -243,6 +243,30 @@ static int vsock_activate(struct virtio_dev *d)
 	return 0;
 }
 
+/* One event buffer: VIRTIO_VSOCK_EVENT_TRANSPORT_RESET (id 0, le32). */
+static int reset_event(struct virtio_dev *d, struct vq_chain *c, void *ctx, uint32_t *written)
+{
+	static const uint8_t ev[4] = { 0 };
+
+	(void)ctx;
+	if (vq_chain_write(c, 0, ev, sizeof(ev)) != sizeof(ev))
+		return ember_seterr(-EINVAL, "virtio-%s: event buffer shorter than 4 bytes",
+				    d->ops->name);
+	*written = sizeof(ev);
+	return VIRTIO_REQ_LAST;
+}
+
+/* Restored from a snapshot (lock held, before the worker starts): the
+ * connections the guest had are gone with the process that served them, so
+ * tell its driver, as Firecracker does; it drops them and its applications
+ * reconnect (and clones never share a stream). */
+static void vsock_restored(struct virtio_dev *d)
+{
+	struct virtio_vsock *v = d->priv;
+
+	virtio_serve_queue(d, VIRTIO_VSOCK_EVENTQ, v->rxc, reset_event, v);
+}
+
 /* Lock held (vCPU thread): the worker drops the connections (sync_reset). */
 static void vsock_reset_dev(struct virtio_dev *d)
 {
@@ -263,6 +287,7 @@ const struct virtio_dev_ops virtio_vsock_ops = {
 	.config_size = VIRTIO_VSOCK_CONFIG_SIZE,
 	.config_read = vsock_config_read,
 	.activate = vsock_activate,
+	.restored = vsock_restored,
 	.reset = vsock_reset_dev,
 	.notify = vsock_notify,
 };

@@ -106,6 +106,10 @@ static int add_buf(struct vq_chain *c, const struct vq *q, const struct raw_desc
 		c->write_len += d->len;
 	else
 		c->read_len += d->len;
+	/* A buffer the device may write: a diff snapshot must carry it
+	 * (KVM's dirty log sees only the guest's own writes). */
+	if (write)
+		guest_mem_mark(q->mem, host, d->len);
 	if (d->len) {
 		c->iov[c->n].iov_base = host;
 		c->iov[c->n].iov_len = d->len;
@@ -180,6 +184,7 @@ int vq_pop(struct vq *q, struct vq_chain *c)
 		 * it added one before it could see our request. Without this
 		 * the driver never kicks again after the first notification. */
 		wr16(q->used_p + 4 + 8 * q->size, q->last_avail);
+		guest_mem_mark(q->mem, q->used_p + 4 + 8 * q->size, 2);
 		atomic_thread_fence(memory_order_seq_cst);
 		avail_idx = rd16(avail + 2);
 		if (avail_idx == q->last_avail)
@@ -243,6 +248,7 @@ int vq_push(struct vq *q, uint16_t head, uint32_t written)
 	atomic_thread_fence(memory_order_release);
 	q->used_idx++;
 	wr16(q->used_p + 2, q->used_idx);
+	guest_mem_mark(q->mem, q->used_p, 4 + 8ULL * q->size);
 	return 0;
 }
 

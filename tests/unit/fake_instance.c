@@ -34,6 +34,27 @@ int instance_start(struct instance *in)
 	return 0;
 }
 
+int instance_restore(struct instance *in, const struct snapshot_load_params *p)
+{
+	fake.restores++;
+	if (in->state != INSTANCE_NOT_STARTED)
+		return ember_seterr(-EBUSY, "the microVM is already started");
+	fake.last_load = *p;
+	in->state = p->resume ? INSTANCE_RUNNING : INSTANCE_PAUSED;
+	return 0;
+}
+
+int instance_snapshot(struct instance *in, const struct snapshot_create_params *p)
+{
+	fake.snapshots++;
+	if (in->state == INSTANCE_NOT_STARTED)
+		return ember_seterr(-EINVAL, "the microVM is not started");
+	if (in->state != INSTANCE_PAUSED)
+		return ember_seterr(-EBUSY, "the microVM must be paused");
+	fake.last_create = *p;
+	return 0;
+}
+
 int instance_pause(struct instance *in)
 {
 	if (in->state == INSTANCE_NOT_STARTED)

@@ -11,6 +11,9 @@ struct fake_calls {
 	unsigned last_index;
 	bool last_rl_set;
 	struct rate_limiter_config last_rl;
+	unsigned restores, snapshots;
+	struct snapshot_load_params last_load;
+	struct snapshot_create_params last_create;
 };
 extern struct fake_calls fake;
 

@@ -172,8 +172,7 @@ TEST(unimplemented_endpoints_name_themselves)
 	static const char *const paths[][2] = {
 		{ "PUT", "/balloon" },	     { "GET", "/balloon" },
 		{ "PUT", "/mmds" },	     { "PUT", "/mmds/config" },
-		{ "PUT", "/cpu-config" },    { "PUT", "/snapshot/create" },
-		{ "PUT", "/snapshot/load" }, { "PUT", "/hotplug/memory" },
+		{ "PUT", "/cpu-config" },    { "PUT", "/hotplug/memory" },
 		{ "PUT", "/pmem/p0" },	     { "PATCH", "/balloon/statistics" },
 	};
 
@@ -186,6 +185,103 @@ TEST(unimplemented_endpoints_name_themselves)
 		CHECK_STR_CONTAINS(r.body, "ember does not implement");
 		CHECK_STR_CONTAINS(r.body, paths[i][1]);
 	}
+	teardown();
+}
+
+TEST(snapshot_create_needs_a_paused_vm)
+{
+	static const char body[] =
+	    "{\"snapshot_type\":\"Diff\",\"snapshot_path\":\"/s\",\"mem_file_path\":\"/m\"}";
+	struct result r;
+	char cfg[512];
+
+	setup();
+	r = call("PUT", "/snapshot/create", body);
+	CHECK_EQ(r.status, 400);
+	CHECK_STR_CONTAINS(r.body, "not supported before starting");
+	snprintf(cfg, sizeof(cfg), "{\"kernel_image_path\":\"%s\"}", fx.kernel);
+	CHECK_EQ(call("PUT", "/boot-source", cfg).status, 204);
+	CHECK_EQ(call("PUT", "/actions", "{\"action_type\":\"InstanceStart\"}").status, 204);
+	r = call("PUT", "/snapshot/create", body);
+	CHECK_EQ(r.status, 400);
+	CHECK_STR_CONTAINS(r.body, "Create snapshot error: Cannot save the microVM state: the "
+				   "microVM must be paused");
+	CHECK_EQ(call("PATCH", "/vm", "{\"state\":\"Paused\"}").status, 204);
+	CHECK_EQ(call("PUT", "/snapshot/create", body).status, 204);
+	CHECK(strcmp(fake.last_create.state_path, "/s") == 0);
+	CHECK(strcmp(fake.last_create.mem_path, "/m") == 0);
+	CHECK(fake.last_create.diff);
+	r = call("PUT", "/snapshot/create", "{\"snapshot_path\":\"/s\"}");
+	CHECK_EQ(r.status, 400);
+	CHECK_STR_CONTAINS(r.body, "missing field `mem_file_path`");
+	r = call("PUT", "/snapshot/create",
+		 "{\"snapshot_path\":\"/s\",\"mem_file_path\":\"/m\",\"x\":1}");
+	CHECK_EQ(r.status, 400);
+	CHECK_STR_CONTAINS(r.body, "unknown field `x`");
+	/* A load after the start is refused as Firecracker refuses it. */
+	r = call("PUT", "/snapshot/load", "{\"snapshot_path\":\"/s\",\"mem_file_path\":\"/m\"}");
+	CHECK_EQ(r.status, 400);
+	CHECK_STR_CONTAINS(r.body, "not supported after starting");
+	CHECK_EQ(fake.restores, 0);
+	teardown();
+}
+
+TEST(snapshot_load_parses_firecrackers_fields)
+{
+	struct result r;
+	char cfg[512];
+
+	setup();
+	r = call("PUT", "/snapshot/load", "{\"snapshot_path\":\"/s\"}");
+	CHECK_EQ(r.status, 400);
+	CHECK_STR_CONTAINS(r.body, "missing field: either `mem_backend` or `mem_file_path`");
+	r = call("PUT", "/snapshot/load",
+		 "{\"snapshot_path\":\"/s\",\"mem_file_path\":\"/m\",\"mem_backend\":{"
+		 "\"backend_type\":\"File\",\"backend_path\":\"/m\"}}");
+	CHECK_EQ(r.status, 400);
+	CHECK_STR_CONTAINS(r.body, "too many fields");
+	r = call("PUT", "/snapshot/load",
+		 "{\"snapshot_path\":\"/s\",\"mem_backend\":{\"backend_type\":\"Disk\","
+		 "\"backend_path\":\"/m\"}}");
+	CHECK_EQ(r.status, 400);
+	CHECK_STR_CONTAINS(r.body, "unknown variant `Disk`");
+	CHECK_EQ(fake.restores, 0);
+	r = call("PUT", "/snapshot/load",
+		 "{\"snapshot_path\":\"/s\",\"mem_backend\":{\"backend_type\":\"Uffd\","
+		 "\"backend_path\":\"/u.sock\"},\"track_dirty_pages\":true,\"resume_vm\":true,"
+		 "\"network_overrides\":[{\"iface_id\":\"eth0\",\"host_dev_name\":\"tap7\"}],"
+		 "\"vsock_override\":{\"uds_path\":\"/v7.sock\"},\"clock_realtime\":true}");
+	CHECK_EQ(r.status, 204);
+	CHECK_EQ(fake.restores, 1);
+	CHECK(strcmp(fake.last_load.state_path, "/s") == 0);
+	CHECK(fake.last_load.uffd);
+	CHECK(strcmp(fake.last_load.mem_path, "/u.sock") == 0);
+	CHECK(fake.last_load.track_dirty_pages && fake.last_load.resume &&
+	      fake.last_load.clock_realtime);
+	CHECK_EQ(fake.last_load.nnet, 1);
+	CHECK(strcmp(fake.last_load.net[0].id, "eth0") == 0);
+	CHECK(strcmp(fake.last_load.net[0].tap, "tap7") == 0);
+	CHECK(strcmp(fake.last_load.vsock_uds, "/v7.sock") == 0);
+	CHECK_EQ(in.state, INSTANCE_RUNNING);
+	teardown();
+
+	/* Once a boot resource is configured, a load is refused. */
+	setup();
+	snprintf(cfg, sizeof(cfg), "{\"kernel_image_path\":\"%s\"}", fx.kernel);
+	CHECK_EQ(call("PUT", "/boot-source", cfg).status, 204);
+	r = call("PUT", "/snapshot/load", "{\"snapshot_path\":\"/s\",\"mem_file_path\":\"/m\"}");
+	CHECK_EQ(r.status, 400);
+	CHECK_STR_CONTAINS(r.body, "not allowed after configuring boot-specific resources");
+	CHECK_EQ(fake.restores, 0);
+	teardown();
+
+	/* The deprecated mem_file_path still loads, paused without resume_vm. */
+	setup();
+	r = call("PUT", "/snapshot/load", "{\"snapshot_path\":\"/s\",\"mem_file_path\":\"/m\"}");
+	CHECK_EQ(r.status, 204);
+	CHECK(!fake.last_load.uffd);
+	CHECK(strcmp(fake.last_load.mem_path, "/m") == 0);
+	CHECK_EQ(in.state, INSTANCE_PAUSED);
 	teardown();
 }
 
@@ -407,7 +503,8 @@ TEST(metrics_lines)
 }
 
 SUITE(api, T(instance_info_and_version), T(body_rules_and_unknown_paths),
-      T(unimplemented_endpoints_name_themselves), T(preboot_configuration_reaches_the_config),
+      T(unimplemented_endpoints_name_themselves), T(snapshot_create_needs_a_paused_vm),
+      T(snapshot_load_parses_firecrackers_fields), T(preboot_configuration_reaches_the_config),
       T(start_needs_a_kernel_and_reports_failure), T(post_boot_calls_refused_before_start),
       T(pre_boot_calls_refused_after_start), T(pause_resume_and_actions_after_start),
       T(patch_drive_swaps_and_limits), T(metrics_lines));

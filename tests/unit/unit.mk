@@ -1,7 +1,7 @@
 # Unit tests: no /dev/kvm needed. One binary, every suite, plus an
 # ASan+UBSan build of the same (make check runs both).
 UNIT_SRCS := $(wildcard tests/unit/*.c)
-UNIT_LIB_SRCS := $(filter-out src/vm.c src/board.c src/instance.c src/api/fc_main.c src/probe.c src/vm_virtio.c src/dev/virtio_console.c,$(LIB_SRCS))
+UNIT_LIB_SRCS := $(filter-out src/vm.c src/board.c src/instance.c src/api/fc_main.c src/probe.c src/vm_virtio.c src/dev/virtio_console.c src/snapshot/snapshot.c,$(LIB_SRCS))
 UNIT_CFLAGS = -Itests/unit
 # fail_malloc.c: tests make ember's malloc() fail on demand.
 UNIT_LDFLAGS = -Wl,--wrap=malloc
