@@ -6,9 +6,11 @@
 #
 # One guest for every row: the minimal kernel and initramfs from guest/, 1
 # vCPU, SNAP_MEM MiB, console only (ember --no-rng: no device QEMU lacks),
-# whose command is `echo snap-waiting; read x; echo snap-ready; ...`.
+# whose command is `stty -echo; echo snap-waiting; read x; echo snap-ready`.
 # "Ready" is the guest's answer to a console line: bench/snapready writes
-# "x\n" to the VMM's stdin every millisecond and times exec to "snap-ready".
+# "\n" to the VMM's stdin every 2 ms (when the last one was taken) and times
+# exec to "snap-ready". (No echo: the answer is not queued behind the echo
+# of earlier probes.)
 # A cold boot gets there through the whole boot; a restored guest was
 # snapshotted blocked in that `read` and answers as soon as it runs.
 #   ember          ember run, cold boot
@@ -39,7 +41,7 @@ QEMU="qemu-system-x86_64 -M microvm,x-option-roms=off,rtc=off,pit=off,pic=off,is
  -enable-kvm -cpu host -nodefaults -no-user-config -nographic -serial stdio -no-reboot"
 # ember's default command line with reboot=t (QEMU microvm has no i8042).
 BASE="console=ttyS0 reboot=t panic=-1 pci=off i8042.noaux i8042.nomux i8042.nopnp i8042.dumbkbd 8250.nr_uarts=1 quiet"
-CMD="echo snap-waiting; read x; echo snap-ready; sleep 3600"
+CMD="stty -echo; echo snap-waiting; read x; echo snap-ready; sleep 3600"
 CL="$BASE ember.cmd=\"$CMD\""
 SCRUB_MIB=256
 mkdir -p $S

@@ -13,10 +13,13 @@
  *   -n N        copies, one fork/exec after the other (default 1)
  *   -m TEXT     what a ready guest prints (default "snap-ready")
  *   -p PROBE    written to each copy's stdin (a pipe) every -e MS until its
- *               TEXT shows (default "x\n"; \n, \r, \t and \\ are unescaped).
- *               Writes that would block are skipped: the VMM takes console
- *               input only as its guest takes it.
- *   -e MS       probe interval (default 1)
+ *               TEXT shows (default "\n"; \n, \r, \t and \\ are unescaped),
+ *               but only while that pipe is empty: the VMM takes console
+ *               input only as its guest takes it, and a backlog of probes
+ *               would flood the guest with console interrupts (in the lab,
+ *               2000 probe bytes a second kept a booting guest from ever
+ *               answering) and delay its answer behind their echo
+ *   -e MS       probe interval (default 2)
  *   -t SECONDS  give up on copies not ready after SECONDS (default 120)
  *   -l PREFIX   copy I's stdout is also written to PREFIX.I.out and its
  *               stderr to PREFIX.I.err (default: stdout dropped, stderr
@@ -46,6 +49,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -167,7 +171,7 @@ int main(int argc, char **argv)
 {
 	const char *text = "snap-ready", *prefix = NULL;
 	char *probe = NULL;
-	int n = 1, opt, hold = 0, interval = 1, wait_ms = 1000, timeout_s = 120, bad = 0;
+	int n = 1, opt, hold = 0, interval = 2, wait_ms = 1000, timeout_s = 120, bad = 0;
 	long avail0 = -1;
 	double last_probe = 0, all_ready = -1, launched;
 
@@ -187,7 +191,7 @@ int main(int argc, char **argv)
 	if (optind >= argc || !*text)
 		usage();
 	if (!probe)
-		probe = "x\n";
+		probe = "\n";
 	signal(SIGPIPE, SIG_IGN);
 	if (hold)
 		avail0 = field("/proc/meminfo", "MemAvailable");
@@ -258,8 +262,9 @@ int main(int argc, char **argv)
 		if (t - last_probe >= interval) {
 			for (int i = 0; i < n; i++) {
 				struct vm *v = &vms[i];
+				int queued = 0;
 
-				if (v->ready < 0 && v->in >= 0 &&
+				if (v->ready < 0 && v->in >= 0 && !ioctl(v->in, FIONREAD, &queued) && !queued &&
 				    write(v->in, probe, strlen(probe)) < 0 && errno != EAGAIN) {
 					close(v->in);
 					v->in = -1;

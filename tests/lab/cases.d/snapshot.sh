@@ -62,7 +62,7 @@ snap_wait() {
 # snap_show NAME: the last console lines and stderr of NAME, as notes.
 snap_show() {
 	echo "#   last console lines of $1:"
-	snap_console "$1" | grep -v '^$' | tail -n 12 | sed 's/^/#     /'
+	snap_console "$1" | grep -v "^$" | tail -n ${SNAP_SHOW:-40} | sed 's/^/#     /'
 	[ ! -s "$D/$1.err" ] || { echo "#   stderr of $1:"; tail -n 6 "$D/$1.err" | sed 's/^/#     /'; }
 }
 
@@ -186,6 +186,7 @@ snap_restore_setup() {
 	snap_do_ok "$1" "sleep 0.5; cat /tmp/v1 /tmp/v2"
 	/lab/uds-echo connect "$D/v.sock" 1234 4000000000 1048576 >"$D/host1" 2>&1 &
 	echo $! >>"$D/pids"
+	echo $! >"$D/host1.pid"
 	sr_i=0
 	until [ "$(snap_progress "$D/host1")" -gt 0 ]; do
 		sr_i=$((sr_i + 1))
@@ -230,7 +231,7 @@ snap_restore_check() {
 	v1=$(snap_console "$1" | grep -E 'lab-v1 [^$]' | tail -n1 | sed 's/.*lab-v1 //')
 	echo "# guest end of the connection open at the snapshot: $v1"
 	case $v1 in *rc=0*) snap_fail "$1" "the vsock connection from before the snapshot ended cleanly, want a reset: $v1" ;; esac
-	echo "# L1 end of it (the snapshotted ember was killed): $(grep -v received "$D/host1" | tail -n1)"
+	echo "# L1 end of it (the snapshotted ember was killed): $(tail -n1 "$D/host1"), uds-echo still running: $(kill -0 "$(cat "$D/host1.pid")" 2>/dev/null && echo yes || echo no)"
 	timeout -s KILL 60 /lab/uds-echo connect "$3" 1235 1048576 >"$D/host2" 2>&1 ||
 		fail "new vsock connection to the restored guest: $(tail -n1 "$D/host2")"
 	grep -q '^uds-echo: ok 1048576 bytes' "$D/host2" || fail "uds-echo to port 1235: $(tail -n1 "$D/host2")"
