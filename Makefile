@@ -52,6 +52,8 @@ LIB_SRCS += src/snapshot/vcpu_state.c
 LIB_SRCS += src/snapshot/snapconf.c
 LIB_SRCS += src/snapshot/snapshot.c
 LIB_SRCS += src/snapshot/uffd.c
+LIB_SRCS += src/snapshot/snapcmd.c
+LIB_SRCS += src/api/client.c
 LIB_SRCS += src/dev/i8042.c
 LIB_SRCS += src/dev/boot_marker.c
 LIB_SRCS += src/instance.c
@@ -101,6 +103,7 @@ include tests/fault/fault.mk
 -include guest/guest.mk
 -include tests/lab/lab.mk
 -include bench/bench.mk
+-include tests/snapshot/uffd.mk
 
 deps:
 	scripts/deps.sh

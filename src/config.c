@@ -371,6 +371,8 @@ int config_parse_run(int argc, char **argv, struct ember_config *cfg, const char
 			cfg->thp = true;
 		else if (strcmp(a, "--no-thp") == 0)
 			cfg->thp = false;
+		else if (strcmp(a, "--track-dirty-pages") == 0)
+			cfg->track_dirty_pages = true;
 		else if (strcmp(a, "--boot-trace") == 0)
 			cfg->boot_trace = true;
 		else if (strcmp(a, "--debug") == 0)

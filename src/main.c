@@ -16,6 +16,7 @@
 #include "config.h"
 #include "instance.h"
 #include "probe.h"
+#include "snapshot/snapcmd.h"
 #include "util.h"
 
 static const char help[] =
@@ -28,7 +29,12 @@ static const char help[] =
     "              [--disk PATH[,ro][,id=NAME]]... [--root DISK]\n"
     "              [--net tap=NAME[,mac=MAC]]... [--vsock cid=N,uds=PATH]\n"
     "              [--console uart|virtio] [--rng | --no-rng] [--thp | --no-thp]\n"
-    "              [--api-sock PATH]\n"
+    "              [--api-sock PATH] [--track-dirty-pages]\n"
+    "    ember snapshot --api-sock PATH [--mem FILE] [--diff] [--then resume|pause|stop]\n"
+    "              SNAPSHOT\n"
+    "    ember restore [--mem FILE | --uffd SOCKET] [--net ID=TAP]... [--vsock-uds PATH]\n"
+    "              [--api-sock PATH] [--paused] SNAPSHOT\n"
+    "    ember snapshot-merge BASE_MEM DIFF_MEM\n"
     "    ember firecracker [Firecracker's options]   (see ember firecracker --help)\n"
     "    ember inspect PATH\n"
     "    ember probe\n"
@@ -42,6 +48,12 @@ static const char help[] =
     "\n"
     "COMMANDS\n"
     "    run       Boot a kernel and run it until it resets or powers off.\n"
+    "    snapshot  Snapshot the VM of a running ember (its --api-sock): state and\n"
+    "              memory files; see ember snapshot --help.\n"
+    "    restore   Run a VM from a snapshot, in the foreground like run; see ember\n"
+    "              restore --help.\n"
+    "    snapshot-merge\n"
+    "              Apply a diff snapshot's memory file to its base's.\n"
     "    firecracker\n"
     "              Firecracker's command line and REST API (v1.16) in front of\n"
     "              ember; also what runs when ember is started as `firecracker`.\n"
@@ -95,9 +107,13 @@ static const char help[] =
     "                      virtio-vsock for guest CID N over AF_UNIX: host programs\n"
     "                      connect to PATH and send \"CONNECT <port>\\n\"; guest\n"
     "                      connections to host port P go to PATH_P.\n"
+    "    --track-dirty-pages\n"
+    "                      record the pages the guest and the devices write, so that\n"
+    "                      `ember snapshot --diff` writes only those.\n"
     "    --api-sock PATH   serve Firecracker's API on this Unix socket while the VM\n"
     "                      runs: GET / and /vm/config, PATCH /vm (pause, resume),\n"
-    "                      SendCtrlAltDel, PATCH /drives/ID (the --disk id=).\n"
+    "                      SendCtrlAltDel, PATCH /drives/ID (the --disk id=), PUT\n"
+    "                      /snapshot/create (what ember snapshot uses).\n"
     "\n"
     "CONSOLE\n"
     "    When standard input is a terminal it is put in raw mode (restored on exit).\n"
@@ -149,34 +165,30 @@ static void on_stop_signal(void *ctx, int sig)
 	instance_stop(ctx, EMBER_EXIT_OK, reason);
 }
 
-static int cmd_run(int argc, char **argv)
+/*
+ * Run the instance in the foreground (vCPU 0 on this thread, the console on
+ * the terminal, the API on api_sock if given) until it stops: booted from
+ * in->cfg, or restored from `restore`. Returns the exit status.
+ */
+static int run_instance(struct instance *in, const char *api_sock,
+			const struct snapshot_load_params *restore)
 {
-	/* The configuration alone is ~100 KiB: not on the stack. */
-	static struct instance in;
 	static struct logger log;
 	static struct metrics metrics;
 	const struct vm_options opt = { .vcpu0_here = true, .out_fd = -1 };
-	const char *api_sock;
 	struct api_server *srv = NULL;
 	struct api_thread th = { 0 };
 	struct api a;
 	int status, sig_fd = -1;
 
-	for (int i = 1; i < argc; i++)
-		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-			fputs(help, stdout);
-			return 0;
-		}
-	if (config_parse_run(argc, argv, &in.cfg, &api_sock))
-		return fail(EMBER_EXIT_USAGE, ember_lasterr());
-	instance_init(&in, &opt);
+	instance_init(in, &opt);
 	if (api_sock) {
 		/* The API's log is quiet here: its callers get the fault
 		 * messages, and the terminal belongs to the guest. */
 		logger_init(&log, "ember");
 		log.cfg.level = LOG_OFF;
-		a = (struct api){ .in = &in, .log = &log, .metrics = &metrics, .id = "ember" };
-		metrics_init(&metrics, &in, &a, &log);
+		a = (struct api){ .in = in, .log = &log, .metrics = &metrics, .id = "ember" };
+		metrics_init(&metrics, in, &a, &log);
 		/* Listening before the boot: a client may connect at once; it
 		 * is served once the VM runs. */
 		srv = api_server_open(api_sock, 51200, api_handle, &a);
@@ -192,18 +204,18 @@ static int cmd_run(int argc, char **argv)
 		status = fail(EMBER_EXIT_ERROR, ember_lasterr());
 		goto out;
 	}
-	if (instance_start(&in)) {
+	if (restore ? instance_restore(in, restore) : instance_start(in)) {
 		status = fail(EMBER_EXIT_ERROR, ember_lasterr());
 		goto out;
 	}
-	if (api_thread_start(&th, srv, sig_fd, on_stop_signal, &in)) {
-		instance_stop(&in, EMBER_EXIT_ERROR, ember_lasterr());
-		status = instance_finish(&in);
+	if (api_thread_start(&th, srv, sig_fd, on_stop_signal, in)) {
+		instance_stop(in, EMBER_EXIT_ERROR, ember_lasterr());
+		status = instance_finish(in);
 		goto out;
 	}
-	instance_run_vcpu0(&in);
+	instance_run_vcpu0(in);
 	api_thread_stop(&th);
-	status = instance_finish(&in);
+	status = instance_finish(in);
 out:
 	if (sig_fd >= 0)
 		close(sig_fd);
@@ -213,6 +225,39 @@ out:
 		logger_close(&log);
 	}
 	return status;
+}
+
+static int cmd_run(int argc, char **argv)
+{
+	/* The configuration alone is ~100 KiB: not on the stack. */
+	static struct instance in;
+	const char *api_sock;
+
+	for (int i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			fputs(help, stdout);
+			return 0;
+		}
+	if (config_parse_run(argc, argv, &in.cfg, &api_sock))
+		return fail(EMBER_EXIT_USAGE, ember_lasterr());
+	return run_instance(&in, api_sock, NULL);
+}
+
+static int cmd_restore(int argc, char **argv)
+{
+	static struct instance in;
+	static struct snapshot_load_params p;
+	const char *api_sock = NULL;
+
+	for (int i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			fputs(snapcmd_restore_help, stdout);
+			return 0;
+		}
+	config_init_run(&in.cfg);
+	if (snapcmd_parse_restore(argc, argv, &p, &in.cfg, &api_sock))
+		return fail(EMBER_EXIT_USAGE, ember_lasterr());
+	return run_instance(&in, api_sock, &p);
 }
 
 static int cmd_inspect(int argc, char **argv)
@@ -269,13 +314,20 @@ static int ember_main(int argc, char **argv)
 		return cmd_run(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "firecracker"))
 		return fc_main(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "restore"))
+		return cmd_restore(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "snapshot"))
+		return snapcmd_snapshot(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "snapshot-merge"))
+		return snapcmd_merge(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "inspect"))
 		return cmd_inspect(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "probe"))
 		return cmd_probe(argc - 1, argv + 1);
 	fprintf(
 	    stderr,
-	    "ember: unknown command '%s' (commands: run, firecracker, inspect, probe; see ember "
+	    "ember: unknown command '%s' (commands: run, restore, snapshot, snapshot-merge, "
+	    "firecracker, inspect, probe; see ember "
 	    "--help)\n",
 	    argv[1]);
 	return EMBER_EXIT_USAGE;

@@ -150,9 +150,19 @@ int snap_finish(struct snap_w *w)
 	le_put(h + 8, SNAP_VERSION, 4);
 	le_put(h + 12, 0, 4);
 	le_put(h + 16, w->len - SNAP_HEADER_SIZE, 8);
-	le_put(h + 24, crc(h + SNAP_HEADER_SIZE, w->len - SNAP_HEADER_SIZE), 4);
-	le_put(h + 28, crc(h, 28), 4);
+	snap_seal_body(h, w->len);
 	return 0;
+}
+
+void snap_seal_header(uint8_t *h)
+{
+	le_put(h + 28, crc(h, 28), 4);
+}
+
+void snap_seal_body(uint8_t *buf, size_t len)
+{
+	le_put(buf + 24, crc(buf + SNAP_HEADER_SIZE, len - SNAP_HEADER_SIZE), 4);
+	snap_seal_header(buf);
 }
 
 /* --- reader ------------------------------------------------------------- */

@@ -59,6 +59,11 @@ void snap_begin(struct snap_w *w, uint32_t tag, uint32_t instance);
  * w->len bytes. 0, or -ENOMEM/-EFBIG with a message. */
 int snap_finish(struct snap_w *w);
 
+/* Recompute the header's checksum (after editing bytes 0..27), or the body's
+ * and then the header's: for snap_finish() and for tests that forge files. */
+void snap_seal_header(uint8_t *h);
+void snap_seal_body(uint8_t *buf, size_t len);
+
 /* A bounded reader. The first short read sets err (-EINVAL); after that every
  * read yields zeros. */
 struct snap_r {

@@ -306,7 +306,7 @@ int vcpu_state_check_cpuid(const struct vcpu_state *st, const struct kvm_cpuid2 
 		const char *name;
 	} feat[] = {
 		{ 1, 0, 2, (1u << 31) | (1u << 21) | (1u << 24) | (1u << 27), "1.ecx" },
-		{ 1, 0, 3, 0, "1.edx" },
+		{ 1, 0, 3, 1u << 28, "1.edx" }, /* HTT: ember sets it for SMP */
 		{ 7, 0, 1, 0, "7.ebx" },
 		{ 7, 0, 2, 0, "7.ecx" },
 		{ 7, 0, 3, 0, "7.edx" },

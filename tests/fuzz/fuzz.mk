@@ -5,7 +5,7 @@ FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 120
 FUZZ_FLAGS   := -g -O1 -std=gnu11 -D_GNU_SOURCE -Isrc -Itests/unit \
 		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
-FUZZ_TARGETS := elf pvh vq http fcjson api mmio blk net vsock vsockline
+FUZZ_TARGETS := elf pvh vq http fcjson api mmio blk net vsock vsockline snapfile
 FUZZ_LIB_elf := src/boot/elf.c src/guest_mem.c src/util.c
 FUZZ_LIB_pvh := src/boot/pvh.c src/boot/mptable.c src/guest_mem.c src/util.c
 FUZZ_LIB_vq  := src/dev/virtqueue.c src/guest_mem.c src/util.c
@@ -29,6 +29,12 @@ FUZZ_LIB_blk := $(FUZZ_VIRTIO) src/dev/virtio_blk.c src/dev/disk_lock.c src/dev/
 FUZZ_LIB_net := $(FUZZ_VIRTIO) src/dev/virtio_net.c src/dev/rate_limiter.c src/dev/virtio_worker.c
 FUZZ_LIB_vsock := $(FUZZ_VIRTIO) src/dev/virtio_vsock.c src/dev/vsock_conn.c src/dev/virtio_worker.c
 FUZZ_LIB_vsockline := src/dev/vsock_conn.c src/dev/virtqueue.c src/guest_mem.c src/util.c
+# A snapshot state file: container, configuration, vCPU sections, devices.
+FUZZ_LIB_snapfile := src/snapshot/snapfile.c src/snapshot/snapconf.c src/snapshot/vcpu_state.c \
+		src/dev/uart.c src/dev/ioapic.c src/dev/i8042.c src/dev/cmos.c \
+		src/dev/virtio_mmio.c src/dev/virtqueue.c src/guest_mem.c src/config.c src/util.c \
+		tests/fuzz/fuzz_stubs_vcpu.c
+FUZZ_LDLIBS_snapfile := -lz -lpthread
 FUZZ_LDLIBS_mmio := -lpthread
 FUZZ_LDLIBS_blk := -lpthread
 FUZZ_LDLIBS_net := -lpthread

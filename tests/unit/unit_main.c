@@ -22,6 +22,8 @@ extern const struct test_suite suite_fc_json;
 extern const struct test_suite suite_api;
 extern const struct test_suite suite_cmdline;
 extern const struct test_suite suite_disk_lock;
+extern const struct test_suite suite_uffd;
+extern const struct test_suite suite_snapshot;
 
 /* One suite per line, so that suites added in parallel merge cleanly. */
 /* clang-format off */
@@ -51,6 +53,8 @@ static const struct test_suite *const suites[] = {
 	&suite_api,
 	&suite_cmdline,
 	&suite_disk_lock,
+	&suite_uffd,
+	&suite_snapshot,
 };
 /* clang-format on */
 
