@@ -351,9 +351,10 @@ case_snapshot_restore_api() {
 # through the API (iface_id eth0: `ember run --net` gives its interfaces
 # no id to override), has eth0 up without an address and a vsock listener
 # on port 1234; PATCH /vm and PUT /snapshot/create snapshot it, and it is
-# killed. Every clone is a fresh /lab/firecracker
-# whose PUT /snapshot/load gives it its own TAP (network_overrides: snapcN,
-# 10.0.(100+N).1 on L1's side) and vsock path (vsock_override). Each
+# killed. Odd clones are a fresh /lab/firecracker whose PUT /snapshot/load
+# gives it its own TAP (network_overrides: snapcN, 10.0.(100+N).1 on L1's
+# side) and vsock path (vsock_override); even ones are `ember restore
+# --net eth0=snapcN --vsock-uds PATH`, all started at once. Each
 # answers on its console with its own number, takes its own address and
 # pings L1, L1 pings it, and L1 streams 256 KiB through its vsock
 # listener. The clones' memory (PSS from smaps_rollup, MemAvailable) is
@@ -390,11 +391,16 @@ case_snapshot_clones() {
 	t0=$(snap_l1_up)
 	i=1
 	while [ $i -le $SNAP_CLONES ]; do
-		snap_vm c$i "$FC" --api-sock "$D/a$i.sock" --id snap-clone-$i
+		if [ $((i % 2)) = 1 ]; then
+			snap_vm c$i "$FC" --api-sock "$D/a$i.sock" --id snap-clone-$i
+		else
+			snap_vm c$i "$EMBER" restore --net "$SNAP_NET_ID=snapc$i" --vsock-uds "$D/c$i.sock" "$D/snap"
+		fi
 		i=$((i + 1))
 	done
 	i=1
 	while [ $i -le $SNAP_CLONES ]; do
+		[ $((i % 2)) = 1 ] || { i=$((i + 1)); continue; }
 		snap_sock "$D/a$i.sock" c$i
 		snap_api_ok "$D/a$i.sock" PUT /snapshot/load "{\"snapshot_path\": \"$D/snap\",
 			\"mem_backend\": {\"backend_type\": \"File\", \"backend_path\": \"$D/snap.mem\"},
@@ -452,7 +458,8 @@ case_snapshot_clones() {
 # memory file must hold fewer pages than the base's; `ember snapshot-merge`
 # applies it to a copy of the base's, and a fresh process restores the
 # diff's state with the merged memory: /tmp/a, /tmp/b and /tmp/c are all
-# there, intact. The base alone still restores, without /tmp/b.
+# there, intact. The base alone still restores (ember restore --mem),
+# without /tmp/b.
 case_snapshot_diff() {
 	trap snap_cleanup EXIT
 	: >"$D/api.log"
@@ -509,11 +516,9 @@ case_snapshot_diff() {
 	snap_console rest | grep -q "lab-diff base-42 diff-63 $sum" ||
 		snap_fail rest "the restored diff lacks what the guest wrote (want base-42 diff-63 $sum)"
 	snap_end rest
-	# The base is untouched by the merge: it restores to before /tmp/b.
-	snap_vm back "$FC" --api-sock "$D/api3.sock" --id snap-diff-base
-	snap_sock "$D/api3.sock" back
-	snap_api_ok "$D/api3.sock" PUT /snapshot/load "{\"snapshot_path\": \"$D/base\",
-		\"mem_backend\": {\"backend_type\": \"File\", \"backend_path\": \"$D/base.mem\"}, \"resume_vm\": true}"
+	# The base is untouched by the merge: it restores (ember restore --mem)
+	# to before /tmp/b.
+	snap_vm back "$EMBER" restore --mem "$D/base.mem" "$D/base"
 	snap_do_ok back "echo lab-base \$(cat /tmp/a) \$(ls /tmp/b 2>/dev/null || echo no-b)"
 	snap_console back | grep -q "lab-base base-42 no-b" || snap_fail back "the base snapshot does not restore as it was"
 	snap_end back
