@@ -18,7 +18,8 @@
  *               input only as its guest takes it, and a backlog of probes
  *               would flood the guest with console interrupts (in the lab,
  *               2000 probe bytes a second kept a booting guest from ever
- *               answering) and delay its answer behind their echo
+ *               answering) and delay its answer behind their echo. An
+ *               empty PROBE sends nothing: TEXT must come by itself
  *   -e MS       probe interval (default 2)
  *   -t SECONDS  give up on copies not ready after SECONDS (default 120)
  *   -l PREFIX   copy I's stdout is also written to PREFIX.I.out and its
@@ -259,7 +260,7 @@ int main(int argc, char **argv)
 			fprintf(stderr, "snapready: %d copies not ready after %d s\n", waiting, timeout_s);
 			break;
 		}
-		if (t - last_probe >= interval) {
+		if (*probe && t - last_probe >= interval) {
 			for (int i = 0; i < n; i++) {
 				struct vm *v = &vms[i];
 				int queued = 0;

@@ -6,7 +6,8 @@
 # The guest, the readiness probe and the output lines are described in
 # bench/lab-snapshot.sh (run in L1) and bench/snapready.c.
 # Usage: bench/snapshot.sh [-n RUNS] [--clones N] [--mem MIB]
-#                          [--systems "ember ember-restore qemu qemu-restore"]
+#                          [--systems "ember ember-wait ember-restore ember-load qemu qemu-restore"]
+#                          [--memsys "ember-restore ember-load ember ember-4k"]
 #                          [--sections "time load mem"] [--report-only]
 # Leaves $B/bench/snapshot-lab.log (L1's console), snapshot.log (its
 # "bench:" lines) and snapshot.md (the tables). Lab times: ratios only.
@@ -20,7 +21,8 @@ out=$B/bench
 runs=10
 clones=10
 mem=128
-systems="ember ember-restore qemu qemu-restore"
+systems="ember ember-wait ember-restore ember-load qemu qemu-restore"
+memsys="ember-restore ember-load ember"
 sections="time load mem"
 report_only=0
 while [ $# -gt 0 ]; do
@@ -30,6 +32,7 @@ while [ $# -gt 0 ]; do
 	--mem) mem=$2; shift 2 ;;
 	--systems) systems=$2; shift 2 ;;
 	--sections) sections=$2; shift 2 ;;
+	--memsys) memsys=$2; shift 2 ;;
 	--report-only) report_only=1; shift ;;
 	-h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "snapshot.sh: unknown argument: $1" >&2; exit 2 ;;
@@ -50,6 +53,7 @@ if [ "$report_only" = 0 ]; then
 		SNAP_MEM=$mem
 		SYSTEMS="$systems"
 		SECTIONS="$sections"
+		MEMSYS="$memsys"
 	EOF
 	echo "snapshot.sh: lab run: $runs runs x ($systems), $clones clones, ${mem} MiB guests; sections: $sections" >&2
 	start=$(date +%s)
@@ -91,13 +95,16 @@ report() {
 			return k % 2 ? a[(k + 1) / 2] : (a[k / 2] + a[k / 2 + 1]) / 2
 		}
 		END {
-			split("ember ember-restore qemu qemu-restore", order, " ")
-			name["ember"] = "ember, cold boot"; name["ember-restore"] = "ember restore"
-			name["qemu"] = "QEMU microvm, cold boot"; name["qemu-restore"] = "QEMU microvm -incoming (migration file)"
-			for (i = 1; i <= 4; i++) if (n[order[i]]) m[order[i]] = median(order[i])
+			split("ember ember-wait ember-restore ember-load qemu qemu-restore", order, " ")
+			name["ember-wait"] = "ember, cold boot (to snap-waiting: no probe)"
+			name["ember"] = "ember, cold boot"; name["ember-restore"] = "ember restore (CLI)"
+			name["ember-load"] = "ember firecracker + PUT /snapshot/load"
+			name["qemu"] = "QEMU microvm, cold boot (to snap-waiting: no probe)"
+			name["qemu-restore"] = "QEMU microvm -incoming (migration file)"
+			for (i = 1; i <= 6; i++) if (n[order[i]]) m[order[i]] = median(order[i])
 			print "| exec to ready guest | runs | median ms (L1) | min-max ms | vs ember cold | vs QEMU restore |"
 			print "|---|---:|---:|---:|---:|---:|"
-			for (i = 1; i <= 4; i++) {
+			for (i = 1; i <= 6; i++) {
 				s = order[i]
 				if (!n[s]) continue
 				ec = m["ember"] > 0 && m[s] > 0 ? sprintf("%.3fx", m[s] / m["ember"]) : "-"
@@ -114,6 +121,8 @@ report() {
 				r2 = m["ember-restore"] / m["qemu-restore"]
 				printf "Target restore-to-ready <= 0.25x QEMU restore: %s (%.3fx).\n", r2 <= 0.25 ? "MET" : "MISSED", r2
 			}
+			if (m["ember-load"] > 0 && m["ember"] > 0 && m["qemu-restore"] > 0)
+				printf "Through the API (exec, PUT /snapshot/load, ready): %.3fx ember cold boot, %.3fx QEMU restore.\n", m["ember-load"] / m["ember"], m["ember-load"] / m["qemu-restore"]
 			if (m["qemu-restore"] > 0 && m["qemu"] > 0)
 				printf "(QEMU: its restore is %.3fx its own cold boot.)\n", m["qemu-restore"] / m["qemu"]
 		}' "$log"
@@ -122,7 +131,7 @@ report() {
 		awk '$3 == "load" { a[++k] = $5; st = st " " $6 }
 			END {
 				for (i = 1; i <= k; i++) for (j = i + 1; j <= k; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
-				printf "PUT /snapshot/load (ember firecracker, resume_vm, File backend) answered in %.1f ms median (L1), %.1f-%.1f over %d runs (answers:%s).\n",
+				printf "PUT /snapshot/load (ember firecracker, resume_vm, File backend): ember served it in %.1f ms median (L1, its own log), %.1f-%.1f over %d runs (answers:%s).\n",
 					k % 2 ? a[(k + 1) / 2] : (a[k / 2] + a[k / 2 + 1]) / 2, a[1], a[k], k, st
 			}' "$log"
 		echo
@@ -143,10 +152,11 @@ report() {
 			END {
 				name["ember-restore"] = "ember restore (one snapshot)"; name["ember"] = "ember, cold boot"
 				name["ember-4k"] = "ember --no-thp, cold boot"
-				split("ember-restore ember ember-4k", order, " ")
+				name["ember-load"] = "ember firecracker + PUT /snapshot/load (one snapshot)"
+				split("ember-restore ember-load ember ember-4k", order, " ")
 				print "| " n["ember-restore"] " guests at once | last ready (L1 ms) | MemAvailable drop MiB | PSS MiB | PSS anon | PSS file | PSS shmem | PSS vs cold | MemAvailable vs cold |"
 				print "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
-				for (i = 1; i <= 3; i++) {
+				for (i = 1; i <= 4; i++) {
 					s = order[i]
 					if (!(s in n)) continue
 					pr = pss["ember"] > 0 ? sprintf("%.3fx", pss[s] / pss["ember"]) : "-"
