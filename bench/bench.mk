@@ -16,6 +16,7 @@
 #   bench-costs    bench/costs.sh: which monitor step costs what (ablate)
 #   bench-density  bench/density.sh: 50 idle guests at once on this /dev/kvm
 #   bench-boot     bench/boot.sh: boot to user space, memory, density in the lab
+#   bench-restore  bench/restore.sh: ember restore vs cold start-up on this /dev/kvm
 #   bench-soak     bench/soak.sh: 10 minutes of guest blk, net and vsock under ASan+UBSan
 #                  in the lab; sanitizer reports, fd and RSS growth (not in `make bench`)
 #   bench-snapshot bench/snapshot.sh: restore vs cold boot, ember vs QEMU -incoming, and
@@ -105,6 +106,9 @@ bench-api: $(B)/ember $(BENCH_B)/apibench $(BENCH_B)/markguest.elf $(BENCH_B)/me
 	   $(B)/tests/guest/exitguest.elf
 	BENCH_NO_BUILD=1 B=$(B) bench/api.sh $(BENCH_ARGS)
 
+bench-restore: $(B)/ember $(B)/tests/guest/exitguest.elf $(B)/tests/guest/waitguest.elf
+	BENCH_NO_BUILD=1 B=$(B) bench/restore.sh $(BENCH_ARGS)
+
 bench-density: $(B)/ember $(BENCH_B)/idleguest.elf $(BENCH_B)/vmwatch
 	BENCH_NO_BUILD=1 B=$(B) bench/density.sh $(BENCH_ARGS)
 
@@ -134,12 +138,13 @@ bench-soak:
 bench:
 	$(MAKE) --no-print-directory bench-startup
 	$(MAKE) --no-print-directory bench-api
+	$(MAKE) --no-print-directory bench-restore
 	$(MAKE) --no-print-directory bench-density
 	$(MAKE) --no-print-directory bench-boot
 	$(MAKE) --no-print-directory bench-snapshot
 	$(MAKE) --no-print-directory bench-report
 
-.PHONY: bench bench-api bench-startup bench-costs bench-density bench-boot bench-snapshot bench-report
+.PHONY: bench bench-restore bench-api bench-startup bench-costs bench-density bench-boot bench-snapshot bench-report
 
 # The virtqueue consumer path over a fake guest memory (issue 12): per-request
 # cost of each device's request loop, for perf stat / callgrind before and after.

@@ -15,6 +15,7 @@
 #ifndef EMBER_BOARD_H
 #define EMBER_BOARD_H
 
+#include <linux/kvm.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -65,6 +66,9 @@ struct board {
 	 * it are dropped and counted, under the UART's lock. */
 	struct rate_limiter serial_rl;
 	_Atomic uint64_t serial_dropped;
+	/* The GSI routes KVM has (under the IOAPIC's lock). */
+	struct kvm_irq_routing_entry routes[IOAPIC_PINS];
+	unsigned nroutes;
 	/* IOAPIC interrupts no local APIC accepted (see on_ioapic_deliver). */
 	_Atomic uint64_t irq_dropped;
 };
@@ -102,6 +106,9 @@ void board_save(struct board *b, struct snap_w *w);
  * devices added, not started): each section checked, the live virtio
  * devices restarted. 0, or negative errno with a message. */
 int board_load(struct board *b, const struct snap_file *f);
+/* Write what the guest wrote to its disks through to storage (a snapshot
+ * names the disks by path: their contents belong to it). */
+int board_flush_disks(struct board *b);
 /* After a restore, once the devices run: make each look at its queues (a
  * notification the snapshot caught in flight is not lost). */
 void board_kick_all(struct board *b);

@@ -119,9 +119,11 @@ int snapcmd_parse_restore(int argc, char **argv, struct snapshot_load_params *p,
 			if (!eq || eq == v || !eq[1])
 				return ember_seterr(-EINVAL, "--net %s: want ID=TAP", v);
 			if (p->nnet == CONFIG_MAX_NETS)
-				return ember_seterr(-EINVAL, "--net: more than %u", CONFIG_MAX_NETS);
+				return ember_seterr(-EINVAL, "--net: more than %u",
+						    CONFIG_MAX_NETS);
 			if ((size_t)(eq - v) >= sizeof(o->id) || strlen(eq + 1) >= sizeof(o->tap))
-				return ember_seterr(-EINVAL, "--net %s: ID or TAP name too long", v);
+				return ember_seterr(-EINVAL, "--net %s: ID or TAP name too long",
+						    v);
 			memcpy(o->id, v, (size_t)(eq - v));
 			o->id[eq - v] = '\0';
 			strcpy(o->tap, eq + 1);
@@ -144,8 +146,9 @@ int snapcmd_parse_restore(int argc, char **argv, struct snapshot_load_params *p,
 		} else if (!strcmp(a, "--debug")) {
 			cfg->debug = true;
 		} else if (a[0] == '-' && a[1]) {
-			return ember_seterr(-EINVAL, "restore: unknown option '%s' (see ember "
-						     "restore --help)",
+			return ember_seterr(-EINVAL,
+					    "restore: unknown option '%s' (see ember "
+					    "restore --help)",
 					    a);
 		} else if (path) {
 			return ember_seterr(-EINVAL, "restore: one snapshot only ('%s' and '%s')",
@@ -165,8 +168,7 @@ int snapcmd_parse_restore(int argc, char **argv, struct snapshot_load_params *p,
 	if (copy_opt(p->state_path, sizeof(p->state_path), "snapshot", path))
 		return -EINVAL;
 	if (!mem && !p->uffd &&
-	    snprintf(p->mem_path, sizeof(p->mem_path), "%s.mem", path) >=
-		(int)sizeof(p->mem_path))
+	    snprintf(p->mem_path, sizeof(p->mem_path), "%s.mem", path) >= (int)sizeof(p->mem_path))
 		return ember_seterr(-ENAMETOOLONG, "snapshot path too long");
 	return 0;
 }
@@ -254,8 +256,8 @@ int snapcmd_snapshot(int argc, char **argv)
 			return EMBER_EXIT_USAGE;
 		}
 	}
-	if (!sock || !snap || (strcmp(then, "resume") && strcmp(then, "pause") &&
-			       strcmp(then, "stop"))) {
+	if (!sock || !snap ||
+	    (strcmp(then, "resume") && strcmp(then, "pause") && strcmp(then, "stop"))) {
 		fprintf(stderr, "ember: snapshot: usage: ember snapshot --api-sock PATH [--mem "
 				"FILE] [--diff] [--then resume|pause|stop] SNAPSHOT\n");
 		return EMBER_EXIT_USAGE;
@@ -289,8 +291,8 @@ int snapcmd_snapshot(int argc, char **argv)
 		goto fail;
 	}
 	was_running = strstr(r.body, "\"Running\"") != NULL;
-	if (was_running && call(sock, "PATCH", "/vm", "{\"state\":\"Paused\"}", API_TIMEOUT_MS, &r,
-				"pause"))
+	if (was_running &&
+	    call(sock, "PATCH", "/vm", "{\"state\":\"Paused\"}", API_TIMEOUT_MS, &r, "pause"))
 		goto fail;
 	if (snprintf(body, sizeof(body),
 		     "{\"snapshot_type\":\"%s\",\"snapshot_path\":\"%s\",\"mem_file_path\":\"%s\"}",
@@ -324,9 +326,9 @@ int snapcmd_snapshot(int argc, char **argv)
 	       "%.0f ms; the VM is %s\n",
 	       snap, file_kib(snap, false), mem, file_kib(mem, true), file_kib(mem, false),
 	       ember_ms() - t0,
-	       !strcmp(then, "stop")	 ? "stopping"
+	       !strcmp(then, "stop")			? "stopping"
 	       : !strcmp(then, "pause") || !was_running ? "paused"
-							  : "running");
+							: "running");
 	return 0;
 fail:
 	fprintf(stderr, "ember: %s\n", ember_lasterr());
@@ -378,12 +380,14 @@ int snapcmd_merge(int argc, char **argv)
 		if (hole < 0)
 			hole = sd.st_size;
 		for (off_t o = data; o < hole;) {
-			size_t n = (size_t)(hole - o) < sizeof(buf) ? (size_t)(hole - o) : sizeof(buf);
+			size_t n =
+			    (size_t)(hole - o) < sizeof(buf) ? (size_t)(hole - o) : sizeof(buf);
 			ssize_t k = pread(d, buf, n, o);
 
 			if (k <= 0 || pwrite(b, buf, (size_t)k, o) != k) {
 				fprintf(stderr, "ember: snapshot-merge: copying at %lld: %s\n",
-					(long long)o, k < 0 ? strerror(errno) : "short read or write");
+					(long long)o,
+					k < 0 ? strerror(errno) : "short read or write");
 				close(b);
 				close(d);
 				return EMBER_EXIT_ERROR;

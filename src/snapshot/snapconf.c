@@ -160,9 +160,9 @@ static int load_config(const struct snap_section *s, struct ember_config *c)
 	if (snap_r_end(&r))
 		return -EINVAL;
 	if (c->mem_size < LAYOUT_MIN_MEMORY || c->mem_size > CONFIG_MAX_MEMORY ||
-	    (c->mem_size & (GUEST_MEM_PAGE - 1)) || c->ncpus == 0 ||
-	    c->ncpus > MPTABLE_MAX_CPUS || (c->smt && c->ncpus % 2) ||
-	    c->huge_pages > HUGE_PAGES_2M || c->console > CONSOLE_VIRTIO ||
+	    (c->mem_size & (GUEST_MEM_PAGE - 1)) || c->ncpus == 0 || c->ncpus > MPTABLE_MAX_CPUS ||
+	    (c->smt && c->ncpus % 2) || c->huge_pages > HUGE_PAGES_2M ||
+	    c->console > CONSOLE_VIRTIO ||
 	    (c->huge_pages == HUGE_PAGES_2M && c->mem_size % GUEST_MEM_HUGE))
 		return -EINVAL;
 	return 0;
@@ -216,4 +216,3 @@ int snapshot_parse_config(const struct snap_file *f, struct ember_config *cfg,
 					    cfg->ncpus);
 	return 0;
 }
-

@@ -30,7 +30,7 @@
 #define SNAP_HEADER_SIZE 32u
 /* The largest state file ember writes or reads: 64 vCPUs of a few KiB
  * each and 16 devices fit in well under 1 MiB. */
-#define SNAP_FILE_MAX (16u << 20)
+#define SNAP_FILE_MAX	  (16u << 20)
 #define SNAP_SECTIONS_MAX 256u
 
 #define SNAP_TAG(a, b, c, d)                                                                       \

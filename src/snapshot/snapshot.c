@@ -29,7 +29,7 @@ static int read_whole(const char *path, uint8_t **buf, size_t *len)
 	size_t off = 0;
 
 	if (fd < 0)
-		return ember_seterr(fd, "snapshot %s: %s", path, ember_lasterr());
+		return ember_prefixerr(fd, "snapshot %s", path);
 	if ((uint64_t)st.st_size > SNAP_FILE_MAX) {
 		close(fd);
 		return ember_seterr(-EFBIG, "snapshot %s: %lld bytes, larger than any ember writes",
@@ -106,8 +106,7 @@ int snapshot_read(struct snapshot_image *img, const struct snapshot_load_params 
 		return err;
 	img->mem_fd = ember_open_input(p->mem_path, O_RDONLY, false, &st, NULL);
 	if (img->mem_fd < 0)
-		return ember_seterr(img->mem_fd, "memory file %s: %s", p->mem_path,
-				    ember_lasterr());
+		return ember_prefixerr(img->mem_fd, "memory file %s", p->mem_path);
 	if ((uint64_t)st.st_size != img->mem_size)
 		return ember_seterr(-EINVAL,
 				    "memory file %s: %lld bytes, the snapshot's guest has %llu "
@@ -148,9 +147,9 @@ int snapshot_map_memory(struct vm *vm)
 	if (err)
 		return ember_seterr(err, "cannot map %llu MiB of guest RAM: %s",
 				    (unsigned long long)(size >> 20), strerror(-err));
-	vm->uffd = uffd_attach(&vm->mem, img->p.mem_path,
-			       vm->cfg->huge_pages == HUGE_PAGES_2M ? GUEST_MEM_HUGE
-								    : GUEST_MEM_PAGE);
+	vm->uffd =
+	    uffd_attach(&vm->mem, img->p.mem_path,
+			vm->cfg->huge_pages == HUGE_PAGES_2M ? GUEST_MEM_HUGE : GUEST_MEM_PAGE);
 	return vm->uffd < 0 ? vm->uffd : 0;
 }
 
@@ -431,6 +430,9 @@ int vm_snapshot(struct vm *vm, const struct snapshot_create_params *p)
 	/* A diff of a VM with no snapshot before it holds everything. */
 	if (diff && !vm->dirty_base)
 		diff = false;
+	err = board_flush_disks(&vm->board);
+	if (err)
+		return err;
 	/* The state first, in memory: nothing is written if it fails. */
 	snap_w_init(&w);
 	err = save_state(vm, diff, &w);
@@ -467,13 +469,17 @@ int vm_snapshot(struct vm *vm, const struct snapshot_create_params *p)
 		err = ember_seterr(-errno, "mem_file_path %s: %s", p->mem_path, strerror(errno));
 		goto out_fd;
 	}
+	ember_clearerr();
 	err = write_memory(vm, fd, diff, &written);
 	if (!err && fdatasync(fd) < 0)
 		err = -errno;
 	if (err) {
-		err = ember_seterr(err, "mem_file_path %s: %s", p->mem_path,
-				   err == -EIO && *ember_lasterr() ? ember_lasterr()
-								   : strerror(-err));
+		/* The dirty log's failure says what it was; a write's is errno. */
+		if (*ember_lasterr())
+			err = ember_prefixerr(err, "mem_file_path %s", p->mem_path);
+		else
+			err =
+			    ember_seterr(err, "mem_file_path %s: %s", p->mem_path, strerror(-err));
 		goto out_fd;
 	}
 	err = write_state(p->state_path, &w);

@@ -173,9 +173,9 @@ int vcpu_state_save(struct vcpu *v, const struct vcpu_caps *caps, struct snap_w 
 
 		if (!x)
 			return -ENOMEM;
-		err = get_ioctl(v, caps->xsave_size > sizeof(struct kvm_xsave) ? KVM_GET_XSAVE2
-										: KVM_GET_XSAVE,
-				x, "KVM_GET_XSAVE");
+		err = get_ioctl(
+		    v, caps->xsave_size > sizeof(struct kvm_xsave) ? KVM_GET_XSAVE2 : KVM_GET_XSAVE,
+		    x, "KVM_GET_XSAVE");
 		if (!err)
 			put_blob(w, x, caps->xsave_size);
 		free(x);
@@ -239,8 +239,8 @@ int vcpu_state_parse(const struct snap_section *s, struct vcpu_state *st)
 	if (r.err || st->id != s->instance)
 		goto bad;
 	if (st->xsave_len) {
-		if (st->xsave_len < sizeof(struct kvm_xsave) || st->xsave_len > VCPU_STATE_MAX_XSAVE ||
-		    st->xsave_len % 4)
+		if (st->xsave_len < sizeof(struct kvm_xsave) ||
+		    st->xsave_len > VCPU_STATE_MAX_XSAVE || st->xsave_len % 4)
 			goto bad;
 		st->xsave = malloc(st->xsave_len);
 		if (!st->xsave)
@@ -316,10 +316,10 @@ int vcpu_state_check_cpuid(const struct vcpu_state *st, const struct kvm_cpuid2 
 	};
 
 	for (unsigned i = 0; i < ARRAY_SIZE(feat); i++) {
-		const struct kvm_cpuid_entry2 *g = find_leaf(st->cpuid, st->ncpuid, feat[i].fn,
-							     feat[i].idx);
-		const struct kvm_cpuid_entry2 *h = find_leaf(host->entries, host->nent, feat[i].fn,
-							     feat[i].idx);
+		const struct kvm_cpuid_entry2 *g =
+		    find_leaf(st->cpuid, st->ncpuid, feat[i].fn, feat[i].idx);
+		const struct kvm_cpuid_entry2 *h =
+		    find_leaf(host->entries, host->nent, feat[i].fn, feat[i].idx);
 		uint32_t gv, hv;
 
 		if (!g)
@@ -327,10 +327,11 @@ int vcpu_state_check_cpuid(const struct vcpu_state *st, const struct kvm_cpuid2 
 		gv = (&g->eax)[feat[i].reg] & ~feat[i].ignore;
 		hv = h ? (&h->eax)[feat[i].reg] : 0;
 		if (gv & ~hv)
-			return ember_seterr(-ENOTSUP,
-					    "this host lacks CPU features the snapshot's guest uses "
-					    "(CPUID %s bits 0x%x)",
-					    feat[i].name, gv & ~hv);
+			return ember_seterr(
+			    -ENOTSUP,
+			    "this host lacks CPU features the snapshot's guest uses "
+			    "(CPUID %s bits 0x%x)",
+			    feat[i].name, gv & ~hv);
 	}
 	return 0;
 }
@@ -422,7 +423,8 @@ int vcpu_state_apply(struct vcpu *v, const struct vcpu_caps *caps, const struct 
 	}
 	if (!err && st->has_xcrs) {
 		if (!caps->xcrs)
-			return ember_seterr(-ENOTSUP, "the snapshot has XCRs, this host's KVM none");
+			return ember_seterr(-ENOTSUP,
+					    "the snapshot has XCRs, this host's KVM none");
 		err = set_ioctl(v, KVM_SET_XCRS, &st->xcrs, "XCRs");
 	}
 	if (!err)

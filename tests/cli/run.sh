@@ -124,6 +124,27 @@ fc_fail "fc: metrics in both the file and --metrics-path" "Reinitialization of m
 	--no-api --config-file "$tmp/twice.json" --metrics-path "$tmp/m.json"
 case_ "inspect testguest" 0 "PHYS32_ENTRY" -- inspect "$GUEST"
 
+# The snapshot commands' own mistakes (the damaged files are the snapshot
+# tier's): usage errors exit 2, a missing file or socket 1.
+case_ "restore: no snapshot" 2 "no snapshot given" -- restore
+case_ "restore: two snapshots" 2 "one snapshot only" -- restore a b
+case_ "restore: unknown option" 2 "unknown option '--frob'" -- restore --frob a
+case_ "restore: --paused without --api-sock" 2 "--paused needs --api-sock" -- restore --paused a
+case_ "restore: --mem and --uffd" 2 "exclude each other" -- restore --mem m --uffd u a
+case_ "restore: --net without =" 2 "want ID=TAP" -- restore --net eth0 a
+case_ "restore: missing snapshot" 1 "No such file or directory" -- restore "$tmp/none.snap"
+case_ "restore: a FIFO as snapshot" 1 "not a regular file" -- restore "$tmp/fifo"
+case_ "restore: a text file" 1 "not an ember snapshot" -- restore "$tmp/text"
+case_ "restore: --help" 0 "ember restore" -- restore --help
+case_ "snapshot: no --api-sock" 2 "usage: ember snapshot" -- snapshot "$tmp/s"
+case_ "snapshot: --then bad" 2 "usage: ember snapshot" -- snapshot --api-sock x --then later "$tmp/s"
+case_ "snapshot: nothing listening" 1 "is an ember with --api-sock running?" -- \
+	snapshot --api-sock "$tmp/nobody.sock" "$tmp/s"
+case_ "snapshot-merge: one file" 2 "usage: ember snapshot-merge" -- snapshot-merge "$tmp/a"
+truncate -s 8192 "$tmp/base.mem"; truncate -s 4096 "$tmp/diff.mem"
+case_ "snapshot-merge: sizes differ" 1 "are not a memory file and a diff" -- \
+	snapshot-merge "$tmp/base.mem" "$tmp/diff.mem"
+
 # No /dev/kvm, and no permission: need root to set up the situation.
 if [ "$(id -u)" = 0 ] && unshare -m true 2>/dev/null; then
 	cp "$GUEST" "$tmp/g.elf"; chmod 755 "$tmp"; chmod 644 "$tmp/g.elf"

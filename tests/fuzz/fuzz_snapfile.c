@@ -34,10 +34,16 @@ static void nop_tx(void *ctx, uint8_t b)
 
 /* Every device kind's transport: the loader checks the id against it. */
 static const struct virtio_dev_ops ops[] = {
-	{ .name = "net", .device_id = VIRTIO_ID_NET, .nqueues = 2, .queue_max = 256,
+	{ .name = "net",
+	  .device_id = VIRTIO_ID_NET,
+	  .nqueues = 2,
+	  .queue_max = 256,
 	  .features = VIRTIO_F_RING_EVENT_IDX },
 	{ .name = "blk", .device_id = VIRTIO_ID_BLOCK, .nqueues = 1, .queue_max = 256 },
-	{ .name = "vsock", .device_id = VIRTIO_ID_VSOCK, .nqueues = 3, .queue_max = 256,
+	{ .name = "vsock",
+	  .device_id = VIRTIO_ID_VSOCK,
+	  .nqueues = 3,
+	  .queue_max = 256,
 	  .features = VIRTIO_F_RING_EVENT_IDX | VIRTIO_F_RING_INDIRECT_DESC },
 	{ .name = "rng", .device_id = VIRTIO_ID_RNG, .nqueues = 1, .queue_max = 256 },
 };

@@ -359,8 +359,9 @@ TEST(virtio_transport_round_trip)
 	d1.status = VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK |
 		    VIRTIO_STATUS_DRIVER_OK;
 	d1.driver_features = VIRTIO_F_VERSION_1 | VIRTIO_F_RING_EVENT_IDX;
-	d1.queues[0] = (struct virtio_queue){ .num = 16, .ready = true, .desc = 0x1000,
-					      .avail = 0x2000, .used = 0x3000 };
+	d1.queues[0] = (struct virtio_queue){
+		.num = 16, .ready = true, .desc = 0x1000, .avail = 0x2000, .used = 0x3000
+	};
 	d1.queues[0].vq.last_avail = 9;
 	d1.queues[0].vq.used_idx = 8;
 	d1.live = true;
@@ -439,6 +440,5 @@ TEST(vcpu_section_lengths_are_checked)
 
 SUITE(snapshot, T(container_round_trip), T(container_refuses_every_damage),
       T(container_names_another_version), T(container_framing_is_checked),
-      T(config_round_trip_and_checks),
-      T(legacy_devices_round_trip), T(i8042_round_trip), T(virtio_transport_round_trip),
-      T(vcpu_section_lengths_are_checked));
+      T(config_round_trip_and_checks), T(legacy_devices_round_trip), T(i8042_round_trip),
+      T(virtio_transport_round_trip), T(vcpu_section_lengths_are_checked));
