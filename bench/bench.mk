@@ -22,7 +22,7 @@
 #   bench-snapshot bench/snapshot.sh: restore vs cold boot, ember vs QEMU -incoming, and
 #                  the memory of 10 clones, in the lab (issue 13)
 #   bench-report   bench/report.sh: docs/benchmarks.md and docs/img/ from the above
-#   bench          bench-startup, -api, -density, -boot, -snapshot, -report (about 25 minutes on 2 cores,
+#   bench          bench-startup, -api, -restore, -density, -boot, -snapshot, -report (about 25 minutes on 2 cores,
 #                  plus any wait for the lab's lock)
 # Benchmarks report; they never gate `make check`.
 
