@@ -10,10 +10,12 @@
 # "Ready" is the guest's answer to a console line: bench/snapready writes
 # "\n" to the VMM's stdin every 2 ms (when the last one was taken) and times
 # exec to "snap-ready". (No echo: the answer is not queued behind the echo
-# of earlier probes.)
+# of earlier probes.) A cold boot is probed only once its guest has printed
+# something (-W: its first line is snap-waiting): probing from the exec on
+# doubled ember's boot to user space in the lab.
 # A cold boot gets there through the whole boot; a restored guest was
 # snapshotted blocked in that `read` and answers as soon as it runs.
-#   ember          ember run, cold boot
+#   ember          ember run, cold boot (probed after its first output)
 #   ember-restore  ember restore SNAP (state file + memory file, private
 #                  copy-on-write map of the memory file)
 #   ember-load     ember firecracker --api-sock S, and PUT /snapshot/load
@@ -22,10 +24,7 @@
 #                  execs ember)
 #   ember-wait     ember run, cold boot, timed to snap-waiting with no probe:
 #                  what the probe costs a cold boot, and QEMU's row's match
-#   qemu           QEMU microvm, cold boot, timed to snap-waiting (printed
-#                  by the guest just before its read): snapready's console
-#                  probe never got through to a cold-booting QEMU guest in
-#                  the lab, so this row stops one shell builtin earlier
+#   qemu           QEMU microvm, cold boot (probed after its first output)
 #   qemu-restore   QEMU microvm -incoming "exec:cat FILE" of a migration
 #                  stream saved from the same guest state (`migrate
 #                  "exec:cat > FILE"` while it sat in read)
@@ -147,12 +146,12 @@ run() {
 	shift 2
 	$B/scrub $SCRUB_MIB
 	case $r_s in
-	ember) $R -t 120 -l $r_l "$@" -- $EMBER run --kernel $GK --initrd $GI --memory ${SNAP_MEM}M --no-rng --cmdline "$CL" ;;
+	ember) $R -t 120 -l $r_l -W "$@" -- $EMBER run --kernel $GK --initrd $GI --memory ${SNAP_MEM}M --no-rng --cmdline "$CL" ;;
 	ember-4k)
-		$R -t 120 -l $r_l "$@" -- $EMBER run --no-thp --kernel $GK --initrd $GI --memory ${SNAP_MEM}M --no-rng \
+		$R -t 120 -l $r_l -W "$@" -- $EMBER run --no-thp --kernel $GK --initrd $GI --memory ${SNAP_MEM}M --no-rng \
 			--cmdline "$CL"
 		;;
-	qemu) $R -t 120 -l $r_l -m snap-waiting -p '' "$@" -- $QEMU -m ${SNAP_MEM}M -kernel $GK -initrd $GI -append "$CL" ;;
+	qemu) $R -t 120 -l $r_l -W "$@" -- $QEMU -m ${SNAP_MEM}M -kernel $GK -initrd $GI -append "$CL" ;;
 	ember-wait)
 		$R -t 120 -l $r_l -m snap-waiting -p '' "$@" -- $EMBER run --kernel $GK --initrd $GI --memory ${SNAP_MEM}M \
 			--no-rng --cmdline "$CL"

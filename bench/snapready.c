@@ -8,7 +8,7 @@
  * way, so both are timed to the same point.
  *
  *   snapready [-n N] [-m TEXT] [-p PROBE] [-e MS] [-t SECONDS] [-l PREFIX]
- *             [-H] [-w MS] [--] COMMAND [ARG...]
+ *             [-H] [-w MS] [-W] [--] COMMAND [ARG...]
  *
  *   -n N        copies, one fork/exec after the other (default 1)
  *   -m TEXT     what a ready guest prints (default "snap-ready")
@@ -21,6 +21,10 @@
  *               answering) and delay its answer behind their echo. An
  *               empty PROBE sends nothing: TEXT must come by itself
  *   -e MS       probe interval (default 2)
+ *   -W          probe a copy only once it has printed something: for cold
+ *               boots, whose guest prints before it reads (in the lab,
+ *               probing a booting ember guest from the start doubled its
+ *               boot time to user space)
  *   -t SECONDS  give up on copies not ready after SECONDS (default 120)
  *   -l PREFIX   copy I's stdout is also written to PREFIX.I.out and its
  *               stderr to PREFIX.I.err (default: stdout dropped, stderr
@@ -83,7 +87,7 @@ static double now_ms(void)
 static void usage(void)
 {
 	fprintf(stderr, "usage: snapready [-n N] [-m TEXT] [-p PROBE] [-e MS] [-t SECONDS] [-l PREFIX]\n"
-			"                 [-H] [-w MS] [--] COMMAND [ARG...]\n");
+			"                 [-H] [-w MS] [-W] [--] COMMAND [ARG...]\n");
 	exit(2);
 }
 
@@ -172,11 +176,11 @@ int main(int argc, char **argv)
 {
 	const char *text = "snap-ready", *prefix = NULL;
 	char *probe = NULL;
-	int n = 1, opt, hold = 0, interval = 2, wait_ms = 1000, timeout_s = 120, bad = 0;
+	int n = 1, opt, hold = 0, after_output = 0, interval = 2, wait_ms = 1000, timeout_s = 120, bad = 0;
 	long avail0 = -1;
 	double last_probe = 0, all_ready = -1, launched;
 
-	while ((opt = getopt(argc, argv, "+n:m:p:e:t:l:Hw:")) != -1) {
+	while ((opt = getopt(argc, argv, "+n:m:p:e:t:l:Hw:W")) != -1) {
 		switch (opt) {
 		case 'n': n = (int)num(optarg, 1, MAX_VMS); break;
 		case 'm': text = optarg; break;
@@ -186,6 +190,7 @@ int main(int argc, char **argv)
 		case 'l': prefix = optarg; break;
 		case 'H': hold = 1; break;
 		case 'w': wait_ms = (int)num(optarg, 0, 600000); break;
+		case 'W': after_output = 1; break;
 		default: usage();
 		}
 	}
@@ -265,7 +270,8 @@ int main(int argc, char **argv)
 				struct vm *v = &vms[i];
 				int queued = 0;
 
-				if (v->ready < 0 && v->in >= 0 && !ioctl(v->in, FIONREAD, &queued) && !queued &&
+				if (v->ready < 0 && v->in >= 0 && (!after_output || v->first >= 0) &&
+				    !ioctl(v->in, FIONREAD, &queued) && !queued &&
 				    write(v->in, probe, strlen(probe)) < 0 && errno != EAGAIN) {
 					close(v->in);
 					v->in = -1;

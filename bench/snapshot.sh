@@ -99,7 +99,7 @@ report() {
 			name["ember-wait"] = "ember, cold boot (to snap-waiting: no probe)"
 			name["ember"] = "ember, cold boot"; name["ember-restore"] = "ember restore (CLI)"
 			name["ember-load"] = "ember firecracker + PUT /snapshot/load"
-			name["qemu"] = "QEMU microvm, cold boot (to snap-waiting: no probe)"
+			name["qemu"] = "QEMU microvm, cold boot"
 			name["qemu-restore"] = "QEMU microvm -incoming (migration file)"
 			for (i = 1; i <= 6; i++) if (n[order[i]]) m[order[i]] = median(order[i])
 			print "| exec to ready guest | runs | median ms (L1) | min-max ms | vs ember cold | vs QEMU restore |"
