@@ -38,6 +38,7 @@
 #   bench: snap file SYSTEM STATE_BYTES MEM_ALLOC_KIB SAVE_MS
 #   bench: snap load RUN MS STATUS             (ember's own log: 'load snapshot'
 #                                               VMM action took N us)
+#   bench: snap trace RUN MS EVENT             (ember restore --boot-trace)
 #   bench: snap note TEXT
 set -u
 B=/lab/bench
@@ -234,6 +235,20 @@ while [ $r -le 5 ]; do
 	echo "bench: snap load $r $(awk -v u="${us:--1000}" 'BEGIN { printf "%.3f", u / 1000 }') $(head -n1 $S/fc.resp)"
 	kill -9 $p $h 2>/dev/null
 	wait $p 2>/dev/null
+	r=$((r + 1))
+done
+}
+
+# Where a restore's time goes: ember restore --boot-trace, three times,
+# after the timed runs (its trace lines, ms since ember started).
+has trace && {
+echo "bench: snap section trace"
+r=1
+while [ $r -le 3 ]; do
+	l=$S/tr-$r
+	$B/scrub $SCRUB_MIB
+	$R -t 120 -l $l -- $EMBER restore --boot-trace $S/snap | grep '^vm 0 ' | sed "s/^/bench: snap trace $r ready /"
+	sed -n "s/^ember: boot-trace: *\(.*\)/bench: snap trace $r \1/p" $l.0.err
 	r=$((r + 1))
 done
 }

@@ -8,7 +8,7 @@
 # Usage: bench/snapshot.sh [-n RUNS] [--clones N] [--mem MIB]
 #                          [--systems "ember ember-wait ember-restore ember-load qemu qemu-restore"]
 #                          [--memsys "ember-restore ember-load ember ember-4k"]
-#                          [--sections "time load mem"] [--report-only]
+#                          [--sections "time load trace mem"] [--report-only]
 # Leaves $B/bench/snapshot-lab.log (L1's console), snapshot.log (its
 # "bench:" lines) and snapshot.md (the tables). Lab times: ratios only.
 # Needs the lab's lock (one lab run at a time; it waits for another to end).
@@ -23,7 +23,7 @@ clones=10
 mem=128
 systems="ember ember-wait ember-restore ember-load qemu qemu-restore"
 memsys="ember-restore ember-load ember"
-sections="time load mem"
+sections="time load trace mem"
 report_only=0
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -134,6 +134,12 @@ report() {
 				printf "PUT /snapshot/load (ember firecracker, resume_vm, File backend): ember served it in %.1f ms median (L1, its own log), %.1f-%.1f over %d runs (answers:%s).\n",
 					k % 2 ? a[(k + 1) / 2] : (a[k / 2] + a[k / 2 + 1]) / 2, a[1], a[k], k, st
 			}' "$log"
+		echo
+	fi
+	if grep -q '^bench: snap trace ' "$log"; then
+		echo "ember restore --boot-trace (L1 ms since ember started), run by run:"
+		echo
+		sed -n 's/^bench: snap trace \([0-9]*\) /    \1: /p' "$log"
 		echo
 	fi
 	if grep -q '^bench: snap file ' "$log"; then
