@@ -63,6 +63,8 @@ if [ "$report_only" = 0 ]; then
 		tests/lab/run.sh --script bench/lab-snapshot.sh >"$out/snapshot-lab.log"
 	sed 's/\x1b\[[0-9;?]*[a-zA-Z]//g; s/\x1bc//g' "$out/snapshot-lab.log" | tr -d '\r' |
 		grep -a '^bench: ' >"$out/snapshot.log" || true
+	# Which ember L1 ran (LAB_EMBER: another binary, e.g. a fix under test).
+	echo "bench: snap binary ${LAB_EMBER:-build/ember}" >>"$out/snapshot.log"
 	echo "snapshot.sh: lab run took $(($(date +%s) - start)) s; L1 console in $out/snapshot-lab.log" >&2
 fi
 log=$out/snapshot.log
@@ -79,6 +81,8 @@ report() {
 	}
 	echo "Snapshot restore in the nested lab, $(date -u +%Y-%m-%d), ember $(git rev-parse --short HEAD 2>/dev/null || echo '?'),"
 	echo "$(sed -n 's/^bench: L1 /L1 /p' "$log" | head -n1); QEMU $(sed -n 's/^bench: version qemu //p' "$log" | head -n1);"
+	bin=$(sed -n 's/^bench: snap binary //p' "$log" | head -n1)
+	[ -z "$bin" ] || [ "$bin" = build/ember ] || echo "ember binary in L1: $bin (LAB_EMBER), not this tree's build/ember;"
 	echo "guest: minimal kernel + initramfs, 1 vCPU, $(sed -n 's/^SNAP_MEM=//p' "$out/snap-params" 2>/dev/null || echo "$mem") MiB, serial console only. Lab milliseconds: compare as ratios."
 	echo
 	# (a), (b): medians of the timed runs (RUN >= 1).
