@@ -100,6 +100,7 @@ include tests/fuzz/fuzz.mk
 -include tests/guest/guest.mk
 include tests/api/api.mk
 include tests/fault/fault.mk
+-include tests/snapshot/snapshot.mk
 -include guest/guest.mk
 -include tests/lab/lab.mk
 -include bench/bench.mk

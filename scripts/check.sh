@@ -46,6 +46,7 @@ run_part bench-scripts tests/bench/run.sh
 run_part guest make -s check-guest
 run_part api make -s check-api
 run_part fault make -s check-fault
+run_part snapshot tests/snapshot/run.sh
 if [ -x tests/lab/run.sh ]; then
 	run_part lab make -s check-lab
 else

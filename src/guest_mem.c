@@ -36,6 +36,11 @@ static uint8_t *map_aligned(uint64_t size)
 	uintptr_t raw, start;
 	uint8_t *p;
 
+	if (size == 0 || size > SIZE_MAX - GUEST_MEM_HUGE) {
+		errno = EINVAL;
+		return MAP_FAILED;
+	}
+
 	/* Lazy: pages are populated only when the guest or ember touches them,
 	 * so start-up cost and RSS do not grow with --memory. The mapping is
 	 * over-allocated by 2 MiB and trimmed so that host and guest addresses
@@ -59,8 +64,6 @@ int guest_mem_map(struct guest_mem *gm, uint64_t size, bool huge)
 {
 	uint8_t *p;
 
-	if (size == 0 || size > SIZE_MAX - GUEST_MEM_HUGE)
-		return -EINVAL;
 	p = map_aligned(size);
 	if (p == MAP_FAILED)
 		return -errno;
@@ -106,8 +109,6 @@ int guest_mem_map_file(struct guest_mem *gm, uint64_t size, int fd)
 {
 	uint8_t *p;
 
-	if (size == 0 || size > SIZE_MAX - GUEST_MEM_HUGE)
-		return -EINVAL;
 	p = map_aligned(size);
 	if (p == MAP_FAILED)
 		return -errno;

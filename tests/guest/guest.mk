@@ -5,6 +5,7 @@
 #   build/tests/guest/hostileguest.elf  a hostile driver of every device (hostile*.c)
 #   build/tests/guest/waitguest.elf  waits for Ctrl-Alt-Del, then resets (waitguest.c)
 #   build/tests/guest/floodguest.elf  prints as fast as it can, forever (floodguest.c)
+#   build/tests/guest/snapguest.elf  self-checking work for the snapshot suite (snapguest.c)
 # Targets: test-guests (the ELFs), check-guest (tests/guest/run.sh on /dev/kvm).
 
 TG_DIR := tests/guest
@@ -61,6 +62,24 @@ $(TG_B)/waitguest.elf: $(TG_WAITGUEST_OBJS) $(TG_DIR)/guest.ld
 
 $(TG_B)/floodguest.elf: $(TG_FLOODGUEST_OBJS) $(TG_DIR)/guest.ld
 	$(TG_CC) $(TG_LDFLAGS) -o $@ $(TG_FLOODGUEST_OBJS)
+
+# snapguest: the snapshot suite's guest (tests/snapshot/); its own rules, so
+# the lists above stay as they are.
+TG_SNAPGUEST_SRCS := entry.S snaptramp.S snapguest.c uart.c lib.c
+TG_SNAPGUEST_OBJS := $(addprefix $(TG_B)/,$(addsuffix .o,$(basename $(TG_SNAPGUEST_SRCS))))
+TG_OBJS += $(TG_B)/snapguest.o $(TG_B)/snaptramp.o
+GUEST_TEST_BINS += $(TG_B)/snapguest.elf
+
+$(TG_B)/snapguest.o: $(TG_B)/%.o: $(TG_DIR)/%.c
+	@mkdir -p $(dir $@)
+	$(TG_CC) $(TG_CFLAGS) -c -o $@ $<
+
+$(TG_B)/snaptramp.o: $(TG_B)/%.o: $(TG_DIR)/%.S
+	@mkdir -p $(dir $@)
+	$(TG_CC) $(TG_CFLAGS) -c -o $@ $<
+
+$(TG_B)/snapguest.elf: $(TG_SNAPGUEST_OBJS) $(TG_DIR)/guest.ld
+	$(TG_CC) $(TG_LDFLAGS) -o $@ $(TG_SNAPGUEST_OBJS)
 
 -include $(TG_OBJS:.o=.d)
 
