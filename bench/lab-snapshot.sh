@@ -240,14 +240,17 @@ done
 }
 
 # Where a restore's time goes: ember restore --boot-trace, three times,
-# after the timed runs (its trace lines, ms since ember started).
+# after the timed runs (its trace lines, ms since ember started; ember
+# prints them when the VM stops, so it gets --api-sock and SIGTERM).
 has trace && {
 echo "bench: snap section trace"
 r=1
 while [ $r -le 3 ]; do
 	l=$S/tr-$r
 	$B/scrub $SCRUB_MIB
-	$R -t 120 -l $l -- $EMBER restore --boot-trace $S/snap | grep '^vm 0 ' | sed "s/^/bench: snap trace $r ready /"
+	rm -f $S/tr.sock
+	$R -t 120 -l $l -T -- $EMBER restore --boot-trace --api-sock $S/tr.sock $S/snap | grep '^vm 0 ' |
+		sed "s/^/bench: snap trace $r ready /"
 	sed -n "s/^ember: boot-trace: *\(.*\)/bench: snap trace $r \1/p" $l.0.err
 	r=$((r + 1))
 done

@@ -8,7 +8,7 @@
  * way, so both are timed to the same point.
  *
  *   snapready [-n N] [-m TEXT] [-p PROBE] [-e MS] [-t SECONDS] [-l PREFIX]
- *             [-H] [-w MS] [-W] [--] COMMAND [ARG...]
+ *             [-H] [-w MS] [-W] [-T] [--] COMMAND [ARG...]
  *
  *   -n N        copies, one fork/exec after the other (default 1)
  *   -m TEXT     what a ready guest prints (default "snap-ready")
@@ -32,7 +32,10 @@
  *   -H          once every copy is ready (or gone), wait -w MS (default
  *               1000) and sample the memory of each (smaps_rollup) and
  *               MemAvailable
- * Then every copy still running is killed (SIGKILL) and reaped.
+ *   -T          end the copies with SIGTERM (SIGKILL after 5 s), for a VMM
+ *               that reports at a clean exit (ember --boot-trace needs
+ *               --api-sock for SIGTERM to be a clean end)
+ * Then every copy still running is killed (SIGKILL, or -T) and reaped.
  *
  * Times are CLOCK_MONOTONIC ms from just before the first fork. Output:
  *   launched MS                  all N forked
@@ -87,7 +90,7 @@ static double now_ms(void)
 static void usage(void)
 {
 	fprintf(stderr, "usage: snapready [-n N] [-m TEXT] [-p PROBE] [-e MS] [-t SECONDS] [-l PREFIX]\n"
-			"                 [-H] [-w MS] [-W] [--] COMMAND [ARG...]\n");
+			"                 [-H] [-w MS] [-W] [-T] [--] COMMAND [ARG...]\n");
 	exit(2);
 }
 
@@ -176,11 +179,11 @@ int main(int argc, char **argv)
 {
 	const char *text = "snap-ready", *prefix = NULL;
 	char *probe = NULL;
-	int n = 1, opt, hold = 0, after_output = 0, interval = 2, wait_ms = 1000, timeout_s = 120, bad = 0;
+	int n = 1, opt, hold = 0, after_output = 0, term = 0, interval = 2, wait_ms = 1000, timeout_s = 120, bad = 0;
 	long avail0 = -1;
 	double last_probe = 0, all_ready = -1, launched;
 
-	while ((opt = getopt(argc, argv, "+n:m:p:e:t:l:Hw:W")) != -1) {
+	while ((opt = getopt(argc, argv, "+n:m:p:e:t:l:Hw:WT")) != -1) {
 		switch (opt) {
 		case 'n': n = (int)num(optarg, 1, MAX_VMS); break;
 		case 'm': text = optarg; break;
@@ -191,6 +194,7 @@ int main(int argc, char **argv)
 		case 'H': hold = 1; break;
 		case 'w': wait_ms = (int)num(optarg, 0, 600000); break;
 		case 'W': after_output = 1; break;
+		case 'T': term = 1; break;
 		default: usage();
 		}
 	}
@@ -368,8 +372,19 @@ int main(int argc, char **argv)
 		struct vm *v = &vms[i];
 
 		if (v->status < 0) {
-			kill(v->pid, SIGKILL);
-			waitpid(v->pid, NULL, 0);
+			int i = 0;
+
+			if (term) {
+				kill(v->pid, SIGTERM);
+				while (i < 500 && waitpid(v->pid, NULL, WNOHANG) == 0) {
+					usleep(10000);
+					i++;
+				}
+			}
+			if (!term || i == 500) {
+				kill(v->pid, SIGKILL);
+				waitpid(v->pid, NULL, 0);
+			}
 		}
 		if (v->status >= 0)
 			printf("vm %d %.3f %.3f %d\n", i, v->ready, v->first, v->status);
