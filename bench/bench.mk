@@ -5,6 +5,7 @@
 #   build/bench/ablate   floor plus optional monitor steps, each timed (costs.sh)
 #   build/bench/vmwatch  starts N VMMs, timestamps a console line and the exit
 #   build/bench/scrub    frees the lab of the previous VM's translated code (lab-boot.sh)
+#   build/bench/snapready  starts N VMMs, probes their consoles, times each to a ready guest
 #   build/bench/idleguest.elf  PVH guest that idles until console input
 #   build/bench/initramfs-bench.cpio.gz  guest/'s initramfs + bench overlay
 #                        (/benchinit: boot marker + console line; /bench-kernel-log)
@@ -18,8 +19,10 @@
 #   bench-restore  bench/restore.sh: ember restore vs cold start-up on this /dev/kvm
 #   bench-soak     bench/soak.sh: 10 minutes of guest blk, net and vsock under ASan+UBSan
 #                  in the lab; sanitizer reports, fd and RSS growth (not in `make bench`)
+#   bench-snapshot bench/snapshot.sh: restore vs cold boot, ember vs QEMU -incoming, and
+#                  the memory of 10 clones, in the lab (issue 13)
 #   bench-report   bench/report.sh: docs/benchmarks.md and docs/img/ from the above
-#   bench          bench-startup, -density, -boot, -report (about 25 minutes on 2 cores,
+#   bench          bench-startup, -api, -restore, -density, -boot, -snapshot, -report (about 25 minutes on 2 cores,
 #                  plus any wait for the lab's lock)
 # Benchmarks report; they never gate `make check`.
 
@@ -46,6 +49,11 @@ $(BENCH_B)/vmwatch: bench/vmwatch.c
 $(BENCH_B)/scrub: bench/scrub.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -static -o $@ $< || $(CC) $(CFLAGS) -o $@ $<
+
+# Static: it runs in L1, whose initramfs has no libraries for it.
+$(BENCH_B)/snapready: bench/snapready.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -static -o $@ $<
 
 # The guest's rdinit: freestanding, no libc (a few KiB in the initramfs).
 $(BENCH_B)/benchinit: bench/benchinit.c
@@ -84,7 +92,7 @@ $(BENCH_B)/idleguest.elf: $(BENCH_B)/idleguest.o $(TG_DIR)/guest.ld
 
 -include $(BENCH_B)/floor.d $(BENCH_B)/measure.d $(BENCH_B)/ablate.d $(BENCH_B)/vmwatch.d \
 	$(BENCH_B)/scrub.d $(BENCH_B)/benchinit.d $(BENCH_B)/idleguest.d $(BENCH_B)/apibench.d \
-	$(BENCH_B)/markguest.d
+	$(BENCH_B)/markguest.d $(BENCH_B)/snapready.d
 
 BENCH_STARTUP_DEPS := $(B)/ember $(B)/tests/guest/exitguest.elf $(BENCH_B)/floor $(BENCH_B)/measure
 
@@ -108,6 +116,10 @@ bench-density: $(B)/ember $(BENCH_B)/idleguest.elf $(BENCH_B)/vmwatch
 bench-boot:
 	B=$(B) bench/boot.sh $(BENCH_ARGS)
 
+# The lab builds what it boots itself; snapshot.sh makes snapready and scrub.
+bench-snapshot:
+	B=$(B) bench/snapshot.sh $(BENCH_ARGS)
+
 bench-report:
 	B=$(B) bench/report.sh
 
@@ -129,9 +141,10 @@ bench:
 	$(MAKE) --no-print-directory bench-restore
 	$(MAKE) --no-print-directory bench-density
 	$(MAKE) --no-print-directory bench-boot
+	$(MAKE) --no-print-directory bench-snapshot
 	$(MAKE) --no-print-directory bench-report
 
-.PHONY: bench bench-restore bench-api bench-startup bench-costs bench-density bench-boot bench-report
+.PHONY: bench bench-restore bench-api bench-startup bench-costs bench-density bench-boot bench-snapshot bench-report
 
 # The virtqueue consumer path over a fake guest memory (issue 12): per-request
 # cost of each device's request loop, for perf stat / callgrind before and after.
