@@ -180,6 +180,11 @@ int config_parse_net(const char *s, struct net_config *n)
 						    "bytes",
 						    item + 4);
 			strcpy(n->tap, item + 4);
+		} else if (strncmp(item, "id=", 3) == 0) {
+			if (!item[3] || strlen(item + 3) >= sizeof(n->id))
+				return ember_seterr(-EINVAL, "--net: id '%s' must be 1-%zu bytes",
+						    item + 3, sizeof(n->id) - 1);
+			strcpy(n->id, item + 3);
 		} else if (strncmp(item, "mac=", 4) == 0) {
 			if (config_parse_mac(item + 4, n->mac))
 				return ember_seterr(-EINVAL,
@@ -190,7 +195,7 @@ int config_parse_net(const char *s, struct net_config *n)
 		} else {
 			return ember_seterr(-EINVAL,
 					    "--net: unknown option '%s' (tap=NAME, "
-					    "mac=MAC)",
+					    "mac=MAC, id=NAME)",
 					    item);
 		}
 	}
@@ -331,9 +336,19 @@ int config_parse_run(int argc, char **argv, struct ember_config *cfg, const char
 			if (cfg->nnets >= CONFIG_MAX_NETS)
 				return ember_seterr(-EINVAL, "--net: at most %d networks",
 						    CONFIG_MAX_NETS);
-			err = config_parse_net(val, &cfg->nets[cfg->nnets++]);
+			err = config_parse_net(val, &cfg->nets[cfg->nnets]);
 			if (err)
 				return err;
+			/* The interface's name for the API and for restore's
+			 * --net ID=TAP: eth0, eth1, ... unless given. */
+			if (!cfg->nets[cfg->nnets].id[0])
+				snprintf(cfg->nets[cfg->nnets].id, sizeof(cfg->nets[0].id), "eth%u",
+					 cfg->nnets);
+			for (unsigned k = 0; k < cfg->nnets; k++)
+				if (!strcmp(cfg->nets[k].id, cfg->nets[cfg->nnets].id))
+					return ember_seterr(-EINVAL, "--net: id '%s' given twice",
+							    cfg->nets[k].id);
+			cfg->nnets++;
 			continue;
 		}
 		if ((err = config_take_value(argc, argv, &i, "--vsock", &val))) {

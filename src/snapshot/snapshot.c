@@ -14,6 +14,7 @@
 
 #include "boot/layout.h"
 #include "boot/mptable.h"
+#include "dev/virtio_net.h"
 #include "snapshot/uffd.h"
 #include "snapshot/vcpu_state.h"
 #include "util.h"
@@ -369,8 +370,25 @@ static int save_state(struct vm *vm, bool diff, struct snap_w *w)
 	struct kvm_clock_data clock;
 	int err;
 
+	struct ember_config *cfg = malloc(sizeof(*cfg));
+
+	if (!cfg)
+		return ember_seterr(-ENOMEM, "out of memory");
+	/* A MAC ember made up (from the TAP's name and its pid) is the guest's
+	 * for good: a restore in another process must not make up another. */
+	*cfg = *vm->cfg;
+	for (unsigned i = 0; i < cfg->nnets; i++) {
+		struct vm_virtio *s = board_find(&vm->board, "net", i);
+
+		if (!cfg->nets[i].has_mac && s) {
+			memcpy(cfg->nets[i].mac,
+			       ((struct virtio_net *)s->model)->config + VIRTIO_NET_CFG_MAC, 6);
+			cfg->nets[i].has_mac = true;
+		}
+	}
 	memset(&clock, 0, sizeof(clock));
-	snapshot_save_meta(w, vm->cfg, diff);
+	snapshot_save_meta(w, cfg, diff);
+	free(cfg);
 	if (ioctl(vm->vm_fd, KVM_GET_CLOCK, &clock) < 0)
 		return ember_seterr(-errno, "KVM_GET_CLOCK: %s", strerror(errno));
 	snap_begin(w, TAG_CLOK, 0);

@@ -132,6 +132,9 @@ case_ "restore: unknown option" 2 "unknown option '--frob'" -- restore --frob a
 case_ "restore: --paused without --api-sock" 2 "--paused needs --api-sock" -- restore --paused a
 case_ "restore: --mem and --uffd" 2 "exclude each other" -- restore --mem m --uffd u a
 case_ "restore: --net without =" 2 "want ID=TAP" -- restore --net eth0 a
+case_ "run: one --net id twice" 2 "id 'x' given twice" -- run --kernel "$GUEST" \
+	--net tap=ta,id=x --net tap=tb,id=x
+case_ "run: an empty --net id" 2 "must be 1-64 bytes" -- run --kernel "$GUEST" --net tap=ta,id=
 case_ "restore: missing snapshot" 1 "No such file or directory" -- restore "$tmp/none.snap"
 case_ "restore: a FIFO as snapshot" 1 "not a regular file" -- restore "$tmp/fifo"
 case_ "restore: a text file" 1 "not an ember snapshot" -- restore "$tmp/text"
