@@ -246,7 +246,7 @@ stall_s=${LAB_STALL:-60}
 rm -f "$out"/console.*log* # console.N.log: L1 boot N; console.log: the last
 run_l1() {
 	boot_l1 "$2" "$stall_s" \
-		"console=ttyS0 quiet panic=-1 lab.mode=$mode lab.cases=${1// /,} lab.verbose=${LAB_VERBOSE:-}" |
+		"console=ttyS0 quiet panic=-1 ${LAB_KARGS:-} lab.mode=$mode lab.cases=${1// /,} lab.verbose=${LAB_VERBOSE:-}" |
 		grep --line-buffered -E '^(ok|FAIL) - |^# ' || true
 }
 
@@ -303,15 +303,19 @@ case_result() {
 
 # The emulated L1 may still die by itself (README.md, "When L1 dies"). Each
 # boot runs the cases that no earlier L1 finished. A case is run again
-# (at most LAB_TRIES times in all, default 2) when L1 died while it ran, or
+# (at most LAB_TRIES times in all, default 4) when L1 died while it ran, or
 # when it failed while L1's kernel reported trouble (a lockup, a stall, an
 # oops). A case that fails on a healthy L1 fails at once; one that L1 dies
 # under every time fails too, as it may be what kills L1. Every death is
 # printed with its kind, and the run ends with a count of boots and deaths.
 all=$list
 [ -n "$all" ] || all=$("$here/run.sh" --list | tr '\n' ' ')
-tries_max=${LAB_TRIES:-2}
-boots_max=${LAB_BOOTS:-4}
+# Four tries, not two: the snapshot cases leave L1 idle with many guest
+# timers armed, and L1 then hangs by itself (silence, its CPU halted in its
+# idle loop: QEMU TCG's lost timer wake-up) in about half of the
+# snapshot-clones runs (issue 13's note); twice in a row failed a CI run.
+tries_max=${LAB_TRIES:-4}
+boots_max=${LAB_BOOTS:-6}
 declare -A tries=() result=() why=()
 rest=$(echo $all)
 boots=0 deaths=0 kinds='' retried=''

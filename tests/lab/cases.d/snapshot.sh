@@ -10,7 +10,7 @@
 #                         with network_overrides and vsock_override
 #   snapshot-clones       SNAP_CLONES (10) restores of one snapshot at once
 #   snapshot-diff         a Diff snapshot merged onto its Full base, restored
-LAB_CASES="$LAB_CASES snapshot-restore-cli snapshot-restore-api snapshot-clones snapshot-diff"
+LAB_CASES="$LAB_CASES snapshot-restore-cli snapshot-restore-api snapshot-clones snapshot-diff snapshot-session"
 
 SNAP_T=300     # seconds any one ember of these cases may live
 SNAP_MEM=128   # MiB of guest RAM
@@ -522,4 +522,55 @@ case_snapshot_diff() {
 	snap_do_ok back "echo lab-base \$(cat /tmp/a) \$(ls /tmp/b 2>/dev/null || echo no-b)"
 	snap_console back | grep -q "lab-base base-42 no-b" || snap_fail back "the base snapshot does not restore as it was"
 	snap_end back
+}
+
+# The README's session, and a test of it: the operator's view of a guest at
+# its shell snapshotted with `ember snapshot`, restored with `ember restore`
+# and cloned three times from the same files, each clone on a vsock socket
+# of its own. Each step prints "# session: " lines: the commands (as typed
+# on the host) and what came back, the guest's console lines among them.
+ses_cmd() { echo "# session: \$ $*"; }
+ses_out() { tr -d '\033' | sed 's/\[6n//g; s/^/# session: /'; }
+# ses_typed NAME CMD: type CMD at NAME's shell and show the exchange as it
+# appears on the console (the prompt, the command, its output).
+ses_typed() {
+	ses_before=$(snap_console "$1" | wc -l)
+	snap_do_ok "$1" "$2"
+	snap_console "$1" | tail -n +$((ses_before + 1)) | grep -v '^$' |
+		sed "s/; echo lab-done-.*//; /^lab-done-/d" | ses_out
+}
+case_snapshot_session() {
+	trap snap_cleanup EXIT
+	ses_cmd "ember run --kernel vmlinux --initrd initramfs.cpio.gz --memory 128M --vsock cid=3,uds=v.sock --api-sock vm.sock"
+	snap_vm vm "$EMBER" run --kernel "$GK" --initrd "$GI" --memory 128M --cmdline "$BASE quiet" \
+		--vsock "cid=3,uds=$D/v.sock" --api-sock "$D/vm.sock"
+	snap_prompt vm
+	ses_typed vm "echo hello > /tmp/note; uptime"
+	ses_cmd "ember snapshot --api-sock vm.sock vm.snap          # (another terminal)"
+	(cd "$D" && timeout -s KILL 120 "$EMBER" snapshot --api-sock vm.sock vm.snap) 2>&1 | ses_out
+	[ -s "$D/vm.snap" ] || fail "ember snapshot wrote no vm.snap"
+	ses_typed vm "uptime"
+	ses_cmd "ls -ls vm.snap vm.snap.mem"
+	(cd "$D" && ls -ls vm.snap vm.snap.mem) | ses_out
+	snap_kill vm
+	ses_cmd "ember restore --vsock-uds v1.sock vm.snap          # the first VM is gone"
+	snap_vm r "$EMBER" restore --vsock-uds "$D/v1.sock" "$D/vm.snap"
+	ses_typed r "cat /tmp/note; uptime"
+	snap_console r | grep -q '^hello' || snap_fail r "the restored shell lost /tmp/note"
+	snap_end r
+	i=1
+	for c in 1 2 3; do
+		ses_cmd "ember restore --vsock-uds c$c.sock vm.snap &      # clone $c"
+		snap_vm c$c "$EMBER" restore --vsock-uds "$D/c$c.sock" "$D/vm.snap"
+	done
+	for c in 1 2 3; do
+		ses_typed c$c "echo clone $c: \$(cat /tmp/note)"
+		snap_console c$c | grep -q "^clone $c: hello" || snap_fail c$c "clone $c did not answer"
+	done
+	ses_cmd "for p in \$(pgrep -f 'ember restore'); do grep Pss: /proc/\$p/smaps_rollup; done"
+	for c in 1 2 3; do
+		sed -n 's/^Pss: *\([0-9]*\) kB/\1/p' "/proc/$(pgrep -P "$(snap_pid c$c)" ember || snap_pid c$c)/smaps_rollup" 2>/dev/null
+	done | awk '{printf "Pss: %d kB\n", $1}' | ses_out
+	for c in 1 2 3; do snap_end c$c; done
+	return 0
 }
