@@ -19,8 +19,10 @@ scenario() {
 	shift 5
 	rm -rf "$work/out"
 	mkdir -p "$work/out"
+	# The scenarios are written for 2 tries and 4 boots (the logic, not
+	# run.sh's defaults, is under test).
 	LAB_OUT=$work/out LAB_FAKE_L1=$here/fake-l1.sh FAKE_L1_PLAN=$plan LAB_POLL=1 LAB_STALL=3 \
-		"$here/run.sh" $cases >"$work/$name.log" 2>&1 || rc=$?
+		LAB_TRIES=2 LAB_BOOTS=4 "$here/run.sh" $cases >"$work/$name.log" 2>&1 || rc=$?
 	[ "$rc" = "$want" ] || bad="exit status $rc, want $want"
 	for s in "$@"; do
 		grep -qF -- "$s" "$work/$name.log" || bad="${bad:+$bad; }no '$s' in the output"
