@@ -61,7 +61,7 @@ static int set_cpuid(struct vcpu *v)
 	return err;
 }
 
-static int set_msrs(struct vcpu *v)
+bool vcpu_msr(struct vcpu *v, bool set, uint32_t index, uint64_t *val)
 {
 	/* struct kvm_msrs ends in a flexible array: give it room for one
 	 * entry in a buffer aligned for it. */
@@ -72,9 +72,19 @@ static int set_msrs(struct vcpu *v)
 
 	memset(&m, 0, sizeof(m));
 	m.hdr.nmsrs = 1;
-	m.hdr.entries[0].index = MSR_MTRR_DEF_TYPE;
-	m.hdr.entries[0].data = MTRR_DEF_TYPE_WB;
-	if (ioctl(v->fd, KVM_SET_MSRS, &m.hdr) != 1)
+	m.hdr.entries[0].index = index;
+	m.hdr.entries[0].data = *val;
+	if (ioctl(v->fd, set ? KVM_SET_MSRS : KVM_GET_MSRS, &m.hdr) != 1)
+		return false;
+	*val = m.hdr.entries[0].data;
+	return true;
+}
+
+static int set_msrs(struct vcpu *v)
+{
+	uint64_t def = MTRR_DEF_TYPE_WB;
+
+	if (!vcpu_msr(v, true, MSR_MTRR_DEF_TYPE, &def))
 		return ember_seterr(-EIO, "vCPU %u: KVM_SET_MSRS (MTRR default type) failed",
 				    v->id);
 	return 0;

@@ -112,6 +112,9 @@ uint64_t vcpus_exits(struct vcpus *g, enum vcpu_exit_kind k);
  * malloc'd, or NULL with a message. */
 struct kvm_cpuid2 *vcpu_cpuid_table(struct vcpu *v);
 
+/* Read (set false) or write one MSR of vCPU v: false if KVM refused it. */
+bool vcpu_msr(struct vcpu *v, bool set, uint32_t index, uint64_t *val);
+
 /* Handle the exit in v->run; false when the vCPU should stop running.
  * Exposed for tests. */
 bool vcpu_handle_exit(struct vcpu *v);

@@ -75,24 +75,6 @@ static int get_ioctl(struct vcpu *v, unsigned long req, void *arg, const char *n
 	return 0;
 }
 
-/* One MSR; false if KVM cannot read it for this vCPU (it lists MSRs of
- * features this guest's CPUID may not have). */
-static bool get_msr(struct vcpu *v, uint32_t index, __u64 *val)
-{
-	union {
-		struct kvm_msrs hdr;
-		uint8_t bytes[sizeof(struct kvm_msrs) + sizeof(struct kvm_msr_entry)];
-	} m;
-
-	memset(&m, 0, sizeof(m));
-	m.hdr.nmsrs = 1;
-	m.hdr.entries[0].index = index;
-	if (ioctl(v->fd, KVM_GET_MSRS, &m.hdr) != 1)
-		return false;
-	*val = m.hdr.entries[0].data;
-	return true;
-}
-
 static int save_msrs(struct vcpu *v, const struct vcpu_caps *caps, struct snap_w *w)
 {
 	struct kvm_msr_entry *e = calloc(caps->nmsr_index + 1, sizeof(*e));
@@ -100,14 +82,22 @@ static int save_msrs(struct vcpu *v, const struct vcpu_caps *caps, struct snap_w
 
 	if (!e)
 		return -ENOMEM;
-	/* The TSC first: KVM takes the deadline timer's MSR relative to it. */
-	if (get_msr(v, MSR_IA32_TSC, &e[n].data))
-		e[n++].index = MSR_IA32_TSC;
+	uint64_t val = 0;
+
+	/* The TSC first: KVM takes the deadline timer's MSR relative to it.
+	 * KVM lists MSRs of features this guest's CPUID may not have: only
+	 * those it can read for this vCPU are kept. */
+	if (vcpu_msr(v, false, MSR_IA32_TSC, &val)) {
+		e[n].index = MSR_IA32_TSC;
+		e[n++].data = val;
+	}
 	for (uint32_t i = 0; i < caps->nmsr_index; i++) {
 		uint32_t idx = caps->msr_index[i];
 
-		if (idx != MSR_IA32_TSC && get_msr(v, idx, &e[n].data))
-			e[n++].index = idx;
+		if (idx != MSR_IA32_TSC && vcpu_msr(v, false, idx, &val)) {
+			e[n].index = idx;
+			e[n++].data = val;
+		}
 	}
 	snap_put_u32(w, n);
 	for (uint32_t i = 0; i < n; i++) {

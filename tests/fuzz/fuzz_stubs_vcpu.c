@@ -10,3 +10,12 @@ struct kvm_cpuid2 *vcpu_cpuid_table(struct vcpu *v)
 	(void)v;
 	return NULL;
 }
+
+bool vcpu_msr(struct vcpu *v, bool set, uint32_t index, uint64_t *val)
+{
+	(void)v;
+	(void)set;
+	(void)index;
+	(void)val;
+	return false;
+}
