@@ -30,6 +30,7 @@ LIB_SRCS += src/probe.c
 LIB_SRCS += src/boot/loader.c
 LIB_SRCS += src/boot/elf.c
 LIB_SRCS += src/boot/pvh.c
+LIB_SRCS += src/boot/linux64.c
 LIB_SRCS += src/boot/mptable.c
 LIB_SRCS += src/boot/cmdline.c
 LIB_SRCS += src/dev/uart.c

@@ -3,10 +3,36 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "boot/layout.h"
 #include "util.h"
+
+int config_parse_kernel_addr(const char *s, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	if (!strcmp(s, "random")) {
+		*out = KERNEL_ADDR_RANDOM;
+		return 0;
+	}
+	if (!strcmp(s, "elf")) {
+		*out = KERNEL_ADDR_ELF;
+		return 0;
+	}
+	errno = 0;
+	v = strtoull(s, &end, 0);
+	if (!*s || *end || errno || s[0] == '-' || v < LAYOUT_LOW_RESERVED_END || v & 0xfff ||
+	    v > 0xffffffffULL)
+		return ember_seterr(-EINVAL,
+				    "--kernel-addr: '%s' is not random, elf or a 4 KiB-aligned "
+				    "address from 1 MiB to 4 GiB",
+				    s);
+	*out = v;
+	return 0;
+}
 
 int config_parse_size(const char *s, uint64_t *out)
 {
@@ -371,6 +397,14 @@ int config_parse_run(int argc, char **argv, struct ember_config *cfg, const char
 			else
 				return ember_seterr(-EINVAL,
 						    "--console: '%s' is not uart or virtio", val);
+			continue;
+		}
+		if ((err = config_take_value(argc, argv, &i, "--kernel-addr", &val))) {
+			if (err < 0)
+				return err;
+			err = config_parse_kernel_addr(val, &cfg->kernel_addr);
+			if (err)
+				return err;
 			continue;
 		}
 		if ((err = config_take_value(argc, argv, &i, "--root", &root))) {

@@ -111,11 +111,16 @@ struct serial_config {
 	struct token_bucket_config rl;	/* bytes of console output */
 };
 
+/* --kernel-addr: where a relocatable kernel goes (an address is >= 1 MiB). */
+#define KERNEL_ADDR_RANDOM 0 /* a random aligned address in its range */
+#define KERNEL_ADDR_ELF	   1 /* where its ELF headers say */
+
 struct ember_config {
 	/* boot-source */
 	char kernel[CONFIG_PATH_MAX]; /* "" until set */
 	char initrd[CONFIG_PATH_MAX]; /* "": none */
 	char cmdline[LAYOUT_CMDLINE_MAX];
+	uint64_t kernel_addr; /* KERNEL_ADDR_RANDOM, KERNEL_ADDR_ELF or an address */
 	/* machine-config */
 	uint64_t mem_size;
 	unsigned ncpus;
@@ -160,6 +165,9 @@ int config_parse_net(const char *s, struct net_config *n);
 int config_parse_vsock(const char *s, struct vsock_config *v);
 /* "02:00:00:00:00:01": a unicast MAC address. 0 or -EINVAL. */
 int config_parse_mac(const char *s, uint8_t mac[6]);
+
+/* --kernel-addr random|elf|ADDR */
+int config_parse_kernel_addr(const char *s, uint64_t *out);
 
 /* "256M", "1G", "4096K", "1048576" (bytes). Rejects 0, junk, overflow. */
 int config_parse_size(const char *s, uint64_t *out);

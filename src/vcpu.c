@@ -12,6 +12,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "boot/linux64.h"
 #include "boot/pvh.h"
 #include "bus.h"
 #include "cpuid.h"
@@ -97,7 +98,10 @@ static int set_boot_regs(struct vcpu *v)
 
 	if (ioctl(v->fd, KVM_GET_SREGS, &sregs) < 0)
 		return ember_seterr(-errno, "KVM_GET_SREGS: %s", strerror(errno));
-	pvh_boot_regs(v->group->host->entry, &regs, &sregs);
+	if (v->group->host->linux64)
+		linux64_boot_regs(v->group->host->entry, &regs, &sregs);
+	else
+		pvh_boot_regs((uint32_t)v->group->host->entry, &regs, &sregs);
 	if (ioctl(v->fd, KVM_SET_SREGS, &sregs) < 0)
 		return ember_seterr(-errno, "KVM_SET_SREGS: %s", strerror(errno));
 	if (ioctl(v->fd, KVM_SET_REGS, &regs) < 0)

@@ -31,7 +31,8 @@ struct vcpu_host {
 	const struct kvm_cpuid2 *host_cpuid;
 	bool tsc_deadline;
 	bool smt;	/* two threads per core (machine-config smt) */
-	uint32_t entry; /* the PVH entry, for vCPU 0 */
+	uint64_t entry; /* vCPU 0's entry: the PVH one, or the kernel's 64-bit one */
+	bool linux64;	/* enter by the Linux 64-bit boot protocol, not PVH */
 	struct bus *pio, *mmio;
 	void (*eoi)(void *ctx, unsigned vector); /* KVM_EXIT_IOAPIC_EOI */
 	void *eoi_ctx;

@@ -352,6 +352,7 @@ static int create_vcpus(struct vm *vm)
 		.tsc_deadline = vm->tsc_deadline,
 		.smt = vm->cfg->smt,
 		.entry = vm->boot.entry,
+		.linux64 = vm->boot.protocol == BOOT_LINUX64,
 		.pio = &vm->board.pio,
 		.mmio = &vm->board.mmio,
 		.eoi = board_eoi,

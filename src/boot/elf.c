@@ -51,6 +51,7 @@ static void read_phdr(const struct elf_image *img, const uint8_t *p, uint32_t *t
 		s->paddr = get_le64(p + 24);
 		s->filesz = get_le64(p + 32);
 		s->memsz = get_le64(p + 40);
+		s->align = get_le64(p + 48);
 	} else {
 		s->offset = get_le32(p + 4);
 		s->vaddr = get_le32(p + 8);
@@ -58,6 +59,7 @@ static void read_phdr(const struct elf_image *img, const uint8_t *p, uint32_t *t
 		s->filesz = get_le32(p + 16);
 		s->memsz = get_le32(p + 20);
 		s->flags = get_le32(p + 24);
+		s->align = get_le32(p + 28);
 	}
 }
 
@@ -350,4 +352,71 @@ int elf_load(const struct elf_image *img, const uint8_t *buf, size_t len,
 			memset(dst + s->filesz, 0, (size_t)(s->memsz - s->filesz));
 	}
 	return 0;
+}
+
+int elf_reloc_range(const struct elf_image *img, uint64_t lo, uint64_t hi, uint64_t *first,
+		    uint64_t *last, uint64_t *align)
+{
+	uint64_t a = img->reloc_align, min = img->reloc_min, max = img->reloc_max;
+	uint64_t size = img->load_end - img->load_start, top, f, l;
+
+	if (!img->has_reloc)
+		return -ENOEXEC;
+	if (a == 0) {
+		a = 4096;
+		for (unsigned i = 0; i < img->nsegs; i++)
+			if (img->segs[i].align > a)
+				a = img->segs[i].align;
+	}
+	if (max == 0)
+		max = 0xffffffffULL;
+	if (a & (a - 1) || min > max)
+		return -EINVAL;
+	/* The image's last byte at most min(max, hi - 1). */
+	top = max < hi - 1 ? max : hi - 1;
+	if (hi == 0 || size == 0 || size - 1 > top)
+		return -ENOSPC;
+	l = align_down_u64(top - (size - 1), a);
+	if (!align_up_u64(min > lo ? min : lo, a, &f) || f > l)
+		return -ENOSPC;
+	*first = f;
+	*last = l;
+	*align = a;
+	return 0;
+}
+
+void elf_relocate(struct elf_image *img, uint64_t start)
+{
+	uint64_t delta = start - img->load_start; /* modulo 2^64: a move down too */
+
+	for (unsigned i = 0; i < img->nsegs; i++)
+		img->segs[i].paddr += delta;
+	img->load_start = start;
+	img->load_end += delta;
+	if (img->has_pvh)
+		img->pvh_entry = (uint32_t)(img->pvh_entry + delta);
+}
+
+int elf_entry_paddr(const struct elf_image *img, uint64_t *paddr)
+{
+	uint64_t e = img->entry;
+
+	for (unsigned i = 0; i < img->nsegs; i++) {
+		const struct elf_segment *s = &img->segs[i];
+
+		if (e >= s->paddr && e - s->paddr < s->memsz) {
+			*paddr = e;
+			return 0;
+		}
+	}
+	for (unsigned i = 0; i < img->nsegs; i++) {
+		const struct elf_segment *s = &img->segs[i];
+
+		if (e >= s->vaddr && e - s->vaddr < s->memsz) {
+			*paddr = s->paddr + (e - s->vaddr);
+			return 0;
+		}
+	}
+	return ember_seterr(-ENOEXEC, "entry point 0x%llx is in no loadable segment",
+			    (unsigned long long)e);
 }

@@ -30,6 +30,7 @@
 
 struct elf_segment {
 	uint64_t offset, paddr, vaddr, filesz, memsz;
+	uint64_t align; /* p_align */
 	uint32_t flags;
 };
 
@@ -68,5 +69,30 @@ int elf_place(const struct elf_image *img, const struct guest_mem *gm, uint64_t 
  * read) to its p_paddr and zero its tail (.bss) unless gm->zeroed. */
 int elf_load(const struct elf_image *img, const uint8_t *buf, size_t len,
 	     const struct guest_mem *gm, uint64_t min_paddr);
+
+/*
+ * Relocatable PVH kernels (XEN_ELFNOTE_PHYS32_RELOC: align, min, max; Linux
+ * 6.12+). The image [load_start, load_end) may start at any multiple of
+ * `align` from which it stays inside [min, max] (max: the highest address of
+ * its last byte). elf_reloc_range() intersects that with the RAM the loader
+ * offers, [lo, hi), and returns the first and last acceptable start (both
+ * multiples of *align). align defaults to the largest PT_LOAD p_align (at
+ * least 4 KiB), min to 0, max to 0xffffffff. Returns 0, -ENOEXEC without the
+ * note, -EINVAL for an alignment that is not a power of two or min > max,
+ * -ENOSPC when no start fits. Pure.
+ */
+int elf_reloc_range(const struct elf_image *img, uint64_t lo, uint64_t hi, uint64_t *first,
+		    uint64_t *last, uint64_t *align);
+
+/* Move the image so that it starts at `start`: every segment's paddr, the
+ * load range and the PVH entry shift by the same delta. The caller checked
+ * `start` with elf_reloc_range(). */
+void elf_relocate(struct elf_image *img, uint64_t start);
+
+/* The physical address of the ELF entry point (e_entry), which a vmlinux
+ * gives either as a physical address inside a segment or as a virtual one
+ * (then translated through the segment holding it). Returns 0 or -ENOEXEC
+ * (no segment holds it). */
+int elf_entry_paddr(const struct elf_image *img, uint64_t *paddr);
 
 #endif

@@ -9,7 +9,12 @@
  *   0x06000  struct hvm_start_info (56 bytes)
  *   0x06040  hvm_modlist_entry[] (32 bytes each; module 0 = initrd)
  *   0x07000  hvm_memmap_table_entry[] (at most 127 entries = 3048 bytes)
+ *   0x08000  boot_params "zero page" (Linux 64-bit boot protocol only)
+ *   0x09000  page tables of that protocol: PML4, PDPT, then four page
+ *            directories identity-mapping the first 4 GiB with 2 MiB pages
  *   0x20000  kernel command line, NUL-terminated, at most 2048 bytes
+ *   0xE0000  ACPI tables, RSDP first (in Linux's legacy RSDP scan range
+ *            too); 64 KiB, reserved in the map with the legacy hole
  *   0xF0000  MP floating pointer + MP configuration table (Linux scans
  *            0xF0000-0xFFFFF for "_MP_"; the region is reserved in the map)
  *
@@ -31,8 +36,14 @@
 #define LAYOUT_MODLIST_MAX	4
 #define LAYOUT_MEMMAP		0x7000ULL
 #define LAYOUT_MEMMAP_MAX	127 /* Linux 6.1 copies into 128 slots, adds one */
+#define LAYOUT_ZERO_PAGE	0x8000ULL
+#define LAYOUT_PML4		0x9000ULL
+#define LAYOUT_PDPT		0xA000ULL
+#define LAYOUT_PD		0xB000ULL /* 4 pages: 0xB000-0xEFFF */
 #define LAYOUT_CMDLINE		0x20000ULL
 #define LAYOUT_CMDLINE_MAX	2048 /* including the NUL; Linux copies 2048 */
+#define LAYOUT_ACPI		0xE0000ULL
+#define LAYOUT_ACPI_MAX		0x10000ULL
 #define LAYOUT_MPTABLE		0xF0000ULL
 #define LAYOUT_MPTABLE_MAX	0x10000ULL
 

@@ -6,11 +6,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "boot/elf.h"
 #include "boot/layout.h"
+#include "boot/linux64.h"
 #include "boot/mptable.h"
 #include "boot/pvh.h"
 #include "config.h"
@@ -249,37 +251,115 @@ static void mark(struct trace *t, const char *what)
 		trace_mark(t, what, false);
 }
 
-static int load_kernel(const struct guest_mem *gm, const char *path, struct loader_result *res,
-		       struct trace *t)
+/* A random multiple of `align` in [first, last]; the caller checked both. */
+static uint64_t random_slot(uint64_t first, uint64_t last, uint64_t align)
 {
+	uint64_t slots = (last - first) / align + 1, r = 0;
+
+	/* getrandom() without flags blocks only before the host's pool is
+	 * initialised, long before anyone boots a VM. */
+	if (getrandom(&r, sizeof(r), 0) != sizeof(r))
+		r = 0;
+	return first + (r % slots) * align;
+}
+
+/*
+ * Where the kernel goes. A relocatable PVH kernel (PHYS32_RELOC) goes at a
+ * random aligned address in its range by default (physical KASLR, which a
+ * PVH boot otherwise loses: Linux randomises its physical placement only in
+ * its own decompressor), at --kernel-addr, or where its ELF headers say.
+ * Low RAM below the MMIO window is offered, less room for the initrd at its
+ * top, so that the initrd keeps its usual place.
+ */
+static int place_kernel(struct elf_image *img, const struct guest_mem *gm,
+			const struct ember_config *cfg)
+{
+	uint64_t lo = LAYOUT_LOW_RESERVED_END, hi = guest_mem_low_end(gm), first, last, align;
+	uint64_t want = cfg->kernel_addr, initrd = 0;
+	struct stat st;
+	int err;
+
+	if (want == KERNEL_ADDR_ELF || (!img->has_reloc && want == KERNEL_ADDR_RANDOM))
+		return 0;
+	if (!img->has_reloc) {
+		if (want == img->load_start)
+			return 0;
+		return ember_seterr(-EINVAL,
+				    "--kernel-addr 0x%llx: the kernel is not relocatable (no "
+				    "PHYS32_RELOC note); it loads at 0x%llx",
+				    (unsigned long long)want, (unsigned long long)img->load_start);
+	}
+	if (cfg->initrd[0] && stat(cfg->initrd, &st) == 0 && st.st_size > 0 &&
+	    align_up_u64((uint64_t)st.st_size, 4096, &initrd) && initrd < hi - lo)
+		hi -= initrd;
+	err = elf_reloc_range(img, lo, hi, &first, &last, &align);
+	if (err == -ENOSPC && want == KERNEL_ADDR_RANDOM)
+		return 0; /* RAM too small for a choice: its own address, if any */
+	if (err)
+		return ember_seterr(err,
+				    "relocatable kernel: %s (note: align 0x%x min 0x%x max 0x%x, "
+				    "RAM 0x%llx-0x%llx, image 0x%llx bytes)",
+				    err == -EINVAL ? "malformed PHYS32_RELOC note"
+						   : "no place for it in guest RAM",
+				    img->reloc_align, img->reloc_min, img->reloc_max,
+				    (unsigned long long)lo, (unsigned long long)hi,
+				    (unsigned long long)(img->load_end - img->load_start));
+	if (want == KERNEL_ADDR_RANDOM) {
+		elf_relocate(img, random_slot(first, last, align));
+		return 0;
+	}
+	if (want < first || want > last || want % align)
+		return ember_seterr(-ERANGE,
+				    "--kernel-addr 0x%llx: this kernel loads at a multiple of 0x%llx "
+				    "from 0x%llx to 0x%llx with this --memory and initrd",
+				    (unsigned long long)want, (unsigned long long)align,
+				    (unsigned long long)first, (unsigned long long)last);
+	elf_relocate(img, want);
+	return 0;
+}
+
+static int load_kernel(const struct guest_mem *gm, const struct ember_config *cfg,
+		       struct loader_result *res, struct trace *t)
+{
+	const char *path = cfg->kernel;
 	struct kernel_file k;
-	const struct elf_image *img;
+	struct elf_image *img;
+	uint64_t elf_start, entry = 0;
 	int err = open_kernel(path, &k);
 
 	if (err)
 		return err;
 	mark(t, "kernel parsed");
 	img = k.img;
-	if (!img->has_pvh) {
+	elf_start = img->load_start;
+	if (img->has_pvh) {
+		if (img->pvh_entry < img->load_start || img->pvh_entry >= img->load_end)
+			err = ember_seterr(-EINVAL,
+					   "PVH entry 0x%x is outside the loaded segments "
+					   "(0x%llx-0x%llx)",
+					   img->pvh_entry, (unsigned long long)img->load_start,
+					   (unsigned long long)img->load_end);
+		else
+			err = place_kernel(img, gm, cfg);
+		entry = img->pvh_entry;
+	} else if (img->bits != 64) {
+		/* The 64-bit protocol needs a 64-bit kernel to enter. */
 		err = ember_seterr(-ENOEXEC,
-				   "kernel %s: no PVH entry note (Xen ELF note type 18); ember boots "
-				   "uncompressed kernels built with CONFIG_PVH",
-				   path);
-	} else if (img->pvh_entry < img->load_start || img->pvh_entry >= img->load_end) {
-		err = ember_seterr(-EINVAL,
-				   "kernel %s: PVH entry 0x%x is outside the loaded segments "
-				   "(0x%llx-0x%llx)",
-				   path, img->pvh_entry, (unsigned long long)img->load_start,
-				   (unsigned long long)img->load_end);
+				   "no PVH entry note (Xen ELF note type 18), and a 32-bit ELF "
+				   "has no 64-bit entry: build the kernel with CONFIG_PVH");
 	} else {
-		err = copy_segments(&k, gm);
-		if (err)
-			ember_prefixerr(err, "kernel %s", path);
+		err = elf_entry_paddr(img, &entry);
 	}
-	if (!err) {
-		res->entry = img->pvh_entry;
+	if (!err)
+		err = copy_segments(&k, gm);
+	if (err) {
+		ember_prefixerr(err, "kernel %s", path);
+	} else {
+		res->protocol = img->has_pvh ? BOOT_PVH : BOOT_LINUX64;
+		res->entry = entry;
 		res->kernel_start = img->load_start;
 		res->kernel_end = img->load_end;
+		res->elf_start = elf_start;
 	}
 	close_kernel(&k);
 	return err;
@@ -336,7 +416,7 @@ int loader_load_images(const struct guest_mem *gm, const struct ember_config *cf
 	int err;
 
 	memset(res, 0, sizeof(*res));
-	err = load_kernel(gm, cfg->kernel, res, t);
+	err = load_kernel(gm, cfg, res, t);
 	if (!err && cfg->initrd[0]) {
 		mark(t, "kernel copied");
 		err = load_initrd(gm, cfg->initrd, res);
@@ -347,18 +427,31 @@ int loader_load_images(const struct guest_mem *gm, const struct ember_config *cf
 int loader_write_boot_data(const struct guest_mem *gm, const struct ember_config *cfg,
 			   const char *cmdline, const struct loader_result *res)
 {
-	struct pvh_boot boot = {
-		.cmdline = cmdline,
-		.has_initrd = res->initrd_size != 0,
-		.initrd_gpa = res->initrd_gpa,
-		.initrd_size = res->initrd_size,
-	};
 	size_t mpsize = mptable_size(cfg->ncpus);
 	uint8_t *mp;
-	int err = pvh_write_boot_data(gm, &boot);
+	int err;
 
+	if (res->protocol == BOOT_LINUX64) {
+		struct linux64_boot boot = {
+			.cmdline = cmdline,
+			.initrd_gpa = res->initrd_gpa,
+			.initrd_size = res->initrd_size,
+		};
+
+		err = linux64_write_boot_data(gm, &boot);
+	} else {
+		struct pvh_boot boot = {
+			.cmdline = cmdline,
+			.has_initrd = res->initrd_size != 0,
+			.initrd_gpa = res->initrd_gpa,
+			.initrd_size = res->initrd_size,
+		};
+
+		err = pvh_write_boot_data(gm, &boot);
+	}
 	if (err)
 		return err;
+	/* The MP table, for kernels without ACPI and for acpi=off. */
 	mp = mpsize <= LAYOUT_MPTABLE_MAX ? guest_mem_ptr(gm, LAYOUT_MPTABLE, mpsize) : NULL;
 	if (!mp)
 		return ember_seterr(-ENOSPC, "MP table for %u CPUs does not fit", cfg->ncpus);
@@ -399,6 +492,7 @@ int loader_inspect(const char *path, FILE *out)
 {
 	struct kernel_file k;
 	const struct elf_image *img;
+	uint64_t entry;
 	int err = open_kernel(path, &k);
 
 	if (err)
@@ -413,9 +507,19 @@ int loader_inspect(const char *path, FILE *out)
 	if (img->has_pvh)
 		fprintf(out, "pvh entry:  0x%x (XEN_ELFNOTE_PHYS32_ENTRY)\n", img->pvh_entry);
 	else
-		fprintf(out, "pvh entry:  none (ember cannot boot this kernel)\n");
-	if (img->has_reloc)
-		fprintf(out, "relocatable: align 0x%x min 0x%x max 0x%x (ember loads at p_paddr)\n",
+		fprintf(out, "pvh entry:  none\n");
+	if (img->has_pvh)
+		fprintf(out, "boot:       PVH (32-bit entry at the note's address, start_info)\n");
+	else if (img->bits == 64 && elf_entry_paddr(img, &entry) == 0)
+		fprintf(out, "boot:       Linux 64-bit boot protocol (long mode at 0x%llx, "
+			     "boot_params)\n",
+			(unsigned long long)entry);
+	else
+		fprintf(out, "boot:       none (no PVH note and no 64-bit entry: ember cannot "
+			     "boot this kernel)\n");
+	if (img->has_reloc && img->has_pvh)
+		fprintf(out, "relocatable: align 0x%x min 0x%x max 0x%x (ember places it at a "
+			     "random aligned address in range; --kernel-addr)\n",
 			img->reloc_align, img->reloc_min, img->reloc_max);
 	fprintf(out, "load:       0x%llx-0x%llx (%llu KiB)\n", (unsigned long long)img->load_start,
 		(unsigned long long)img->load_end,

@@ -14,9 +14,17 @@
 
 struct ember_config;
 
+/* How vCPU 0 enters the kernel. */
+enum boot_protocol {
+	BOOT_PVH,     /* 32-bit, at the PVH note's entry, EBX = start_info */
+	BOOT_LINUX64, /* 64-bit, at the ELF entry, RSI = boot_params */
+};
+
 struct loader_result {
-	uint32_t entry; /* PVH entry point */
-	uint64_t kernel_start, kernel_end;
+	enum boot_protocol protocol;
+	uint64_t entry; /* physical */
+	uint64_t kernel_start, kernel_end; /* where it was loaded */
+	uint64_t elf_start;		   /* where its ELF headers put it */
 	uint64_t initrd_gpa, initrd_size; /* size 0: no initrd */
 };
 

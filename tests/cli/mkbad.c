@@ -36,8 +36,10 @@ int main(int argc, char **argv)
 	uint8_t n[64];
 	size_t nl = note(n, 0x1000000);
 
+	/* 32-bit: a 64-bit ELF without the note boots by the Linux 64-bit
+	 * boot protocol instead. */
 	struct eb_seg nonote[] = { { 1, 0x1000000, 64, 64, NULL } };
-	save(dir, "nonote.elf", eb_build(buf, sizeof(buf), 64, nonote, 1));
+	save(dir, "nonote.elf", eb_build(buf, sizeof(buf), 32, nonote, 1));
 
 	struct eb_seg overlap[] = { { 1, 0x1000000, 64, 0x2000, NULL },
 				    { 1, 0x1001000, 64, 64, NULL },

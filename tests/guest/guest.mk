@@ -83,6 +83,25 @@ $(TG_B)/snapguest.elf: $(TG_SNAPGUEST_OBJS) $(TG_DIR)/guest.ld
 
 -include $(TG_OBJS:.o=.d)
 
+# lx64guest: an ELF64 without a PVH note, for the Linux 64-bit boot protocol;
+# relocguest: a position-independent PVH guest with a PHYS32_RELOC note.
+GUEST_TEST_BINS += $(TG_B)/lx64guest.elf $(TG_B)/relocguest.elf
+
+$(TG_B)/lx64guest.o: $(TG_DIR)/lx64guest.S
+	@mkdir -p $(dir $@)
+	$(TG_CC) -m64 -c -o $@ $<
+
+$(TG_B)/lx64guest.elf: $(TG_B)/lx64guest.o $(TG_DIR)/guest64.ld
+	$(TG_CC) -m64 -nostdlib -static -no-pie -Wl,--build-id=none -Wl,--no-warn-rwx-segments \
+		-Wl,-T,$(TG_DIR)/guest64.ld -o $@ $<
+
+$(TG_B)/relocguest.o: $(TG_DIR)/relocguest.S $(TG_DIR)/pvh_note.h
+	@mkdir -p $(dir $@)
+	$(TG_CC) $(TG_CFLAGS) -c -o $@ $<
+
+$(TG_B)/relocguest.elf: $(TG_B)/relocguest.o $(TG_DIR)/guest.ld
+	$(TG_CC) $(TG_LDFLAGS) -o $@ $<
+
 test-guests: $(GUEST_TEST_BINS)
 
 # Plain `make` builds the guests too (harmless if the top Makefile adds it as well).
@@ -92,3 +111,4 @@ check-guest: $(B)/ember $(GUEST_TEST_BINS)
 	$(TG_DIR)/run.sh
 
 .PHONY: test-guests check-guest
+

@@ -64,7 +64,8 @@ fi
 if [ ! -r /dev/kvm ] || [ ! -w /dev/kvm ]; then
 	die "/dev/kvm is not readable and writable by $(id -un): $(ls -l /dev/kvm)"
 fi
-for f in "$EMBER" "$TESTGUEST" "$EXITGUEST" "$HOSTILEGUEST" "$WAITGUEST"; do
+for f in "$EMBER" "$TESTGUEST" "$EXITGUEST" "$HOSTILEGUEST" "$WAITGUEST" "$B/lx64guest.elf" \
+	"$B/relocguest.elf"; do
 	[ -e "$f" ] || die "$f is missing: run make first"
 done
 mkdir -p "$W" || die "cannot create $W"
@@ -222,8 +223,68 @@ run_waitguest() {
 	fi
 }
 
+# The Linux 64-bit boot protocol (lx64guest.S checks what it promises) and a
+# relocatable PVH kernel (relocguest.S prints where it runs): placed at a
+# random 2 MiB multiple in its note's range by default, at its ELF address
+# with --kernel-addr elf, at a given address, and refused at a bad one.
+run_lx64guest() {
+	local log=$W/lx64guest.log rc
+	timeout "$TIMEOUT" "$EMBER" run --kernel "$B/lx64guest.elf" --memory 64M --no-rng \
+		--cmdline "lx64-cmdline console=ttyS0" </dev/null >"$log" 2>&1
+	rc=$?
+	if [ $rc -ne 0 ]; then
+		report_fail "lx64guest" "ember exited with status $rc" "$log"
+	elif ! grep -a -q '^lx64: ok e820=[0-9]* cmdline=lx64-cmdline' "$log"; then
+		report_fail "lx64guest" "no 'lx64: ok e820=N cmdline=lx64-cmdline' line" "$log"
+	else
+		passed=$((passed + 1))
+		echo "ok - lx64guest: $(grep -a '^lx64: ok' "$log" | tr -d '\r')"
+	fi
+}
+
+run_relocguest() {
+	local log=$W/relocguest.log rc addrs="" a i bad="" elf fixed refused
+	for i in 1 2 3 4 5 6; do
+		timeout "$TIMEOUT" "$EMBER" run --kernel "$B/relocguest.elf" --memory 64M --no-rng \
+			</dev/null >"$log" 2>&1 || bad="run $i exited with status $?"
+		a=$(grep -a -o '^reloc: at 0x[0-9a-f]* start_info=y' "$log" | awk '{print $3}')
+		[ -n "$a" ] || { bad="run $i printed no 'reloc: at ADDR start_info=y' line"; break; }
+		# A multiple of 2 MiB from 2 MiB to the last one below 64 MiB.
+		if [ $((a % 0x200000)) -ne 0 ] || [ $((a)) -lt $((0x200000)) ] ||
+			[ $((a)) -gt $((0x3e00000)) ]; then
+			bad="run $i placed it at $a, outside the note's range in 64 MiB"
+		fi
+		addrs="$addrs $a"
+	done
+	elf=$(timeout "$TIMEOUT" "$EMBER" run --kernel "$B/relocguest.elf" --memory 64M --no-rng \
+		--kernel-addr elf </dev/null 2>&1 | grep -a -o 'reloc: at 0x[0-9a-f]*')
+	fixed=$(timeout "$TIMEOUT" "$EMBER" run --kernel "$B/relocguest.elf" --memory 64M --no-rng \
+		--kernel-addr 0x3e00000 </dev/null 2>&1 | grep -a -o 'reloc: at 0x[0-9a-f]*')
+	refused=$(timeout "$TIMEOUT" "$EMBER" run --kernel "$B/relocguest.elf" --memory 64M \
+		--no-rng --kernel-addr 0x300000 </dev/null 2>&1)
+	if [ -z "$bad" ] && [ "$(printf '%s\n' $addrs | sort -u | wc -l)" -lt 2 ]; then
+		bad="six boots, one address:$addrs"
+	fi
+	if [ -n "$bad" ]; then
+		report_fail "relocguest" "$bad" "$log"
+	elif [ "$elf" != "reloc: at 0x00100000" ]; then
+		report_fail "relocguest" "--kernel-addr elf: '$elf', not 'reloc: at 0x00100000'" "$log"
+	elif [ "$fixed" != "reloc: at 0x03e00000" ]; then
+		report_fail "relocguest" "--kernel-addr 0x3e00000: '$fixed'" "$log"
+	else
+		case $refused in
+		"ember: kernel $B/relocguest.elf: --kernel-addr 0x300000: this kernel loads at a multiple of 0x200000 from 0x200000 to 0x3e00000"*)
+			passed=$((passed + 1))
+			echo "ok - relocguest: placed at$addrs; elf and fixed placements; 0x300000 refused" ;;
+		*) report_fail "relocguest" "--kernel-addr 0x300000 not refused as expected: $refused" "$log" ;;
+		esac
+	fi
+}
+
 run_exitguest
 run_waitguest
+run_lx64guest
+run_relocguest
 i=0
 for mem in 128M 3584M 5G; do
 	for cpus in 1 2 4; do

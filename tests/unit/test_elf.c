@@ -339,6 +339,105 @@ TEST(load_into_zeroed_ram_leaves_bss_alone)
 	CHECK_EQ(ram[0x1000000 + 0x100], 0x5a);
 }
 
+/* A 48 MiB image with Debian 13's note (align 2 MiB, min 16 MiB, max the
+ * last byte of the first GiB), its PVH entry 0x100 bytes in. */
+static void reloc_image(struct elf_image *im, uint32_t align, uint32_t min, uint32_t max)
+{
+	memset(im, 0, sizeof(*im));
+	im->nsegs = 2;
+	im->segs[0] = (struct elf_segment){ .paddr = 0x1000000, .memsz = 0x1000000,
+					    .align = 0x1000 };
+	im->segs[1] = (struct elf_segment){ .paddr = 0x2000000, .memsz = 0x2000000,
+					    .align = 0x400000 };
+	im->load_start = 0x1000000;
+	im->load_end = 0x4000000;
+	im->has_pvh = true;
+	im->pvh_entry = 0x1000100;
+	im->has_reloc = true;
+	im->reloc_align = align;
+	im->reloc_min = min;
+	im->reloc_max = max;
+}
+
+TEST(reloc_range_edges)
+{
+	struct elf_image im;
+	uint64_t f, l, a;
+
+	reloc_image(&im, 0x200000, 0x1000000, 0x3fffffff);
+	/* 256 MiB of RAM: the last start leaves the last byte at 256 MiB - 1. */
+	CHECK_EQ(elf_reloc_range(&im, 0x100000, 0x10000000, &f, &l, &a), 0);
+	CHECK_EQ(f, 0x1000000);
+	CHECK_EQ(l, 0xd000000);
+	CHECK_EQ(a, 0x200000);
+	/* Plenty of RAM: max bounds it; the last byte lands exactly on max. */
+	CHECK_EQ(elf_reloc_range(&im, 0x100000, 0xc0000000, &f, &l, &a), 0);
+	CHECK_EQ(l, 0x3d000000);
+	CHECK_EQ(l + 0x3000000 - 1, 0x3fffffff);
+	/* RAM below min: lo is raised to min, rounded up to the alignment. */
+	reloc_image(&im, 0x200000, 0x1000001, 0x3fffffff);
+	CHECK_EQ(elf_reloc_range(&im, 0x100000, 0xc0000000, &f, &l, &a), 0);
+	CHECK_EQ(f, 0x1200000);
+	/* Exactly one place: [min, max] is the image's size. */
+	reloc_image(&im, 0x200000, 0x1000000, 0x3ffffff);
+	CHECK_EQ(elf_reloc_range(&im, 0x100000, 0xc0000000, &f, &l, &a), 0);
+	CHECK_EQ(f, 0x1000000);
+	CHECK_EQ(l, 0x1000000);
+	/* One byte less: nowhere. RAM that ends too early: nowhere. */
+	reloc_image(&im, 0x200000, 0x1000000, 0x3fffffe);
+	CHECK_EQ(elf_reloc_range(&im, 0x100000, 0xc0000000, &f, &l, &a), -ENOSPC);
+	reloc_image(&im, 0x200000, 0x1000000, 0x3fffffff);
+	CHECK_EQ(elf_reloc_range(&im, 0x100000, 0x3ffffff, &f, &l, &a), -ENOSPC);
+	CHECK_EQ(elf_reloc_range(&im, 0x100000, 0x4000000, &f, &l, &a), 0);
+	CHECK_EQ(elf_reloc_range(&im, 0x100000, 0, &f, &l, &a), -ENOSPC);
+	/* Defaults: align from the largest p_align, max 4 GiB - 1. */
+	reloc_image(&im, 0, 0, 0);
+	CHECK_EQ(elf_reloc_range(&im, 0x100000, 0x200000000ULL, &f, &l, &a), 0);
+	CHECK_EQ(a, 0x400000);
+	CHECK_EQ(f, 0x400000);
+	CHECK_EQ(l, 0xfd000000);
+	/* Malformed notes and no note. */
+	reloc_image(&im, 0x300000, 0x1000000, 0x3fffffff);
+	CHECK_EQ(elf_reloc_range(&im, 0x100000, 0xc0000000, &f, &l, &a), -EINVAL);
+	reloc_image(&im, 0x200000, 0x2000000, 0x1000000);
+	CHECK_EQ(elf_reloc_range(&im, 0x100000, 0xc0000000, &f, &l, &a), -EINVAL);
+	im.has_reloc = false;
+	CHECK_EQ(elf_reloc_range(&im, 0x100000, 0xc0000000, &f, &l, &a), -ENOEXEC);
+}
+
+TEST(relocate_moves_everything)
+{
+	struct elf_image im;
+
+	reloc_image(&im, 0x200000, 0x1000000, 0x3fffffff);
+	elf_relocate(&im, 0x7200000);
+	CHECK_EQ(im.load_start, 0x7200000);
+	CHECK_EQ(im.load_end, 0xa200000);
+	CHECK_EQ(im.segs[0].paddr, 0x7200000);
+	CHECK_EQ(im.segs[1].paddr, 0x8200000);
+	CHECK_EQ(im.pvh_entry, 0x7200100);
+	elf_relocate(&im, 0x1000000); /* and back down */
+	CHECK_EQ(im.pvh_entry, 0x1000100);
+	CHECK_EQ(im.segs[1].paddr, 0x2000000);
+}
+
+TEST(entry_paddr_physical_or_virtual)
+{
+	struct elf_image im;
+	uint64_t p;
+
+	reloc_image(&im, 0, 0, 0);
+	im.segs[0].vaddr = 0xffffffff81000000ULL;
+	im.entry = 0x1000040;
+	CHECK_EQ(elf_entry_paddr(&im, &p), 0);
+	CHECK_EQ(p, 0x1000040);
+	im.entry = 0xffffffff81000080ULL;
+	CHECK_EQ(elf_entry_paddr(&im, &p), 0);
+	CHECK_EQ(p, 0x1000080);
+	im.entry = 0x5000000;
+	CHECK_EQ(elf_entry_paddr(&im, &p), -ENOEXEC);
+}
+
 SUITE(elf, T(elf64_pvh_8byte_note), T(elf32_pvh_4byte_note), T(no_pvh_note_parses_without_entry),
       T(pvh_note_high_half_refused), T(pvh_note_bad_descsz), T(reloc_note_recorded), T(not_elf),
       T(truncated_header), T(truncated_program_headers), T(truncated_segment_data),
@@ -347,4 +446,5 @@ SUITE(elf, T(elf64_pvh_8byte_note), T(elf32_pvh_4byte_note), T(no_pvh_note_parse
       T(adjacent_segments_sorted), T(too_many_segments), T(note_sizes_past_segment),
       T(note_segment_past_file), T(note_in_section_only), T(load_copies_and_zeroes),
       T(load_outside_ram_or_low), T(place_checks_every_segment),
-      T(load_into_zeroed_ram_leaves_bss_alone));
+      T(load_into_zeroed_ram_leaves_bss_alone), T(reloc_range_edges),
+      T(relocate_moves_everything), T(entry_paddr_physical_or_virtual));

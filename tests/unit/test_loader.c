@@ -259,9 +259,34 @@ TEST(not_elf_truncated_no_note)
 	len = pvh_kernel(0x1000000, 0x1000);
 	CHECK_EQ(load(write_file("trunc", file, len / 2), NULL, 1, &r), -EINVAL);
 	struct eb_seg segs[] = { { 1, 0x1000000, 16, 16, NULL } };
-	len = eb_build(file, sizeof(file), 64, segs, 1);
+	len = eb_build(file, sizeof(file), 32, segs, 1);
 	CHECK_EQ(load(write_file("nonote", file, len), NULL, 1, &r), -ENOEXEC);
 	CHECK_STR_CONTAINS(ember_lasterr(), "no PVH entry note");
+	CHECK_STR_CONTAINS(ember_lasterr(), "32-bit ELF has no 64-bit entry");
+}
+
+/* A 64-bit kernel without the PVH note boots by the Linux 64-bit protocol,
+ * at its ELF entry, with a zero page describing the command line. */
+TEST(no_note_64bit_boots_linux64)
+{
+	struct loader_result r;
+	struct eb_seg segs[] = { { 1, 0x1000000, 16, 16, NULL } };
+	size_t len;
+	uint8_t *zp;
+
+	setup();
+	len = eb_build(file, sizeof(file), 64, segs, 1);
+	CHECK_EQ(load(write_file("nonote64", file, len), NULL, 1, &r), 0);
+	CHECK_EQ(r.protocol, BOOT_LINUX64);
+	CHECK_EQ(r.entry, 0x1000000);
+	zp = ram + LAYOUT_ZERO_PAGE;
+	CHECK_EQ(get_le16(zp + 0x1fe), 0xAA55);
+	CHECK_EQ(get_le32(zp + 0x202), 0x53726448);
+	CHECK_EQ(get_le32(zp + 0x228), LAYOUT_CMDLINE);
+	CHECK(zp[0x1e8] >= 3);
+	/* The identity map: PML4[0] -> PDPT, PD[1] maps 2 MiB at 2 MiB. */
+	CHECK_EQ(get_le64(ram + LAYOUT_PML4) & ~0xfffULL, LAYOUT_PDPT);
+	CHECK_EQ(get_le64(ram + LAYOUT_PD + 8), 0x200000 | 0x83);
 }
 
 TEST(segments_outside_ram_or_in_boot_data)
@@ -358,4 +383,5 @@ TEST(copy_from_shrunken_file_is_an_error)
 SUITE(loader, T(copy_from_shrunken_file_is_an_error), T(good_kernel_and_initrd), T(large_kernel_loads_every_byte), T(zero_pages_of_sparse_files),
       T(zero_pages_of_dense_files), T(missing_unreadable_empty_directory),
       T(not_elf_truncated_no_note), T(segments_outside_ram_or_in_boot_data),
-      T(initrd_does_not_fit_or_is_bad), T(inspect_describes_kernel));
+      T(initrd_does_not_fit_or_is_bad), T(inspect_describes_kernel),
+      T(no_note_64bit_boots_linux64));
