@@ -30,6 +30,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 	guest_mem_init_buf(&gm, ram, sizeof(ram));
 	gm.zeroed = size & 1; /* both copy paths; ram's contents do not matter */
+	if (img.has_reloc) {
+		/* The loader's placement: any start the range allows keeps the
+		 * image inside the RAM offered and aligned; load at the last. */
+		uint64_t first, last, align, span = img.load_end - img.load_start;
+
+		if (elf_reloc_range(&img, 0x100000, sizeof(ram), &first, &last, &align) == 0) {
+			if (first > last || first < 0x100000 || first % align || last % align ||
+			    last + span > sizeof(ram))
+				abort();
+			elf_relocate(&img, last);
+			if (img.load_start != last || img.load_end != last + span)
+				abort();
+		}
+	}
 	elf_load(&img, data, size, &gm, 0x100000);
 	return 0;
 }
