@@ -56,6 +56,7 @@ LIB_SRCS += src/snapshot/snapcmd.c
 LIB_SRCS += src/api/client.c
 LIB_SRCS += src/dev/i8042.c
 LIB_SRCS += src/dev/boot_marker.c
+LIB_SRCS += src/dev/acpi_pm.c
 LIB_SRCS += src/instance.c
 # The control plane last, after everything `ember run` executes: the link
 # keeps the run path's code together, so its pages fault in fewer windows.
