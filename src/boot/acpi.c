@@ -55,7 +55,13 @@ void acpi_desc_init(struct acpi_desc *d, unsigned ncpus)
 	d->ioapic_pins = 24;
 	d->lapic_addr = (uint32_t)LAYOUT_LAPIC;
 	d->uart = (struct acpi_isa_dev){ true, PORT_COM1, PORT_COM1_IRQ };
-	d->rtc = (struct acpi_isa_dev){ true, PORT_CMOS_INDEX, 8 };
+	/*
+	 * IRQ 8 is the RTC's on a PC, but ember's RTC raises no interrupt
+	 * (dev/cmos.h). Described without one, rtc-cmos offers no alarms, as
+	 * it does today under the MP table; with IRQ 8 it would offer alarms
+	 * and update interrupts that never come (hwclock waits for a tick).
+	 */
+	d->rtc = (struct acpi_isa_dev){ true, PORT_CMOS_INDEX, ACPI_NO_IRQ };
 	d->rtc_century = CMOS_CENTURY;
 	d->i8042 = (struct acpi_isa_dev){ true, PORT_I8042_DATA, 1 };
 	d->sleep_control_port = ACPI_PM_PORT + ACPI_PM_OFF_SLP_CTL;
@@ -119,7 +125,7 @@ static bool gsi_ok(const struct acpi_desc *d, uint32_t gsi)
 
 static int check_isa(const struct acpi_desc *d, const struct acpi_isa_dev *dev, const char *what)
 {
-	if (!dev->present)
+	if (!dev->present || dev->irq == ACPI_NO_IRQ)
 		return 0;
 	if (dev->irq > 15 || !gsi_ok(d, dev->irq))
 		return ember_seterr(-EINVAL, "ACPI: %s IRQ %u is not an ISA IRQ on the IOAPIC",
@@ -166,7 +172,11 @@ static int check_desc(const struct acpi_desc *d, uint64_t gpa)
 
 static size_t madt_size(const struct acpi_desc *d)
 {
-	size_t isos = (size_t)d->uart.present + d->rtc.present + d->i8042.present;
+	size_t isos = 0;
+
+	isos += d->uart.present && d->uart.irq != ACPI_NO_IRQ;
+	isos += d->rtc.present && d->rtc.irq != ACPI_NO_IRQ;
+	isos += d->i8042.present && d->i8042.irq != ACPI_NO_IRQ;
 
 	return MADT_HDR_SIZE + (size_t)d->ncpus * MADT_LAPIC_SIZE + MADT_IOAPIC_SIZE +
 	       isos * MADT_ISO_SIZE + MADT_NMI_SIZE;
@@ -174,7 +184,7 @@ static size_t madt_size(const struct acpi_desc *d)
 
 static uint8_t *madt_iso(uint8_t *p, const struct acpi_desc *d, const struct acpi_isa_dev *dev)
 {
-	if (!dev->present)
+	if (!dev->present || dev->irq == ACPI_NO_IRQ)
 		return p;
 	p[0] = MADT_ISO;
 	p[1] = MADT_ISO_SIZE;
@@ -188,8 +198,8 @@ static uint8_t *madt_iso(uint8_t *p, const struct acpi_desc *d, const struct acp
 /*
  * The MADT says what the MP table says (mptable.c): CPUs with APIC IDs
  * 0..n-1, all enabled; one IOAPIC with ID n; ISA IRQ n on pin n, edge and
- * active high; NMI on LINT1 of every local APIC. Flags 0: no 8259 (ember has
- * no PIC, so PCAT_COMPAT stays clear).
+ * active high (spelled out for the ISA IRQs the DSDT's devices use); NMI on LINT1 of every local
+ * APIC. Flags 0: no 8259 (ember has no PIC, so PCAT_COMPAT stays clear).
  */
 static void build_madt(uint8_t *t, const struct acpi_desc *d)
 {
@@ -234,7 +244,8 @@ static void isa_device(struct aml *a, const char *name, const char *hid,
 	aml_res_io(&r, dev->port, nports);
 	if (strcmp(hid, "PNP0303") == 0)
 		aml_res_io(&r, (uint16_t)(dev->port + I8042_CMD_OFFSET), 1);
-	aml_res_irq(&r, dev->irq);
+	if (dev->irq != ACPI_NO_IRQ)
+		aml_res_irq(&r, dev->irq);
 	aml_res_end(&r);
 	if (r.err && !a->err)
 		a->err = r.err;

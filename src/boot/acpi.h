@@ -32,7 +32,10 @@
 #define ACPI_MAX_CPUS	254 /* 8-bit APIC IDs, 0xff broadcast, IOAPIC ID = ncpus */
 #define ACPI_VIRTIO_MAX 32  /* DSDT names VR00..VR1F */
 
-/* A legacy device on I/O ports with one ISA IRQ (0-15). */
+/* A legacy device on I/O ports with one ISA IRQ (0-15), or ACPI_NO_IRQ
+ * for a device that raises none. */
+#define ACPI_NO_IRQ 0xff
+
 struct acpi_isa_dev {
 	bool present;
 	uint16_t port;
@@ -69,8 +72,9 @@ struct acpi_desc {
 
 /*
  * Fill `d` with ember's board for `ncpus` CPUs: the IOAPIC and local APIC of
- * boot/layout.h, COM1 at 0x3F8 IRQ 4, the RTC at 0x70 IRQ 8, the i8042 at
- * 0x60/0x64 IRQ 1, the dev/acpi_pm.h ports, and no virtio devices. Then add
+ * boot/layout.h, COM1 at 0x3F8 IRQ 4, the RTC at 0x70 without an IRQ (see
+ * acpi.c), the i8042 at 0x60/0x64 IRQ 1, the dev/acpi_pm.h ports, and no
+ * virtio devices. Then add
  * each virtio device with acpi_desc_add_virtio(); clear d->i8042.present for
  * a board without one.
  */
