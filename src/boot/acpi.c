@@ -37,7 +37,6 @@
 #define MADT_ISO_EDGE_HIGH 0x0005
 
 /* Generic Address Structure (section 5.2.3.2). */
-#define GAS_SIZE	12
 #define GAS_SYSTEM_IO	1
 #define GAS_ACCESS_BYTE 1
 

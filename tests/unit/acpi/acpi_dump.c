@@ -16,9 +16,9 @@
 #include "boot/acpi.h"
 #include "boot/layout.h"
 #include "util.h"
+#include "vm_virtio.h"
 
 #define GPA 0xE0000ULL
-static const uint8_t pins[] = { 5, 6, 7, 9, 10, 11, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22 };
 
 static int dump(const char *dir, const char *name, const uint8_t *p, size_t len)
 {
@@ -48,13 +48,14 @@ int main(int argc, char **argv)
 	}
 	ncpus = (unsigned)strtoul(argv[2], NULL, 0);
 	nvirtio = (unsigned)strtoul(argv[3], NULL, 0);
-	if (nvirtio > ARRAY_SIZE(pins)) {
-		fprintf(stderr, "acpi_dump: at most %zu virtio devices\n", ARRAY_SIZE(pins));
+	if (nvirtio > VM_VIRTIO_MAX) {
+		fprintf(stderr, "acpi_dump: at most %d virtio devices\n", VM_VIRTIO_MAX);
 		return 2;
 	}
 	acpi_desc_init(&d, ncpus);
 	for (unsigned i = 0; i < nvirtio; i++)
-		acpi_desc_add_virtio(&d, LAYOUT_VIRTIO_MMIO + i * 0x1000ULL, 0x1000, pins[i]);
+		acpi_desc_add_virtio(&d, LAYOUT_VIRTIO_MMIO + i * (uint64_t)VM_VIRTIO_STRIDE,
+				     VM_VIRTIO_STRIDE, vm_virtio_pin(i));
 	n = acpi_build(buf, sizeof(buf), GPA, &d, &rsdp);
 	if (n < 0) {
 		fprintf(stderr, "acpi_dump: %s\n", ember_lasterr());
