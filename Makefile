@@ -32,6 +32,8 @@ LIB_SRCS += src/boot/elf.c
 LIB_SRCS += src/boot/pvh.c
 LIB_SRCS += src/boot/linux64.c
 LIB_SRCS += src/boot/mptable.c
+LIB_SRCS += src/boot/aml.c
+LIB_SRCS += src/boot/acpi.c
 LIB_SRCS += src/boot/cmdline.c
 LIB_SRCS += src/dev/uart.c
 LIB_SRCS += src/dev/ioapic.c
@@ -57,6 +59,7 @@ LIB_SRCS += src/snapshot/snapcmd.c
 LIB_SRCS += src/api/client.c
 LIB_SRCS += src/dev/i8042.c
 LIB_SRCS += src/dev/boot_marker.c
+LIB_SRCS += src/dev/acpi_pm.c
 LIB_SRCS += src/instance.c
 # The control plane last, after everything `ember run` executes: the link
 # keeps the run path's code together, so its pages fault in fewer windows.

@@ -39,6 +39,7 @@ scripts/deps.sh || { echo "check: cannot install build dependencies"; exit 1; }
 make -s all || { echo "check: build failed"; echo "check: 0 passed, 1 failed"; exit 1; }
 
 run_part unit make -s check-unit
+run_part acpi-iasl make -s check-acpi-iasl
 run_part sanitize make -s check-sanitize
 run_part fuzz make -s check-fuzz
 run_part cli tests/cli/run.sh

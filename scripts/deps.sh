@@ -6,7 +6,7 @@ set -euo pipefail
 
 all=(gcc make clang libclang-rt-14-dev libcmocka-dev qemu-system-x86 busybox-static
      linux-source-6.1 flex bison bc libelf-dev libssl-dev cpio xz-utils e2fsprogs
-     kmod libjson-c-dev zlib1g-dev python3 strace curl)
+     kmod libjson-c-dev zlib1g-dev python3 strace curl acpica-tools)
 want=("$@")
 [ ${#want[@]} -gt 0 ] || want=("${all[@]}")
 

@@ -143,6 +143,16 @@ static void on_reset(void *ctx)
 	stop(ctx, EMBER_EXIT_OK, "guest reset (i8042 reset command)");
 }
 
+static void on_acpi_poweroff(void *ctx)
+{
+	stop(ctx, EMBER_EXIT_OK, "guest powered off (ACPI S5)");
+}
+
+static void on_acpi_reset(void *ctx)
+{
+	stop(ctx, EMBER_EXIT_OK, "guest reset (ACPI reset register)");
+}
+
 static void on_i8042_irq(void *ctx, unsigned irq, int level)
 {
 	struct board *b = ctx;
@@ -164,6 +174,11 @@ int board_create(struct board *b, const struct board_env *env)
 {
 	const struct uart_callbacks ucb = { .tx = on_uart_tx, .irq = on_uart_irq, .ctx = b };
 	const struct i8042_callbacks kcb = { .reset = on_reset, .irq = on_i8042_irq, .ctx = b };
+	const struct acpi_pm_callbacks pcb = {
+		.poweroff = on_acpi_poweroff,
+		.reset = on_acpi_reset,
+		.ctx = b,
+	};
 	const struct ioapic_callbacks icb = {
 		.deliver = on_ioapic_deliver,
 		.routes_changed = on_ioapic_routes,
@@ -179,6 +194,7 @@ int board_create(struct board *b, const struct board_env *env)
 		{ &b->pio, PORT_I8042_DATA, I8042_NPORTS, &i8042_bus_ops, &b->i8042 },
 		{ &b->pio, PORT_BOOT_MARKER, 1, &boot_marker_bus_ops, &b->marker },
 		{ &b->pio, PORT_CMOS_INDEX, 2, &cmos_bus_ops, &b->cmos },
+		{ &b->pio, ACPI_PM_PORT, ACPI_PM_NPORTS, &acpi_pm_bus_ops, &b->acpi_pm },
 		{ &b->mmio, LAYOUT_BOOT_MARKER, LAYOUT_BOOT_MARKER_LEN, &boot_marker_bus_ops,
 		  &b->marker },
 		{ &b->mmio, LAYOUT_IOAPIC, IOAPIC_MMIO_SIZE, &ioapic_bus_ops, &b->ioapic },
@@ -193,6 +209,7 @@ int board_create(struct board *b, const struct board_env *env)
 	cmos_init(&b->cmos, NULL, NULL);
 	b->ioapic.id = env->cfg->ncpus << 24; /* as the MP table says */
 	i8042_init(&b->i8042, &kcb);
+	acpi_pm_init(&b->acpi_pm, &pcb);
 	b->marker = (struct boot_marker){ .marked = on_marker, .ctx = b };
 	{
 		const struct rate_limiter_config rl = { .bandwidth = env->cfg->serial.rl };

@@ -3,10 +3,10 @@
  * The board: every device of the machine, how each is wired (bus ranges,
  * IOAPIC pins, KVM irqfds and ioeventfds, MSI routes) and the kernel
  * command-line words the virtio devices add. The legacy devices (16550,
- * IOAPIC, i8042, CMOS RTC, boot marker) are always there; the virtio
- * devices come from the configuration through one table in board.c, in
- * the order Linux probes them: a new device is its own file plus one entry
- * in that table.
+ * IOAPIC, i8042, CMOS RTC, boot marker, ACPI power management) are always
+ * there; the virtio devices come from the configuration through one table
+ * in board.c, in the order Linux probes them: a new device is its own file
+ * plus one entry in that table.
  *
  * The board knows the VM only through struct board_env: the VM fd for its
  * KVM wiring, guest memory for the devices, and a stop callback for a guest
@@ -23,6 +23,7 @@
 #include "bus.h"
 #include "config.h"
 #include "console_out.h"
+#include "dev/acpi_pm.h"
 #include "dev/boot_marker.h"
 #include "dev/cmos.h"
 #include "dev/i8042.h"
@@ -56,6 +57,7 @@ struct board {
 	struct i8042 i8042;
 	struct cmos cmos;
 	struct boot_marker marker;
+	struct acpi_pm acpi_pm;
 	bool legacy_ready;
 	struct virtio_console *vcon; /* --console virtio, else NULL */
 	unsigned nvirtio;

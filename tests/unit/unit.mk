@@ -22,3 +22,15 @@ check-sanitize: $(B)/unit-san
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 $(B)/unit-san
 
 .PHONY: check-unit check-sanitize
+
+# The ACPI tables through ACPICA's disassembler, compiler and interpreter
+# (Debian's acpica-tools): tests/unit/acpi/iasl.sh.
+ACPI_DUMP_SRCS := tests/unit/acpi/acpi_dump.c src/boot/acpi.c src/boot/aml.c src/util.c
+$(B)/tests/acpi/acpi_dump: $(ACPI_DUMP_SRCS) $(wildcard src/*.h src/*/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $(ACPI_DUMP_SRCS) $(LDLIBS)
+
+check-acpi-iasl: $(B)/tests/acpi/acpi_dump
+	tests/unit/acpi/iasl.sh $(B)/tests/acpi/acpi_dump
+
+.PHONY: check-acpi-iasl
