@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "boot/acpi.h"
 #include "boot/layout.h"
 #include "boot/loader.h"
 #include "boot/mptable.h"
@@ -20,6 +21,7 @@
 #include "snapshot/snapshot.h"
 #include "util.h"
 #include "vcpu.h"
+#include "vm_virtio.h"
 
 /* Intel VMX needs three pages for the real-mode TSS; put them at the top of
  * the MMIO window, where nothing else lives (as QEMU and Firecracker do). */
@@ -365,8 +367,29 @@ static int create_vcpus(struct vm *vm)
 	return err ? err : vcpus_create(&vm->vcpus);
 }
 
+/*
+ * The machine as ACPI describes it to a kernel that reads ACPI: the same
+ * CPUs, IOAPIC and legacy devices as the MP table, every virtio-mmio device
+ * (a stock kernel finds them only here), and the power-off registers. A
+ * kernel without ACPI never looks; the virtio_mmio.device= words stay on the
+ * command line for it, as Firecracker keeps them next to its DSDT.
+ */
+static int describe_acpi(const struct vm *vm, struct acpi_desc *d)
+{
+	acpi_desc_init(d, vm->cfg->ncpus);
+	for (unsigned i = 0; i < vm->board.nvirtio; i++) {
+		const struct vm_virtio *s = vm->board.virtio[i];
+		int err = acpi_desc_add_virtio(d, s->base, VM_VIRTIO_STRIDE, s->pin);
+
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
 int vm_load(struct vm *vm)
 {
+	struct acpi_desc acpi;
 	int err = board_add_devices(&vm->board);
 
 	if (err)
@@ -385,7 +408,10 @@ int vm_load(struct vm *vm)
 	if (!err && !vm->load.threaded)
 		err = loader_load_images(&vm->mem, vm->cfg, &vm->boot, boot_trace(vm));
 	if (!err)
-		err = loader_write_boot_data(&vm->mem, vm->cfg, vm->board.cmdline, &vm->boot);
+		err = describe_acpi(vm, &acpi);
+	if (!err)
+		err = loader_write_boot_data(&vm->mem, vm->cfg, vm->board.cmdline, &acpi,
+					     &vm->boot);
 	/* RAM now holds the kernel, and soon whatever the guest writes: a later
 	 * load into it must not assume that it reads as zero. */
 	vm->mem.zeroed = false;

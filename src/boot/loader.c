@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "boot/acpi.h"
 #include "boot/elf.h"
 #include "boot/layout.h"
 #include "boot/linux64.h"
@@ -424,18 +425,35 @@ int loader_load_images(const struct guest_mem *gm, const struct ember_config *cf
 	return err;
 }
 
+/* The ACPI tables at LAYOUT_ACPI; their RSDP's address in *rsdp. */
+static int write_acpi(const struct guest_mem *gm, const struct acpi_desc *acpi, uint64_t *rsdp)
+{
+	uint8_t *buf = guest_mem_ptr(gm, LAYOUT_ACPI, LAYOUT_ACPI_MAX);
+	int n;
+
+	if (!buf)
+		return ember_seterr(-ENOSPC, "no room for the ACPI tables");
+	n = acpi_build(buf, LAYOUT_ACPI_MAX, LAYOUT_ACPI, acpi, rsdp);
+	return n < 0 ? ember_prefixerr(n, "ACPI tables") : 0;
+}
+
 int loader_write_boot_data(const struct guest_mem *gm, const struct ember_config *cfg,
-			   const char *cmdline, const struct loader_result *res)
+			   const char *cmdline, const struct acpi_desc *acpi,
+			   const struct loader_result *res)
 {
 	size_t mpsize = mptable_size(cfg->ncpus);
+	uint64_t rsdp = 0;
 	uint8_t *mp;
-	int err;
+	int err = acpi ? write_acpi(gm, acpi, &rsdp) : 0;
 
+	if (err)
+		return err;
 	if (res->protocol == BOOT_LINUX64) {
 		struct linux64_boot boot = {
 			.cmdline = cmdline,
 			.initrd_gpa = res->initrd_gpa,
 			.initrd_size = res->initrd_size,
+			.rsdp_paddr = rsdp,
 		};
 
 		err = linux64_write_boot_data(gm, &boot);
@@ -445,6 +463,7 @@ int loader_write_boot_data(const struct guest_mem *gm, const struct ember_config
 			.has_initrd = res->initrd_size != 0,
 			.initrd_gpa = res->initrd_gpa,
 			.initrd_size = res->initrd_size,
+			.rsdp_paddr = rsdp,
 		};
 
 		err = pvh_write_boot_data(gm, &boot);
@@ -462,11 +481,11 @@ int loader_write_boot_data(const struct guest_mem *gm, const struct ember_config
 }
 
 int loader_load(const struct guest_mem *gm, const struct ember_config *cfg, const char *cmdline,
-		struct loader_result *res, struct trace *t)
+		const struct acpi_desc *acpi, struct loader_result *res, struct trace *t)
 {
 	int err = loader_load_images(gm, cfg, res, t);
 
-	return err ? err : loader_write_boot_data(gm, cfg, cmdline, res);
+	return err ? err : loader_write_boot_data(gm, cfg, cmdline, acpi, res);
 }
 
 static const char *note_type_name(const struct elf_note *n)

@@ -13,6 +13,7 @@
 #include "guest_mem.h"
 
 struct ember_config;
+struct acpi_desc;
 
 /* How vCPU 0 enters the kernel. */
 enum boot_protocol {
@@ -34,14 +35,16 @@ struct trace;
  * With a trace (--boot-trace), marks "kernel parsed" and, before an initrd,
  * "kernel copied". loader_load() is loader_load_images() (the kernel's
  * segments and the initrd: the bulk of the work, which needs no VM yet)
- * followed by loader_write_boot_data() (start_info, command line, memory
- * map, MP table). */
+ * followed by loader_write_boot_data() (start_info or the zero page,
+ * command line, memory map, MP table, and with `acpi` the ACPI tables,
+ * whose RSDP address goes to the kernel). */
 int loader_load(const struct guest_mem *gm, const struct ember_config *cfg, const char *cmdline,
-		struct loader_result *res, struct trace *t);
+		const struct acpi_desc *acpi, struct loader_result *res, struct trace *t);
 int loader_load_images(const struct guest_mem *gm, const struct ember_config *cfg,
 		       struct loader_result *res, struct trace *t);
 int loader_write_boot_data(const struct guest_mem *gm, const struct ember_config *cfg,
-			   const char *cmdline, const struct loader_result *res);
+			   const char *cmdline, const struct acpi_desc *acpi,
+			   const struct loader_result *res);
 
 /* `ember inspect`: describe what the loader sees in a kernel file. */
 int loader_inspect(const char *path, FILE *out);

@@ -489,4 +489,5 @@ void bootinfo_checks(void)
 	check_ram_touch();
 	check_initrd();
 	check_layout();
+	acpi_checks();
 }

@@ -21,7 +21,7 @@ TG_CFLAGS  := -m32 -march=i686 -mgeneral-regs-only -O2 -g -std=gnu11 \
 TG_LDFLAGS := -m32 -nostdlib -static -no-pie -Wl,--build-id=none -Wl,--no-warn-rwx-segments -Wl,-T,$(TG_DIR)/guest.ld
 
 TG_TESTGUEST_SRCS := entry.S trampoline.S testguest.c uart.c lib.c cpu.c bootinfo.c \
-		     highmem.c smp.c
+		     highmem.c smp.c acpi.c
 TG_TESTGUEST_OBJS := $(addprefix $(TG_B)/,$(addsuffix .o,$(basename $(TG_TESTGUEST_SRCS))))
 TG_EXITGUEST_OBJS := $(TG_B)/exitguest.o
 TG_HOSTILE_SRCS := entry.S hostile.c hostile_legacy.c hostile_virtio.c uart.c lib.c

@@ -3,7 +3,8 @@
  * lx64guest: checks what the Linux 64-bit boot protocol promises at entry
  * (Documentation/arch/x86/boot.rst): long mode with paging, CS = __BOOT_CS
  * (0x10), DS/ES/SS = __BOOT_DS (0x18), interrupts off, RSI = boot_params
- * with boot_flag 0xAA55, "HdrS", an e820 map and the command line. Prints
+ * with boot_flag 0xAA55, "HdrS", an e820 map, the RSDP and the command
+ * line. Prints
  * "lx64: ok e820=N cmdline=<first word>" or "lx64: FAIL <check>" on COM1,
  * then resets through the i8042 (ember exits 0).
  */
@@ -50,6 +51,11 @@ _start:
 	cmpq $0, 0x2d0(%rbx)
 	jne fail
 	cmpl $1, 0x2d0+16(%rbx)
+	jne fail
+	leaq m_rsdp(%rip), %rdi
+	cmpq $0xe0000, 0x70(%rbx)	/* acpi_rsdp_addr: ember's RSDP */
+	jne fail
+	cmpl $0x20445352, 0xe0000	/* "RSD " of "RSD PTR " */
 	jne fail
 	leaq m_cmd(%rip), %rdi
 	movl 0x228(%rbx), %r13d
@@ -124,6 +130,7 @@ m_pg:	.asciz "paging is off"
 m_rsi:	.asciz "RSI holds no boot_params"
 m_e820:	.asciz "e820 map missing or wrong"
 m_cmd:	.asciz "no command line"
+m_rsdp:	.asciz "acpi_rsdp_addr is not ember's RSDP at 0xe0000"
 
 	.balign 16
 	.skip 512

@@ -3,9 +3,10 @@
 #
 # Boot the PVH test guest under ember on /dev/kvm: every memory size with
 # every vCPU count, with and without an initrd, and judge each run from the
-# guest's UART lines (see testguest.c): ember must exit 0 (the guest ends
-# with an i8042 reset), print "testguest: N passed, 0 failed" with N > 0,
-# no FAIL line, and "ok smp-started <cpus>".
+# guest's UART lines (see testguest.c; acpi.c checks the ACPI tables): ember
+# must exit 0 (the guest powers off through the FADT's sleep control
+# register), print "testguest: N passed, 0 failed" with N > 0, no FAIL line,
+# "ok smp-started <cpus>" and the power-off line.
 #
 # The wait guest (waitguest.c, for the API's SendCtrlAltDel) must start and
 # print its heartbeat; only the API can end it, so a timeout stops it.
@@ -183,9 +184,14 @@ run_testguest() {
 		report_fail "$name" "guest reports $n passed but printed $oks ok lines" "$log"
 	elif ! grep -a -q "^ok smp-started $cpus\$" "$log"; then
 		report_fail "$name" "no 'ok smp-started $cpus' line" "$log"
+	elif ! grep -a -q '^testguest: powering off through ACPI port 0x600$' "$log" ||
+		grep -a -q 'still running after the ACPI power-off' "$log"; then
+		# ember's exit 0 must come from the ACPI S5 write, not the
+		# i8042 reset the guest falls back to.
+		report_fail "$name" "the guest's ACPI power-off did not end ember" "$log"
 	else
 		passed=$((passed + 1))
-		echo "ok - $name: $n checks (${secs} s)"
+		echo "ok - $name: $n checks, ACPI power-off (${secs} s)"
 	fi
 }
 

@@ -110,6 +110,16 @@ void tg_finish(void)
 	uart_puts(" passed, ");
 	uart_put_dec(failed);
 	uart_puts(" failed\n");
+	/* Power off as Linux does on hardware-reduced ACPI: SLP_TYP 5 (the
+	 * DSDT's \_S5_) << 2 | SLP_EN to the FADT's sleep control register.
+	 * Without one, or if ember did not stop, reset through the i8042. */
+	if (acpi_sleep_port) {
+		uart_puts("testguest: powering off through ACPI port ");
+		uart_put_hex(acpi_sleep_port);
+		uart_putc('\n');
+		outb(acpi_sleep_port, 5 << 2 | 0x20);
+		uart_puts("testguest: still running after the ACPI power-off\n");
+	}
 	outb(PORT_I8042_CMD, I8042_CMD_RESET);
 	for (;;)
 		asm volatile("cli; hlt");

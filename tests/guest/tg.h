@@ -125,6 +125,9 @@ void cpu_checks(void);
 
 /* bootinfo.c: start_info, memory map, command line, initrd, ember layout. */
 void bootinfo_checks(void);
+/* ACPI tables (acpi.c); sets acpi_sleep_port for tg_finish(). */
+int acpi_checks(void);
+extern u16 acpi_sleep_port;
 bool bootinfo_range_is_free(u64 addr, u64 len);
 
 /*

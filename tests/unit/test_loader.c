@@ -62,7 +62,7 @@ static int load_ram(const char *kernel, const char *initrd, unsigned ncpus, bool
 	cfg.ncpus = ncpus;
 	guest_mem_init_buf(&gm, ram, sizeof(ram));
 	gm.zeroed = zeroed;
-	return loader_load(&gm, &cfg, cfg.cmdline, r, NULL);
+	return loader_load(&gm, &cfg, cfg.cmdline, NULL, r, NULL);
 }
 
 static int load(const char *kernel, const char *initrd, unsigned ncpus, struct loader_result *r)
