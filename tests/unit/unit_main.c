@@ -24,6 +24,7 @@ extern const struct test_suite suite_cmdline;
 extern const struct test_suite suite_disk_lock;
 extern const struct test_suite suite_uffd;
 extern const struct test_suite suite_snapshot;
+extern const struct test_suite suite_bzimage;
 
 /* One suite per line, so that suites added in parallel merge cleanly. */
 /* clang-format off */
@@ -55,6 +56,7 @@ static const struct test_suite *const suites[] = {
 	&suite_disk_lock,
 	&suite_uffd,
 	&suite_snapshot,
+	&suite_bzimage,
 };
 /* clang-format on */
 
