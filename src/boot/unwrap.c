@@ -25,19 +25,19 @@ struct parse_job {
 	const uint8_t *file;
 	size_t len;
 	struct bzimage_info *bz;
-	struct kcache_key *key;
-	bool want_key;
+	struct kcache_key *key; /* NULL: parse only */
 };
 
 /* Under ember_guard_sigbus(): reads the (mapped) bzImage only. */
 static int parse_job_run(void *arg)
 {
 	struct parse_job *j = arg;
-	int err = bzimage_parse(j->file, j->len, j->bz);
 
-	if (!err && j->want_key)
+	if (j->key) {
 		kcache_key(j->file, j->len, j->key);
-	return err;
+		return 0;
+	}
+	return bzimage_parse(j->file, j->len, j->bz);
 }
 
 struct decomp_job {
@@ -59,10 +59,7 @@ static int decomp_job_run(void *arg)
 
 static bool is_elf(const uint8_t *p, size_t n)
 {
-	return n >= 4 && memcmp(p,
-				"\x7f"
-				"ELF",
-				4) == 0;
+	return n >= 4 && p[0] == 0x7f && memcmp(p + 1, "ELF", 3) == 0;
 }
 
 int kernel_unwrap(const uint8_t *file, size_t len, const char *path, struct unwrap_result *r)
@@ -70,7 +67,7 @@ int kernel_unwrap(const uint8_t *file, size_t len, const char *path, struct unwr
 	struct kcache_key key;
 	struct kcache_entry e;
 	struct decomp_out o;
-	struct parse_job pj = { file, len, &r->bz, &key, false };
+	struct parse_job pj = { file, len, &r->bz, NULL };
 	struct decomp_job dj;
 	char dir[PATH_MAX];
 	uint64_t t0;
@@ -78,21 +75,25 @@ int kernel_unwrap(const uint8_t *file, size_t len, const char *path, struct unwr
 
 	memset(r, 0, sizeof(*r));
 	r->fd = -1;
-	/* Not a bzImage: let the caller try ELF, quietly. Only then look at
-	 * the cache: an ELF vmlinux costs nothing here. */
-	if (len < BZ_OFF_HEADER + 4 || get_le16(file + BZ_OFF_BOOT_FLAG) != 0xaa55 ||
-	    memcmp(file + BZ_OFF_HEADER, "HdrS", 4) != 0)
-		return -ENOEXEC;
+	/* Not a bzImage: let the caller try ELF, quietly, before any look at
+	 * the cache (an ELF vmlinux costs nothing here). */
+	err = ember_guard_sigbus(parse_job_run, &pj);
+	if (err == -ENOEXEC)
+		return err;
+	if (err)
+		return ember_prefixerr(err, "kernel %s", path);
 	dfd = kcache_open_dir(dir, sizeof(dir));
 	if (dfd < 0)
 		fprintf(stderr, "ember: kernel cache not used: %s; unwrapping to memory\n",
 			ember_lasterr());
-	pj.want_key = dfd >= 0;
-	t0 = now_us();
-	err = ember_guard_sigbus(parse_job_run, &pj);
-	r->hash_us = now_us() - t0;
-	if (err)
-		goto fail;
+	if (dfd >= 0) {
+		pj.key = &key;
+		t0 = now_us();
+		err = ember_guard_sigbus(parse_job_run, &pj);
+		r->hash_us = now_us() - t0;
+		if (err)
+			goto fail;
+	}
 	r->comp = bzimage_comp_name(r->bz.comp);
 	if (dfd >= 0) {
 		err = kcache_lookup(dfd, &key, len, &e);
