@@ -44,7 +44,8 @@ struct input {
 	int fd;
 	const uint8_t *map;
 	uint64_t size;
-	uint64_t file_size; /* of fd's file: size, or more (a kernel cache entry) */
+	/* Of fd's file: size, or more (a kernel cache entry's trailer). */
+	uint64_t file_size;
 	bool sparse; /* fewer blocks allocated than the size: may have holes */
 };
 
@@ -152,7 +153,8 @@ static int check_size(const struct input *in)
 		return ember_seterr(-errno, "%s", strerror(errno));
 	if ((uint64_t)st.st_size != in->file_size)
 		return ember_seterr(-EIO, "file changed size while loading (%llu -> %llu bytes)",
-				    (unsigned long long)in->file_size, (unsigned long long)st.st_size);
+				    (unsigned long long)in->file_size,
+				    (unsigned long long)st.st_size);
 	return 0;
 }
 
@@ -160,8 +162,10 @@ static int check_size(const struct input *in)
 struct kernel_file {
 	struct input in;
 	struct elf_image *img;
-	bool bzimage; /* in is the vmlinux unwrapped from a bzImage, described by uw */
-	uint64_t file_size; /* of the kernel file itself */
+	/* A bzImage: in is the vmlinux unwrapped from it, described by uw;
+	 * file_size is the bzImage's. */
+	bool bzimage;
+	uint64_t file_size;
 	struct unwrap_result uw;
 };
 
@@ -189,8 +193,11 @@ static int unwrap_input(const char *path, struct kernel_file *k)
 	if (err)
 		return err == -ENOEXEC ? 0 : err;
 	unmap_input(&k->in);
-	k->in = (struct input){ .fd = k->uw.fd, .map = k->uw.map, .size = k->uw.size,
-				.file_size = k->uw.file_size, .sparse = k->uw.sparse };
+	k->in.fd = k->uw.fd;
+	k->in.map = k->uw.map;
+	k->in.size = k->uw.size;
+	k->in.file_size = k->uw.file_size;
+	k->in.sparse = k->uw.sparse;
 	return 0;
 }
 
