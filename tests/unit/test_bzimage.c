@@ -396,6 +396,31 @@ TEST(cache_unsafe_dir_is_not_used)
 	drop_cache();
 }
 
+/* A cache that cannot take the entry (here a directory squats its name, as
+ * a full or read-only file system would refuse it): boot from memory. */
+TEST(cache_store_failure_boots_from_memory)
+{
+	struct unwrap_result r;
+	char path[512];
+	size_t len = make_bz(BZ_COMP_XZ);
+
+	fresh_cache();
+	CHECK_EQ(unwrap(len, &r), 0); /* creates the directories */
+	kernel_unwrap_release(&r);
+	entry_for(len, path, sizeof(path));
+	CHECK_EQ(unlink(path), 0);
+	CHECK_EQ(mkdir(path, 0700), 0);
+	for (int i = 0; i < 2; i++) {
+		CHECK_EQ(unwrap(len, &r), 0);
+		CHECK(!r.cached);
+		CHECK(r.fd >= 0); /* a memfd */
+		CHECK_EQ(r.file_size, r.size);
+		kernel_unwrap_release(&r);
+	}
+	CHECK_EQ(rmdir(path), 0);
+	drop_cache();
+}
+
 TEST(unwrap_passes_other_files_and_reports_bad_ones)
 {
 	struct unwrap_result r;
@@ -418,4 +443,4 @@ SUITE(bzimage, T(parses_header_fields), T(detects_every_format), T(not_a_bzimage
       T(bad_headers_are_einval), T(every_format_round_trips), T(over_the_cap_is_efbig),
       T(corrupt_and_truncated_streams_are_errors), T(lzo_and_unknown_are_refused),
       T(cache_miss_then_hit), T(cache_bad_entries_are_rebuilt), T(cache_unsafe_dir_is_not_used),
-      T(unwrap_passes_other_files_and_reports_bad_ones));
+      T(cache_store_failure_boots_from_memory), T(unwrap_passes_other_files_and_reports_bad_ones));
