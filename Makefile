@@ -8,7 +8,9 @@ CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -Isrc -MMD -MP
 # ember uses stay resident (bench/: ~0.8 MiB peak RSS static vs ~1.5 MiB).
 # `make LDFLAGS=` builds a dynamic binary.
 LDFLAGS ?= -static
-LDLIBS  += -ljson-c -lz -lpthread
+# zlib, liblzma, libzstd, liblz4, libbz2: bzImage payloads (src/boot/decompress.c);
+# libxxhash: the kernel cache's keys and checks (src/boot/kcache.c).
+LDLIBS  += -ljson-c -lz -llzma -lzstd -llz4 -lbz2 -lxxhash -lpthread
 B       := build
 
 .DEFAULT_GOAL := all
@@ -35,6 +37,10 @@ LIB_SRCS += src/boot/mptable.c
 LIB_SRCS += src/boot/aml.c
 LIB_SRCS += src/boot/acpi.c
 LIB_SRCS += src/boot/cmdline.c
+LIB_SRCS += src/boot/bzimage.c
+LIB_SRCS += src/boot/decompress.c
+LIB_SRCS += src/boot/kcache.c
+LIB_SRCS += src/boot/unwrap.c
 LIB_SRCS += src/dev/uart.c
 LIB_SRCS += src/dev/ioapic.c
 LIB_SRCS += src/dev/virtqueue.c

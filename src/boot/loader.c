@@ -16,6 +16,7 @@
 #include "boot/linux64.h"
 #include "boot/mptable.h"
 #include "boot/pvh.h"
+#include "boot/unwrap.h"
 #include "config.h"
 #include "trace.h"
 #include "util.h"
@@ -44,6 +45,8 @@ struct input {
 	int fd;
 	const uint8_t *map;
 	uint64_t size;
+	/* Of fd's file: size, or more (a kernel cache entry's trailer). */
+	uint64_t file_size;
 	bool sparse; /* fewer blocks allocated than the size: may have holes */
 };
 
@@ -69,6 +72,7 @@ static int map_input(const char *what, const char *path, struct input *in)
 	in->fd = fd;
 	in->map = p;
 	in->size = (uint64_t)st.st_size;
+	in->file_size = in->size;
 	/* Only a hint (blocks also hold metadata or preallocated space): it
 	 * spares a file without holes the lseek() calls, each of which walks
 	 * the page cache to the end of the file on tmpfs. */
@@ -148,9 +152,10 @@ static int check_size(const struct input *in)
 
 	if (fstat(in->fd, &st) < 0)
 		return ember_seterr(-errno, "%s", strerror(errno));
-	if ((uint64_t)st.st_size != in->size)
+	if ((uint64_t)st.st_size != in->file_size)
 		return ember_seterr(-EIO, "file changed size while loading (%llu -> %llu bytes)",
-				    (unsigned long long)in->size, (unsigned long long)st.st_size);
+				    (unsigned long long)in->file_size,
+				    (unsigned long long)st.st_size);
 	return 0;
 }
 
@@ -158,7 +163,44 @@ static int check_size(const struct input *in)
 struct kernel_file {
 	struct input in;
 	struct elf_image *img;
+	/* A bzImage: in is the vmlinux unwrapped from it, described by uw;
+	 * file_size is the bzImage's. */
+	bool bzimage;
+	uint64_t file_size;
+	struct unwrap_result uw;
 };
+
+/* The --boot-trace mark of an unwrap; a trace keeps the pointer, and a
+ * process loads one kernel. */
+static const char *unwrap_mark(const struct unwrap_result *uw)
+{
+	static char note[64];
+
+	if (uw->cached)
+		return "kernel unwrapped (cache)";
+	snprintf(note, sizeof(note), "kernel unwrapped (%s, %llu ms)", uw->comp,
+		 (unsigned long long)((uw->decomp_us + 500) / 1000));
+	return note;
+}
+
+/* A bzImage: swap the mapped file for the vmlinux inside it (kernel_unwrap(),
+ * which caches it). Anything else stays as it is, for elf_parse(). */
+static int unwrap_input(const char *path, struct kernel_file *k)
+{
+	int err = kernel_unwrap(k->in.map, (size_t)k->in.size, path, &k->uw);
+
+	k->bzimage = !err;
+	k->file_size = k->in.size;
+	if (err)
+		return err == -ENOEXEC ? 0 : err;
+	unmap_input(&k->in);
+	k->in.fd = k->uw.fd;
+	k->in.map = k->uw.map;
+	k->in.size = k->uw.size;
+	k->in.file_size = k->uw.file_size;
+	k->in.sparse = k->uw.sparse;
+	return 0;
+}
 
 /* Under ember_guard_sigbus(): elf_parse() reads the file's mapping. */
 static int parse_mapped(void *arg)
@@ -174,6 +216,11 @@ static int open_kernel(const char *path, struct kernel_file *k)
 
 	if (err)
 		return err;
+	err = unwrap_input(path, k);
+	if (err) {
+		unmap_input(&k->in);
+		return err;
+	}
 	k->img = malloc(sizeof(*k->img));
 	if (!k->img) {
 		unmap_input(&k->in);
@@ -330,6 +377,8 @@ static int load_kernel(const struct guest_mem *gm, const struct ember_config *cf
 
 	if (err)
 		return err;
+	if (k.bzimage)
+		mark(t, unwrap_mark(&k.uw));
 	mark(t, "kernel parsed");
 	img = k.img;
 	elf_start = img->load_start;
@@ -518,9 +567,24 @@ int loader_inspect(const char *path, FILE *out)
 		return err;
 	img = k.img;
 	fprintf(out, "file:       %s (%llu bytes)\n", path,
-		(unsigned long long)k.in.size);
-	fprintf(out, "format:     ELF%u %s executable\n", img->bits,
-		img->machine == 62 ? "x86-64" : "i386");
+		(unsigned long long)k.file_size);
+	if (k.bzimage) {
+		const struct bzimage_info *bz = &k.uw.bz;
+
+		fprintf(out,
+			"format:     bzImage (protocol %u.%02u, %s payload %.1f MiB at offset %llu)\n",
+			bz->version >> 8, bz->version & 0xff, k.uw.comp,
+			bz->payload_length / 1048576.0, (unsigned long long)bz->payload_start);
+		if (k.uw.cached)
+			fprintf(out, "vmlinux:    %llu bytes, from the kernel cache\n",
+				(unsigned long long)k.in.size);
+		else
+			fprintf(out, "vmlinux:    %llu bytes, unwrapped in %llu ms\n",
+				(unsigned long long)k.in.size,
+				(unsigned long long)((k.uw.decomp_us + 500) / 1000));
+	}
+	fprintf(out, "%s ELF%u %s executable\n", k.bzimage ? "inner:     " : "format:    ",
+		img->bits, img->machine == 62 ? "x86-64" : "i386");
 	fprintf(out, "e_entry:    0x%llx (native entry; not used for PVH)\n",
 		(unsigned long long)img->entry);
 	if (img->has_pvh)

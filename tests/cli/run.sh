@@ -124,6 +124,47 @@ fc_fail "fc: metrics in both the file and --metrics-path" "Reinitialization of m
 	--no-api --config-file "$tmp/twice.json" --metrics-path "$tmp/m.json"
 case_ "inspect testguest" 0 "PHYS32_ENTRY" -- inspect "$GUEST"
 
+# bzImage kernels (src/boot/unwrap.c), with a kernel cache of this run's own.
+# Broken ones end in one "ember: kernel PATH: ..." line; the test guest
+# wrapped in an xz bzImage boots twice, decompressed the first time and
+# served by the cache the second (--boot-trace says which).
+export XDG_CACHE_HOME="$tmp/cache"
+mkdir -p "$XDG_CACHE_HOME"
+if cc -std=gnu11 -D_GNU_SOURCE -Isrc -Itests/unit -o "$tmp/mkbzimage" tests/cli/mkbzimage.c \
+	tests/unit/bz_builder.c src/boot/bzimage.c src/util.c -lz -llzma -lzstd -llz4 -lbz2 &&
+	"$tmp/mkbzimage" xz "$GUEST" "$tmp/tg.bz"; then
+	bzlen=$(stat -c %s "$tmp/tg.bz")
+	head -c $((bzlen - 100)) "$tmp/tg.bz" >"$tmp/cut.bz"
+	cp "$tmp/tg.bz" "$tmp/bad.bz"
+	printf 'garbage!garbage!' | dd of="$tmp/bad.bz" bs=1 seek=$((1024 + 64 + 200)) conv=notrunc 2>/dev/null
+	for c in inspect run; do
+		k=(--kernel); [ $c = inspect ] && k=()
+		case_ "$c: truncated bzImage" 1 "kernel $tmp/cut.bz: bzImage: payload at byte 1088" -- \
+			$c "${k[@]}" "$tmp/cut.bz"
+		case_ "$c: corrupt bzImage payload" 1 "kernel $tmp/bad.bz: xz payload: corrupt data" -- \
+			$c "${k[@]}" "$tmp/bad.bz"
+	done
+	case_ "inspect bzImage" 0 "format:     bzImage (protocol 2.15, xz payload" -- inspect "$tmp/tg.bz"
+	s="console=ttyS0 tg.mem=128M tg.cpus=1 tg.cmdline_len="
+	n=$((${#s} + 2)) # tg.cmdline_len counts its own two digits
+	rm -rf "$XDG_CACHE_HOME/ember" # inspect filled it: start cold
+	for want in "kernel unwrapped (xz, " "kernel unwrapped (cache)"; do
+		timeout 60 "$EMBER" run --kernel "$tmp/tg.bz" --memory 128M --no-rng --boot-trace \
+			--cmdline "$s$n" </dev/null >"$tmp/out" 2>"$tmp/err"
+		rc=$?
+		if [ $rc = 0 ] && grep -aq "^testguest: [1-9][0-9]* passed, 0 failed" "$tmp/out" &&
+			grep -q "boot-trace: .* $want" "$tmp/err"; then
+			echo "ok - run bzImage: $(grep -ao '^testguest: [0-9]* passed.*' "$tmp/out" | tr -d '\r'), $(grep -o 'kernel unwrapped.*' "$tmp/err")"
+			pass=$((pass + 1))
+		else
+			echo "FAIL - run bzImage (want '$want'): exit $rc: $(grep -a 'FAIL\|testguest:' "$tmp/out" | head -3) $(head -c 300 "$tmp/err")"
+			fail=$((fail + 1))
+		fi
+	done
+else
+	echo "FAIL - cannot build mkbzimage or wrap $GUEST"; fail=$((fail + 1))
+fi
+
 # The snapshot commands' own mistakes (the damaged files are the snapshot
 # tier's): usage errors exit 2, a missing file or socket 1.
 case_ "restore: no snapshot" 2 "no snapshot given" -- restore

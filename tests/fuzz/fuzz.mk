@@ -5,7 +5,7 @@ FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 120
 FUZZ_FLAGS   := -g -O1 -std=gnu11 -D_GNU_SOURCE -Isrc -Itests/unit \
 		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
-FUZZ_TARGETS := elf pvh vq http fcjson api mmio blk net vsock vsockline snapfile
+FUZZ_TARGETS := elf pvh vq http fcjson api mmio blk net vsock vsockline snapfile bzimage
 FUZZ_LIB_elf := src/boot/elf.c src/guest_mem.c src/util.c
 FUZZ_LIB_pvh := src/boot/pvh.c src/boot/mptable.c src/guest_mem.c src/util.c
 FUZZ_LIB_vq  := src/dev/virtqueue.c src/guest_mem.c src/util.c
@@ -39,6 +39,9 @@ FUZZ_LDLIBS_mmio := -lz -lpthread
 FUZZ_LDLIBS_blk := -lz -lpthread
 FUZZ_LDLIBS_net := -lz -lpthread
 FUZZ_LDLIBS_vsock := -lz -lpthread
+# A bzImage: setup header, then its payload through every decompressor.
+FUZZ_LIB_bzimage := src/boot/bzimage.c src/boot/decompress.c src/util.c
+FUZZ_LDLIBS_bzimage := -lz -llzma -lzstd -llz4 -lbz2 -lpthread
 
 define fuzz_rule
 $(B)/fuzz/fuzz_$(1): tests/fuzz/fuzz_$(1).c $$(FUZZ_LIB_$(1)) \

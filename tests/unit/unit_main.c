@@ -25,6 +25,7 @@ extern const struct test_suite suite_disk_lock;
 extern const struct test_suite suite_uffd;
 extern const struct test_suite suite_snapshot;
 extern const struct test_suite suite_acpi;
+extern const struct test_suite suite_bzimage;
 
 /* One suite per line, so that suites added in parallel merge cleanly. */
 /* clang-format off */
@@ -57,6 +58,7 @@ static const struct test_suite *const suites[] = {
 	&suite_uffd,
 	&suite_snapshot,
 	&suite_acpi,
+	&suite_bzimage,
 };
 /* clang-format on */
 
