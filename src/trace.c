@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "trace.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "util.h"
@@ -25,8 +26,10 @@ void trace_mark(struct trace *t, const char *what, bool once)
 		for (unsigned i = 0; i < t->n; i++)
 			if (strcmp(t->ev[i].what, what) == 0)
 				goto out;
-	if (t->n < TRACE_MAX_EVENTS)
-		t->ev[t->n++] = (struct trace_event){ what, ms };
+	if (t->n < TRACE_MAX_EVENTS) {
+		snprintf(t->ev[t->n].what, sizeof(t->ev[0].what), "%s", what);
+		t->ev[t->n++].ms = ms;
+	}
 out:
 	pthread_mutex_unlock(&t->lock);
 }

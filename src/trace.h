@@ -9,8 +9,10 @@
 
 #define TRACE_MAX_EVENTS 16
 
+#define TRACE_WHAT_MAX 48
+
 struct trace_event {
-	const char *what;
+	char what[TRACE_WHAT_MAX]; /* a copy: callers may pass a buffer */
 	double ms;
 };
 
@@ -22,7 +24,8 @@ struct trace {
 
 void trace_init(struct trace *t);
 void trace_destroy(struct trace *t);
-/* Record `what` (a string literal) now; with `once`, only its first time. */
+/* Record `what` now (copied, cut at TRACE_WHAT_MAX - 1 bytes); with `once`,
+ * only its first time. */
 void trace_mark(struct trace *t, const char *what, bool once);
 void trace_print(struct trace *t, FILE *f);
 

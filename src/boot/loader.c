@@ -172,15 +172,18 @@ struct kernel_file {
 
 /* The --boot-trace mark of an unwrap; a trace keeps the pointer, and a
  * process loads one kernel. */
-static const char *unwrap_mark(const struct unwrap_result *uw)
+static void mark_unwrap(struct trace *t, const struct unwrap_result *uw)
 {
-	static char note[64];
+	char note[TRACE_WHAT_MAX];
 
+	if (!t)
+		return;
 	if (uw->cached)
-		return "kernel unwrapped (cache)";
-	snprintf(note, sizeof(note), "kernel unwrapped (%s, %llu ms)", uw->comp,
-		 (unsigned long long)((uw->decomp_us + 500) / 1000));
-	return note;
+		snprintf(note, sizeof(note), "kernel unwrapped (cache)");
+	else
+		snprintf(note, sizeof(note), "kernel unwrapped (%s, %llu ms)", uw->comp,
+			 (unsigned long long)((uw->decomp_us + 500) / 1000));
+	trace_mark(t, note, false);
 }
 
 /* A bzImage: swap the mapped file for the vmlinux inside it (kernel_unwrap(),
@@ -378,7 +381,7 @@ static int load_kernel(const struct guest_mem *gm, const struct ember_config *cf
 	if (err)
 		return err;
 	if (k.bzimage)
-		mark(t, unwrap_mark(&k.uw));
+		mark_unwrap(t, &k.uw);
 	mark(t, "kernel parsed");
 	img = k.img;
 	elf_start = img->load_start;
@@ -410,6 +413,13 @@ static int load_kernel(const struct guest_mem *gm, const struct ember_config *cf
 		res->kernel_start = img->load_start;
 		res->kernel_end = img->load_end;
 		res->elf_start = elf_start;
+		if (t && img->load_start != elf_start) {
+			char note[TRACE_WHAT_MAX];
+
+			snprintf(note, sizeof(note), "kernel placed at 0x%llx",
+				 (unsigned long long)img->load_start);
+			trace_mark(t, note, false);
+		}
 	}
 	close_kernel(&k);
 	return err;
