@@ -7,7 +7,8 @@
 # has no XEN_ELFNOTE_PHYS32_ENTRY note and boots only through the Linux 64-bit
 # boot protocol (issue 14's lab case nopvh-boot). Its fragment is
 # linux.fragment with guest/linux-nopvh.fragment's options replacing the same
-# options' lines, so its cache key differs.
+# options' lines, so its cache key differs. It also keeps its bzImage (next
+# to the vmlinux), a compressed kernel without a PVH note.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -36,12 +37,14 @@ hash=$({ cat "$frag"; echo "linux-source-6.1 $ver"; } | sha256sum | cut -c1-16)
 cache=${EMBER_CACHE:-$HOME/.cache/ember}
 out=$cache/kernel-$hash
 
-if [ ! -s "$out/vmlinux" ]; then
+# built: the vmlinux (written last) and, for nopvh, the bzImage.
+built() { [ -s "$out/vmlinux" ] && { [ "$variant" != nopvh ] || [ -s "$out/bzImage" ]; }; }
+if ! built; then
 	mkdir -p "$cache"
 	exec 9>"$cache/kernel.lock"
 	flock 9 # another build of the same tree may be running
 fi
-if [ -s "$out/vmlinux" ]; then
+if built; then
 	echo "$out/vmlinux"
 	exit 0
 fi
@@ -75,7 +78,9 @@ while read -r opt; do
 done < <(sed -n 's/^# \(CONFIG_[A-Za-z0-9_]*\) is not set$/\1/p' "$frag")
 [ ${#bad[@]} -eq 0 ] || die "fragment options not applied in .config: ${bad[*]}"
 
-kmake -j2 vmlinux || { tail -n 20 "$log" >&2; die "kernel build failed, see $log"; }
+targets=vmlinux
+[ "$variant" != nopvh ] || targets="vmlinux bzImage"
+kmake -j2 $targets || { tail -n 20 "$log" >&2; die "kernel build failed, see $log"; }
 if [ "$variant" = nopvh ]; then
 	! readelf -n "$obj/vmlinux" | grep -Eq '^[[:space:]]*Xen[[:space:]]' ||
 		die "the nopvh vmlinux still has a Xen note"
@@ -84,6 +89,7 @@ else
 		die "vmlinux has no Xen PVH entry note (XEN_ELFNOTE_PHYS32_ENTRY, type 0x12)"
 fi
 
+[ "$variant" != nopvh ] || cp "$obj/arch/x86/boot/bzImage" "$out/bzImage"
 cp "$obj/vmlinux" "$out/vmlinux.tmp"
 cp "$obj/.config" "$out/config"
 rm -rf "$obj"

@@ -1,6 +1,6 @@
 # Guest artifacts for real-Linux runs (included by the top Makefile).
 #   make guest-kernel     build/guest/vmlinux (symlink into ~/.cache/ember, built once)
-#   make guest-kernel-nopvh  build/guest/vmlinux-nopvh (the same without PVH: the 64-bit boot protocol)
+#   make guest-kernel-nopvh  build/guest/vmlinux-nopvh, bzImage-nopvh (the same without PVH: the 64-bit boot protocol)
 #   make guest-initramfs  build/guest/initramfs.cpio.gz (guest/init.c + busybox)
 
 LINUX_GUEST_OUT := $(or $(B),build)/guest
@@ -11,7 +11,8 @@ guest-kernel:
 
 guest-kernel-nopvh:
 	@mkdir -p $(LINUX_GUEST_OUT)
-	@k=$$(guest/build-kernel.sh nopvh) && ln -sfn "$$k" $(LINUX_GUEST_OUT)/vmlinux-nopvh
+	@k=$$(guest/build-kernel.sh nopvh) && ln -sfn "$$k" $(LINUX_GUEST_OUT)/vmlinux-nopvh && \
+		ln -sfn "$${k%/vmlinux}/bzImage" $(LINUX_GUEST_OUT)/bzImage-nopvh
 
 guest-initramfs: $(LINUX_GUEST_OUT)/initramfs.cpio.gz
 

@@ -6,7 +6,7 @@
 #                                    plus its virtio modules under /stock/
 #   vmlinuz-612, initrd-612.cpio.gz  the same for Debian 13's 6.12 cloud kernel
 #                                    (zstd payload, XEN_ELFNOTE_PHYS32_RELOC)
-#   vmlinux-nopvh                    the minimal guest kernel without PVH
+#   vmlinux-nopvh, bzImage-nopvh     the minimal guest kernel without PVH
 #   disk.raw, disk.sha256            1 MiB of random bytes for /dev/vda
 #   missing                          one line per asset that could not be had
 # The downloads are cached in ~/.cache/ember/lab/stock61-* and stock612-*
@@ -184,7 +184,8 @@ sb_stock612() {
 # 5 minutes once, then cached in ~/.cache/ember/kernel-<hash>).
 sb_nopvh() {
 	make -s guest-kernel-nopvh >&2 || { echo "make guest-kernel-nopvh failed"; return 1; }
-	cp -L build/guest/vmlinux-nopvh "$sb/vmlinux-nopvh"
+	cp -L build/guest/vmlinux-nopvh "$sb/vmlinux-nopvh" &&
+		cp -L build/guest/bzImage-nopvh "$sb/bzImage-nopvh"
 }
 
 for a in stock61 stock612 nopvh; do

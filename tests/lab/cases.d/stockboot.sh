@@ -113,9 +113,10 @@ kernel_range() {
 
 # Debian 13's 6.12 vmlinuz (zstd, XEN_ELFNOTE_PHYS32_RELOC: align 0x200000,
 # min 0x1000000, max 0x3fffffff): three boots land at no fewer than two
-# physical addresses, each aligned, the whole image inside [min, max]; a boot
-# with the fixed placement (--kernel-addr, the ELF's own address) lands at
-# 0x1000000. Memory 2 GiB, so the note's max, not RAM, bounds the range.
+# physical addresses, each aligned, the whole image inside [min, max];
+# `--kernel-addr elf` puts it at the ELF's own address (0x1000000) and
+# `--kernel-addr 0x3000000` there. Memory 2 GiB, so the note's max, not RAM,
+# bounds the range.
 case_stock_612() {
 	sb_need vmlinuz-612 initrd-612.cpio.gz disk.raw
 	GK=$SB/vmlinuz-612
@@ -123,9 +124,9 @@ case_stock_612() {
 	T=90
 	note=$("$EMBER" inspect "$GK" 2>&1 | grep -m1 -i 'relocatable') || true
 	addrs=
-	for n in 1 2 3 fixed; do
+	for n in 1 2 3 elf 0x3000000; do
 		extra=
-		[ $n != fixed ] || extra="--kernel-addr 0x1000000"
+		case $n in [0-9]) ;; *) extra="--kernel-addr $n" ;; esac
 		sb_boot --initrd "$SB/initrd-612.cpio.gz" --memory 2G --disk "$SB/disk.raw,ro" $extra \
 			--cmdline "$BASE quiet ember.cmd=\"sh /stock/check.sh poweroff\""
 		cp "$D/console" "$D/console.$n"
@@ -140,11 +141,11 @@ case_stock_612() {
 		[ $((start % 0x200000)) = 0 ] || fail "boot $n: kernel at 0x$1, not 0x200000-aligned"
 		[ $start -ge $((0x1000000)) ] && [ $end -le $((0x3fffffff)) ] ||
 			fail "boot $n: kernel 0x$1-0x$2 outside the note's [0x1000000, 0x3fffffff]"
-		if [ $n = fixed ]; then
-			[ $start = $((0x1000000)) ] || fail "with --kernel-addr 0x1000000 the kernel is at 0x$1"
-		else
-			addrs="$addrs 0x$1"
-		fi
+		case $n in
+		elf) [ $start = $((0x1000000)) ] || fail "with --kernel-addr elf the kernel is at 0x$1, not 0x1000000" ;;
+		0x*) [ $start = $(($n)) ] || fail "with --kernel-addr $n the kernel is at 0x$1" ;;
+		*) addrs="$addrs 0x$1" ;;
+		esac
 		notes="${notes:-}; boot $n: 0x$1-0x$2 $secs s"
 	done
 	distinct=$(echo $addrs | tr ' ' '\n' | sort -u | wc -l)
@@ -153,26 +154,33 @@ case_stock_612() {
 }
 
 # The minimal kernel built without PVH (no XEN_ELFNOTE_PHYS32_ENTRY) boots
-# through the Linux 64-bit boot protocol to ember-init's exit line, with 1 and
-# 2 vCPUs; the same kernel with PVH (/lab/vmlinux) is timed alongside.
+# through the Linux 64-bit boot protocol to ember-init's exit line: its ELF
+# vmlinux with 1 and 2 vCPUs, and its bzImage (gzip, unwrapped by ember, then
+# the same protocol); the same kernel with PVH (/lab/vmlinux) is timed alongside.
 case_nopvh_boot() {
-	sb_need vmlinux-nopvh
-	GK=$SB/vmlinux-nopvh
-	"$EMBER" inspect "$GK" >"$D/inspect" 2>&1 || fail "ember inspect failed: $(tail -n1 "$D/inspect")"
-	! grep -q PHYS32_ENTRY "$D/inspect" || fail "the nopvh kernel has a PVH note"
+	sb_need vmlinux-nopvh bzImage-nopvh
+	export XDG_CACHE_HOME=$D/xdg
+	for k in vmlinux bzImage; do
+		"$EMBER" inspect "$SB/$k-nopvh" >"$D/inspect.$k" 2>&1 || fail "ember inspect $k-nopvh failed: $(tail -n1 "$D/inspect.$k")"
+		! grep -q PHYS32_ENTRY "$D/inspect.$k" || fail "the nopvh $k has a PVH note"
+		grep -q '^boot: *Linux 64-bit boot protocol' "$D/inspect.$k" ||
+			fail "ember inspect does not say $k-nopvh takes the 64-bit boot protocol: $(grep -m1 '^boot:' "$D/inspect.$k")"
+	done
 	notes=
-	for n in 1 2; do
+	for k in vmlinux:1 vmlinux:2 bzImage:1; do
+		GK=$SB/${k%:*}-nopvh n=${k#*:}
 		sb_boot --initrd "$GI" --cpus $n --cmdline "$BASE quiet ember.cmd=\"echo cpus=\$(grep -c ^processor /proc/cpuinfo)\""
+		cp "$D/console" "$D/console.${k%:*}-$n"
 		expect_exit0
 		expect_line "ember-init: exit status 0"
 		expect_line "cpus=$n"
-		notes="$notes, $n vCPU $secs s"
+		notes="$notes, ${k%:*} $n vCPU $secs s"
 	done
 	GK=/lab/vmlinux
 	sb_boot --initrd "$GI" --cmdline "$BASE quiet ember.cmd=\"echo cpus=\$(grep -c ^processor /proc/cpuinfo)\""
 	expect_exit0
 	expect_line "cpus=1"
-	echo "# nopvh-boot: 64-bit boot protocol$notes; the PVH build 1 vCPU $secs s; inspect: $(grep -m1 -iE 'protocol|path|entry' "$D/inspect")"
+	echo "# nopvh-boot: 64-bit boot protocol$notes; the PVH build 1 vCPU $secs s; inspect: $(sed -n 's/^boot: *//p' "$D/inspect.bzImage")"
 }
 
 # acpi=off: the minimal kernel (no ACPI in it anyway) and Debian 12's stock
