@@ -55,6 +55,7 @@ echo "lab-cpus=$(grep -c ^processor /proc/cpuinfo)"
 echo "lab-acpi-tables=$(ls /sys/firmware/acpi/tables 2>/dev/null | tr '\n' ' ')"
 echo "lab-acpi-errors=$(dmesg | grep -cE 'ACPI BIOS Error|ACPI Error|RSDP was not found')"
 dmesg | grep -E 'ACPI BIOS Error|ACPI Error|RSDP was not found' | head -n 5 | sed 's/^/lab-acpi-msg: /'
+echo "lab-i8042=$(dmesg | grep -m1 -E 'serio: i8042 KBD|i8042.*(probe|No controller|not found)' | sed 's/^\[[ 0-9.]*\] //')"
 if [ -e /sys/block/vda ]; then
 	echo "lab-vda=$(readlink -f /sys/block/vda)"
 	echo "lab-vda-size=$(cat /sys/block/vda/size)"

@@ -100,7 +100,7 @@ case_stock_vmlinuz() {
 	done
 	cached=$(find "$XDG_CACHE_HOME/ember" -type f 2>/dev/null | head -n1)
 	[ -n "$cached" ] || fail "nothing in \$XDG_CACHE_HOME/ember after two boots"
-	echo "# stock-vmlinuz: $(lab_val uname) from its vmlinuz, vda $(basename "$(dirname "$(dirname "$(lab_val vda)")")") ok, acpi errors 0, poweroff rc 0, cache $(basename "$cached") ($(wc -c <"$cached") bytes)$notes"
+	echo "# stock-vmlinuz: $(lab_val uname) from its vmlinuz, vda on $(lab_val vda | sed 's#.*/\(LNRO0005:[^/]*\)/.*#\1#') ok, acpi errors 0, poweroff rc 0, cache $(basename "$cached") ($(wc -c <"$cached") bytes), i8042: $(lab_val i8042)$notes"
 }
 
 # kernel_range: "START END" (hex, no 0x) of the guest kernel, from its
@@ -127,7 +127,7 @@ case_stock_612() {
 	for n in 1 2 3 elf 0x3000000; do
 		extra=
 		case $n in [0-9]) ;; *) extra="--kernel-addr $n" ;; esac
-		sb_boot --initrd "$SB/initrd-612.cpio.gz" --memory 2G --disk "$SB/disk.raw,ro" $extra \
+		sb_boot --initrd "$SB/initrd-612.cpio.gz" --memory 2G --disk "$SB/disk.raw,ro" --boot-trace $extra \
 			--cmdline "$BASE quiet ember.cmd=\"sh /stock/check.sh poweroff\""
 		cp "$D/console" "$D/console.$n"
 		cp "$D/err" "$D/err.$n"
@@ -141,6 +141,11 @@ case_stock_612() {
 		[ $((start % 0x200000)) = 0 ] || fail "boot $n: kernel at 0x$1, not 0x200000-aligned"
 		[ $start -ge $((0x1000000)) ] && [ $end -le $((0x3fffffff)) ] ||
 			fail "boot $n: kernel 0x$1-0x$2 outside the note's [0x1000000, 0x3fffffff]"
+		# --boot-trace marks "kernel placed at 0xADDR" when it moved the
+		# kernel from its ELF address: it must be where the guest says.
+		placed=$(sed -n 's/^ember: boot-trace: .*kernel placed at \(0x[0-9a-f]*\).*/\1/p' "$D/err" | head -n1)
+		[ $((${placed:-0x1000000})) = $start ] ||
+			fail "boot $n: --boot-trace says the kernel was placed at ${placed:-its ELF address (no mark)}, the guest's /proc/iomem 0x$1"
 		case $n in
 		elf) [ $start = $((0x1000000)) ] || fail "with --kernel-addr elf the kernel is at 0x$1, not 0x1000000" ;;
 		0x*) [ $start = $(($n)) ] || fail "with --kernel-addr $n the kernel is at 0x$1" ;;
@@ -200,5 +205,5 @@ case_acpi_off() {
 	expect_line "ember-init: exit status 0"
 	[ "$(lab_val cpus)" = 2 ] || fail "stock kernel with acpi=off sees $(lab_val cpus) CPUs, not 2"
 	[ -z "$(lab_val acpi-tables)" ] || fail "acpi=off, yet the guest has ACPI tables: $(lab_val acpi-tables)"
-	echo "# acpi-off: minimal kernel 2 vCPUs $t_min s; $(lab_val uname) 2 vCPUs (MP table) $secs s, vda: $(lab_val vda)"
+	echo "# acpi-off: minimal kernel 2 vCPUs $t_min s; $(lab_val uname) 2 vCPUs (MP table) $secs s, no ACPI tables, vda: $(lab_val vda)"
 }
