@@ -12,6 +12,7 @@
 # The downloads are cached in ~/.cache/ember/lab/stock61-* and stock612-*
 # (the Debian packages are not kept). An asset that cannot be fetched (no
 # archive in reach) does not stop the lab: its cases fail, naming it.
+scripts/deps.sh curl xz-utils gpgv debian-archive-keyring
 sb=$stage/lab/stockboot
 mkdir -p "$sb"
 : >"$sb/missing"
@@ -184,7 +185,7 @@ sb_stock612() {
 # The minimal guest kernel with PVH off (guest/build-kernel.sh nopvh: about
 # 5 minutes once, then cached in ~/.cache/ember/kernel-<hash>).
 sb_nopvh() {
-	make -s guest-kernel-nopvh >&2 || { echo "make guest-kernel-nopvh failed"; return 1; }
+	nice make -s guest-kernel-nopvh >&2 || { echo "make guest-kernel-nopvh failed"; return 1; }
 	cp -L build/guest/vmlinux-nopvh "$sb/vmlinux-nopvh" &&
 		cp -L build/guest/bzImage-nopvh "$sb/bzImage-nopvh"
 }
