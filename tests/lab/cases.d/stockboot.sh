@@ -32,6 +32,7 @@ expect_poweroff() {
 	[ $rc != 137 ] || fail "ember still running $T s after the guest's poweroff -f: $(grep -m1 -E 'reboot: |System halted|Power down' "$D/console")"
 	expect_exit0
 	grep -q 'reboot: Power down' "$D/console" || fail "no 'reboot: Power down' from the guest kernel"
+	grep -qiE 'powered off|power-?off|S5' "$D/err" || fail "ember did not say the guest powered off: $(tail -n1 "$D/err")"
 	! grep -q '^ember-init: exit status' "$D/console" || fail "the guest rebooted instead of powering off (poweroff -f returned: $(lab_val poweroff-returned))"
 }
 
