@@ -15,7 +15,10 @@
 #                  ember run's start-up against a base revision
 #   bench-costs    bench/costs.sh: which monitor step costs what (ablate)
 #   bench-density  bench/density.sh: 50 idle guests at once on this /dev/kvm
-#   bench-boot     bench/boot.sh: boot to user space, memory, density in the lab
+#   bench-boot     bench/boot.sh: boot to user space, memory, density in the lab; its
+#                  unwrap section: the stock kernel from its bzImage (issue 14)
+#   bench-stock    bench/boot.sh --sections "boot unwrap", min kernel, 1 vCPU: the
+#                  bzImage benchmark and the minimal kernel's boot race alone
 #   bench-restore  bench/restore.sh: ember restore vs cold start-up on this /dev/kvm
 #   bench-soak     bench/soak.sh: 10 minutes of guest blk, net and vsock under ASan+UBSan
 #                  in the lab; sanitizer reports, fd and RSS growth (not in `make bench`)
@@ -129,6 +132,12 @@ $(B)/soak/ember-san: $(SRCS) $(wildcard src/*.h src/*/*.h) Makefile
 	@mkdir -p $(dir $@)
 	$(CC) $(filter-out -MMD -MP,$(CFLAGS)) $(SAN_FLAGS) -o $@ $(SRCS) $(LDLIBS)
 
+# Issue 14's benchmark with the boot race it must not slow down, without the
+# rest of bench-boot (whose tables it replaces in $(BENCH_B)/boot.md); make
+# bench runs both as part of bench-boot.
+bench-stock:
+	B=$(B) bench/boot.sh --kernels min --cpus 1 --sections "boot unwrap" $(BENCH_ARGS)
+
 # The lab builds and stages it (tests/lab/cases.d/soak.host.sh).
 bench-soak:
 	B=$(B) bench/soak.sh $(BENCH_ARGS)
@@ -144,7 +153,7 @@ bench:
 	$(MAKE) --no-print-directory bench-snapshot
 	$(MAKE) --no-print-directory bench-report
 
-.PHONY: bench bench-restore bench-api bench-startup bench-costs bench-density bench-boot bench-snapshot bench-report
+.PHONY: bench bench-restore bench-api bench-startup bench-costs bench-density bench-boot bench-stock bench-snapshot bench-report
 
 # The virtqueue consumer path over a fake guest memory (issue 12): per-request
 # cost of each device's request loop, for perf stat / callgrind before and after.

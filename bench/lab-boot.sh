@@ -15,8 +15,12 @@
 #   bench: strace SYSTEM MS WHAT                 (first KVM_RUN, from strace)
 #   bench: console KERNEL CPUS SYSTEM LINE       (warm-up run's console)
 #   bench: thp SETTING                           (L1's transparent_hugepage)
+#   bench: unwrap SYSTEM RUN STATUS MARK_MS EXIT_MS FIRST_MS  (stock kernel from
+#              its bzImage; SYSTEM: see UNWRAP_SYSTEMS below)
+#   bench: utrace SYSTEM RUN MS EVENT            (their ember --boot-trace)
+#   bench: fail unwrap: WHY                      (ember rejected the vmlinuz)
 #   bench: unit NAME / bench: unit-end NAME      (around each unit of work)
-# Units (boot-KERNEL-CPUS, klog, kvmstat, strace, mem, dens) named in $DONE
+# Units (boot-KERNEL-CPUS, unwrap, klog, kvmstat, strace, mem, dens) named in $DONE
 # are skipped: bench/boot.sh lists there what an earlier L1 finished before
 # it died, keeps only the lines of finished units, and starts a fresh L1.
 # SYSTEM: ember, qemu, ember-4k (ember --no-thp: what huge pages give) or
@@ -186,6 +190,89 @@ boot_section() {
 # L1's 2 TCG vCPUs are where L1 itself has crashed (a kernel stack overflow
 # in L1's page-fault entry) and hung, so a lost L1 loses the least there.
 case " $SECTIONS " in *" boot "*) boot_section 1 ;; esac
+
+# The stock kernel from its bzImage (issue 14), 1 vCPU, RUNS runs each,
+# alternating like the boot race, same guest and command line:
+#   ember-bz-cold  ember --kernel vmlinuz, its unwrap cache empty (a fresh
+#                  XDG_CACHE_HOME per run): ember decompresses the payload
+#   ember-bz-warm  the same with the cache filled (by the warm-up run)
+#   ember-elf      ember --kernel vmlinux-stock (extracted on the host)
+#   qemu-bz        QEMU microvm -kernel vmlinuz: qboot loads the bzImage over
+#                  fw_cfg and the kernel's own decompressor runs in the guest
+#   qemu-bz-rtc    the same with microvm's RTC on (see BOOT_SYSTEMS above)
+# An ember that rejects the vmlinuz (or boots it without unwrapping it) is
+# a "bench: fail" line: bench/boot.sh then exits 1 after its report.
+UNWRAP_SYSTEMS="ember-bz-cold ember-bz-warm ember-elf qemu-bz qemu-bz-rtc"
+NUNWRAP=$(echo $UNWRAP_SYSTEMS | wc -w)
+ubench() {
+	local s=$1 i=$2 l=/tmp/b/unwrap-$1-$2 k=$B/vmlinuz-stock x=/tmp/b/xdg-none q f=/tmp/b/failed-unwrap-$1 r
+	local cl="$BASE rdinit=/benchinit ember.cmd=true"
+	if [ "$(cat $f 2>/dev/null)" = xxx ]; then
+		echo "bench: note: unwrap $s run $i skipped after 3 failures"
+		return
+	fi
+	case $s in
+	ember-bz-cold) x=/tmp/b/xdg-cold-$i; rm -rf $x; mkdir -p $x ;;
+	ember-bz-warm) x=/tmp/b/xdg-warm; mkdir -p $x ;;
+	ember-elf) k=$B/vmlinux-stock ;;
+	esac
+	q=$QEMU
+	[ $s != qemu-bz-rtc ] || q=$(echo "$QEMU" | sed 's/rtc=off/rtc=on/')
+	$B/scrub $SCRUB_MIB || echo "bench: note: scrub $SCRUB_MIB failed"
+	# shellcheck disable=SC2086 # QEMU is a word list
+	case $s in
+	ember*) r=$(XDG_CACHE_HOME=$x $W -t $T -l $l -m "$MARK" -k "sh /tmp/b/hung.sh" -- \
+		$EMBER run --kernel $k --initrd $RD --memory 256M --cpus 1 --no-rng --boot-trace --cmdline "$cl") ;;
+	*) r=$($W -t $T -l $l -m "$MARK" -k "sh /tmp/b/hung.sh" -- $q -m 256M -smp 1 -kernel $k -initrd $RD \
+		-append "$cl") ;;
+	esac
+	r=$(echo "$r" | grep '^vm 0 ')
+	[ -n "$r" ] || r="vm 0 255 -1 -1 -1"
+	set -- "$s" "$i" $r
+	echo "bench: unwrap $1 $2 $5 $6 $7 $8"
+	case $s in ember*) sed -n "s/^ember: boot-trace: *\([0-9.]*\) ms  \(.*\)/bench: utrace $s $i \1 \2/p" $l.0.err ;; esac
+	[ "$i" != 0 ] || tr -d '\r' <$l.0.out | grep -v '^$' | head -n 12 | cut -c1-160 |
+		sed "s/^/bench: console stock-bz 1 $s /"
+	if [ "$5" != 0 ] || [ "$6" = -1.000 ]; then
+		printf x >>$f
+		[ ! -f /tmp/b/hung.log ] || { cat /tmp/b/hung.log; rm -f /tmp/b/hung.log; }
+		echo "bench: note: unwrap $s run $i exited $5 (marker at $6); last console lines:"
+		tr -d '\r' <$l.0.out | tail -n 15 | sed 's/^/bench: note:   /'
+		tail -n 5 $l.0.err | sed 's/^/bench: note:   /'
+		case $s in ember-bz-*)
+			echo "bench: fail unwrap: ember did not boot the stock vmlinuz ($s run $i, exit $5): $(grep -v boot-trace $l.0.err | tail -n 1)" ;;
+		esac
+	fi
+	# ember must have unwrapped the bzImage itself: a cold run decompresses,
+	# a warm one is served by the cache.
+	case $s in ember-bz-*) [ "$5" != 0 ] || grep -q 'boot-trace: .*kernel unwrapped' $l.0.err ||
+		echo "bench: fail unwrap: $s run $i booted with no \"kernel unwrapped\" mark in --boot-trace" ;;
+	esac
+	case $s in ember-bz-warm) [ "$i" = 0 ] || [ "$5" != 0 ] || grep -q 'kernel unwrapped (cache)' $l.0.err ||
+		echo "bench: note: unwrap $s run $i: the cache did not serve it: $(grep 'kernel unwrapped' $l.0.err)" ;;
+	esac
+	rm -rf /tmp/b/xdg-cold-$i $l.0.out $l.0.err
+}
+case " $SECTIONS " in *" unwrap "*) ! unit unwrap || {
+	echo "bench: section unwrap stock cpus=1"
+	echo "bench: unwrap-files $(wc -c <$B/vmlinuz-stock) $(wc -c <$B/vmlinux-stock)"
+	rm -rf /tmp/b/xdg-warm
+	# The warm-up runs, ember-bz-warm's filling its cache.
+	for s in $UNWRAP_SYSTEMS; do ubench $s 0; done
+	i=1
+	while [ $i -le $RUNS ]; do
+		j=0
+		while [ $j -lt $NUNWRAP ]; do
+			ubench $(nth $(((i + j) % NUNWRAP)) $UNWRAP_SYSTEMS) $i
+			j=$((j + 1))
+		done
+		i=$((i + 1))
+	done
+	rm -rf /tmp/b/xdg-warm
+	unit_end unwrap
+	}
+	;;
+esac
 
 # What the guest kernel reports about its own boot, under each VMM.
 case " $SECTIONS " in *" klog "*) ! unit klog || {

@@ -7,6 +7,7 @@
 #   vmwatch, scrub, initramfs-bench.cpio.gz, params   from $BENCH_OUT (bench/boot.sh)
 #   vmlinux-stock   the ELF vmlinux inside $kdir/vmlinuz (the L1 kernel's
 #                   own package), extracted by bench/extract-vmlinux.sh
+#   vmlinuz-stock   $kdir/vmlinuz itself, the bzImage (the unwrap section)
 #   perf, strace    with their libraries, when the host has them
 bench_dir=$stage/lab/bench
 mkdir -p "$bench_dir"
@@ -19,6 +20,7 @@ grep -q 'PHYS32_ENTRY' "$BENCH_OUT/vmlinux-stock.inspect" ||
 	die "$BENCH_OUT/vmlinux-stock: ember inspect shows no PVH entry note"
 basename "$kdir" >"$BENCH_OUT/vmlinux-stock.package"
 cp "$BENCH_OUT/vmlinux-stock" "$bench_dir/vmlinux-stock"
+cp "$kdir/vmlinuz" "$bench_dir/vmlinuz-stock"
 for tool in perf strace; do
 	if command -v "$tool" >/dev/null; then
 		copy_with_libs "$(command -v "$tool")" "/lab/bench/$tool"
