@@ -178,20 +178,32 @@ if [ -s "$tmp/unwrap" ]; then
 		echo "- Decompression in ember (the cold runs' \"kernel unwrapped\" mark): $(f1 "$dm") ms median, $(f1 "$dlo")-$(f1 "$dhi") over $dn runs."
 	fi
 	echo "- The cache served $hits of the $warm_n timed warm runs."
+	# The guest's part of these boots is the same kernel's, and its run-to-run
+	# noise in the lab is far above 2%: each target is judged twice, on the
+	# boot marker (the whole boot, noise included) and on ember's own part
+	# (its trace's first KVM_RUN against the vmlinux row's), both as a share
+	# of the vmlinux boot to the marker.
+	echo "- Each 2% target below, twice: on the boot marker (guest noise included; see min-max) and on"
+	echo "  ember's own part, its --boot-trace \"first KVM_RUN\" (the guest's part is the same kernel's)."
 	awk -v c="${um[ember-bz-cold.m]:--}" -v e="${um[ember-elf.m]:--}" -v d="$dm" -v kc="$krc" -v ke="$kre" 'BEGIN {
-		if (c == "-" || e == "-" || d == "-") { print "- Target, first boot pays only the decompression: no data"; exit }
+		t = "- Target, first boot pays only the decompression (the rest within 2% of the vmlinux boot)"
+		if (c == "-" || e == "-" || d == "-") { print t ": no data"; exit }
 		x = c - e
-		printf "- Target, first boot pays only the decompression: %s (cold %+.1f ms to the marker vs vmlinux, decompression %.1f ms;", \
-			x - d <= 0.02 * e ? "MET" : "MISSED", x, d
-		printf " the rest %+.1f ms, allowed 2%% of the vmlinux boot = %.1f ms)\n", x - d, 0.02 * e
-		if (kc != "-" && ke != "-")
-			printf "  ember alone, to its first KVM_RUN: cold %.1f ms, vmlinux %.1f ms (%+.1f ms; decompression %.1f)\n", kc, ke, kc - ke, d
+		printf "%s, to the marker: %s (cold %+.1f ms vs vmlinux, decompression %.1f ms, the rest %+.1f ms = %+.1f%%)\n", \
+			t, x - d <= 0.02 * e ? "MET" : "MISSED", x, d, x - d, 100 * (x - d) / e
+		if (kc != "-" && ke != "-") {
+			y = kc - ke
+			printf "%s, ember'"'"'s part: %s (first KVM_RUN %.1f vs %.1f ms: %+.1f ms, decompression %.1f ms, the rest %+.1f ms = %+.1f%%)\n", \
+				t, y - d <= 0.02 * e ? "MET" : "MISSED", kc, ke, y, d, y - d, 100 * (y - d) / e
+		}
 	}'
 	awk -v w="${um[ember-bz-warm.m]:--}" -v e="${um[ember-elf.m]:--}" -v kw="$krw" -v ke="$kre" 'BEGIN {
-		if (w == "-" || e == "-") { print "- Target, warm vmlinuz within 2% of vmlinux: no data"; exit }
-		printf "- Target, warm vmlinuz within 2%% of vmlinux to the marker: %s (%.3fx", w / e <= 1.02 ? "MET" : "MISSED", w / e
-		if (kw != "-" && ke != "-") printf "; to ember'"'"'s first KVM_RUN %.1f vs %.1f ms", kw, ke
-		printf ")\n"
+		t = "- Target, warm vmlinuz within 2% of vmlinux"
+		if (w == "-" || e == "-") { print t ": no data"; exit }
+		printf "%s, to the marker: %s (%.3fx)\n", t, w / e <= 1.02 ? "MET" : "MISSED", w / e
+		if (kw != "-" && ke != "-")
+			printf "%s, ember'"'"'s part: %s (first KVM_RUN %.1f vs %.1f ms: %+.1f ms = %+.1f%%)\n", t,
+				kw - ke <= 0.02 * e ? "MET" : "MISSED", kw, ke, kw - ke, 100 * (kw - ke) / e
 	}'
 	for s in ember-bz-warm ember-bz-cold; do
 		awk -v s="$(sysname $s)" -v a="${um[$s.m]:--}" -v q="${um[qemu-bz.m]:--}" -v r="${um[qemu-bz-rtc.m]:--}" 'BEGIN {
