@@ -10,7 +10,7 @@ GK=/lab/vmlinux
 GI=/lab/initramfs.cpio.gz
 T=120 # seconds per guest run
 # ember's default command line; cases that pass --cmdline start from it.
-BASE="console=ttyS0 reboot=k panic=-1 pci=off i8042.noaux i8042.nomux i8042.nopnp i8042.dumbkbd 8250.nr_uarts=1"
+BASE="console=ttyS0 reboot=k panic=-1 pci=off i8042.noaux i8042.nomux i8042.dumbkbd 8250.nr_uarts=1"
 
 fail() {
 	echo "$*"
