@@ -39,6 +39,22 @@ void kcache_key(const uint8_t *file, size_t len, struct kcache_key *k);
  */
 int kcache_open_dir(char *path, size_t pathsz);
 
+/* A file's identity: device, inode, size, mtime and ctime (st_*). */
+struct kcache_ident {
+	uint64_t dev, ino, size, mtime_ns, ctime_ns;
+};
+struct stat;
+void kcache_ident(const struct stat *st, struct kcache_ident *id);
+
+/*
+ * The key of the bzImage with identity `bz`, remembered from an earlier
+ * boot ("bz-*.memo" in dfd): 0 and *key, or -ENOENT (hash it, then
+ * kcache_key_memo_put()). Spares hashing the whole bzImage on every boot
+ * while the file is unchanged.
+ */
+int kcache_key_memo_get(int dfd, const struct kcache_ident *bz, struct kcache_key *key);
+void kcache_key_memo_put(int dfd, const struct kcache_ident *bz, const struct kcache_key *key);
+
 /* A cache entry opened for use: the vmlinux mapped read-only. */
 struct kcache_entry {
 	int fd;
@@ -46,11 +62,15 @@ struct kcache_entry {
 	uint64_t size;	    /* of the vmlinux */
 	uint64_t file_size; /* of the entry: size + the trailer */
 	bool sparse;	    /* fewer blocks allocated than the size */
+	bool verified_by_memo; /* content trusted: unchanged since last hashed */
 };
 
 /*
  * Look up the entry for key (a bzImage of bzsize bytes) in directory dfd.
- * Returns 0 and fills *e on a verified hit; -ENOENT on a miss; another
+ * The trailer is checked on every use; the content hash only when the
+ * entry's identity differs from the one recorded ("ok-*.memo") when it was
+ * last hashed (written, or verified). Returns 0 and fills *e on a verified
+ * hit; -ENOENT on a miss; another
  * negative errno with a message when an entry exists but fails the checks
  * (it was removed: the caller notes it and rebuilds).
  */

@@ -190,7 +190,7 @@ static void mark_unwrap(struct trace *t, const struct unwrap_result *uw)
  * which caches it). Anything else stays as it is, for elf_parse(). */
 static int unwrap_input(const char *path, struct kernel_file *k)
 {
-	int err = kernel_unwrap(k->in.map, (size_t)k->in.size, path, &k->uw);
+	int err = kernel_unwrap(k->in.map, (size_t)k->in.size, k->in.fd, path, &k->uw);
 
 	k->bzimage = !err;
 	k->file_size = k->in.size;

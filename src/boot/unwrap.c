@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -62,8 +63,12 @@ static bool is_elf(const uint8_t *p, size_t n)
 	return n >= 4 && p[0] == 0x7f && memcmp(p + 1, "ELF", 3) == 0;
 }
 
-int kernel_unwrap(const uint8_t *file, size_t len, const char *path, struct unwrap_result *r)
+int kernel_unwrap(const uint8_t *file, size_t len, int fd, const char *path,
+		  struct unwrap_result *r)
 {
+	struct kcache_ident ident;
+	struct stat st;
+	bool have_ident = false;
 	struct kcache_key key;
 	struct kcache_entry e;
 	struct decomp_out o;
@@ -86,13 +91,21 @@ int kernel_unwrap(const uint8_t *file, size_t len, const char *path, struct unwr
 	if (dfd < 0)
 		fprintf(stderr, "ember: kernel cache not used: %s; unwrapping to memory\n",
 			ember_lasterr());
-	if (dfd >= 0) {
+	if (dfd >= 0 && fd >= 0 && fstat(fd, &st) == 0 && (uint64_t)st.st_size == len) {
+		kcache_ident(&st, &ident);
+		have_ident = true;
+	}
+	if (dfd >= 0 && have_ident && kcache_key_memo_get(dfd, &ident, &key) == 0) {
+		r->key_memo = true;
+	} else if (dfd >= 0) {
 		pj.key = &key;
 		t0 = now_us();
 		err = ember_guard_sigbus(parse_job_run, &pj);
 		r->hash_us = now_us() - t0;
 		if (err)
 			goto fail;
+		if (have_ident)
+			kcache_key_memo_put(dfd, &ident, &key);
 	}
 	r->comp = bzimage_comp_name(r->bz.comp);
 	if (dfd >= 0) {
@@ -105,6 +118,7 @@ int kernel_unwrap(const uint8_t *file, size_t len, const char *path, struct unwr
 			r->file_size = e.file_size;
 			r->sparse = e.sparse;
 			r->cached = true;
+			r->verify_memo = e.verified_by_memo;
 			return 0;
 		}
 		if (err != -ENOENT)

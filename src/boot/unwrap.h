@@ -20,13 +20,18 @@ struct unwrap_result {
 	uint64_t file_size;	/* of fd's file: size, or more (a cache entry's trailer) */
 	bool sparse;		/* fd may have holes (seek them with SEEK_DATA/SEEK_HOLE) */
 	bool cached;		/* served by the cache */
+	bool key_memo;		/* the cache key came from a memo: no hashing */
+	bool verify_memo;	/* the entry was trusted by its memo: no hashing */
 	const char *comp;	/* "xz", "gzip", ... */
 	uint64_t decomp_us;	/* decompression time; 0 on a cache hit */
-	uint64_t hash_us;	/* hashing the bzImage for the cache key */
+	uint64_t hash_us;	/* hashing the bzImage for the cache key (0: memo) */
 };
 
 /*
  * Unwrap file[0..len) (read from path: for messages) when it is a bzImage.
+ * fd, when >= 0, is the open file the bytes were mapped from: its identity
+ * (fstat) lets a later boot of the unchanged file find its cache key
+ * without hashing it again.
  * Returns 0 and fills *r: map/size are the ELF vmlinux (not checked to be
  * one: the ELF parser does that), fd a file holding it at offset 0
  * (munmap(map, size) and close(fd), or kernel_unwrap_release(), free
@@ -36,7 +41,8 @@ struct unwrap_result {
  * an error: a note on stderr and the vmlinux comes from memory.
  * file may be a file mapping: a SIGBUS reading it (the file shrank) is -EIO.
  */
-int kernel_unwrap(const uint8_t *file, size_t len, const char *path, struct unwrap_result *r);
+int kernel_unwrap(const uint8_t *file, size_t len, int fd, const char *path,
+		  struct unwrap_result *r);
 
 void kernel_unwrap_release(struct unwrap_result *r);
 

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -264,7 +265,7 @@ static const char *entry_path(void)
 
 static int unwrap(size_t len, struct unwrap_result *r)
 {
-	int err = kernel_unwrap(bz, len, "test.bz", r);
+	int err = kernel_unwrap(bz, len, -1, "test.bz", r);
 
 	if (!err) {
 		CHECK_EQ(r->size, elf_len);
@@ -365,6 +366,61 @@ TEST(cache_bad_entries_are_rebuilt)
 	drop_cache();
 }
 
+/* Memos: once a bzImage file and its entry are a second old and were
+ * hashed once, later boots hash neither; any write to either brings the
+ * hashing back (and a changed entry is caught). */
+TEST(cache_memos_spare_hashing_until_a_file_changes)
+{
+	struct unwrap_result r;
+	char path[512], bzpath[512];
+	size_t len = make_bz(BZ_COMP_GZIP);
+	const uint8_t *map;
+	int fd;
+
+	fresh_cache();
+	snprintf(bzpath, sizeof(bzpath), "%s/vmlinuz", cache_home);
+	fd = open(bzpath, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	CHECK(fd >= 0);
+	CHECK(write(fd, bz, len) == (ssize_t)len);
+	map = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
+	CHECK(map != MAP_FAILED);
+	entry_for(len, path, sizeof(path));
+	/* Cold: decompressed and stored; nothing is a second old yet. */
+	CHECK_EQ(kernel_unwrap(map, len, fd, "vmlinuz", &r), 0);
+	CHECK(!r.cached && !r.key_memo);
+	kernel_unwrap_release(&r);
+	CHECK_EQ(kernel_unwrap(map, len, fd, "vmlinuz", &r), 0);
+	CHECK(r.cached && !r.key_memo && !r.verify_memo);
+	kernel_unwrap_release(&r);
+	usleep(1100 * 1000);
+	/* Both hashed once more, now remembered... */
+	CHECK_EQ(kernel_unwrap(map, len, fd, "vmlinuz", &r), 0);
+	CHECK(r.cached && !r.key_memo && !r.verify_memo);
+	kernel_unwrap_release(&r);
+	/* ...so neither is hashed again. */
+	CHECK_EQ(kernel_unwrap(map, len, fd, "vmlinuz", &r), 0);
+	CHECK(r.cached && r.key_memo && r.verify_memo);
+	CHECK_EQ(r.hash_us, 0);
+	CHECK(r.size == elf_len && memcmp(r.map, elf, elf_len) == 0);
+	kernel_unwrap_release(&r);
+	/* The entry altered: its ctime moves, its hash is checked, it fails
+	 * and is rebuilt. */
+	poke(path, 100, "X", 1);
+	CHECK_EQ(kernel_unwrap(map, len, fd, "vmlinuz", &r), 0);
+	CHECK(!r.cached);
+	CHECK(r.size == elf_len && memcmp(r.map, elf, elf_len) == 0);
+	kernel_unwrap_release(&r);
+	/* The bzImage rewritten (same bytes): its key is hashed again. */
+	CHECK(pwrite(fd, bz, 16, 0) == 16);
+	CHECK_EQ(kernel_unwrap(map, len, fd, "vmlinuz", &r), 0);
+	CHECK(r.cached && !r.key_memo);
+	kernel_unwrap_release(&r);
+	munmap((void *)map, len);
+	close(fd);
+	unlink(bzpath);
+	drop_cache();
+}
+
 TEST(cache_unsafe_dir_is_not_used)
 {
 	struct unwrap_result r;
@@ -427,14 +483,14 @@ TEST(unwrap_passes_other_files_and_reports_bad_ones)
 	size_t len = make_bz(BZ_COMP_BZIP2);
 
 	fresh_cache();
-	CHECK_EQ(kernel_unwrap(elf, elf_len, "x", &r), -ENOEXEC);
+	CHECK_EQ(kernel_unwrap(elf, elf_len, -1, "x", &r), -ENOEXEC);
 	put_le32(bz + BZ_OFF_PAYLOAD_LENGTH, 0xfffffff0);
 	ember_clearerr();
-	CHECK_EQ(kernel_unwrap(bz, len, "/k/vmlinuz", &r), -EINVAL);
+	CHECK_EQ(kernel_unwrap(bz, len, -1, "/k/vmlinuz", &r), -EINVAL);
 	CHECK_STR_CONTAINS(ember_lasterr(), "kernel /k/vmlinuz: bzImage: payload");
 	len = make_bz(BZ_COMP_BZIP2);
 	memset(bz + 1024 + 0x40 + 10, 0, 64);
-	CHECK(kernel_unwrap(bz, len, "/k/vmlinuz", &r) < 0);
+	CHECK(kernel_unwrap(bz, len, -1, "/k/vmlinuz", &r) < 0);
 	CHECK_STR_CONTAINS(ember_lasterr(), "kernel /k/vmlinuz: bzip2 payload");
 	drop_cache();
 }
@@ -442,5 +498,6 @@ TEST(unwrap_passes_other_files_and_reports_bad_ones)
 SUITE(bzimage, T(parses_header_fields), T(detects_every_format), T(not_a_bzimage_is_enoexec),
       T(bad_headers_are_einval), T(every_format_round_trips), T(over_the_cap_is_efbig),
       T(corrupt_and_truncated_streams_are_errors), T(lzo_and_unknown_are_refused),
-      T(cache_miss_then_hit), T(cache_bad_entries_are_rebuilt), T(cache_unsafe_dir_is_not_used),
+      T(cache_miss_then_hit), T(cache_bad_entries_are_rebuilt),
+      T(cache_memos_spare_hashing_until_a_file_changes), T(cache_unsafe_dir_is_not_used),
       T(cache_store_failure_boots_from_memory), T(unwrap_passes_other_files_and_reports_bad_ones));
