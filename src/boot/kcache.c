@@ -47,11 +47,11 @@ static void entry_name(const struct kcache_key *k, char name[48])
 	strcpy(name + 2 * sizeof(k->b), ".vmlinux");
 }
 
-/* write() all of buf; 0 or negative errno. */
-static int write_all_fd(int fd, const uint8_t *buf, size_t len)
+/* pwrite all of buf at off. */
+static int write_all(int fd, const uint8_t *buf, size_t len, uint64_t off)
 {
 	while (len) {
-		ssize_t n = write(fd, buf, len);
+		ssize_t n = pwrite(fd, buf, len, (off_t)off);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -59,6 +59,7 @@ static int write_all_fd(int fd, const uint8_t *buf, size_t len)
 			return n < 0 ? -errno : -EIO;
 		buf += n;
 		len -= (size_t)n;
+		off += (uint64_t)n;
 	}
 	return 0;
 }
@@ -246,7 +247,7 @@ static void memo_put(int dfd, const char *name, const struct kcache_ident *id,
 	if (fd < 0)
 		return;
 	memo_encode(m, id, pay);
-	if (write_all_fd(fd, m, sizeof(m)) || close(fd) < 0 || renameat(dfd, tmp, dfd, name) < 0)
+	if (write_all(fd, m, sizeof(m), 0) || close(fd) < 0 || renameat(dfd, tmp, dfd, name) < 0)
 		unlinkat(dfd, tmp, 0);
 }
 
@@ -414,23 +415,6 @@ int kcache_lookup(int dfd, const struct kcache_key *key, uint64_t bzsize, struct
 	if (job.hash != get_le64(t + T_CONTENT))
 		return bad_entry(dfd, name, e, "content does not match its hash (torn or altered)");
 	memo_put(dfd, memo, &id, t + T_KEY);
-	return 0;
-}
-
-/* pwrite all of buf at off. */
-static int write_all(int fd, const uint8_t *buf, size_t len, uint64_t off)
-{
-	while (len) {
-		ssize_t n = pwrite(fd, buf, len, (off_t)off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? -errno : -EIO;
-		buf += n;
-		len -= (size_t)n;
-		off += (uint64_t)n;
-	}
 	return 0;
 }
 

@@ -53,15 +53,10 @@ int linux64_write_boot_data(const struct guest_mem *gm, const struct linux64_boo
 	struct hvm_memmap_entry map[BP_E820_MAX];
 	uint8_t zp[BP_SIZE] = { 0 };
 	size_t cmdlen = strlen(b->cmdline);
-	int n, err;
+	int n = pvh_boot_memmap(gm, b->cmdline, map, ARRAY_SIZE(map)), err;
 
-	if (cmdlen + 1 > LAYOUT_CMDLINE_MAX)
-		return ember_seterr(-E2BIG, "command line is %zu bytes (at most %d)", cmdlen,
-				    LAYOUT_CMDLINE_MAX - 1);
-	n = pvh_memmap(gm->size, map, ARRAY_SIZE(map));
 	if (n < 0)
-		return ember_seterr(n, "cannot build the memory map for %llu bytes of RAM",
-				    (unsigned long long)gm->size);
+		return n;
 	zp[BP_E820_ENTRIES] = (uint8_t)n;
 	for (int i = 0; i < n; i++) {
 		uint8_t *e = zp + BP_E820_TABLE + i * 20;

@@ -89,6 +89,22 @@ const uint64_t pvh_gdt[PVH_GDT_ENTRIES] = {
 	0x00008b0000000067ULL,
 };
 
+int pvh_boot_memmap(const struct guest_mem *gm, const char *cmdline,
+		    struct hvm_memmap_entry *map, unsigned max)
+{
+	size_t cmdlen = strlen(cmdline);
+	int n;
+
+	if (cmdlen + 1 > LAYOUT_CMDLINE_MAX)
+		return ember_seterr(-E2BIG, "command line is %zu bytes (at most %d)", cmdlen,
+				    LAYOUT_CMDLINE_MAX - 1);
+	n = pvh_memmap(gm->size, map, max);
+	if (n < 0)
+		return ember_seterr(n, "cannot build the memory map for %llu bytes of RAM",
+				    (unsigned long long)gm->size);
+	return n;
+}
+
 int pvh_write_boot_data(const struct guest_mem *gm, const struct pvh_boot *b)
 {
 	struct hvm_memmap_entry map[LAYOUT_MEMMAP_MAX];
@@ -100,15 +116,10 @@ int pvh_write_boot_data(const struct guest_mem *gm, const struct pvh_boot *b)
 		.memmap_paddr = LAYOUT_MEMMAP,
 	};
 	size_t cmdlen = strlen(b->cmdline);
-	int n, err;
+	int n = pvh_boot_memmap(gm, b->cmdline, map, ARRAY_SIZE(map)), err;
 
-	if (cmdlen + 1 > LAYOUT_CMDLINE_MAX)
-		return ember_seterr(-E2BIG, "command line is %zu bytes (at most %d)", cmdlen,
-				    LAYOUT_CMDLINE_MAX - 1);
-	n = pvh_memmap(gm->size, map, ARRAY_SIZE(map));
 	if (n < 0)
-		return ember_seterr(n, "cannot build the memory map for %llu bytes of RAM",
-				    (unsigned long long)gm->size);
+		return n;
 	si.memmap_entries = (uint32_t)n;
 	if (b->has_initrd) {
 		struct hvm_modlist_entry mod = { .paddr = b->initrd_gpa, .size = b->initrd_size };

@@ -69,6 +69,12 @@ int pvh_memmap(uint64_t mem_size, struct hvm_memmap_entry *map, unsigned max);
 int pvh_place_initrd(uint64_t mem_size, uint64_t kernel_start, uint64_t kernel_end,
 		     uint64_t size, uint64_t *gpa);
 
+/* What every boot protocol checks first: the command line fits (-E2BIG)
+ * and the memory map builds (its entry count, or -ENOSPC/-EINVAL); each
+ * with a message. */
+int pvh_boot_memmap(const struct guest_mem *gm, const char *cmdline,
+		    struct hvm_memmap_entry *map, unsigned max);
+
 struct pvh_boot {
 	const char *cmdline; /* NUL-terminated; at most LAYOUT_CMDLINE_MAX-1 bytes */
 	bool has_initrd;
