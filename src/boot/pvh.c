@@ -89,8 +89,8 @@ const uint64_t pvh_gdt[PVH_GDT_ENTRIES] = {
 	0x00008b0000000067ULL,
 };
 
-int pvh_boot_memmap(const struct guest_mem *gm, const char *cmdline,
-		    struct hvm_memmap_entry *map, unsigned max)
+int pvh_boot_memmap(const struct guest_mem *gm, const char *cmdline, struct hvm_memmap_entry *map,
+		    unsigned max)
 {
 	size_t cmdlen = strlen(cmdline);
 	int n;
