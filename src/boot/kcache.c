@@ -425,8 +425,6 @@ int kcache_store(int dfd, const struct kcache_key *key, uint64_t bzsize, const u
 {
 	uint8_t t[KCACHE_TRAILER_SIZE] = { 0 };
 	char name[48], tmp[96];
-	struct kcache_ident id;
-	struct stat sb;
 	XXH3_state_t st;
 	uint64_t run = 0, p;
 	bool in_run = false;
@@ -481,14 +479,7 @@ int kcache_store(int dfd, const struct kcache_key *key, uint64_t bzsize, const u
 		unlinkat(dfd, tmp, 0);
 		return ember_seterr(err, "%s", strerror(-err));
 	}
-	/* Hashed as it was written: verified, as of its identity now (after
-	 * the rename, which may touch its ctime). */
-	if (fstatat(dfd, name, &sb, AT_SYMLINK_NOFOLLOW) == 0) {
-		char memo[64];
-
-		kcache_ident(&sb, &id);
-		verified_name(key, memo);
-		memo_put(dfd, memo, &id, key->b);
-	}
+	/* No memo yet: the entry's ctime is the rename's, too recent for one
+	 * (memo_put()). The next use hashes it and leaves the memo. */
 	return 0;
 }
