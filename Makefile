@@ -37,10 +37,6 @@ LIB_SRCS += src/boot/mptable.c
 LIB_SRCS += src/boot/aml.c
 LIB_SRCS += src/boot/acpi.c
 LIB_SRCS += src/boot/cmdline.c
-LIB_SRCS += src/boot/bzimage.c
-LIB_SRCS += src/boot/decompress.c
-LIB_SRCS += src/boot/kcache.c
-LIB_SRCS += src/boot/unwrap.c
 LIB_SRCS += src/dev/uart.c
 LIB_SRCS += src/dev/ioapic.c
 LIB_SRCS += src/dev/virtqueue.c
@@ -78,6 +74,13 @@ LIB_SRCS += src/api/logger.c
 LIB_SRCS += src/api/metrics.c
 LIB_SRCS += src/api/api.c
 LIB_SRCS += src/api/fc_main.c
+# Compressed kernels last of all: a vmlinux boot runs none of it but
+# bzimage_parse()'s first check, and a bzImage boot pays its decompression
+# anyway.
+LIB_SRCS += src/boot/bzimage.c
+LIB_SRCS += src/boot/decompress.c
+LIB_SRCS += src/boot/kcache.c
+LIB_SRCS += src/boot/unwrap.c
 
 SRCS := $(LIB_SRCS) src/main.c
 OBJS := $(SRCS:%.c=$(B)/%.o)
