@@ -175,4 +175,8 @@ int ember_guard_sigbus(int (*fn)(void *), void *arg);
 int ember_open_input(const char *path, int flags, bool blk, struct stat *st,
 		     int (*open_fn)(const char *path, int flags));
 
+/* pwrite() all of buf[0, len) at offset off, through EINTR and short
+ * writes. 0 or negative errno (-EIO for a write of 0 bytes). */
+int ember_pwrite_all(int fd, const void *buf, size_t len, uint64_t off);
+
 #endif

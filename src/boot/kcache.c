@@ -47,23 +47,6 @@ static void entry_name(const struct kcache_key *k, char name[48])
 	strcpy(name + 2 * sizeof(k->b), ".vmlinux");
 }
 
-/* pwrite all of buf at off. */
-static int write_all(int fd, const uint8_t *buf, size_t len, uint64_t off)
-{
-	while (len) {
-		ssize_t n = pwrite(fd, buf, len, (off_t)off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? -errno : -EIO;
-		buf += n;
-		len -= (size_t)n;
-		off += (uint64_t)n;
-	}
-	return 0;
-}
-
 /* A whole page (or the short last one) of zeros? */
 static bool is_zero(const uint8_t *p, size_t n)
 {
@@ -249,7 +232,8 @@ static void memo_put(int dfd, const char *name, const struct kcache_ident *id,
 	if (fd < 0)
 		return;
 	memo_encode(m, id, pay);
-	if (write_all(fd, m, sizeof(m), 0) || close(fd) < 0 || renameat(dfd, tmp, dfd, name) < 0)
+	if (ember_pwrite_all(fd, m, sizeof(m), 0) || close(fd) < 0 ||
+	    renameat(dfd, tmp, dfd, name) < 0)
 		unlinkat(dfd, tmp, 0);
 }
 
@@ -451,7 +435,7 @@ int kcache_store(int dfd, const struct kcache_key *key, uint64_t bzsize, const u
 		if (in_run && (!data || n < PAGE)) {
 			uint64_t stop = data ? p + n : p;
 
-			err = write_all(fd, vmlinux + run, (size_t)(stop - run), run);
+			err = ember_pwrite_all(fd, vmlinux + run, (size_t)(stop - run), run);
 			in_run = false;
 		}
 		if (n < PAGE)
@@ -470,7 +454,7 @@ int kcache_store(int dfd, const struct kcache_key *key, uint64_t bzsize, const u
 	/* The trailer last: an entry cut short has none. No fsync: a file torn
 	 * by a crash fails the checks on use and is rebuilt. */
 	if (!err)
-		err = write_all(fd, t, sizeof(t), len);
+		err = ember_pwrite_all(fd, t, sizeof(t), len);
 	if (close(fd) < 0 && !err)
 		err = -errno;
 	if (!err && renameat(dfd, tmp, dfd, name) < 0)

@@ -211,22 +211,6 @@ static bool page_is_zero(const uint8_t *p)
 	return memcmp(p, zero, GUEST_MEM_PAGE) == 0;
 }
 
-static int pwrite_all(int fd, const uint8_t *p, size_t n, uint64_t off)
-{
-	while (n) {
-		ssize_t k = pwrite(fd, p, n, (off_t)off);
-
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0)
-			return k < 0 ? -errno : -EIO;
-		p += k;
-		n -= (size_t)k;
-		off += (uint64_t)k;
-	}
-	return 0;
-}
-
 /* Pages of anonymous RAM the process never touched (pagemap: neither
  * present nor swapped) read as zero and need no look. */
 struct pagemap {
@@ -283,7 +267,7 @@ static int flush_run(struct mem_writer *mw)
 	int err = 0;
 
 	if (mw->run_len)
-		err = pwrite_all(mw->fd, mw->run, (size_t)mw->run_len, mw->run_off);
+		err = ember_pwrite_all(mw->fd, mw->run, (size_t)mw->run_len, mw->run_off);
 	mw->written += mw->run_len;
 	mw->run_len = 0;
 	return err;
@@ -416,7 +400,7 @@ static int write_state(const char *path, const struct snap_w *w)
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_EXCL | O_CLOEXEC | O_NOCTTY, 0600);
 	if (fd < 0)
 		return ember_seterr(-errno, "snapshot_path %s: %s", path, strerror(errno));
-	err = pwrite_all(fd, w->buf, w->len, 0);
+	err = ember_pwrite_all(fd, w->buf, w->len, 0);
 	if (!err && fsync(fd) < 0)
 		err = -errno;
 	close(fd);
