@@ -60,13 +60,35 @@ static uint8_t *map_aligned(uint64_t size)
 	return (uint8_t *)start;
 }
 
+/*
+ * Guest RAM holds what the guest owns, not ember: it stays out of ember's
+ * core dumps (MADV_DONTDUMP: a crash must not write the guest's secrets,
+ * or gigabytes, to disk) and out of any child process (MADV_DONTFORK).
+ * Returns 0 or -errno; both exist since Linux 3.4.
+ */
+static int confine(uint8_t *p, uint64_t size)
+{
+	if (madvise(p, (size_t)size, MADV_DONTDUMP) < 0 ||
+	    madvise(p, (size_t)size, MADV_DONTFORK) < 0) {
+		int err = -errno;
+
+		munmap(p, (size_t)size);
+		return err;
+	}
+	return 0;
+}
+
 int guest_mem_map(struct guest_mem *gm, uint64_t size, bool huge)
 {
 	uint8_t *p;
+	int err;
 
 	p = map_aligned(size);
 	if (p == MAP_FAILED)
 		return -errno;
+	err = confine(p, size);
+	if (err)
+		return err;
 	guest_mem_layout(gm, p, size);
 	gm->mapped = true;
 	gm->zeroed = true;
@@ -89,6 +111,7 @@ int guest_mem_map(struct guest_mem *gm, uint64_t size, bool huge)
 int guest_mem_map_hugetlb(struct guest_mem *gm, uint64_t size)
 {
 	uint8_t *p;
+	int err;
 
 	if (size == 0 || size % GUEST_MEM_HUGE || size > SIZE_MAX)
 		return -EINVAL;
@@ -98,6 +121,9 @@ int guest_mem_map_hugetlb(struct guest_mem *gm, uint64_t size)
 		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB | MAP_HUGE_2MB, -1, 0);
 	if (p == MAP_FAILED)
 		return -errno;
+	err = confine(p, size);
+	if (err)
+		return err;
 	guest_mem_layout(gm, p, size);
 	gm->mapped = true;
 	gm->zeroed = true;
@@ -108,6 +134,7 @@ int guest_mem_map_hugetlb(struct guest_mem *gm, uint64_t size)
 int guest_mem_map_file(struct guest_mem *gm, uint64_t size, int fd)
 {
 	uint8_t *p;
+	int err;
 
 	p = map_aligned(size);
 	if (p == MAP_FAILED)
@@ -116,11 +143,13 @@ int guest_mem_map_file(struct guest_mem *gm, uint64_t size, int fd)
 	 * makes are charged as it writes, as anonymous RAM is. */
 	if (mmap(p, (size_t)size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED | MAP_NORESERVE,
 		 fd, 0) == MAP_FAILED) {
-		int err = -errno;
-
+		err = -errno;
 		munmap(p, (size_t)size);
 		return err;
 	}
+	err = confine(p, size);
+	if (err)
+		return err;
 	guest_mem_layout(gm, p, size);
 	gm->mapped = true;
 	gm->file_backed = true;

@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include "api/api.h"
@@ -376,6 +377,11 @@ int main(int argc, char **argv)
 	int err;
 
 	ember_time_init();
+	/* ember never executes another program: no exec may ever gain
+	 * privileges (setuid, file capabilities) on its behalf. Inherited by
+	 * every thread, and a precondition of seccomp filters (issue 15). */
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return fail(EMBER_EXIT_ERROR, "prctl(PR_SET_NO_NEW_PRIVS) failed");
 	if (ember_check_stack() == 0)
 		return ember_main(argc, argv);
 	/* A stack limit (ulimit -s) too small for ember, soft and hard: run

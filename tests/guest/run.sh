@@ -287,8 +287,39 @@ run_relocguest() {
 	fi
 }
 
+# Least privilege seen from outside a running ember (issue 15's first
+# part): NoNewPrivs in /proc/PID/status, and every byte of its 64 MiB of
+# guest RAM in mappings flagged dd (MADV_DONTDUMP: not in core dumps) and
+# dc (MADV_DONTFORK: not in children) in /proc/PID/smaps.
+run_confined() {
+	local log=$W/confined.log tpid pid i nnp ram
+	timeout 10 "$EMBER" run --kernel "$WAITGUEST" --memory 64M --no-rng </dev/null >"$log" 2>&1 &
+	tpid=$!
+	for i in $(seq 50); do
+		pid=$(pgrep -P "$tpid" | head -n1)
+		[ -n "$pid" ] && grep -aq '^waitguest: ready' "$log" && break
+		sleep 0.1
+	done
+	nnp=$(awk '/^NoNewPrivs:/ {print $2}' "/proc/$pid/status" 2>/dev/null)
+	ram=$(awk '/^[0-9a-f]+-[0-9a-f]+ / {sz = 0} /^Size:/ {sz = $2}
+		/^VmFlags:/ && / dd( |$)/ && / dc( |$)/ {kb += sz} END {print kb + 0}' "/proc/$pid/smaps" 2>/dev/null)
+	kill "$pid" 2>/dev/null
+	wait "$tpid" 2>/dev/null
+	if [ -z "$pid" ]; then
+		report_fail "confined" "found no running ember (waitguest)" "$log"
+	elif [ "$nnp" != 1 ]; then
+		report_fail "confined" "NoNewPrivs is '$nnp', not 1" "$log"
+	elif [ "${ram:-0}" -lt 65536 ]; then
+		report_fail "confined" "only $ram KiB of mappings are MADV_DONTDUMP and MADV_DONTFORK, not the 65536 KiB of guest RAM" "$log"
+	else
+		passed=$((passed + 1))
+		echo "ok - confined: NoNewPrivs 1; $ram KiB of guest RAM not dumped, not forked"
+	fi
+}
+
 run_exitguest
 run_waitguest
+run_confined
 run_lx64guest
 run_relocguest
 i=0
