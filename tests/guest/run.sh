@@ -447,13 +447,16 @@ run_hostile() {
 		UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:exitcode=87 \
 		timeout "$TIMEOUT" "$ember" run --debug --kernel "$HOSTILEGUEST" --memory 64M \
 		--disk "$HG_IMG,id=ember-hostile" --net "tap=$HG_TAP" \
-		--vsock "cid=3,uds=$HG_VSOCK" --console virtio <"$HG_INPUT" >"$log.raw" 2>&1
+		--vsock "cid=3,uds=$HG_VSOCK" --console virtio <"$HG_INPUT" >"$log.raw" 2>"$log.err"
 	rc=$?
 	t1=$(now_ns)
 	hg_peers_stop
 	vres=$(cat "$W/vsock.res" 2>/dev/null)
 	nres=$(cat "$W/net.res" 2>/dev/null)
-	tr -d '\r' <"$log.raw" >"$log" && rm -f "$log.raw"
+	# The guest's console, then ember's messages: written to one file
+	# together, a device's message could land inside a guest line (a CI
+	# run saw "o<message>k blk-get-id-short-buffer").
+	{ tr -d '\r' <"$log.raw"; cat "$log.err"; } >"$log" && rm -f "$log.raw" "$log.err"
 	secs=$(awk -v d=$((t1 - t0)) 'BEGIN { printf "%.2f", d / 1e9 }')
 
 	if [ "$san" = 1 ] &&
