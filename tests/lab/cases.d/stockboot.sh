@@ -99,7 +99,7 @@ case_stock_vmlinuz() {
 		esac
 		notes="$notes; $n vCPU $secs s, trace: $trace"
 	done
-	cached=$(find "$XDG_CACHE_HOME/ember" -type f 2>/dev/null | head -n1)
+	cached=$(find "$XDG_CACHE_HOME/ember" -type f -name "*.vmlinux" 2>/dev/null | head -n1)
 	[ -n "$cached" ] || fail "nothing in \$XDG_CACHE_HOME/ember after two boots"
 	echo "# stock-vmlinuz: $(lab_val uname) from its vmlinuz, vda on $(lab_val vda | sed 's#.*/\(LNRO0005:[^/]*\)/.*#\1#') ok, acpi errors 0, poweroff rc 0, cache $(basename "$cached") ($(wc -c <"$cached") bytes), i8042: $(lab_val i8042)$notes"
 }
