@@ -96,21 +96,6 @@ int linux64_write_boot_data(const struct guest_mem *gm, const struct linux64_boo
 	return 0;
 }
 
-static struct kvm_segment flat(uint16_t sel, uint8_t type, bool code64)
-{
-	return (struct kvm_segment){
-		.base = 0,
-		.limit = 0xffffffff,
-		.selector = sel,
-		.type = type,
-		.present = 1,
-		.s = 1,
-		.l = code64,
-		.db = !code64,
-		.g = 1,
-	};
-}
-
 void linux64_boot_regs(uint64_t entry, struct kvm_regs *regs, struct kvm_sregs *sregs)
 {
 	memset(regs, 0, sizeof(*regs));
@@ -118,8 +103,8 @@ void linux64_boot_regs(uint64_t entry, struct kvm_regs *regs, struct kvm_sregs *
 	regs->rip = entry;
 	regs->rsi = LAYOUT_ZERO_PAGE;
 
-	sregs->cs = flat(LINUX64_SEL_CODE, 0xb, true);
-	sregs->ds = flat(LINUX64_SEL_DATA, 0x3, false);
+	sregs->cs = boot_flat_seg(LINUX64_SEL_CODE, 0xb, true);
+	sregs->ds = boot_flat_seg(LINUX64_SEL_DATA, 0x3, false);
 	sregs->es = sregs->fs = sregs->gs = sregs->ss = sregs->ds;
 	sregs->tr = (struct kvm_segment){
 		.base = 0,

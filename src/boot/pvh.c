@@ -144,18 +144,18 @@ int pvh_write_boot_data(const struct guest_mem *gm, const struct pvh_boot *b)
 	return 0;
 }
 
-static void flat_seg(struct kvm_segment *s, uint16_t sel, uint8_t type)
+struct kvm_segment boot_flat_seg(uint16_t sel, uint8_t type, bool code64)
 {
-	*s = (struct kvm_segment){
+	return (struct kvm_segment){
 		.base = 0,
 		.limit = 0xffffffff,
 		.selector = sel,
 		.type = type,
 		.present = 1,
 		.dpl = 0,
-		.db = 1,
+		.db = !code64,
 		.s = 1,
-		.l = 0,
+		.l = code64,
 		.g = 1,
 	};
 }
@@ -167,8 +167,8 @@ void pvh_boot_regs(uint32_t entry, struct kvm_regs *regs, struct kvm_sregs *sreg
 	regs->rip = entry;
 	regs->rbx = LAYOUT_START_INFO;
 
-	flat_seg(&sregs->cs, PVH_SEL_CODE, 0xb);
-	flat_seg(&sregs->ds, PVH_SEL_DATA, 0x3);
+	sregs->cs = boot_flat_seg(PVH_SEL_CODE, 0xb, false);
+	sregs->ds = boot_flat_seg(PVH_SEL_DATA, 0x3, false);
 	sregs->es = sregs->fs = sregs->gs = sregs->ss = sregs->ds;
 	sregs->tr = (struct kvm_segment){
 		.base = 0, .limit = 0x67, .selector = PVH_SEL_TSS, .type = 0xb, .present = 1,

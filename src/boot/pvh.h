@@ -72,8 +72,8 @@ int pvh_place_initrd(uint64_t mem_size, uint64_t kernel_start, uint64_t kernel_e
 /* What every boot protocol checks first: the command line fits (-E2BIG)
  * and the memory map builds (its entry count, or -ENOSPC/-EINVAL); each
  * with a message. */
-int pvh_boot_memmap(const struct guest_mem *gm, const char *cmdline,
-		    struct hvm_memmap_entry *map, unsigned max);
+int pvh_boot_memmap(const struct guest_mem *gm, const char *cmdline, struct hvm_memmap_entry *map,
+		    unsigned max);
 
 struct pvh_boot {
 	const char *cmdline; /* NUL-terminated; at most LAYOUT_CMDLINE_MAX-1 bytes */
@@ -96,6 +96,11 @@ extern const uint64_t pvh_gdt[PVH_GDT_ENTRIES];
 
 struct kvm_regs;
 struct kvm_sregs;
+struct kvm_segment;
+/* A flat 4 GiB segment as both boot protocols load them: base 0, G=1,
+ * present, DPL 0; a 64-bit code segment (L=1, D=0) when code64, else a
+ * 32-bit one (D/B=1). */
+struct kvm_segment boot_flat_seg(uint16_t sel, uint8_t type, bool code64);
 /* Fill the boot vCPU's registers as the PVH ABI requires: 32-bit protected
  * mode, paging off, flat segments matching pvh_gdt, EBX = start_info. `sregs`
  * must hold KVM's current values (only the fields the ABI names change). */
