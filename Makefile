@@ -63,6 +63,7 @@ LIB_SRCS += src/dev/i8042.c
 LIB_SRCS += src/dev/boot_marker.c
 LIB_SRCS += src/dev/acpi_pm.c
 LIB_SRCS += src/instance.c
+LIB_SRCS += src/sandbox/sandbox.c
 # The control plane last, after everything `ember run` executes: the link
 # keeps the run path's code together, so its pages fault in fewer windows.
 LIB_SRCS += src/api/http.c
@@ -83,7 +84,7 @@ LIB_SRCS += src/boot/kcache.c
 LIB_SRCS += src/boot/unwrap.c
 
 SRCS := $(LIB_SRCS) src/main.c
-OBJS := $(SRCS:%.c=$(B)/%.o)
+OBJS := $(SRCS:%.c=$(B)/%.o) $(B)/gen/sandbox_filters.o
 LIB_OBJS := $(LIB_SRCS:%.c=$(B)/%.o)
 
 all: $(B)/ember $(B)/firecracker
@@ -102,6 +103,25 @@ install: $(B)/ember
 	install -m 0755 $(B)/ember $(DESTDIR)$(BINDIR)/ember
 	ln -sf ember $(DESTDIR)$(BINDIR)/firecracker
 
+# The seccomp filters (src/sandbox/): a host tool compiles the allow-lists
+# of src/sandbox/policy.c with libseccomp into BPF programs at build time,
+# so ember carries them as data and links no libseccomp. A sanitizer build
+# gets the lists with what its runtime needs; CFLAGS with
+# -DEMBER_SECCOMP_AUDIT gets filters that log instead of trapping.
+SANDBOX_GEN_FLAGS := $(if $(findstring -fsanitize,$(CFLAGS)),--sanitized) \
+		     $(if $(findstring EMBER_SECCOMP_AUDIT,$(CFLAGS)),--audit)
+$(B)/sandbox-gen: src/sandbox/gen.c src/sandbox/policy.c src/sandbox/policy.h \
+		  src/sandbox/kinds.h
+	@mkdir -p $(dir $@)
+	$(CC) -O1 -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -Isrc -o $@ \
+		src/sandbox/gen.c src/sandbox/policy.c -lseccomp
+$(B)/gen/sandbox_filters.c: $(B)/sandbox-gen
+	@mkdir -p $(dir $@)
+	$(B)/sandbox-gen $(SANDBOX_GEN_FLAGS) $@
+
+$(B)/gen/sandbox_filters.o: $(B)/gen/sandbox_filters.c
+	$(CC) $(CFLAGS) -c -o $@ $<
+
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
@@ -118,6 +138,7 @@ include tests/fault/fault.mk
 -include tests/lab/lab.mk
 -include bench/bench.mk
 -include tests/snapshot/uffd.mk
+include tests/sandbox/sandbox.mk
 
 deps:
 	scripts/deps.sh

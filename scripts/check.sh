@@ -49,6 +49,7 @@ run_part api make -s check-api
 run_part fault make -s check-fault
 run_part snapshot make -s check-snapshot
 run_part uffd-restore make -s check-uffd-restore
+run_part sandbox make -s check-sandbox
 if [ -x tests/lab/run.sh ]; then
 	run_part lab make -s check-lab
 else

@@ -7,7 +7,7 @@ set -euo pipefail
 all=(gcc make clang libclang-rt-14-dev libcmocka-dev qemu-system-x86 busybox-static
      linux-source-6.1 flex bison bc libelf-dev libssl-dev cpio xz-utils e2fsprogs
      kmod libjson-c-dev zlib1g-dev liblzma-dev libzstd-dev liblz4-dev libbz2-dev libxxhash-dev
-     python3 strace curl acpica-tools)
+     python3 strace curl acpica-tools libseccomp-dev)
 want=("$@")
 [ ${#want[@]} -gt 0 ] || want=("${all[@]}")
 

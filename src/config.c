@@ -426,6 +426,8 @@ int config_parse_run(int argc, char **argv, struct ember_config *cfg, const char
 			cfg->boot_trace = true;
 		else if (strcmp(a, "--debug") == 0)
 			cfg->debug = true;
+		else if (strcmp(a, "--no-seccomp") == 0)
+			cfg->no_seccomp = true;
 		else if (a[0] == '-')
 			return ember_seterr(-EINVAL, "unknown option '%s' (see ember --help)", a);
 		else

@@ -24,19 +24,19 @@
  * hardware-reduced and so has no legacy IRQs, Linux reaches the i8042 only
  * through the DSDT's PNP0303 device; nopnp made its probe fail with -EINVAL. */
 #define CONFIG_DEFAULT_CMDLINE                                                                     \
-	"console=ttyS0 reboot=k panic=-1 pci=off i8042.noaux i8042.nomux i8042.dumbkbd "          \
+	"console=ttyS0 reboot=k panic=-1 pci=off i8042.noaux i8042.nomux i8042.dumbkbd "           \
 	"8250.nr_uarts=1"
 /* The same for --console virtio: the kernel console on hvc0. */
 #define CONFIG_DEFAULT_CMDLINE_HVC                                                                 \
-	"console=hvc0 reboot=k panic=-1 pci=off i8042.noaux i8042.nomux i8042.dumbkbd "           \
+	"console=hvc0 reboot=k panic=-1 pci=off i8042.noaux i8042.nomux i8042.dumbkbd "            \
 	"8250.nr_uarts=1"
 /* Largest --memory accepted by the parser; the host may allow less. */
 #define CONFIG_MAX_MEMORY (1ULL << 46)
 
-#define CONFIG_PATH_MAX	 4096 /* PATH_MAX, NUL included */
-#define CONFIG_ID_MAX	 65   /* Firecracker's ids: 1-64 bytes */
-#define CONFIG_MAX_DISKS 16
-#define CONFIG_MAX_NETS	 8
+#define CONFIG_PATH_MAX	     4096 /* PATH_MAX, NUL included */
+#define CONFIG_ID_MAX	     65	  /* Firecracker's ids: 1-64 bytes */
+#define CONFIG_MAX_DISKS     16
+#define CONFIG_MAX_NETS	     8
 #define CONFIG_SERIAL_ID_MAX 20 /* virtio-blk serial (GET_ID): 20 bytes */
 
 /*
@@ -61,9 +61,9 @@ struct rate_limiter_config {
 enum disk_cache { DISK_CACHE_UNSAFE, DISK_CACHE_WRITEBACK };
 
 struct disk_config {
-	char id[CONFIG_ID_MAX];	    /* drive_id, or --disk id=; "" for none */
-	char path[CONFIG_PATH_MAX]; /* path_on_host */
-	bool ro;		    /* is_read_only */
+	char id[CONFIG_ID_MAX];	      /* drive_id, or --disk id=; "" for none */
+	char path[CONFIG_PATH_MAX];   /* path_on_host */
+	bool ro;		      /* is_read_only */
 	char partuuid[CONFIG_ID_MAX]; /* root=PARTUUID=... for the root disk */
 	enum disk_cache cache;
 	struct rate_limiter_config rl;
@@ -146,6 +146,7 @@ struct ember_config {
 	struct metrics_config metrics;
 	bool boot_trace;
 	bool debug;
+	bool no_seccomp; /* run the threads without their seccomp filters */
 };
 
 /* A runtime rate-limiter update, as the devices apply it (Firecracker's

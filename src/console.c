@@ -11,6 +11,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "sandbox/sandbox.h"
 #include "util.h"
 
 /*
@@ -26,6 +27,11 @@ static void restore_tty(void)
 		tcsetattr(STDIN_FILENO, TCSANOW, &saved_termios);
 		termios_saved = 0;
 	}
+}
+
+void console_restore_tty(void)
+{
+	restore_tty();
 }
 
 static void fatal_signal(int sig)
@@ -50,7 +56,10 @@ static void set_raw_mode(void)
 	termios_saved = 1;
 	atexit(restore_tty);
 	for (unsigned i = 0; i < ARRAY_SIZE(sigs); i++)
-		signal(sigs[i], fatal_signal);
+		/* Under seccomp, SIGSYS is the sandbox's report (it restores
+		 * the terminal too). */
+		if (sigs[i] != SIGSYS || !sandbox_enabled())
+			signal(sigs[i], fatal_signal);
 	if (tcsetattr(STDIN_FILENO, TCSANOW, &raw) < 0)
 		restore_tty();
 }
@@ -168,6 +177,7 @@ static void *input_thread(void *arg)
 	struct console *c = arg;
 	uint8_t buf[256];
 
+	sandbox_enter(SB_CONSOLE_IN);
 	if (c->tty && !c->plain) {
 		escape_loop(c);
 		return NULL;

@@ -56,6 +56,10 @@ int console_start(struct console *c,
 /* A console with no input thread (the guest's console is a file), so that
  * pause, resume and stop work on it alike. */
 void console_init_idle(struct console *c);
+
+/* Put the terminal back as ember found it, if it made it raw.
+ * Async-signal-safe: for fatal-signal paths (the seccomp report). */
+void console_restore_tty(void);
 /* Stop the input thread and restore the terminal. */
 void console_stop(struct console *c);
 /* Hold input (the VM is paused) and release it. */

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "sandbox/sandbox.h"
 #include "util.h"
 
 size_t out_ring_put(struct out_ring *r, const uint8_t *buf, size_t len)
@@ -77,6 +78,7 @@ static void *writer_main(void *arg)
 	struct console_out *o = arg;
 
 	prctl(PR_SET_NAME, "ember_out", 0, 0, 0);
+	sandbox_enter(SB_CONSOLE_OUT);
 	pthread_mutex_lock(&o->lock);
 	while (!o->give_up) {
 		const uint8_t *p;

@@ -8,6 +8,7 @@
 #include "dev/virtio_blk.h"
 #include "dev/virtio_net.h"
 #include "snapshot/snapshot.h"
+#include "sandbox/sandbox.h"
 #include "util.h"
 
 void instance_init(struct instance *in, const struct vm_options *opt)
@@ -55,6 +56,10 @@ static int bring_up(struct instance *in)
 		in->vm_live = false;
 		return ember_seterr(err, "%s", msg);
 	}
+	/* Firecracker mode: this thread serves the API for the rest of the
+	 * VM's life (ember run confines its main thread as vCPU 0 instead). */
+	if (!in->opt.vcpu0_here)
+		sandbox_enter(SB_CONTROL);
 	return 0;
 }
 

@@ -17,6 +17,7 @@
 #include "config.h"
 #include "instance.h"
 #include "probe.h"
+#include "sandbox/sandbox.h"
 #include "snapshot/snapcmd.h"
 #include "util.h"
 
@@ -103,6 +104,10 @@ static const char help[] =
     "                      or I/O port 0x3f0.\n"
     "    --debug           count guest accesses to ports and MMIO nobody handles and\n"
     "                      print them at exit.\n"
+    "    --no-seccomp      run without seccomp filters, for debugging. By default\n"
+    "                      every thread runs under its own allow-list of system\n"
+    "                      calls (docs/security.md); a call outside it ends ember\n"
+    "                      with status 148 and one line naming the call and thread.\n"
     "    --disk PATH[,ro][,id=NAME]\n"
     "                      virtio-blk on a raw image or block device (its size must be a\n"
     "                      multiple of 512). Repeatable, up to 16: the first is\n"
@@ -202,6 +207,8 @@ static int run_instance(struct instance *in, const char *api_sock,
 	int status, sig_fd = -1;
 
 	instance_init(in, &opt);
+	if (sandbox_configure(!in->cfg.no_seccomp, console_restore_tty))
+		return fail(EMBER_EXIT_ERROR, ember_lasterr());
 	if (api_sock) {
 		/* The API's log is quiet here: its callers get the fault
 		 * messages, and the terminal belongs to the guest. */

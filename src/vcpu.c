@@ -12,6 +12,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "sandbox/sandbox.h"
 #include "boot/linux64.h"
 #include "boot/pvh.h"
 #include "bus.h"
@@ -323,6 +324,7 @@ static void *vcpu_thread(void *arg)
 {
 	struct vcpu *v = arg;
 
+	sandbox_enter(SB_VCPU);
 	vcpus_run_here(v->group, v->id);
 	return NULL;
 }

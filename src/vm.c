@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "sandbox/sandbox.h"
 #include "boot/acpi.h"
 #include "boot/layout.h"
 #include "boot/loader.h"
@@ -216,6 +217,7 @@ static void *image_load_thread(void *arg)
 {
 	struct vm *vm = arg;
 
+	sandbox_enter(SB_LOADER);
 	vm->load.err = loader_load_images(&vm->mem, vm->cfg, &vm->boot, boot_trace(vm));
 	if (vm->load.err)
 		snprintf(vm->load.msg, sizeof(vm->load.msg), "%s", ember_lasterr());
@@ -410,8 +412,8 @@ int vm_load(struct vm *vm)
 	if (!err)
 		err = describe_acpi(vm, &acpi);
 	if (!err)
-		err = loader_write_boot_data(&vm->mem, vm->cfg, vm->board.cmdline, &acpi,
-					     &vm->boot);
+		err =
+		    loader_write_boot_data(&vm->mem, vm->cfg, vm->board.cmdline, &acpi, &vm->boot);
 	/* RAM now holds the kernel, and soon whatever the guest writes: a later
 	 * load into it must not assume that it reads as zero. */
 	vm->mem.zeroed = false;
@@ -481,6 +483,8 @@ int vm_start(struct vm *vm)
 
 void vm_run_vcpu0(struct vm *vm)
 {
+	/* This thread is vCPU 0 now, and tears the VM down afterwards. */
+	sandbox_enter(SB_VCPU0);
 	vcpus_run_here(&vm->vcpus, 0); /* returns once the VM is stopping */
 }
 

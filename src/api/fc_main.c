@@ -26,6 +26,7 @@
 #include "api/metrics.h"
 #include "api/server.h"
 #include "instance.h"
+#include "sandbox/sandbox.h"
 #include "util.h"
 
 #define FC_DEFAULT_API_SOCK "/run/firecracker.socket"
@@ -66,7 +67,7 @@ static const char fc_help[] =
     "    --http-api-max-payload-size BYTES   request body limit (default %d)\n"
     "    --start-time-us, --start-time-cpu-us, --parent-cpu-time-us US\n"
     "                           the jailer's start times, for the startup metrics\n"
-    "    --no-seccomp           accepted (ember installs no seccomp filter yet)\n"
+    "    --no-seccomp           run without the per-thread seccomp filters (debugging)\n"
     "    --version              print the Firecracker version implemented and\n"
     "                           ember's own\n"
     "\n"
@@ -80,6 +81,7 @@ struct fc_args {
 	const char *api_sock;
 	const char *config_file;
 	bool no_api;
+	bool no_seccomp;
 	const char *id;
 	bool boot_timer;
 	struct logger_config log;
@@ -221,7 +223,7 @@ static int parse_args(int argc, char **argv, struct fc_args *o)
 		else if (!strcmp(a, "--show-log-origin"))
 			o->log.show_log_origin = o->log_set = true;
 		else if (!strcmp(a, "--no-seccomp"))
-			; /* ember has no seccomp filter yet: nothing to turn off */
+			o->no_seccomp = true;
 		else if (!strcmp(a, "--enable-pci") || !strcmp(a, "--snapshot-version"))
 			return usage("%s: not supported by ember yet", a);
 		else
@@ -399,6 +401,10 @@ int fc_main(int argc, char **argv)
 		in.opt.ctx = &a;
 	}
 	status = EMBER_EXIT_ERROR;
+	if (sandbox_configure(!o.no_seccomp, NULL)) {
+		fprintf(stderr, "ember: %s\n", ember_lasterr());
+		return status;
+	}
 	sig_fd = ember_stop_signalfd();
 	if (sig_fd < 0)
 		goto fail;

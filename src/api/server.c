@@ -38,6 +38,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "sandbox/sandbox.h"
 #include "util.h"
 
 /* Read granularity: the input buffer grows by at least this much. */
@@ -583,6 +584,7 @@ static void *api_thread_main(void *arg)
 	struct api_thread *t = arg;
 
 	prctl(PR_SET_NAME, t->srv ? "ember_api" : "ember_sig", 0, 0, 0);
+	sandbox_enter(SB_CONTROL);
 	for (;;) {
 		struct pollfd p[3] = {
 			{ .fd = t->quit_fd, .events = POLLIN },

@@ -8,6 +8,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "sandbox/sandbox.h"
 #include "util.h"
 
 /* epoll data, low 32 bits: small integers are queue notifications, stop is
@@ -84,6 +85,7 @@ static void *worker_thread(void *arg)
 	struct virtio_worker *w = arg;
 	struct epoll_event evs[16];
 
+	sandbox_enter(sandbox_device_kind(w->dev->ops->name));
 	for (;;) {
 		int n = epoll_wait(w->epfd, evs, 16, -1);
 

@@ -21,7 +21,8 @@ const char snapcmd_restore_help[] =
     "USAGE\n"
     "    ember restore [--mem FILE | --uffd SOCKET] [--net ID=TAP]... [--vsock-uds PATH]\n"
     "                  [--api-sock PATH] [--paused] [--track-dirty-pages]\n"
-    "                  [--clock-realtime] [--boot-trace] [--debug] SNAPSHOT\n"
+    "                  [--clock-realtime] [--boot-trace] [--debug] [--no-seccomp]\n"
+    "                  SNAPSHOT\n"
     "\n"
     "    Restore the VM saved in SNAPSHOT (written by `ember snapshot` or\n"
     "    Firecracker's PUT /snapshot/create) in this process and run it in the\n"
@@ -41,6 +42,7 @@ const char snapcmd_restore_help[] =
     "    --track-dirty-pages  record written pages, for diff snapshots\n"
     "    --clock-realtime  advance the guest's kvmclock by the time since the\n"
     "                      snapshot (default: it continues where it stopped)\n"
+    "    --no-seccomp      run without the per-thread seccomp filters (debugging)\n"
     "\n"
     "EXAMPLE\n"
     "    ember run --kernel vmlinux --api-sock /tmp/vm.sock\n"
@@ -145,6 +147,8 @@ int snapcmd_parse_restore(int argc, char **argv, struct snapshot_load_params *p,
 			cfg->boot_trace = true;
 		} else if (!strcmp(a, "--debug")) {
 			cfg->debug = true;
+		} else if (!strcmp(a, "--no-seccomp")) {
+			cfg->no_seccomp = true;
 		} else if (a[0] == '-' && a[1]) {
 			return ember_seterr(-EINVAL,
 					    "restore: unknown option '%s' (see ember "

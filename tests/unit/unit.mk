@@ -6,14 +6,14 @@ UNIT_CFLAGS = -Itests/unit
 # fail_malloc.c: tests make ember's malloc() fail on demand.
 UNIT_LDFLAGS = -Wl,--wrap=malloc
 
-$(B)/unit: $(UNIT_SRCS) $(UNIT_LIB_SRCS) $(wildcard tests/unit/*.h src/*.h src/*/*.h)
+$(B)/unit: $(UNIT_SRCS) $(UNIT_LIB_SRCS) $(B)/gen/sandbox_filters.c $(wildcard tests/unit/*.h src/*.h src/*/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(UNIT_CFLAGS) $(UNIT_LDFLAGS) -o $@ $(UNIT_SRCS) $(UNIT_LIB_SRCS) $(LDLIBS)
+	$(CC) $(CFLAGS) $(UNIT_CFLAGS) $(UNIT_LDFLAGS) -o $@ $(UNIT_SRCS) $(UNIT_LIB_SRCS) $(B)/gen/sandbox_filters.c $(LDLIBS)
 
 SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
-$(B)/unit-san: $(UNIT_SRCS) $(UNIT_LIB_SRCS) $(wildcard tests/unit/*.h src/*.h src/*/*.h)
+$(B)/unit-san: $(UNIT_SRCS) $(UNIT_LIB_SRCS) $(B)/gen/sandbox_filters.c $(wildcard tests/unit/*.h src/*.h src/*/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(SAN_FLAGS) $(UNIT_CFLAGS) $(UNIT_LDFLAGS) -o $@ $(UNIT_SRCS) $(UNIT_LIB_SRCS) $(LDLIBS)
+	$(CC) $(CFLAGS) $(SAN_FLAGS) $(UNIT_CFLAGS) $(UNIT_LDFLAGS) -o $@ $(UNIT_SRCS) $(UNIT_LIB_SRCS) $(B)/gen/sandbox_filters.c $(LDLIBS)
 
 check-unit: $(B)/unit
 	$(B)/unit

@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: MIT */
+/* The generated seccomp programs ($(B)/gen/sandbox_filters.c). */
+#ifndef EMBER_SANDBOX_FILTERS_H
+#define EMBER_SANDBOX_FILTERS_H
+
+#include <linux/filter.h>
+
+#include "sandbox/kinds.h"
+
+#define SANDBOX_NSYSCALLS 512
+
+struct sandbox_prog {
+	const struct sock_filter *insns;
+	unsigned short len;
+};
+
+extern const struct sandbox_prog sandbox_progs[SB_KINDS];
+/* 1 when built with --audit: violations are logged, not trapped. */
+extern const int sandbox_audit;
+extern const char *const sandbox_syscall_names[SANDBOX_NSYSCALLS];
+
+#endif
