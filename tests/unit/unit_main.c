@@ -26,6 +26,7 @@ extern const struct test_suite suite_uffd;
 extern const struct test_suite suite_snapshot;
 extern const struct test_suite suite_acpi;
 extern const struct test_suite suite_bzimage;
+extern const struct test_suite suite_sandbox;
 
 /* One suite per line, so that suites added in parallel merge cleanly. */
 /* clang-format off */
@@ -59,6 +60,7 @@ static const struct test_suite *const suites[] = {
 	&suite_snapshot,
 	&suite_acpi,
 	&suite_bzimage,
+	&suite_sandbox,
 };
 /* clang-format on */
 
