@@ -104,16 +104,19 @@ int privs_close_inherited_fds(int argc, char **argv)
 			return err;
 	}
 	qsort(keep, n, sizeof(keep[0]), cmp_int);
-	/* The gaps between the kept fds, then everything above the last. */
+	/* The gaps between the kept fds (sorted, maybe repeated), then
+	 * everything above the last. */
 	for (unsigned i = 0; i <= n; i++) {
-		unsigned hi = i < n ? (unsigned)keep[i] : ~0U;
+		unsigned last = i < n ? (unsigned)keep[i] - 1 : ~0U;
 
-		if (hi > lo && close_range(lo, hi - 1, 0) < 0)
+		if (i < n && (unsigned)keep[i] < lo)
+			continue; /* a repeat */
+		if ((i == n || last >= lo) && close_range(lo, last, 0) < 0)
 			return errno == ENOSYS ? close_listed(keep, n)
 					       : ember_seterr(-errno, "closing inherited fds: %s",
 							      strerror(errno));
-		if (hi != ~0U && hi + 1 > lo)
-			lo = hi + 1;
+		if (i < n)
+			lo = (unsigned)keep[i] + 1;
 	}
 	/* A kept fd is ember's now, and no exec inherits ember's fds. */
 	for (unsigned i = 0; i < n; i++)
