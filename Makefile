@@ -18,6 +18,7 @@ B       := build
 # The monitor's library sources (everything but the CLI).
 LIB_SRCS :=
 LIB_SRCS += src/util.c
+LIB_SRCS += src/privs.c
 LIB_SRCS += src/guest_mem.c
 LIB_SRCS += src/bus.c
 LIB_SRCS += src/cpuid.c

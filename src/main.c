@@ -16,6 +16,7 @@
 #include "boot/loader.h"
 #include "config.h"
 #include "instance.h"
+#include "privs.h"
 #include "probe.h"
 #include "sandbox/sandbox.h"
 #include "snapshot/snapcmd.h"
@@ -373,6 +374,7 @@ static void *main_thread(void *arg)
 
 	pthread_sigmask(SIG_SETMASK, &m->mask, NULL);
 	m->status = ember_main(m->argc, m->argv);
+	privs_follow_release();
 	return NULL;
 }
 
@@ -383,6 +385,10 @@ int main(int argc, char **argv)
 	pthread_t t;
 	int err;
 
+	/* Before anything opens: what ember inherited and does not use must
+	 * not reach the guest's devices' threads (see privs.h). */
+	if (privs_close_inherited_fds(argc, argv))
+		return fail(EMBER_EXIT_ERROR, ember_lasterr());
 	ember_time_init();
 	/* ember never executes another program: no exec may ever gain
 	 * privileges (setuid, file capabilities) on its behalf. Inherited by
@@ -396,11 +402,17 @@ int main(int argc, char **argv)
 	 * Signals go to that thread alone, as they would to this one. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &m.mask);
+	privs_follow_init();
 	err = ember_thread_start(&t, main_thread, &m);
 	if (err) {
 		pthread_sigmask(SIG_SETMASK, &m.mask, NULL);
 		return fail(EMBER_EXIT_ERROR, ember_lasterr());
 	}
+	/* Capabilities are per thread: this one drops its own once that one
+	 * has (or has ended). */
+	err = privs_follow_wait();
+	if (err)
+		fprintf(stderr, "ember: %s\n", ember_lasterr());
 	pthread_join(t, NULL);
-	return m.status;
+	return err ? EMBER_EXIT_ERROR : m.status;
 }

@@ -19,6 +19,7 @@
 #include "boot/loader.h"
 #include "boot/mptable.h"
 #include "console.h"
+#include "privs.h"
 #include "snapshot/snapshot.h"
 #include "util.h"
 #include "vcpu.h"
@@ -447,8 +448,14 @@ static void on_quit(void *ctx)
 
 int vm_start(struct vm *vm)
 {
-	int err = ember_kick_signal_init();
+	/* Everything that needs a capability is open (/dev/kvm, TAPs through
+	 * TUNSETIFF, disks, sockets) and no other thread runs yet: drop them
+	 * all before the guest runs. Later API calls (PATCH /drives, PUT
+	 * /snapshot/create) open files with the uid's own access alone. */
+	int err = privs_drop_caps();
 
+	if (!err)
+		err = ember_kick_signal_init();
 	vm->started = true;
 	if (!err)
 		err = console_out_start(&vm->out, vm->opt.out_fd);

@@ -334,7 +334,12 @@ int virtio_vsock_listen(const char *path, dev_t *dev, ino_t *ino)
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return ember_seterr(-errno, "--vsock uds=%s: socket: %s", path, strerror(errno));
-	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(fd, LISTEN_BACKLOG) < 0 ||
+	/* Whoever connects talks to the guest: the socket file is the owner's
+	 * alone. Linux creates it with the socket inode's mode less the umask,
+	 * so fchmod() before bind() sets it with no process-wide umask change
+	 * (threads may run: a restore's vsock, or any in API mode). */
+	if (fchmod(fd, 0600) < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
+	    listen(fd, LISTEN_BACKLOG) < 0 ||
 	    stat(path, &st) < 0) {
 		int err = errno;
 

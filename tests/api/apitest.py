@@ -126,12 +126,12 @@ class Ctx:
                 f.truncate(size)
         return p
 
-    def spawn(self, argv, name=None, cwd=None):
-        p = Proc(argv, name or os.path.basename(argv[0]), cwd=cwd)
+    def spawn(self, argv, name=None, cwd=None, pass_fds=()):
+        p = Proc(argv, name or os.path.basename(argv[0]), cwd=cwd, pass_fds=pass_fds)
         self.procs.append(p)
         return p
 
-    def firecracker(self, *args, sock="firecracker.socket", cwd=None, wait=True):
+    def firecracker(self, *args, sock="firecracker.socket", cwd=None, wait=True, pass_fds=()):
         """build/firecracker (ember behind the name Firecracker users run)."""
         argv = [FIRECRACKER]
         spath = None
@@ -139,7 +139,7 @@ class Ctx:
             spath = self.path(sock)
             argv += ["--api-sock", spath]
         argv += list(args)
-        p = self.spawn(argv, "firecracker", cwd=cwd)
+        p = self.spawn(argv, "firecracker", cwd=cwd, pass_fds=pass_fds)
         api = None
         if spath:
             if wait:
@@ -1268,6 +1268,99 @@ def s_boot_timer(ctx):
         expect(len([l for l in log if "Guest-boot-time" in l]) == 1, "the boot time was logged again")
 
 
+# --- least privilege (issue 15) -------------------------------------------------------
+
+O_CLOEXEC = 0o2000000
+
+
+def confinement(pid, inherited=None):
+    """What /proc says of a running ember: every thread without capabilities
+    (the bounding set too when it started as root), every fd above 2
+    close-on-exec, and no fd open on `inherited` (the path of the fd it
+    inherited: the number is reused). Returns the number of facts checked."""
+    n = 0
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{tid}/status") as f:
+            st = dict(l.rstrip("\n").split(":\t", 1) for l in f if ":\t" in l)
+        names = ["CapEff", "CapPrm", "CapInh", "CapAmb"] + (["CapBnd"] if os.geteuid() == 0 else [])
+        for k in names:
+            expect(int(st[k], 16) == 0, f"thread {tid} ({st['Name']}): {k} is {st[k]}, not 0")
+            n += 1
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            with open(f"/proc/{pid}/fdinfo/{fd}") as f:
+                flags = int(next(l for l in f if l.startswith("flags:")).split()[1], 8)
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except FileNotFoundError:
+            continue  # closed meanwhile
+        expect(target != inherited, f"fd {fd} is the inherited one, {target}")
+        if int(fd) >= 3:
+            expect(flags & O_CLOEXEC, f"fd {fd} ({target}) is not close-on-exec (flags 0{flags:o})")
+        n += 1
+    return n
+
+
+def mode_is(path, want, what):
+    m = os.stat(path).st_mode & 0o777
+    expect(m == want, f"{what} {path} has mode 0{m:o}, not 0{want:o}")
+
+
+def s_least_privilege(ctx):
+    """After InstanceStart: no capabilities in any thread, every fd
+    close-on-exec, an fd the caller leaked gone; the files and sockets ember
+    created owner-only whatever the umask; later opens (PATCH /drives, PUT
+    /snapshot/create) work for files the uid itself may open."""
+    leaked = ctx.image("leaked", 512)
+    leak = os.open(leaked, os.O_RDONLY)  # no O_CLOEXEC: passed on
+    old_umask = os.umask(0o022)
+    try:
+        p, api, sock = ctx.firecracker(pass_fds=(leak,))
+    finally:
+        os.umask(old_umask)
+        os.close(leak)
+    ctx.image("d0", 1 << 20)
+    ctx.image("d1", 1 << 20)
+
+    with ctx.step("InstanceStart with a log, metrics, serial file and vsock"):
+        api.put("/logger", {"log_path": ctx.path("fc.log"), "level": "Info"})
+        api.put("/metrics", {"metrics_path": ctx.path("fc.metrics")})
+        api.put("/boot-source", waitguest_boot())
+        api.put("/drives/d0", drive("d0", ctx.path("d0")))
+        api.put("/vsock", {"guest_cid": 3, "uds_path": ctx.path("v.sock")})
+        api.put("/serial", {"serial_out_path": ctx.path("serial.out")})
+        api.put("/actions", {"action_type": "InstanceStart"})
+        expect(api.state() == "Running", "GET / is not Running after InstanceStart")
+
+    with ctx.step("no capabilities, every fd close-on-exec, the leaked fd gone"):
+        confinement(p.pid, inherited=leaked)
+        if os.geteuid() != 0:
+            ctx.note("not root: the bounding set is not checked (an unprivileged ember cannot drop it)")
+
+    with ctx.step("created files and sockets are 0600"):
+        for name in ("firecracker.socket", "v.sock", "fc.log", "fc.metrics", "serial.out"):
+            mode_is(ctx.path(name), 0o600, name)
+
+    with ctx.step("PATCH /drives and PUT /snapshot/create without capabilities"):
+        api.patch("/drives/d0", {"drive_id": "d0", "path_on_host": ctx.path("d1")})
+        if os.geteuid() == 0:
+            # Another uid's 0600 file: root opened it with CAP_DAC_OVERRIDE;
+            # ember has none left.
+            other = ctx.image("other", 1 << 20)
+            os.chown(other, 65534, 65534)
+            os.chmod(other, 0o600)
+            api.fails("PATCH", "/drives/d0", {"drive_id": "d0", "path_on_host": other}, "Permission denied")
+        api.patch("/vm", {"state": "Paused"})
+        api.put("/snapshot/create", {"snapshot_path": ctx.path("vm.snap"), "mem_file_path": ctx.path("vm.mem")})
+        for name in ("vm.snap", "vm.mem"):
+            mode_is(ctx.path(name), 0o600, name)
+        api.patch("/vm", {"state": "Resumed"})
+        confinement(p.pid)
+
+    with ctx.step("end"):
+        api.put("/actions", {"action_type": "SendCtrlAltDel"})
+        exits_with(p, 0, 5)
+
+
 SCENARIOS = [
     ("getting-started", s_getting_started),
     ("kata-go", s_kata_go),
@@ -1278,6 +1371,7 @@ SCENARIOS = [
     ("ember-run", s_ember_run),
     ("no-api", s_no_api),
     ("boot-timer", s_boot_timer),
+    ("least-privilege", s_least_privilege),
 ]
 
 

@@ -518,7 +518,7 @@ class Raw:
 class Proc:
     """A child process with its stdout and stderr captured line by line."""
 
-    def __init__(self, argv, name, env=None, cwd=None):
+    def __init__(self, argv, name, env=None, cwd=None, pass_fds=()):
         self.argv, self.name = argv, name
         self.p = subprocess.Popen(
             argv,
@@ -528,6 +528,7 @@ class Proc:
             env=env,
             cwd=cwd,
             start_new_session=True,
+            pass_fds=pass_fds,
         )
         self.pid = self.p.pid
         self.out, self.err = [], []

@@ -123,6 +123,10 @@ printf '{"boot-source": {"kernel_image_path": "%s"}, "drives": [], "metrics": {"
 fc_fail "fc: metrics in both the file and --metrics-path" "Reinitialization of metrics" -- \
 	--no-api --config-file "$tmp/twice.json" --metrics-path "$tmp/m.json"
 case_ "inspect testguest" 0 "PHYS32_ENTRY" -- inspect "$GUEST"
+# ember closes the fds it inherits, but not one its command line names
+exec 7<"$GUEST"
+case_ "inspect /dev/fd/7 (an inherited fd named)" 0 "PHYS32_ENTRY" -- inspect /dev/fd/7
+exec 7<&-
 
 # bzImage kernels (src/boot/unwrap.c), with a kernel cache of this run's own.
 # Broken ones end in one "ember: kernel PATH: ..." line; the test guest

@@ -291,9 +291,41 @@ run_relocguest() {
 # part): NoNewPrivs in /proc/PID/status, and every byte of its 64 MiB of
 # guest RAM in mappings flagged dd (MADV_DONTDUMP: not in core dumps) and
 # dc (MADV_DONTFORK: not in children) in /proc/PID/smaps.
+# What /proc says of a running ember ($1) against issue 15's least privilege:
+# no capabilities in any thread (the bounding set too when started as root),
+# every fd above 2 close-on-exec, none open on $2 (a file the caller leaked
+# to it). Prints nothing when all hold, else what does not.
+confined_why() {
+	local pid=$1 leaked=$2 t k v fd flags target
+	for t in /proc/"$pid"/task/*; do
+		for k in CapEff CapPrm CapInh CapAmb $([ "$(id -u)" = 0 ] && echo CapBnd); do
+			v=$(awk -v k="$k:" '$1 == k {print $2}' "$t/status" 2>/dev/null)
+			[ -z "$v" ] || [ "$v" = 0000000000000000 ] ||
+				echo "thread ${t##*/} ($(cat "$t/comm" 2>/dev/null)): $k is $v"
+		done
+	done
+	for fd in /proc/"$pid"/fd/*; do
+		fd=${fd##*/}
+		target=$(readlink "/proc/$pid/fd/$fd" 2>/dev/null) || continue
+		[ "$target" = "$leaked" ] && echo "fd $fd is the one the test leaked ($leaked)"
+		[ "$fd" -lt 3 ] && continue
+		flags=$(awk '/^flags:/ {print $2}' "/proc/$pid/fdinfo/$fd" 2>/dev/null)
+		[ -n "$flags" ] && [ $((8#$flags & 8#2000000)) = 0 ] &&
+			echo "fd $fd ($target) is not close-on-exec (flags $flags)"
+	done
+}
+
 run_confined() {
-	local log=$W/confined.log tpid pid i nnp ram
-	timeout 10 "$EMBER" run --kernel "$WAITGUEST" --memory 64M --no-rng </dev/null >"$log" 2>&1 &
+	local log=$W/confined.log leaked=$W/confined.leaked vs=$W/confined.vsock tpid pid i nnp ram why mode
+	: >"$leaked"
+	rm -f "$vs"
+	# fd 7 open and inherited, a umask that would leave the socket 0755
+	(
+		umask 022
+		exec 7<"$leaked"
+		exec timeout 10 "$EMBER" run --kernel "$WAITGUEST" --memory 64M --no-rng \
+			--vsock cid=3,uds="$vs" </dev/null >"$log" 2>&1
+	) &
 	tpid=$!
 	for i in $(seq 50); do
 		pid=$(pgrep -P "$tpid" | head -n1)
@@ -303,6 +335,8 @@ run_confined() {
 	nnp=$(awk '/^NoNewPrivs:/ {print $2}' "/proc/$pid/status" 2>/dev/null)
 	ram=$(awk '/^[0-9a-f]+-[0-9a-f]+ / {sz = 0} /^Size:/ {sz = $2}
 		/^VmFlags:/ && / dd( |$)/ && / dc( |$)/ {kb += sz} END {print kb + 0}' "/proc/$pid/smaps" 2>/dev/null)
+	why=$([ -n "$pid" ] && confined_why "$pid" "$(readlink -f "$leaked")")
+	mode=$(stat -c %a "$vs" 2>/dev/null)
 	kill "$pid" 2>/dev/null
 	wait "$tpid" 2>/dev/null
 	if [ -z "$pid" ]; then
@@ -311,9 +345,13 @@ run_confined() {
 		report_fail "confined" "NoNewPrivs is '$nnp', not 1" "$log"
 	elif [ "${ram:-0}" -lt 65536 ]; then
 		report_fail "confined" "only $ram KiB of mappings are MADV_DONTDUMP and MADV_DONTFORK, not the 65536 KiB of guest RAM" "$log"
+	elif [ -n "$why" ]; then
+		report_fail "confined" "$(echo "$why" | head -n3 | tr '\n' ';')" "$log"
+	elif [ "$mode" != 600 ]; then
+		report_fail "confined" "the vsock socket $vs has mode '$mode', not 600 (umask 022)" "$log"
 	else
 		passed=$((passed + 1))
-		echo "ok - confined: NoNewPrivs 1; $ram KiB of guest RAM not dumped, not forked"
+		echo "ok - confined: NoNewPrivs 1; $ram KiB of guest RAM not dumped, not forked; no capabilities$([ "$(id -u)" = 0 ] && echo ', bounding set empty'); every fd close-on-exec, the inherited fd 7 closed; vsock socket 0600"
 	fi
 }
 
