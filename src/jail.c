@@ -39,14 +39,14 @@
 #include "config.h"
 #include "util.h"
 
-#define JAIL_VERSION	       "1.16.1" /* the Firecracker jailer whose command line this is */
-#define JAIL_DEFAULT_BASE      "/srv/jailer"
-#define JAIL_DEFAULT_NOFILE    2048 /* Firecracker's default RLIMIT_NOFILE */
-#define JAIL_MAX_CGROUPS       32
-#define JAIL_MAX_CONTROLLERS   16
-#define JAIL_MAX_EXTRA	       256
-#define JAIL_ID_MAX	       64
-#define JAIL_CGROUP_VALUE_MAX  4096
+#define JAIL_VERSION	      "1.16.1" /* the Firecracker jailer whose command line this is */
+#define JAIL_DEFAULT_BASE     "/srv/jailer"
+#define JAIL_DEFAULT_NOFILE   2048 /* Firecracker's default RLIMIT_NOFILE */
+#define JAIL_MAX_CGROUPS      32
+#define JAIL_MAX_CONTROLLERS  16
+#define JAIL_MAX_EXTRA	      256
+#define JAIL_ID_MAX	      64
+#define JAIL_CGROUP_VALUE_MAX 4096
 
 static const char jail_help[] =
     "NAME\n"
@@ -100,7 +100,7 @@ static const char jail_help[] =
     "    --parent-cgroup PATH the cgroups' parent (relative, default NAME); on v2\n"
     "                         without --cgroup, the process joins it if it exists\n"
     "    --resource-limit no-file=N|fsize=N\n"
-    "                         RLIMIT_NOFILE (default " "2048" ") and RLIMIT_FSIZE (bytes),\n"
+    "                         RLIMIT_NOFILE (default 2048) and RLIMIT_FSIZE (bytes),\n"
     "                         soft and hard. Repeatable\n"
     "    --help, --version\n"
     "\n"
@@ -114,7 +114,7 @@ static const char jail_help[] =
     "        --cgroup cpuset.cpus=0 --cgroup cpuset.mems=0 -- --config-file /vm.json --no-api\n";
 
 struct jail_cgroup_arg {
-	const char *arg;   /* FILE=VALUE as given */
+	const char *arg; /* FILE=VALUE as given */
 	char file[NAME_MAX + 1];
 	char controller[NAME_MAX + 1];
 	const char *value;
@@ -310,8 +310,8 @@ static int parse_cgroup_arg(struct jail_cgroup_arg *c, const char *arg)
 	memcpy(c->file, arg, flen);
 	c->file[flen] = '\0';
 	dot = strchr(c->file, '.');
-	if (strchr(c->file, '/') || !dot || dot == c->file || !dot[1] ||
-	    !strcmp(c->file, "..") || strchr(c->file, ' '))
+	if (strchr(c->file, '/') || !dot || dot == c->file || !dot[1] || !strcmp(c->file, "..") ||
+	    strchr(c->file, ' '))
 		return usage("--cgroup '%s': FILE must be CONTROLLER.PROPERTY, one file name", arg);
 	memcpy(c->controller, c->file, (size_t)(dot - c->file));
 	c->controller[dot - c->file] = '\0';
@@ -348,7 +348,9 @@ static int parse_id_number(const char *opt, const char *v, uint32_t *out)
 
 	/* 4294967295 is -1: "leave unchanged" to setresuid(), never an id. */
 	if (!parse_u64(v, &n) || n >= UINT32_MAX) {
-		fprintf(stderr, "ember: jail: %s '%s': not a number from 0 to 4294967294 (see ember jail --help)\n",
+		fprintf(stderr,
+			"ember: jail: %s '%s': not a number from 0 to 4294967294 (see ember jail "
+			"--help)\n",
 			opt, v);
 		return EMBER_EXIT_USAGE;
 	}
@@ -361,9 +363,8 @@ static int parse_id_number(const char *opt, const char *v, uint32_t *out)
 static int parse_args(int argc, char **argv, struct jail_opts *o)
 {
 	static const char *const valued[] = {
-		"--id",		   "--exec-file",     "--uid",		"--gid",
-		"--chroot-base-dir", "--netns",	      "--cgroup-version", "--cgroup",
-		"--parent-cgroup", "--resource-limit",
+		"--id",	   "--exec-file",      "--uid",	   "--gid",	      "--chroot-base-dir",
+		"--netns", "--cgroup-version", "--cgroup", "--parent-cgroup", "--resource-limit",
 	};
 	const char *uid = NULL, *gid = NULL, *ver = NULL, *base = NULL;
 	int i, err;
@@ -687,12 +688,13 @@ static int cgroup_mount(const char *ctrl, char *out, size_t cap)
 	}
 	fclose(f);
 	if (!found)
-		return ctrl ? ember_seterr(-ENOENT,
-					   "--cgroup: controller %s is not mounted (no cgroup v1 "
-					   "hierarchy with it in /proc/mounts; --cgroup-version 2?)",
-					   ctrl)
-			    : ember_seterr(-ENOENT, "--cgroup-version 2: no cgroup2 mount in "
-						    "/proc/mounts");
+		return ctrl
+			   ? ember_seterr(-ENOENT,
+					  "--cgroup: controller %s is not mounted (no cgroup v1 "
+					  "hierarchy with it in /proc/mounts; --cgroup-version 2?)",
+					  ctrl)
+			   : ember_seterr(-ENOENT, "--cgroup-version 2: no cgroup2 mount in "
+						   "/proc/mounts");
 	unescape_mount_path(dir);
 	if (config_copy(out, cap, dir))
 		return ember_seterr(-ENAMETOOLONG, "cgroup mount %s: path too long", dir);
@@ -792,7 +794,8 @@ static int setup_cgroups(const struct jail_opts *o)
 
 	n = snprintf(rel, sizeof(rel), "%s/%s", o->parent_cgroup, o->id);
 	if (n < 0 || (size_t)n >= sizeof(rel))
-		return ember_seterr(-ENAMETOOLONG, "--parent-cgroup %s: too long", o->parent_cgroup);
+		return ember_seterr(-ENAMETOOLONG, "--parent-cgroup %s: too long",
+				    o->parent_cgroup);
 	snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
 
 	if (o->cgroup_ver == 2 && o->ncg == 0) {
@@ -825,14 +828,16 @@ static int setup_cgroups(const struct jail_opts *o)
 			char list[1024], *t, *save = NULL;
 
 			memcpy(list, ctrls, sizeof(list));
-			for (t = strtok_r(list, " ", &save); t && !on; t = strtok_r(NULL, " ", &save))
+			for (t = strtok_r(list, " ", &save); t && !on;
+			     t = strtok_r(NULL, " ", &save))
 				on = !strcmp(t, o->cg[i].controller);
 			if (!on)
-				return ember_seterr(-ENOENT,
-						    "--cgroup %s: controller %s is not available in "
-						    "the cgroup v2 hierarchy at %s (%s lists: %s)",
-						    o->cg[i].arg, o->cg[i].controller, mount,
-						    "cgroup.controllers", ctrls[0] ? ctrls : "none");
+				return ember_seterr(
+				    -ENOENT,
+				    "--cgroup %s: controller %s is not available in "
+				    "the cgroup v2 hierarchy at %s (%s lists: %s)",
+				    o->cg[i].arg, o->cg[i].controller, mount, "cgroup.controllers",
+				    ctrls[0] ? ctrls : "none");
 		}
 		if (mkdir_under(mount, rel, 0755))
 			return -EIO;
@@ -841,13 +846,15 @@ static int setup_cgroups(const struct jail_opts *o)
 
 			for (int j = 0; j < i && !done; j++)
 				done = !strcmp(o->cg[j].controller, o->cg[i].controller);
-			if (!done && (err = v2_enable(mount, rel, o->cg[i].controller, o->cg[i].arg)))
+			if (!done &&
+			    (err = v2_enable(mount, rel, o->cg[i].controller, o->cg[i].arg)))
 				return err;
 		}
 		if (path_join(grp[0].dir, sizeof(grp[0].dir), mount, rel))
 			return -ENAMETOOLONG;
 		for (int i = 0; i < o->ncg; i++)
-			if ((err = cg_write(grp[0].dir, o->cg[i].file, o->cg[i].value, o->cg[i].arg)))
+			if ((err =
+				 cg_write(grp[0].dir, o->cg[i].file, o->cg[i].value, o->cg[i].arg)))
 				return err;
 		if ((err = cg_write(grp[0].dir, "cgroup.procs", pid, "(joining)")))
 			return err;
@@ -946,12 +953,14 @@ static int populate_root(const struct jail_opts *o)
 		if ((err = own(dirs[i], o)))
 			return err;
 	}
-	if ((err = make_dev(o, "/dev/net/tun", 10, 200)) || (err = make_dev(o, "/dev/kvm", 10, 232)))
+	if ((err = make_dev(o, "/dev/net/tun", 10, 200)) ||
+	    (err = make_dev(o, "/dev/kvm", 10, 232)))
 		return err;
 	/* As Firecracker: without it only the guest's entropy source suffers. */
 	if (make_dev(o, "/dev/urandom", 1, 9))
 		fprintf(stderr, "ember: jail: warning: %s\n", ember_lasterr());
-	if (o->uffd_minor >= 0 && (err = make_dev(o, "/dev/userfaultfd", 10, (unsigned)o->uffd_minor)))
+	if (o->uffd_minor >= 0 &&
+	    (err = make_dev(o, "/dev/userfaultfd", 10, (unsigned)o->uffd_minor)))
 		return err;
 	return 0;
 }

@@ -62,6 +62,7 @@ if [ "$(stat -fc %T /sys/fs/cgroup)" = cgroup2fs ]; then
 	CGARGS=()
 	case " $ctrls " in *" memory "*) CGARGS+=(--cgroup memory.max=268435456) ;; esac
 	case " $ctrls " in *" pids "*) CGARGS+=(--cgroup pids.max=64) ;; esac
+	case " $ctrls " in *" hugetlb "*) CGARGS+=(--cgroup hugetlb.2MB.max=4194304) ;; esac
 else
 	CGV=1
 	CGARGS=()
@@ -154,11 +155,12 @@ mkdir -p "$BASE/ember/stale/root/dev"
 jail_err "stale jail" 1 "a previous jail is there (dev exists)" "$EMBER" jail --id stale "${J[@]}" -- run
 jail_err "controller not mounted" 1 "controller nosuch is not" "$EMBER" jail --id cg1 "${J[@]}" \
 	--cgroup-version $CGV --parent-cgroup "$CGPARENT" --cgroup nosuch.limit=1 -- run
-if [ $CGV = 1 ]; then
-	jail_err "bad cgroup value" 1 "memory.limit_in_bytes: Invalid argument" "$EMBER" jail --id cg2 \
-		"${J[@]}" --parent-cgroup "$CGPARENT" --cgroup memory.limit_in_bytes=lots -- run
+if [ ${#CGARGS[@]} -gt 0 ]; then
+	f=${CGARGS[1]%%=*}
+	jail_err "bad cgroup value" 1 "$f: Invalid argument" "$EMBER" jail --id cg2 "${J[@]}" \
+		--cgroup-version $CGV --parent-cgroup "$CGPARENT" --cgroup "$f=lots" -- run
 	jail_err "no such cgroup file" 1 "no such cgroup file" "$EMBER" jail --id cg3 "${J[@]}" \
-		--parent-cgroup "$CGPARENT" --cgroup memory.nosuchfile=1 -- run
+		--cgroup-version $CGV --parent-cgroup "$CGPARENT" --cgroup "${f%%.*}.nosuchfile=1" -- run
 fi
 jail_err "netns missing" 1 "netns $T/nons: No such file or directory" "$EMBER" jail --id ns1 \
 	"${J[@]}" --netns "$T/nons" -- run
@@ -170,7 +172,7 @@ jail_err "netns not a namespace" 1 "not a network namespace" "$EMBER" jail --id 
 wait_line() {
 	local i
 	for i in $(seq $(($3 * 10))); do
-		grep -aq "$2" "$1" 2>/dev/null && return 0
+		grep -aEq "$2" "$1" 2>/dev/null && return 0
 		sleep 0.1
 	done
 	return 1
@@ -200,7 +202,7 @@ LOG=$T/run1.log
 		-- run --kernel /waitguest.elf --memory 64M --no-rng
 ) </dev/null >"$LOG" 2>&1 &
 PIDS+=($!)
-if ! wait_line "$LOG" '^waitguest: ready' 15; then
+if ! wait_line "$LOG" 'waitguest: (ready|tick)' 15; then
 	nok "jailed run: the wait guest never said ready: $(tail -n 3 "$LOG" | tr '\n' ' ')"
 else
 	pid=$(pgrep -x ember -P $! || true)
@@ -339,7 +341,7 @@ pid=$(cat "$ROOT/ember.pid" 2>/dev/null)
 [ -n "$pid" ] && PIDS+=("$pid")
 if [ $rc != 0 ] || [ -z "$pid" ]; then
 	nok "--new-pid-ns: the command ended with $rc, pid '$pid': $(tail -n 3 "$LOG" | tr '\n' ' ')"
-elif ! wait_line "$LOG" '^waitguest: ready' 15; then
+elif ! wait_line "$LOG" 'waitguest: (ready|tick)' 15; then
 	nok "--new-pid-ns: the wait guest never said ready: $(tail -n 3 "$LOG" | tr '\n' ' ')"
 else
 	nspid=$(awk '/^NSpid:/ {print $2, $3}' "/proc/$pid/status")
