@@ -139,6 +139,7 @@ struct jail_opts {
 	bool fc_args;		     /* give /name Firecracker's jailer options */
 	int uffd_minor;		     /* /dev/userfaultfd's minor, or -1 */
 	uint64_t start_us, cpu_used; /* monotonic start; CPU time of processes left behind */
+	int report_fd;		     /* --daemonize: errors go to the waiting parent here */
 };
 
 /* --- small helpers --------------------------------------------------------------------- */
@@ -1070,11 +1071,37 @@ static void close_inherited(void)
 		close(fd);
 }
 
+/* --daemonize's first process: 0 once the daemon has executed, or the
+ * daemon's error message (it writes one before it gives up). */
+static int wait_daemon(int fd)
+{
+	char msg[EMBER_ERRMSG_MAX];
+	size_t got = 0;
+
+	for (;;) {
+		ssize_t n = read(fd, msg + got, sizeof(msg) - 1 - got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+		if (got == sizeof(msg) - 1)
+			break;
+	}
+	close(fd);
+	if (got == 0)
+		return 0;
+	msg[got] = '\0';
+	return ember_seterr(-EIO, "%s", msg);
+}
+
 /* Returns 0 in a parent that is done (daemonize, new PID namespace), else
  * negative errno; the jailed process never returns. */
 static int jail_run(struct jail_opts *o)
 {
 	int err, devnull = -1;
+	uint64_t cpu;
 
 	if ((err = prepare_root(o)) || (err = copy_exec(o)))
 		return err;
@@ -1096,24 +1123,42 @@ static int jail_run(struct jail_opts *o)
 
 	fflush(NULL); /* nothing buffered may be written twice */
 	if (o->daemonize) {
-		pid_t p = fork();
+		/* The command returns once the daemon has written its pid
+		 * file and executed (the pipe's last write end closes with
+		 * O_CLOEXEC), so the caller can read the pid file at once,
+		 * or fails with the daemon's error line: after the dup2 the
+		 * daemon has no stderr to say it on. */
+		int pfd[2];
+		pid_t p;
 
+		if (pipe2(pfd, O_CLOEXEC))
+			return ember_seterr(-errno, "--daemonize: pipe: %s", strerror(errno));
+		/* A child's CPU clock starts at 0: its parents' time is
+		 * added up for --parent-cpu-time-us. */
+		cpu = clock_us(CLOCK_PROCESS_CPUTIME_ID);
+		p = fork();
 		if (p < 0)
 			return ember_seterr(-errno, "--daemonize: fork: %s", strerror(errno));
-		if (p > 0)
-			return 0;
-		o->cpu_used += clock_us(CLOCK_PROCESS_CPUTIME_ID); /* the child's clock restarts */
+		if (p > 0) {
+			close(pfd[1]);
+			return wait_daemon(pfd[0]);
+		}
+		close(pfd[0]);
+		o->report_fd = pfd[1];
+		o->cpu_used += cpu;
 		if (setsid() < 0)
 			return ember_seterr(-errno, "--daemonize: setsid: %s", strerror(errno));
 		/* Again, so the daemon is no session leader and can never
 		 * acquire a controlling terminal. */
+		cpu = clock_us(CLOCK_PROCESS_CPUTIME_ID);
 		p = fork();
 		if (p < 0)
 			return ember_seterr(-errno, "--daemonize: fork: %s", strerror(errno));
 		if (p > 0)
 			_exit(0);
+		o->cpu_used += cpu;
 		if (dup2(devnull, 0) < 0 || dup2(devnull, 1) < 0 || dup2(devnull, 2) < 0)
-			_exit(EMBER_EXIT_ERROR); /* no stderr to say it on */
+			return ember_seterr(-errno, "--daemonize: dup2: %s", strerror(errno));
 		close(devnull);
 	}
 	if (o->new_pid_ns) {
@@ -1124,12 +1169,13 @@ static int jail_run(struct jail_opts *o)
 
 		if (unshare(CLONE_NEWPID))
 			return ember_seterr(-errno, "--new-pid-ns: unshare: %s", strerror(errno));
-		o->cpu_used += clock_us(CLOCK_PROCESS_CPUTIME_ID);
+		cpu = clock_us(CLOCK_PROCESS_CPUTIME_ID);
 		p = fork();
 		if (p < 0)
 			return ember_seterr(-errno, "--new-pid-ns: fork: %s", strerror(errno));
 		if (p > 0)
 			return write_pid_file(o, p);
+		o->cpu_used += cpu;
 		if (leader && setsid() < 0)
 			return ember_seterr(-errno, "--new-pid-ns: setsid: %s", strerror(errno));
 	} else if ((err = write_pid_file(o, getpid()))) {
@@ -1156,8 +1202,18 @@ int jail_main(int argc, char **argv)
 				"and changes ids)\n");
 		return EMBER_EXIT_ERROR;
 	}
+	o.report_fd = -1;
 	if (jail_run(&o) == 0)
 		return 0;
+	if (o.report_fd >= 0) {
+		/* A daemon: its parent prints the line. */
+		const char *m = ember_lasterr();
+
+		ssize_t n = write(o.report_fd, m, strlen(m));
+
+		(void)n; /* if the parent is gone, nobody is left to tell */
+		return EMBER_EXIT_ERROR;
+	}
 	fprintf(stderr, "ember: jail: %s\n", ember_lasterr());
 	return EMBER_EXIT_ERROR;
 }

@@ -305,9 +305,10 @@ t0=$(date +%s)
 out=$(timeout 10 "$EMBER" jail --id daemon1 "${J[@]}" --daemonize \
 	-- run --kernel /waitguest.elf --memory 64M --no-rng 2>&1 </dev/null)
 rc=$?
+# No wait: the command returns once the daemon has executed, its pid file
+# written.
 pid=$(cat "$ROOT/ember.pid" 2>/dev/null)
 [ -n "$pid" ] && PIDS+=("$pid")
-sleep 1
 if [ $rc != 0 ] || [ -n "$out" ]; then
 	nok "--daemonize: the command ended with $rc: $out"
 elif [ -z "$pid" ] || ! kill -0 "$pid" 2>/dev/null; then
@@ -385,7 +386,7 @@ fi
 
 # The end: nothing of ours may run on.
 left=
-for p in "${PIDS[@]}"; do
+for p in "${PIDS[@]}" $(pgrep -u $JUID); do
 	kill -0 "$p" 2>/dev/null && left="$left $p"
 done
 [ -z "$left" ] && ok "no jailed process left running" || nok "still running:$left"
