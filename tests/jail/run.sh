@@ -223,6 +223,14 @@ else
 		nok "jailed run: ids '$ids' groups '$groups' caps '$caps' NoNewPrivs '$nnp'"
 	fi
 
+	# ember's own confinement holds in the jail too: every thread filtered.
+	sc=$(cat /proc/"$pid"/task/*/status | awk '/^Seccomp:/ {print $2}' | sort | uniq -c | tr -s ' ')
+	if [[ $sc =~ ^\ [0-9]+\ 2$ ]]; then
+		ok "jailed run: every thread under seccomp (Seccomp: 2)"
+	else
+		nok "jailed run: Seccomp values (count value): $sc"
+	fi
+
 	if [ "$(stat -L -c %d:%i "/proc/$pid/root/")" = "$(stat -c %d:%i "$ROOT")" ] &&
 		[ ! -e "/proc/$pid/root/etc" ] && [ -c "$ROOT/dev/kvm" ] && [ -c "$ROOT/dev/net/tun" ] &&
 		[ "$(stat -c %u:%g:%a "$ROOT/dev/kvm")" = "$JUID:$JGID:600" ] &&
