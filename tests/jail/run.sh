@@ -338,6 +338,12 @@ if [ -n "$pid" ]; then
 	wait_gone "$pid" 10 || nok "--daemonize: still running 10 s after SIGTERM"
 fi
 
+# The daemon's errors reach the command's stderr: a file that is no program.
+cp /etc/hostname "$T/notaprogram" && chmod 0644 "$T/notaprogram"
+jail_err "--daemonize: the daemon's error" 1 "exec /notaprogram in the jail: Permission denied" \
+	"$EMBER" jail --id daemon2 --exec-file "$T/notaprogram" --uid $JUID --gid $JGID \
+	--chroot-base-dir "$BASE" --daemonize -- run
+
 # --- --new-pid-ns, ember's Firecracker mode through `-- firecracker` -------------------------
 ROOT=$BASE/ember/pidns1/root
 mkdir -p "$ROOT" && cp "$WAITGUEST" "$ROOT/waitguest.elf"
