@@ -743,8 +743,9 @@ static int cpuset_inherit(const char *mount, const char *rel)
 			if (path_join(f, sizeof(f), path, files[i]) ||
 			    read_line(f, val, sizeof(val)) || val[0])
 				continue;
+			/* One byte short: room for the newline. */
 			if (path_join(f, sizeof(f), up, files[i]) ||
-			    read_line(f, val, sizeof(val)) || !val[0])
+			    read_line(f, val, sizeof(val) - 1) || !val[0])
 				continue;
 			if (path_join(f, sizeof(f), path, files[i]))
 				continue;
@@ -807,18 +808,19 @@ static int setup_cgroups(const struct jail_opts *o)
 	if (o->cgroup_ver == 2 && o->ncg == 0) {
 		/* Firecracker: with no --cgroup, v2 joins the parent if it
 		 * exists. */
-		char p[PATH_MAX];
+		char p[PATH_MAX], procs[PATH_MAX];
 		struct stat st;
 
 		if (cgroup_mount(NULL, mount, sizeof(mount)))
 			return 0; /* nothing asked of cgroups: no v2 mount is fine */
-		if (path_join(p, sizeof(p), mount, o->parent_cgroup))
+		if (path_join(p, sizeof(p), mount, o->parent_cgroup) ||
+		    path_join(procs, sizeof(procs), p, "cgroup.procs"))
 			return -ENAMETOOLONG;
 		if (stat(p, &st) || !S_ISDIR(st.st_mode))
 			return 0;
-		err = write_file(strcat(p, "/cgroup.procs"), pid);
+		err = write_file(procs, pid);
 		if (err)
-			return ember_seterr(err, "--parent-cgroup: %s: %s", p, strerror(-err));
+			return ember_seterr(err, "--parent-cgroup: %s: %s", procs, strerror(-err));
 		return 0;
 	}
 	if (o->cgroup_ver == 2 && o->ncg) {
