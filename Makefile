@@ -76,6 +76,7 @@ LIB_SRCS += src/api/logger.c
 LIB_SRCS += src/api/metrics.c
 LIB_SRCS += src/api/api.c
 LIB_SRCS += src/api/fc_main.c
+LIB_SRCS += src/jail.c
 # Compressed kernels last of all: a vmlinux boot runs none of it but
 # bzimage_parse()'s first check, and a bzImage boot pays its decompression
 # anyway.
@@ -88,7 +89,7 @@ SRCS := $(LIB_SRCS) src/main.c
 OBJS := $(SRCS:%.c=$(B)/%.o) $(B)/gen/sandbox_filters.o
 LIB_OBJS := $(LIB_SRCS:%.c=$(B)/%.o)
 
-all: $(B)/ember $(B)/firecracker
+all: $(B)/ember $(B)/firecracker $(B)/jailer
 
 $(B)/ember: $(OBJS) Makefile
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LDLIBS)
@@ -97,12 +98,17 @@ $(B)/ember: $(OBJS) Makefile
 $(B)/firecracker: $(B)/ember
 	ln -sf ember $@
 
+# ember started as `jailer` is Firecracker's jailer (ember jail).
+$(B)/jailer: $(B)/ember
+	ln -sf ember $@
+
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
 install: $(B)/ember
 	install -d $(DESTDIR)$(BINDIR)
 	install -m 0755 $(B)/ember $(DESTDIR)$(BINDIR)/ember
 	ln -sf ember $(DESTDIR)$(BINDIR)/firecracker
+	ln -sf ember $(DESTDIR)$(BINDIR)/jailer
 
 # The seccomp filters (src/sandbox/): a host tool compiles the allow-lists
 # of src/sandbox/policy.c with libseccomp into BPF programs at build time,
@@ -140,6 +146,7 @@ include tests/fault/fault.mk
 -include bench/bench.mk
 -include tests/snapshot/uffd.mk
 include tests/sandbox/sandbox.mk
+-include tests/jail/jail.mk
 
 deps:
 	scripts/deps.sh

@@ -16,6 +16,7 @@
 #include "boot/loader.h"
 #include "config.h"
 #include "instance.h"
+#include "jail.h"
 #include "privs.h"
 #include "probe.h"
 #include "sandbox/sandbox.h"
@@ -326,6 +327,8 @@ static int ember_main(int argc, char **argv)
 {
 	if (argc > 0 && strcmp(prog_name(argv[0]), "firecracker") == 0)
 		return fc_main(argc, argv);
+	if (argc > 0 && strcmp(prog_name(argv[0]), "jailer") == 0)
+		return jail_main(argc, argv);
 	if (argc < 2)
 		return fail(EMBER_EXIT_USAGE,
 			    "no command given (ember run --kernel PATH; see ember "
@@ -342,6 +345,8 @@ static int ember_main(int argc, char **argv)
 		return cmd_run(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "firecracker"))
 		return fc_main(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "jail"))
+		return jail_main(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "restore"))
 		return cmd_restore(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "snapshot"))
