@@ -50,6 +50,7 @@ run_part fault make -s check-fault
 run_part snapshot make -s check-snapshot
 run_part uffd-restore make -s check-uffd-restore
 run_part sandbox make -s check-sandbox
+run_part jail make -s check-jail
 if [ -x tests/lab/run.sh ]; then
 	run_part lab make -s check-lab
 else

@@ -34,13 +34,14 @@ static const char help[] =
     "              [--net tap=NAME[,mac=MAC][,id=ID]]... [--vsock cid=N,uds=PATH]\n"
     "              [--console uart|virtio] [--rng | --no-rng] [--thp | --no-thp]\n"
     "              [--api-sock PATH] [--track-dirty-pages]\n"
-    "              [--kernel-addr random|elf|ADDR]\n"
+    "              [--kernel-addr random|elf|ADDR] [--no-seccomp]\n"
     "    ember snapshot --api-sock PATH [--mem FILE] [--diff] [--then resume|pause|stop]\n"
     "              SNAPSHOT\n"
     "    ember restore [--mem FILE | --uffd SOCKET] [--net ID=TAP]... [--vsock-uds PATH]\n"
     "              [--api-sock PATH] [--paused] SNAPSHOT\n"
     "    ember snapshot-merge BASE_MEM DIFF_MEM\n"
     "    ember firecracker [Firecracker's options]   (see ember firecracker --help)\n"
+    "    ember jail [Firecracker's jailer options] -- ARGS   (see ember jail --help)\n"
     "    ember inspect PATH\n"
     "    ember probe\n"
     "\n"
@@ -65,6 +66,10 @@ static const char help[] =
     "    firecracker\n"
     "              Firecracker's command line and REST API (v1.16) in front of\n"
     "              ember; also what runs when ember is started as `firecracker`.\n"
+    "    jail      Firecracker's jailer (v1.16 command line): run ember in a\n"
+    "              chroot with its own mount namespace, cgroups, limits and an\n"
+    "              unprivileged uid; also what runs when ember is started as\n"
+    "              `jailer`. Needs root. See docs/security.md.\n"
     "    inspect   Print what the loader sees in a kernel file: format (a\n"
     "              bzImage's payload, then the vmlinux inside), the boot protocol\n"
     "              it gets, PT_LOAD segments, PVH entry and ELF notes. Creates no\n"
@@ -360,7 +365,7 @@ static int ember_main(int argc, char **argv)
 	fprintf(
 	    stderr,
 	    "ember: unknown command '%s' (commands: run, restore, snapshot, snapshot-merge, "
-	    "firecracker, inspect, probe; see ember "
+	    "firecracker, jail, inspect, probe; see ember "
 	    "--help)\n",
 	    argv[1]);
 	return EMBER_EXIT_USAGE;
