@@ -196,6 +196,9 @@ static int control(scmp_filter_ctx ctx)
 	if (e)
 		return e;
 	ALLOW(openat);
+	ALLOW(access); /* access() is faccessat2 in glibc 2.33 and later */
+	ALLOW(faccessat);
+	ALLOW(faccessat2);
 	ALLOW(unlink);
 	ALLOW(unlinkat);
 	ALLOW(rename);
