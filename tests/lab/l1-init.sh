@@ -52,6 +52,12 @@ elif [ "$mode" = demo ]; then
 else
 	. /lab/cases.sh
 	for f in /lab/cases.d/*.sh; do [ -e "$f" ] && . "$f"; done
+	if [ "$(arg jail)" = 1 ]; then
+		# LAB_JAIL=1: every VM runs inside `ember jail` (jailed.sh).
+		EMBER=/lab/ember-jailed
+		FC=/lab/firecracker-jailed
+		echo "# jailed: every ember run, restore and firecracker through ember jail"
+	fi
 	# The host's watchdog (run.sh) takes these as L1's sign of life: a
 	# case may keep quiet for minutes, L1's user space never does.
 	(

@@ -125,6 +125,9 @@ build_l1() {
 	cp -L build/guest/vmlinux "$stage/lab/vmlinux"
 	cp build/guest/initramfs.cpio.gz "$stage/lab/initramfs.cpio.gz"
 	cp "$here/cases.sh" "$stage/lab/cases.sh"
+	# LAB_JAIL=1: every case's VM through `ember jail` (jailed.sh).
+	cp "$here/jailed.sh" "$stage/lab/ember-jailed"
+	ln -sf ember-jailed "$stage/lab/firecracker-jailed"
 	# Device cases live one file per topic in cases.d/: NAME.sh runs in L1 (it
 	# adds to LAB_CASES), NAME.host.sh is sourced here to stage what NAME.sh
 	# needs (images, tools via copy_with_libs, modules) under "$stage".
@@ -167,7 +170,7 @@ if [ $mode = script ]; then smp=${LAB_SMP:-2}; else smp=${LAB_SMP:-1}; fi
 qemu=("${LAB_FAKE_L1:-qemu-system-x86_64}" -M q35 -accel "${LAB_ACCEL:-tcg}" -cpu EPYC,+svm,+npt
 	-m 6G -smp "$smp" -nodefaults -no-user-config -nographic -no-reboot
 	-kernel "$kdir/vmlinuz" -initrd "$out/l1.cpio"
-	-append "console=ttyS0 quiet panic=-1 lab.mode=$mode lab.cases=${list// /,} lab.verbose=${LAB_VERBOSE:-}")
+	-append "console=ttyS0 quiet panic=-1 lab.mode=$mode lab.cases=${list// /,} lab.verbose=${LAB_VERBOSE:-} lab.jail=${LAB_JAIL:-}")
 log=$out/console.log
 timeout_s=${LAB_TIMEOUT:-900}
 
