@@ -63,18 +63,45 @@ static uint32_t bpf_run(const struct sandbox_prog *p, const struct seccomp_data 
 			break;
 		case BPF_ALU:
 			switch (BPF_OP(f->code)) {
-			case BPF_ADD: a += src; break;
-			case BPF_SUB: a -= src; break;
-			case BPF_MUL: a *= src; break;
-			case BPF_DIV: if (!src) return 0xdead; a /= src; break;
-			case BPF_MOD: if (!src) return 0xdead; a %= src; break;
-			case BPF_OR: a |= src; break;
-			case BPF_AND: a &= src; break;
-			case BPF_XOR: a ^= src; break;
-			case BPF_LSH: a = src < 32 ? a << src : 0; break;
-			case BPF_RSH: a = src < 32 ? a >> src : 0; break;
-			case BPF_NEG: a = -a; break;
-			default: return 0xdead;
+			case BPF_ADD:
+				a += src;
+				break;
+			case BPF_SUB:
+				a -= src;
+				break;
+			case BPF_MUL:
+				a *= src;
+				break;
+			case BPF_DIV:
+				if (!src)
+					return 0xdead;
+				a /= src;
+				break;
+			case BPF_MOD:
+				if (!src)
+					return 0xdead;
+				a %= src;
+				break;
+			case BPF_OR:
+				a |= src;
+				break;
+			case BPF_AND:
+				a &= src;
+				break;
+			case BPF_XOR:
+				a ^= src;
+				break;
+			case BPF_LSH:
+				a = src < 32 ? a << src : 0;
+				break;
+			case BPF_RSH:
+				a = src < 32 ? a >> src : 0;
+				break;
+			case BPF_NEG:
+				a = -a;
+				break;
+			default:
+				return 0xdead;
 			}
 			break;
 		case BPF_JMP: {
@@ -85,11 +112,20 @@ static uint32_t bpf_run(const struct sandbox_prog *p, const struct seccomp_data 
 				continue;
 			}
 			switch (BPF_OP(f->code)) {
-			case BPF_JEQ: t = a == src; break;
-			case BPF_JGT: t = a > src; break;
-			case BPF_JGE: t = a >= src; break;
-			case BPF_JSET: t = a & src; break;
-			default: return 0xdead;
+			case BPF_JEQ:
+				t = a == src;
+				break;
+			case BPF_JGT:
+				t = a > src;
+				break;
+			case BPF_JGE:
+				t = a >= src;
+				break;
+			case BPF_JSET:
+				t = a & src;
+				break;
+			default:
+				return 0xdead;
 			}
 			pc += t ? f->jt : f->jf;
 			break;
@@ -125,7 +161,8 @@ static uint32_t verdict(enum sandbox_kind kind, int nr, uint64_t a0, uint64_t a1
 TEST(sandbox_every_kind)
 {
 	for (int k = 0; k < SB_KINDS; k++) {
-		struct seccomp_data x32 = { .nr = 0x40000000 | SYS_write, .arch = AUDIT_ARCH_X86_64 };
+		struct seccomp_data x32 = { .nr = 0x40000000 | SYS_write,
+					    .arch = AUDIT_ARCH_X86_64 };
 		struct seccomp_data i386 = { .nr = 4, .arch = AUDIT_ARCH_I386 };
 
 		CHECK(sandbox_progs[k].len > 8);
