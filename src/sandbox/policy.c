@@ -235,13 +235,32 @@ static int vcpu0(scmp_filter_ctx ctx)
 }
 
 /* The boot-time image copy: it opens the kernel and initrd named on the
- * command line (before the guest's first instruction; the thread ends
- * before the vCPUs start) and reads them into guest RAM. */
+ * command line and reads them into guest RAM; a bzImage is decompressed
+ * into a memfd and stored in the per-user kernel cache (a directory made
+ * on first use, an entry written under a temporary name and renamed, a
+ * torn one removed). All before the guest's first instruction: the thread
+ * ends before the vCPUs start. */
 static int loader(scmp_filter_ctx ctx)
 {
+	int e = file_io(ctx);
+
+	if (e)
+		return e;
 	ALLOW(openat);
 	ALLOW(fcntl);
-	ALLOW(pread64);
+	ALLOW(mkdir);
+	ALLOW(mkdirat);
+	ALLOW(rename);
+	ALLOW(renameat);
+	ALLOW(renameat2);
+	ALLOW(unlink);
+	ALLOW(unlinkat);
+	ALLOW(ftruncate);
+	ALLOW(memfd_create);
+	ALLOW(statx);
+	ALLOW(getuid);
+	ALLOW(geteuid);
+	ALLOW(getrandom);
 	ALLOW(rt_sigaction); /* the SIGBUS guard around a file mapping */
 	return 0;
 }
