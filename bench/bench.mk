@@ -24,6 +24,8 @@
 #                  in the lab; sanitizer reports, fd and RSS growth (not in `make bench`)
 #   bench-snapshot bench/snapshot.sh: restore vs cold boot, ember vs QEMU -incoming, and
 #                  the memory of 10 clones, in the lab (issue 13)
+#   bench-seccomp  bench/seccomp.sh: the seccomp filters on vs off (issue 15): start-up here,
+#                  boot race and I/O in the lab, paired in one run (not in `make bench`)
 #   bench-report   bench/report.sh: docs/benchmarks.md and docs/img/ from the above
 #   bench          bench-startup, -api, -restore, -density, -boot, -snapshot, -report (about 25 minutes on 2 cores,
 #                  plus any wait for the lab's lock)
@@ -137,6 +139,11 @@ $(B)/soak/ember-san: $(SRCS) $(wildcard src/*.h src/*/*.h) Makefile
 # bench runs both as part of bench-boot.
 bench-stock:
 	B=$(B) bench/boot.sh --kernels min --cpus 1 --sections "boot unwrap" $(BENCH_ARGS)
+
+# Start-up on this /dev/kvm, then one lab run (which builds what it boots).
+bench-seccomp: $(BENCH_STARTUP_DEPS)
+	BENCH_NO_BUILD=1 B=$(B) bench/seccomp.sh $(BENCH_ARGS)
+.PHONY: bench-seccomp
 
 # The lab builds and stages it (tests/lab/cases.d/soak.host.sh).
 bench-soak:

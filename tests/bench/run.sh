@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The benchmark scripts' own logic, without the lab: what bench/boot.sh keeps
 # of a dying L1's console (bench/lab-merge.sh) and what bench/boot-report.sh
-# makes of a results log. Prints "ok - NAME" / "FAIL - NAME: why" and
+# and bench/seccomp-report.sh make of a results log. Prints "ok - NAME" / "FAIL - NAME: why" and
 # "bench-scripts: N passed, M failed".
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -85,6 +85,67 @@ has "report: ratio of the medians" "$tmp/report" '^\| minimal \(guest/\) \| 1 \|
 has "report: minimal target met" "$tmp/report" '^- Target, minimal kernel, 1 vCPU, .*: MET \(0\.50x\)$'
 has "report: stock target missed" "$tmp/report" '^- Target, stock kernel, 1 vCPU, .*: MISSED \(1\.12x\)$'
 has "report: plot data written" "$tmp/boot-plot.dat" '^"min, 1 vCPU" 502 501 503 602 601 603 1002 '
+
+# seccomp-report: filters off vs on (bench/seccomp.sh, issue 15). Run 0
+# is a warm-up and left out; a failed boot (status 1) is left out; time
+# rows cost on/off - 1, throughput rows off/on - 1.
+cat >"$tmp/sec-startup" <<'L'
+on 0 50.0 1000
+off 0 50.0 1000
+on 1 10.0 1000
+off 1 10.0 1000
+off 2 12.0 1000
+on 2 12.0 1010
+on 3 11.0 1000
+off 3 10.0 1000
+L
+cat >"$tmp/sec-lab" <<'L'
+bench: L1 6.1.0 2 CPUs
+bench: unit boot
+bench: sec boot on 0 0 9999 9999 1 99
+bench: sec boot off 0 0 9999 9999 1 99
+bench: sec boot on 1 0 1000 1200 5 30
+bench: sec boot off 1 0 1010 1200 5 30
+bench: sec boot off 2 0 990 1200 5 31
+bench: sec boot on 2 1 -1 -1 -1 -1
+bench: unit-end boot
+bench: unit io
+bench: sec filt on 1 4 4
+bench: sec io on 1 tcpsend 50.0 MB/s
+bench: sec io on 1 seqread 400 MB/s
+bench: sec filt off 1 0 4
+bench: sec io off 1 tcpsend 60.0 MB/s
+bench: sec io off 1 seqread 404 MB/s
+bench: unit-end io
+bench: unit attach
+bench: sec attach on 1 5 2.000 1.000
+bench: sec attach on 2 5 4.000 2.000
+bench: sec attach on 3 0 0.000 0.000
+bench: unit-end attach
+bench: done
+L
+bench/seccomp-report.sh "$tmp/sec-startup" "$tmp/sec-lab" >"$tmp/report" 2>"$tmp/err"
+has "seccomp: start-up medians, paired ratio and a cost over 2%" "$tmp/report" \
+	'^\| start-up to the first guest exit, this /dev/kvm \(ms\) \| 3/3 \| 10\.00 \| 11\.00 \| 1\.100x \| 1\.000x \(3\) \| \+10\.0% \| \*\*no\*\* \| 20% \|$'
+has "seccomp: RSS within 2%" "$tmp/report" '^\| start-up peak RSS, this /dev/kvm \(KiB\) \| 3/3 \| 1000\.0 \| 1000\.0 \| 1\.000x \| .* \| \+0\.0% \| yes \|'
+has "seccomp: a failed boot is left out, faster with filters is a negative cost" "$tmp/report" \
+	'^\| lab boot race to the boot marker \(L1 ms\) \| 2/1 \| 1000\.0 \| 1000\.0 \| 1\.000x \| 0\.990x \(1\) \| \+0\.0% \| yes \| 2% \|$'
+has "seccomp: throughput cost is off/on" "$tmp/report" '^\| lab tcpsend \(MB/s\) \| 1/1 \| 60\.00 \| 50\.00 \| 0\.833x \| 0\.833x \(1\) \| \+20\.0% \| \*\*no\*\* \| 0% \|$'
+has "seccomp: a 1% throughput loss is within 2%" "$tmp/report" '^\| lab seqread \(MB/s\) \| 1/1 \| 404\.0 \| 400\.0 \| 0\.990x \| .* \| \+1\.0% \| yes \|'
+has "seccomp: threads under a filter" "$tmp/report" '^Threads under a seccomp filter, .*: filters on 4 of 4, off 0 of 4\.$'
+has "seccomp: attach medians, a boot with no attach left out" "$tmp/report" \
+	'^Attaching the filters \(lab, .* in 2 boots\): 5 filters a boot, 3\.00 L1 ms in all, the longest 1\.50 ms \(medians\)\.$'
+has "seccomp: verdict lists the rows over 2%" "$tmp/report" \
+	'^Cost of the filters within 2% on every row: \*\*no\*\* \(start-up to the first guest exit, this /dev/kvm \(ms\) \+10\.0%, lab tcpsend \(MB/s\) \+20\.0%\)\.$'
+# An "on" run with an unfiltered thread is a broken switch, said so.
+sed -i 's/^bench: sec filt on 1 4 4$/bench: sec filt on 1 3 4/' "$tmp/sec-lab"
+bench/seccomp-report.sh /dev/null "$tmp/sec-lab" >"$tmp/report" 2>&1
+has "seccomp: a thread outside the filter is a warning" "$tmp/report" 'filters on 3 of 4, .*WARNING'
+if grep -q 'start-up' "$tmp/report"; then
+	echo "FAIL - seccomp: no start-up file, yet start-up rows"; fail=$((fail + 1))
+else
+	echo "ok - seccomp: the lab rows alone"; pass=$((pass + 1))
+fi
 
 # bench/scrub: refuses a bad size; takes and frees the memory it is given.
 make -s build/bench/scrub || { echo "bench-scripts: cannot build bench/scrub"; exit 1; }
