@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/magic.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -33,6 +34,7 @@
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
+#include <sys/vfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -920,8 +922,22 @@ static int enter_root(const char *root)
 		return ember_seterr(-errno, "chdir %s: %s", root, strerror(errno));
 	if (mkdir("old_root", 0600))
 		return ember_seterr(-errno, "%s/old_root: %s", root, strerror(errno));
-	if (syscall(SYS_pivot_root, ".", "old_root"))
-		return ember_seterr(-errno, "pivot_root into %s: %s", root, strerror(errno));
+	if (syscall(SYS_pivot_root, ".", "old_root")) {
+		int e = errno;
+		struct statfs fs;
+
+		/* An initramfs root (rootfs) can never be unmounted, and
+		 * pivot_root refuses to leave it, as Firecracker's jailer
+		 * finds too. Say so rather than a bare EINVAL. */
+		if (e == EINVAL && statfs("/", &fs) == 0 &&
+		    (fs.f_type == RAMFS_MAGIC || fs.f_type == TMPFS_MAGIC))
+			return ember_seterr(-e,
+					    "pivot_root into %s: %s (the host's root is an initramfs, "
+					    "which pivot_root cannot leave: run the jail from a "
+					    "mounted root, or chroot into a bind mount of / first)",
+					    root, strerror(e));
+		return ember_seterr(-e, "pivot_root into %s: %s", root, strerror(e));
+	}
 	if (chdir("/"))
 		return ember_seterr(-errno, "chdir /: %s", strerror(errno));
 	if (umount2("old_root", MNT_DETACH))

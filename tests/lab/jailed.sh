@@ -47,5 +47,13 @@ for d in /lab /tmp; do
 	mkdir -p "$root$d" && mount -o bind "$d" "$root$d" ||
 		{ echo "ember-jailed: cannot bind $d into $root" >&2; exit 1; }
 done
-exec /lab/ember jail --id "$id" --exec-file "$exe" --uid 0 --gid 0 --chroot-base-dir "$base" \
+# L1 runs from its initramfs, and pivot_root cannot leave an initramfs
+# (rootfs): the jail starts from a chroot into a bind mount of / in a mount
+# namespace of its own, as a host with a mounted root file system would.
+# unshare and chroot exec: ember keeps this shell's pid.
+exec unshare -m /bin/sh -c '
+	mount --make-rprivate / 2>/dev/null || mount -o rprivate / 2>/dev/null
+	mkdir -p /jailhost && mount -o rbind / /jailhost || exit 1
+	exec chroot /jailhost "$@"' ember-jailed \
+	/lab/ember jail --id "$id" --exec-file "$exe" --uid 0 --gid 0 --chroot-base-dir "$base" \
 	--cgroup-version 2 --cgroup pids.max=64 -- "$@"
