@@ -53,6 +53,7 @@ run_part sandbox make -s check-sandbox
 run_part jail make -s check-jail
 if [ -x tests/lab/run.sh ]; then
 	run_part lab make -s check-lab
+	run_part lab-jailed make -s check-lab-jailed
 else
 	echo "== lab: tests/lab/run.sh is missing"
 	parts_failed+=(lab)

@@ -72,6 +72,8 @@ else
 	for c in ${cases:-$LAB_CASES}; do
 		run_case "$c"
 	done
+	[ "$(arg jail)" != 1 ] ||
+		echo "# jailed: $(ls -d /jail/*/*/root 2>/dev/null | wc -l) VMs ran in jails of their own (/jail/ember, /jail/firecracker)"
 	kill $alive
 fi
 echo "lab: done"

@@ -170,7 +170,7 @@ if [ $mode = script ]; then smp=${LAB_SMP:-2}; else smp=${LAB_SMP:-1}; fi
 qemu=("${LAB_FAKE_L1:-qemu-system-x86_64}" -M q35 -accel "${LAB_ACCEL:-tcg}" -cpu EPYC,+svm,+npt
 	-m 6G -smp "$smp" -nodefaults -no-user-config -nographic -no-reboot
 	-kernel "$kdir/vmlinuz" -initrd "$out/l1.cpio"
-	-append "console=ttyS0 quiet panic=-1 lab.mode=$mode lab.cases=${list// /,} lab.verbose=${LAB_VERBOSE:-} lab.jail=${LAB_JAIL:-}")
+	-append "console=ttyS0 quiet panic=-1 lab.mode=$mode lab.cases=${list// /,} lab.verbose=${LAB_VERBOSE:-}")
 log=$out/console.log
 timeout_s=${LAB_TIMEOUT:-900}
 
@@ -249,7 +249,7 @@ stall_s=${LAB_STALL:-60}
 rm -f "$out"/console.*log* # console.N.log: L1 boot N; console.log: the last
 run_l1() {
 	boot_l1 "$2" "$stall_s" \
-		"console=ttyS0 quiet panic=-1 ${LAB_KARGS:-} lab.mode=$mode lab.cases=${1// /,} lab.verbose=${LAB_VERBOSE:-}" |
+		"console=ttyS0 quiet panic=-1 ${LAB_KARGS:-} lab.mode=$mode lab.cases=${1// /,} lab.verbose=${LAB_VERBOSE:-} lab.jail=${LAB_JAIL:-}" |
 		grep --line-buffered -E '^(ok|FAIL) - |^# ' || true
 }
 
