@@ -24,10 +24,13 @@ FUZZ_LDLIBS_api := -ljson-c -lpthread
 FUZZ_VIRTIO := tests/fuzz/vdrv.c src/dev/virtio_mmio.c src/dev/virtqueue.c src/guest_mem.c \
 		src/util.c src/snapshot/snapfile.c
 FUZZ_LIB_mmio := $(FUZZ_VIRTIO)
+# A device worker confines its thread (src/sandbox/): with the generated
+# filters, though the harnesses start no worker thread.
+FUZZ_WORKER := src/dev/virtio_worker.c src/sandbox/sandbox.c $(B)/gen/sandbox_filters.c
 FUZZ_LIB_blk := $(FUZZ_VIRTIO) src/dev/virtio_blk.c src/dev/disk_lock.c src/dev/rate_limiter.c \
-		src/dev/virtio_worker.c src/config.c
-FUZZ_LIB_net := $(FUZZ_VIRTIO) src/dev/virtio_net.c src/dev/rate_limiter.c src/dev/virtio_worker.c
-FUZZ_LIB_vsock := $(FUZZ_VIRTIO) src/dev/virtio_vsock.c src/dev/vsock_conn.c src/dev/virtio_worker.c
+		$(FUZZ_WORKER) src/config.c
+FUZZ_LIB_net := $(FUZZ_VIRTIO) src/dev/virtio_net.c src/dev/rate_limiter.c $(FUZZ_WORKER)
+FUZZ_LIB_vsock := $(FUZZ_VIRTIO) src/dev/virtio_vsock.c src/dev/vsock_conn.c $(FUZZ_WORKER)
 FUZZ_LIB_vsockline := src/dev/vsock_conn.c src/dev/virtqueue.c src/guest_mem.c src/util.c
 # A snapshot state file: container, configuration, vCPU sections, devices.
 FUZZ_LIB_snapfile := src/snapshot/snapfile.c src/snapshot/snapconf.c src/snapshot/vcpu_state.c \
