@@ -7,8 +7,8 @@
 
 #include "dev/virtio_blk.h"
 #include "dev/virtio_net.h"
-#include "snapshot/snapshot.h"
 #include "sandbox/sandbox.h"
+#include "snapshot/snapshot.h"
 #include "util.h"
 
 void instance_init(struct instance *in, const struct vm_options *opt)

@@ -12,11 +12,11 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "sandbox/sandbox.h"
 #include "boot/linux64.h"
 #include "boot/pvh.h"
 #include "bus.h"
 #include "cpuid.h"
+#include "sandbox/sandbox.h"
 #include "trace.h"
 #include "util.h"
 

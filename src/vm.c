@@ -13,13 +13,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "sandbox/sandbox.h"
 #include "boot/acpi.h"
 #include "boot/layout.h"
 #include "boot/loader.h"
 #include "boot/mptable.h"
 #include "console.h"
 #include "privs.h"
+#include "sandbox/sandbox.h"
 #include "snapshot/snapshot.h"
 #include "util.h"
 #include "vcpu.h"
@@ -413,8 +413,8 @@ int vm_load(struct vm *vm)
 	if (!err)
 		err = describe_acpi(vm, &acpi);
 	if (!err)
-		err =
-		    loader_write_boot_data(&vm->mem, vm->cfg, vm->board.cmdline, &acpi, &vm->boot);
+		err = loader_write_boot_data(&vm->mem, vm->cfg, vm->board.cmdline, &acpi,
+					     &vm->boot);
 	/* RAM now holds the kernel, and soon whatever the guest writes: a later
 	 * load into it must not assume that it reads as zero. */
 	vm->mem.zeroed = false;
