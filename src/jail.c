@@ -39,6 +39,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "privs.h"
 #include "util.h"
 
 #define JAIL_VERSION	      "1.16.1" /* the Firecracker jailer whose command line this is */
@@ -931,11 +932,12 @@ static int enter_root(const char *root)
 		 * finds too. Say so rather than a bare EINVAL. */
 		if (e == EINVAL && statfs("/", &fs) == 0 &&
 		    (fs.f_type == RAMFS_MAGIC || fs.f_type == TMPFS_MAGIC))
-			return ember_seterr(-e,
-					    "pivot_root into %s: %s (the host's root is an initramfs, "
-					    "which pivot_root cannot leave: run the jail from a "
-					    "mounted root, or chroot into a bind mount of / first)",
-					    root, strerror(e));
+			return ember_seterr(
+			    -e,
+			    "pivot_root into %s: %s (the host's root is an initramfs, "
+			    "which pivot_root cannot leave: run the jail from a "
+			    "mounted root, or chroot into a bind mount of / first)",
+			    root, strerror(e));
 		return ember_seterr(-e, "pivot_root into %s: %s", root, strerror(e));
 	}
 	if (chdir("/"))
@@ -1081,19 +1083,6 @@ static int exec_jailed(const struct jail_opts *o)
 
 /* --- the whole -------------------------------------------------------------------------- */
 
-/* Close every fd but 0-2; close_range (Linux 5.9+), else one by one. */
-static void close_inherited(void)
-{
-	struct rlimit r;
-
-	if (close_range(3, ~0u, CLOSE_RANGE_UNSHARE) == 0)
-		return;
-	if (getrlimit(RLIMIT_NOFILE, &r) || r.rlim_cur > (1u << 20))
-		r.rlim_cur = 1u << 20;
-	for (int fd = 3; fd < (int)r.rlim_cur; fd++)
-		close(fd);
-}
-
 /* --daemonize's first process: 0 once the daemon has executed, or the
  * daemon's error message (it writes one before it gives up). */
 static int wait_daemon(int fd)
@@ -1119,12 +1108,26 @@ static int wait_daemon(int fd)
 	return ember_seterr(-EIO, "%s", msg);
 }
 
+/* fork(), the child adding the CPU time its parent used so far (a child's
+ * CPU clock starts at 0) for --parent-cpu-time-us. Negative errno with a
+ * message on failure. */
+static pid_t fork_counted(struct jail_opts *o, const char *what)
+{
+	uint64_t cpu = clock_us(CLOCK_PROCESS_CPUTIME_ID);
+	pid_t p = fork();
+
+	if (p < 0)
+		return ember_seterr(-errno, "%s: fork: %s", what, strerror(errno));
+	if (p == 0)
+		o->cpu_used += cpu;
+	return p;
+}
+
 /* Returns 0 in a parent that is done (daemonize, new PID namespace), else
  * negative errno; the jailed process never returns. */
 static int jail_run(struct jail_opts *o)
 {
 	int err, devnull = -1;
-	uint64_t cpu;
 
 	if ((err = prepare_root(o)) || (err = copy_exec(o)))
 		return err;
@@ -1156,30 +1159,24 @@ static int jail_run(struct jail_opts *o)
 
 		if (pipe2(pfd, O_CLOEXEC))
 			return ember_seterr(-errno, "--daemonize: pipe: %s", strerror(errno));
-		/* A child's CPU clock starts at 0: its parents' time is
-		 * added up for --parent-cpu-time-us. */
-		cpu = clock_us(CLOCK_PROCESS_CPUTIME_ID);
-		p = fork();
+		p = fork_counted(o, "--daemonize");
 		if (p < 0)
-			return ember_seterr(-errno, "--daemonize: fork: %s", strerror(errno));
+			return (int)p;
 		if (p > 0) {
 			close(pfd[1]);
 			return wait_daemon(pfd[0]);
 		}
 		close(pfd[0]);
 		o->report_fd = pfd[1];
-		o->cpu_used += cpu;
 		if (setsid() < 0)
 			return ember_seterr(-errno, "--daemonize: setsid: %s", strerror(errno));
 		/* Again, so the daemon is no session leader and can never
 		 * acquire a controlling terminal. */
-		cpu = clock_us(CLOCK_PROCESS_CPUTIME_ID);
-		p = fork();
+		p = fork_counted(o, "--daemonize");
 		if (p < 0)
-			return ember_seterr(-errno, "--daemonize: fork: %s", strerror(errno));
+			return (int)p;
 		if (p > 0)
 			_exit(0);
-		o->cpu_used += cpu;
 		if (dup2(devnull, 0) < 0 || dup2(devnull, 1) < 0 || dup2(devnull, 2) < 0)
 			return ember_seterr(-errno, "--daemonize: dup2: %s", strerror(errno));
 		close(devnull);
@@ -1192,13 +1189,11 @@ static int jail_run(struct jail_opts *o)
 
 		if (unshare(CLONE_NEWPID))
 			return ember_seterr(-errno, "--new-pid-ns: unshare: %s", strerror(errno));
-		cpu = clock_us(CLOCK_PROCESS_CPUTIME_ID);
-		p = fork();
+		p = fork_counted(o, "--new-pid-ns");
 		if (p < 0)
-			return ember_seterr(-errno, "--new-pid-ns: fork: %s", strerror(errno));
+			return (int)p;
 		if (p > 0)
 			return write_pid_file(o, p);
-		o->cpu_used += cpu;
 		if (leader && setsid() < 0)
 			return ember_seterr(-errno, "--new-pid-ns: setsid: %s", strerror(errno));
 	} else if ((err = write_pid_file(o, getpid()))) {
@@ -1214,8 +1209,12 @@ int jail_main(int argc, char **argv)
 	static struct jail_opts o;
 	int status;
 
-	/* First, as Firecracker's jailer: nothing inherited gets further. */
-	close_inherited();
+	/* First, as Firecracker's jailer: nothing inherited gets further,
+	 * not even an fd the command line names (main() kept those). */
+	if (privs_close_inherited_fds(0, NULL)) {
+		fprintf(stderr, "ember: jail: %s\n", ember_lasterr());
+		return EMBER_EXIT_ERROR;
+	}
 	o.start_us = clock_us(CLOCK_MONOTONIC);
 	status = parse_args(argc, argv, &o);
 	if (status)

@@ -384,7 +384,6 @@ static void *main_thread(void *arg)
 
 	pthread_sigmask(SIG_SETMASK, &m->mask, NULL);
 	m->status = ember_main(m->argc, m->argv);
-	privs_follow_release();
 	return NULL;
 }
 
@@ -412,15 +411,14 @@ int main(int argc, char **argv)
 	 * Signals go to that thread alone, as they would to this one. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &m.mask);
-	privs_follow_init();
 	err = ember_thread_start(&t, main_thread, &m);
 	if (err) {
 		pthread_sigmask(SIG_SETMASK, &m.mask, NULL);
 		return fail(EMBER_EXIT_ERROR, ember_lasterr());
 	}
-	/* Capabilities are per thread: this one drops its own once that one
-	 * has (or has ended). */
-	err = privs_follow_wait();
+	/* Capabilities are per thread, and that one has its own copy now:
+	 * this one, which only waits, needs none. */
+	err = privs_drop_caps();
 	if (err)
 		fprintf(stderr, "ember: %s\n", ember_lasterr());
 	pthread_join(t, NULL);

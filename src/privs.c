@@ -14,7 +14,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/capability.h>
-#include <semaphore.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -208,34 +207,7 @@ static int drop_self(void)
 	return err;
 }
 
-/* ---- a waiting thread follows ---- */
-
-static sem_t follow_sem;
-static bool follow_on;
-
 int privs_drop_caps(void)
 {
-	int err = drop_self();
-
-	privs_follow_release(); /* the waiting thread's turn, done or not */
-	return err;
-}
-
-void privs_follow_init(void)
-{
-	follow_on = sem_init(&follow_sem, 0, 0) == 0;
-}
-
-void privs_follow_release(void)
-{
-	if (follow_on)
-		sem_post(&follow_sem);
-}
-
-int privs_follow_wait(void)
-{
-	if (follow_on)
-		while (sem_wait(&follow_sem) < 0 && errno == EINTR)
-			;
 	return drop_self();
 }

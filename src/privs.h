@@ -25,15 +25,4 @@ int privs_close_inherited_fds(int argc, char **argv);
  */
 int privs_drop_caps(void);
 
-/*
- * A thread that waits on another while that one runs ember (main() on a
- * stack too small for ember): privs_follow_init() before starting the
- * other, privs_follow_wait() on the waiting thread returns once the other
- * dropped its capabilities (or called privs_follow_release(), as it ends),
- * having dropped the waiting thread's own. Returns privs_drop_caps()'s result.
- */
-void privs_follow_init(void);
-void privs_follow_release(void);
-int privs_follow_wait(void);
-
 #endif
