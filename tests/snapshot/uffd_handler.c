@@ -300,10 +300,18 @@ static bool serve(uint64_t addr, bool retry)
 	if (ret == 0)
 		return true;
 	switch (errno) {
-	case EEXIST: {
+	case EEXIST:
 		/* Someone filled it first (two threads faulted on one page,
-		 * or a fault we retried). Whoever faulted must still be
-		 * woken: a failed copy wakes nobody. */
+		 * or a fault we retried). */
+	case ENOENT: {
+		/* The range is no longer registered: a remove event we
+		 * unregistered raced with a fault in it. The kernel wakes
+		 * faults it finds waiting when a range is unregistered, but
+		 * a fault still on its way to the queue (under the per-VMA
+		 * lock, Linux 6.4 on) misses that wake-up. In both cases
+		 * whoever faulted must still be woken: a failed copy wakes
+		 * nobody, and the fault then retries against the mapping as
+		 * it is now. */
 		struct uffdio_range w = { page, h.page };
 
 		ioctl(h.uffd, UFFDIO_WAKE, &w);
@@ -312,7 +320,6 @@ static bool serve(uint64_t addr, bool retry)
 	case EAGAIN:
 		return retry ? false : pending(addr);
 	case ESRCH:
-	case ENOENT:
 		return true; /* the VMM is exiting; its socket will tell us */
 	default:
 		die("%s at %#" PRIx64 ": %s", op, page, strerror(errno));

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
 /* Runs every unit-test suite; prints one line per failed test and a closing
  * "N passed, N failed" line (tests, not checks). */
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "harness.h"
 
@@ -67,22 +69,38 @@ static const struct test_suite *const suites[] = {
 int main(int argc, char **argv)
 {
 	unsigned passed = 0, failed = 0;
-	int verbose = argc > 1 && strcmp(argv[1], "-v") == 0;
+	int verbose = 0;
+	const char *only = NULL; /* run the tests whose "suite.test" holds it */
+	char name[256];
+
+	for (int a = 1; a < argc; a++) {
+		if (strcmp(argv[a], "-v") == 0) {
+			verbose = 1;
+		} else if (argv[a][0] != '-' && !only) {
+			only = argv[a];
+		} else {
+			fprintf(stderr, "usage: %s [-v] [SUITE.TEST substring]\n", argv[0]);
+			return 2;
+		}
+	}
 
 	for (unsigned s = 0; s < sizeof(suites) / sizeof(suites[0]); s++) {
 		for (unsigned i = 0; i < suites[s]->ncases; i++) {
 			const struct test_case *t = &suites[s]->cases[i];
 			int before = harness_failed_checks;
 
+			snprintf(name, sizeof(name), "%s.%s", suites[s]->name, t->name);
+			if (only && !strstr(name, only))
+				continue;
 			harness_current = t->name;
 			t->fn();
 			if (harness_failed_checks == before) {
 				passed++;
 				if (verbose)
-					printf("ok - %s.%s\n", suites[s]->name, t->name);
+					printf("ok - %s\n", name);
 			} else {
 				failed++;
-				printf("FAIL - %s.%s\n", suites[s]->name, t->name);
+				printf("FAIL - %s\n", name);
 			}
 		}
 	}
