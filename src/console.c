@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/prctl.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -177,6 +178,7 @@ static void *input_thread(void *arg)
 	struct console *c = arg;
 	uint8_t buf[256];
 
+	prctl(PR_SET_NAME, "ember_in", 0, 0, 0);
 	sandbox_enter(SB_CONSOLE_IN);
 	if (c->tty && !c->plain) {
 		escape_loop(c);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -218,6 +219,7 @@ static void *image_load_thread(void *arg)
 {
 	struct vm *vm = arg;
 
+	prctl(PR_SET_NAME, "ember_loader", 0, 0, 0);
 	sandbox_enter(SB_LOADER);
 	vm->load.err = loader_load_images(&vm->mem, vm->cfg, &vm->boot, boot_trace(vm));
 	if (vm->load.err)

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include "sandbox/sandbox.h"
@@ -84,8 +85,14 @@ static void *worker_thread(void *arg)
 {
 	struct virtio_worker *w = arg;
 	struct epoll_event evs[16];
+	const char *dev = w->dev->ops->name;
+	char name[16];
 
-	sandbox_enter(sandbox_device_kind(w->dev->ops->name));
+	/* "ember_blk", "ember_vsock": what ps -L, top -H and the kernel's
+	 * seccomp log show for this thread (15 bytes at most). */
+	snprintf(name, sizeof(name), "ember_%s", strncmp(dev, "virtio-", 7) == 0 ? dev + 7 : dev);
+	prctl(PR_SET_NAME, name, 0, 0, 0);
+	sandbox_enter(sandbox_device_kind(dev));
 	for (;;) {
 		int n = epoll_wait(w->epfd, evs, 16, -1);
 

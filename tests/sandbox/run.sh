@@ -161,7 +161,7 @@ kill_case() {
 	EMBER_SECCOMP_TEST=$kind:$what timeout 30 "$SECTEST" run --kernel "$WAITGUEST" \
 		--memory 64M "$@" </dev/null >"$log.out" 2>"$log"
 	rc=$?
-	line=$(grep -a '^ember: seccomp: ' "$log" | head -n 1)
+	line=$(grep -ao 'ember: seccomp: .*' "$log" | head -n 1)
 	if [ "$rc" != 148 ]; then
 		not_ok "kill $kind $what" "exit status $rc, not 148" "$log"
 	elif [[ "$line" != "ember: seccomp: the $kind thread made a forbidden system call: $sys ("* ]]; then
@@ -206,7 +206,7 @@ fc_kill() {
 	EMBER_SECCOMP_TEST=control:execve timeout 30 "$(dirname "$SECTEST")/firecracker" --no-api \
 		--config-file "$cfg" </dev/null >"$log.out" 2>"$log"
 	rc=$?
-	line=$(grep -a '^ember: seccomp: ' "$log" | head -n 1)
+	line=$(grep -ao 'ember: seccomp: .*' "$log" | head -n 1)
 	if [ "$rc" = 148 ] && [[ "$line" == "ember: seccomp: the control thread made a forbidden system call: execve ("* ]]; then
 		ok "kill control execve (Firecracker mode): status 148"
 	else
@@ -237,7 +237,7 @@ _, st = os.waitpid(pid, 0)
 sys.exit(os.waitstatus_to_exitcode(st))
 ' "$SECTEST" run --kernel "$WAITGUEST" --memory 64M >"$log" 2>&1
 	rc=$?
-	line=$(grep -a '^ember: seccomp: ' "$log" | tr -d '\r' | head -n 1)
+	line=$(grep -ao 'ember: seccomp: .*' "$log" | tr -d '\r' | head -n 1)
 	if [ "$rc" = 148 ] && [[ "$line" == "ember: seccomp: the console-in thread made a forbidden system call: execve ("* ]]; then
 		ok "kill console-in execve (under a pty): status 148"
 	else
