@@ -104,6 +104,10 @@ int main(int argc, char **argv)
 			}
 		}
 	}
+	if (only && passed + failed == 0) {
+		fprintf(stderr, "unit: no test matches '%s'\n", only);
+		return 2;
+	}
 	printf("unit: %u passed, %u failed\n", passed, failed);
 	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }
