@@ -1,5 +1,6 @@
-# libFuzzer harnesses (clang). `make fuzz` builds them; `make fuzz-run`
-# fuzzes each for FUZZ_SECONDS; `make check-fuzz` replays the committed corpus
+# libFuzzer harnesses (clang). `make fuzz` (or `make fuzz-run`) fuzzes each
+# target for FUZZ_SECONDS, one after the other; `make fuzz-build` only
+# builds them; `make check-fuzz` replays the committed corpus
 # (seeds and every crash input kept as a regression test) under ASan/UBSan.
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 120
@@ -55,11 +56,11 @@ $(B)/fuzz/fuzz_$(1): tests/fuzz/fuzz_$(1).c $$(FUZZ_LIB_$(1)) \
 endef
 $(foreach t,$(FUZZ_TARGETS),$(eval $(call fuzz_rule,$(t))))
 
-fuzz: $(FUZZ_TARGETS:%=$(B)/fuzz/fuzz_%)
+fuzz-build: $(FUZZ_TARGETS:%=$(B)/fuzz/fuzz_%)
 
 # The device targets' inputs are programs: let them be long from the start.
 FUZZ_PROGRAMS := mmio blk net vsock
-fuzz-run: fuzz
+fuzz fuzz-run: fuzz-build
 	@for t in $(FUZZ_TARGETS); do \
 		mkdir -p $(B)/fuzz/work-$$t; \
 		case " $(FUZZ_PROGRAMS) " in *" $$t "*) opts="-max_len=4096 -len_control=0";; \
@@ -70,7 +71,7 @@ fuzz-run: fuzz
 			$(B)/fuzz/work-$$t tests/fuzz/corpus/$$t || exit 1; \
 	done
 
-check-fuzz: fuzz
+check-fuzz: fuzz-build
 	@pass=0; fail=0; for t in $(FUZZ_TARGETS); do \
 		if $(B)/fuzz/fuzz_$$t -runs=0 tests/fuzz/corpus/$$t >$(B)/fuzz/replay-$$t.log 2>&1; then \
 			pass=$$((pass + 1)); \
@@ -86,4 +87,4 @@ fuzz-seeds: tests/fuzz/mkseeds.c tests/unit/elf_builder.c src/util.c
 	$(CC) $(CFLAGS) -Itests/unit -o $(B)/mkseeds $^
 	$(B)/mkseeds tests/fuzz/corpus
 
-.PHONY: fuzz fuzz-run check-fuzz fuzz-seeds
+.PHONY: fuzz fuzz-build fuzz-run check-fuzz fuzz-seeds
