@@ -15,8 +15,6 @@ struct sandbox_prog {
 };
 
 extern const struct sandbox_prog sandbox_progs[SB_KINDS];
-/* 1 when built with --audit: violations are logged, not trapped. */
-extern const int sandbox_audit;
 extern const char *const sandbox_syscall_names[SANDBOX_NSYSCALLS];
 
 #endif

@@ -122,7 +122,7 @@ int main(int argc, char **argv)
 	fputs("const struct sandbox_prog sandbox_progs[SB_KINDS] = {\n", out);
 	for (int k = 0; k < SB_KINDS; k++)
 		fprintf(out, "\t{ f_%d, sizeof(f_%d) / sizeof(f_%d[0]) },\n", k, k, k);
-	fprintf(out, "};\n\nconst int sandbox_audit = %d;\n\n", audit);
+	fprintf(out, "};\n\n");
 	fprintf(out, "const char *const sandbox_syscall_names[SANDBOX_NSYSCALLS] = {\n");
 	for (int nr = 0; nr < MAX_SYSCALL; nr++) {
 		char *n = seccomp_syscall_resolve_num_arch(SCMP_ARCH_X86_64, nr);

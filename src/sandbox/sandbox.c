@@ -234,11 +234,6 @@ void sandbox_enter(enum sandbox_kind kind)
 	prog.filter = (struct sock_filter *)sandbox_progs[kind].insns;
 	prog.len = sandbox_progs[kind].len;
 	thread_kind = (int)kind;
-	/* Audit builds name each thread by its kind: the kernel's log of a
-	 * violation gives the thread's name. Not the main thread: its name
-	 * is the process's, which tests find ember by. */
-	if (sandbox_audit && gettid() != getpid())
-		prctl(PR_SET_NAME, kind_names[kind], 0, 0, 0);
 	/* no_new_privs is set for the whole process at start (main()); a
 	 * filter without it is refused, which the error below reports. */
 	if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0) == 0) {
